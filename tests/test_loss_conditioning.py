@@ -1,0 +1,66 @@
+"""Tests of the conditioning contract: raw weights -> inputs_extra."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from yoto.problems import conditioning
+
+CONTRACT = conditioning.LossConditioning(
+    ("kl_loss", "reconstruction_loss"), "log",
+    {"kl_loss": (0.5, 512.0), "reconstruction_loss": (0.999, 1.001)})
+
+
+def test_a_single_vector_is_broadcast_and_logged():
+  extra = CONTRACT.weights_to_inputs_extra([4.0, 1.0], batch_size=3)
+  np.testing.assert_allclose(extra, np.log([[4.0, 1.0]] * 3), rtol=1e-6)
+
+
+def test_per_example_weights_are_kept():
+  weights = [[0.5, 1.0], [512.0, 1.0]]
+  extra = CONTRACT.weights_to_inputs_extra(weights)
+  np.testing.assert_allclose(extra, np.log(weights), rtol=1e-6)
+
+
+def test_the_bounds_themselves_are_accepted_despite_float32_rounding():
+  extra = CONTRACT.weights_to_inputs_extra([[0.5, 0.999], [512.0, 1.001]])
+  assert extra.shape == [2, 2]
+
+
+@pytest.mark.parametrize("weights, message", [
+    ([0.0, 1.0], "must be positive"),
+    ([-2.0, 1.0], "must be positive"),
+    ([1024.0, 1.0], "outside the training range"),
+    ([0.1, 1.0], "outside the training range"),
+    ([1.0, 1.0, 1.0], "must have shape \\[2\\]"),
+    (3.0, "must have shape \\[2\\]"),
+])
+def test_bad_weights_raise_clear_errors(weights, message):
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    CONTRACT.weights_to_inputs_extra(weights)
+
+
+def test_checks_also_run_inside_a_tf_function_with_unknown_rank():
+  fn = tf.function(
+      lambda w: CONTRACT.weights_to_inputs_extra(w, batch_size=2),
+      input_signature=[tf.TensorSpec(None, tf.float32)])
+  assert fn(tf.constant([2.0, 1.0])).shape == [2, 2]
+  with pytest.raises(tf.errors.InvalidArgumentError, match="positive"):
+    fn(tf.constant([[-1.0, 1.0]]))
+
+
+def test_unconditioned_contract_skips_range_but_still_needs_positive():
+  fixed = conditioning.LossConditioning(("a", "b"),
+                                        fixed_weights={"a": 1.0, "b": 2.0})
+  assert not fixed.is_conditioned
+  fixed.weights_to_inputs_extra([1e6, 1.0], check_range=True)
+  with pytest.raises(tf.errors.InvalidArgumentError, match="positive"):
+    fixed.weights_to_inputs_extra([0.0, 1.0])
+
+
+def test_contract_round_trips_through_json():
+  import json
+  record = json.loads(CONTRACT.to_json())
+  assert record["loss_names"] == ["kl_loss", "reconstruction_loss"]
+  assert record["preprocessing"] == "log"
+  assert record["ranges"]["kl_loss"] == [0.5, 512.0]

@@ -1,0 +1,214 @@
+"""Conditioning a network on the loss weights: FiLM, concatenation, and helpers.
+
+YOTO feeds every network the (preprocessed) loss weights `inputs_extra`,
+shape `[batch, n_losses]`. Three ways of using them are supported, named as in
+the original code (`CONDITIONING_TYPES`):
+
+- 'mult_and_add' (FiLM, Perez et al. 2018; the paper's choice): two small MLPs
+  map `inputs_extra` to a per-example, per-channel scale and shift, which
+  modulate a feature map as `scales * features + shifts`.
+- 'concat': `inputs_extra` is broadcast over space and concatenated to the
+  feature map's channels before every block.
+- 'input': the same, but only where the network's input enters (block 0).
+
+The raw MLP outputs are post-processed as `mult * x + add`
+(`ConditioningPostprocessing`); with a small `scales_mult` and
+`scales_add=1` FiLM starts near the identity.
+
+All variables of conditioning layers have `conditioning` in their names, so
+they can be told apart from the rest of the network (for example to give them
+their own optimizer): see `is_conditioning_variable` and
+`split_conditioning_variables`.
+"""
+
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import tensorflow as tf
+
+from yoto.architectures import mlp
+
+CONDITIONING_TYPES = ('mult_and_add', 'concat', 'input')
+
+# The substring that marks a variable as belonging to a conditioning layer.
+CONDITIONING_NAME = 'conditioning'
+
+
+class ConditioningPostprocessing:
+  """Affine post-processing of the FiLM MLP outputs.
+
+  Maps raw `(scales, shifts)` to
+  `(scales_mult * scales + scales_add, shifts_mult * shifts + shifts_add)`.
+  The identity by default; `scales_mult=0.1, scales_add=1.0` makes FiLM start
+  close to the identity map.
+  """
+
+  def __init__(self,
+               scales_mult: float = 1.0,
+               scales_add: float = 0.0,
+               shifts_mult: float = 1.0,
+               shifts_add: float = 0.0):
+    self.scales_mult = float(scales_mult)
+    self.scales_add = float(scales_add)
+    self.shifts_mult = float(shifts_mult)
+    self.shifts_add = float(shifts_add)
+
+  def __call__(self, scales: tf.Tensor,
+               shifts: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Post-processes `scales` and `shifts` (any shapes, even different)."""
+    return (self.scales_mult * scales + self.scales_add,
+            self.shifts_mult * shifts + self.shifts_add)
+
+  def __repr__(self):
+    return (f'ConditioningPostprocessing(scales_mult={self.scales_mult}, '
+            f'scales_add={self.scales_add}, shifts_mult={self.shifts_mult}, '
+            f'shifts_add={self.shifts_add})')
+
+
+def check_inputs_extra(inputs_extra: tf.Tensor,
+                       expected_width: Optional[int] = None) -> int:
+  """Checks that `inputs_extra` is `[batch, n]` with a known `n`; returns `n`.
+
+  Args:
+    inputs_extra: the conditioning input, shape `[batch, n]`.
+    expected_width: if given, the `n` the consuming layers were built with.
+
+  Returns:
+    The static width `n`.
+
+  Raises:
+    ValueError: on a rank other than 2, an unknown width, or a width different
+      from `expected_width`.
+  """
+  shape = inputs_extra.shape
+  if shape.rank != 2:
+    raise ValueError('inputs_extra must have shape [batch, n_losses]; got rank '
+                     f'{shape.rank} (shape {shape}).')
+  width = shape[-1]
+  if width is None:
+    raise ValueError('inputs_extra must have a statically known last '
+                     f'dimension; got shape {shape}.')
+  if expected_width is not None and width != expected_width:
+    raise ValueError('inputs_extra width does not match the width the '
+                     f'conditioning layers were built with: expected '
+                     f'{expected_width}, got {width} (shape {shape}).')
+  return width
+
+
+def _expand_to_rank(inputs_extra: tf.Tensor, rank: int) -> tf.Tensor:
+  """Reshapes `[B, n]` to `[B, 1, ..., 1, n]` with `rank` dimensions."""
+  for _ in range(rank - 2):
+    inputs_extra = tf.expand_dims(inputs_extra, axis=1)
+  return inputs_extra
+
+
+def broadcast_and_concat(features: tf.Tensor,
+                         inputs_extra: tf.Tensor) -> tf.Tensor:
+  """Appends `inputs_extra` to every spatial position's channels.
+
+  Args:
+    features: `[B, H, W, C]` (or any rank >= 2 with channels last, e.g.
+      `[B, C]`).
+    inputs_extra: `[B, n]`.
+
+  Returns:
+    `[B, H, W, C + n]`, with `inputs_extra` cast to the features' dtype.
+  """
+  check_inputs_extra(inputs_extra)
+  inputs_extra = tf.cast(inputs_extra, features.dtype)
+  rank = features.shape.rank
+  expanded = _expand_to_rank(inputs_extra, rank)
+  target_shape = tf.concat(
+      [tf.shape(features)[:-1], tf.shape(inputs_extra)[-1:]], axis=0)
+  return tf.concat([features, tf.broadcast_to(expanded, target_shape)], axis=-1)
+
+
+class FilmConditioning(tf.keras.layers.Layer):
+  """FiLM: per-example, per-channel affine modulation ('mult_and_add').
+
+  `scales` and `shifts`, each `[B, C]`, come from two MLPs with hidden sizes
+  `conditioning_layer_sizes` and output size `C` applied to `inputs_extra`
+  `[B, n]`; after post-processing they modulate `features` `[B, H, W, C]` (or
+  `[B, C]`) as `scales * features + shifts`, broadcast over space. The cost is
+  one small MLP call per example and one broadcast multiply-add.
+  """
+
+  def __init__(self,
+               conditioning_layer_sizes: Optional[Sequence[int]] = None,
+               postprocessing: Optional[ConditioningPostprocessing] = None,
+               name: str = 'conditioning',
+               **kwargs):
+    """Stores the configuration; the MLPs are made once `C` is known.
+
+    Args:
+      conditioning_layer_sizes: hidden layer sizes of both MLPs; None or []
+        gives a direct affine map from `inputs_extra` to scales and shifts.
+      postprocessing: maps `(scales, shifts)` to their final values; None is
+        the identity.
+      name: layer name; must contain 'conditioning' so that the variables can
+        be recognised by `is_conditioning_variable`.
+      **kwargs: passed to `tf.keras.layers.Layer`.
+
+    Raises:
+      ValueError: if `name` does not contain 'conditioning'.
+    """
+    if CONDITIONING_NAME not in name:
+      raise ValueError(f'A FilmConditioning layer name must contain '
+                       f'{CONDITIONING_NAME!r}; got {name!r}.')
+    super().__init__(name=name, **kwargs)
+    self.conditioning_layer_sizes = [
+        int(size) for size in (conditioning_layer_sizes or [])]
+    self.postprocessing = postprocessing or ConditioningPostprocessing()
+    self.scales_mlp = None
+    self.shifts_mlp = None
+    self.inputs_extra_width = None
+
+  def build(self, features_shape):
+    """Creates the scale and shift MLPs for `C = features_shape[-1]`."""
+    num_channels = tf.TensorShape(features_shape)[-1]
+    if num_channels is None:
+      raise ValueError('FilmConditioning needs a known number of channels; '
+                       f'got features shape {features_shape}.')
+    layer_sizes = self.conditioning_layer_sizes + [int(num_channels)]
+    self.scales_mlp = mlp.build_mlp(layer_sizes, name=f'{self.name}_scales')
+    self.shifts_mlp = mlp.build_mlp(layer_sizes, name=f'{self.name}_shifts')
+    super().build(features_shape)
+
+  def scales_and_shifts(
+      self, inputs_extra: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Post-processed `(scales, shifts)`, each `[B, C]`, for `[B, n]` input."""
+    self.inputs_extra_width = check_inputs_extra(inputs_extra,
+                                                 self.inputs_extra_width)
+    inputs_extra = tf.cast(inputs_extra, self.compute_dtype)
+    return self.postprocessing(self.scales_mlp(inputs_extra),
+                               self.shifts_mlp(inputs_extra))
+
+  def call(self, features: tf.Tensor, inputs_extra: tf.Tensor) -> tf.Tensor:
+    """Returns `scales * features + shifts`, same shape as `features`."""
+    scales, shifts = self.scales_and_shifts(inputs_extra)
+    rank = features.shape.rank
+    return (_expand_to_rank(scales, rank) * features +
+            _expand_to_rank(shifts, rank))
+
+  def get_config(self):
+    config = super().get_config()
+    config.update({'conditioning_layer_sizes': self.conditioning_layer_sizes})
+    return config
+
+
+def is_conditioning_variable(variable: tf.Variable) -> bool:
+  """Whether `variable` belongs to a conditioning layer (by its name)."""
+  return CONDITIONING_NAME in variable.name
+
+
+def split_conditioning_variables(
+    variables: Iterable[tf.Variable]
+) -> Tuple[List[tf.Variable], List[tf.Variable]]:
+  """Splits `variables` into `(normal_variables, conditioning_variables)`.
+
+  The order within each list follows the input order.
+  """
+  normal, conditioning = [], []
+  for variable in variables:
+    (conditioning if is_conditioning_variable(variable) else normal).append(
+        variable)
+  return normal, conditioning

@@ -1,0 +1,1 @@
+"""Loss-weight distributions and the multi-loss optimizers."""

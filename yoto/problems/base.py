@@ -1,0 +1,74 @@
+"""The `Problem` interface: a task's networks, losses, metrics and exports.
+
+A problem knows its loss names and, given a batch of features and the
+conditioning input `inputs_extra` ([batch, num_losses], or None for an
+unconditioned model), returns per-example losses and metrics. It knows nothing
+about how the losses are weighted: that is the multi-loss optimizer's job.
+This split lets the β-VAE (reconstruction/KL), image compression
+(rate/distortion) and style transfer (content/style/TV) share one training
+loop, one evaluator and one exporter.
+"""
+
+import abc
+from typing import Dict, Mapping, Optional, Tuple
+
+import tensorflow as tf
+
+from yoto.problems import conditioning as conditioning_lib
+
+Tensors = Dict[str, tf.Tensor]
+
+
+class Problem(tf.Module, metaclass=abc.ABCMeta):
+  """Base class of all tasks.
+
+  Lifecycle: construct (cheap, no variables) -> `initialize_model` inside the
+  distribution strategy's scope (creates the networks and their variables)
+  -> `losses_and_metrics` in training and evaluation -> `export_module`.
+  """
+
+  @property
+  @abc.abstractmethod
+  def losses_keys(self) -> Tuple[str, ...]:
+    """Names of the per-example losses `losses_and_metrics` returns."""
+
+  @abc.abstractmethod
+  def initialize_model(self, element_spec: Mapping[str, tf.TensorSpec],
+                       num_conditioning_inputs: Optional[int]) -> None:
+    """Creates the networks and builds their variables.
+
+    Args:
+      element_spec: TensorSpecs of one *batched* feature dict.
+      num_conditioning_inputs: width of `inputs_extra`, or None for a model
+        without conditioning.
+    """
+
+  @abc.abstractmethod
+  def losses_and_metrics(self, features: Mapping[str, tf.Tensor],
+                         inputs_extra: Optional[tf.Tensor] = None,
+                         training: bool = False,
+                         seed: Optional[tf.Tensor] = None
+                         ) -> Tuple[Tensors, Tensors]:
+    """Per-example losses and metrics.
+
+    Args:
+      features: a batch of features, each [batch, ...].
+      inputs_extra: [batch, num_conditioning_inputs] or None.
+      training: whether this is a training step.
+      seed: int tensor [2] for any stateless sampling the problem does.
+
+    Returns:
+      (losses, metrics): dicts of [batch] float32 tensors; `losses` has
+      exactly the keys `losses_keys`.
+    """
+
+  @abc.abstractmethod
+  def export_module(self, conditioning: conditioning_lib.LossConditioning
+                    ) -> tf.Module:
+    """A tf.Module whose `signatures` dict is what the hub module exports."""
+
+  def image_summaries(self, features: Mapping[str, tf.Tensor],
+                      inputs_extra: Optional[tf.Tensor]) -> Tensors:
+    """Images worth showing in TensorBoard, each [batch, H, W, 3] in [0, 1]."""
+    del features, inputs_extra
+    return {}

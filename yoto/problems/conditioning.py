@@ -1,0 +1,122 @@
+"""The loss-weight conditioning contract shared by training, eval and export.
+
+A YOTO network never sees raw loss weights: it sees `inputs_extra`, the weights
+in sorted loss-name order after a preprocessing transform (identity or log).
+`LossConditioning` records that contract (loss names, transform, and the range
+each weight was trained on) and implements the one function that maps raw
+weights to `inputs_extra`, with checks. The optimizer uses it during training
+and evaluation and the exported module uses the same code, so a user feeding
+raw weights to a module gets exactly the training-time inputs.
+"""
+
+import dataclasses
+import json
+from typing import Dict, Optional, Sequence, Tuple
+
+import tensorflow as tf
+
+from yoto.optimizers import distributions
+
+
+@dataclasses.dataclass(frozen=True)
+class LossConditioning:
+  """How raw loss weights become the network's conditioning input.
+
+  Attributes:
+    loss_names: the problem's loss names in sorted order: the column order of
+      every weight matrix and of `inputs_extra`.
+    preprocessing: 'log' or 'identity'; None for an unconditioned
+      (fixed-weight) model, which ignores weights.
+    ranges: per loss, the (low, high) the weights were sampled from in
+      training; None when unknown or unconditioned.
+    fixed_weights: the weights a fixed-weight model was trained with.
+  """
+  loss_names: Tuple[str, ...]
+  preprocessing: Optional[str] = None
+  ranges: Optional[Dict[str, Tuple[float, float]]] = None
+  fixed_weights: Optional[Dict[str, float]] = None
+
+  # Relative slack on the range check: float32 round-trips of the bounds.
+  RANGE_TOLERANCE = 1e-5
+
+  @property
+  def is_conditioned(self) -> bool:
+    return self.preprocessing is not None
+
+  @property
+  def num_losses(self) -> int:
+    return len(self.loss_names)
+
+  @classmethod
+  def from_spec(cls, loss_names: Sequence[str],
+                transform: distributions.TransformType,
+                spec: distributions.DistributionSpec) -> "LossConditioning":
+    names = tuple(sorted(loss_names))
+    ranges = dict(zip(names, spec.ranges(len(names))))
+    return cls(names, transform.name.lower(), ranges)
+
+  def transform(self, weights: tf.Tensor) -> tf.Tensor:
+    """Applies the preprocessing to raw weights [..., num_losses]."""
+    if self.preprocessing == "log":
+      return tf.math.log(weights)
+    return tf.identity(weights)
+
+  def weights_to_inputs_extra(self, weights: tf.Tensor,
+                              batch_size: Optional[tf.Tensor] = None,
+                              check_range: bool = True) -> tf.Tensor:
+    """Validates raw weights and turns them into `inputs_extra`.
+
+    Args:
+      weights: float tensor [num_losses] (one vector for the whole batch) or
+        [batch, num_losses] (one per example), raw (unpreprocessed) weights in
+        sorted loss-name order. The rank may be unknown while tracing.
+      batch_size: when given, a single weight vector (or a [1, num_losses]
+        matrix) is broadcast to [batch_size, num_losses].
+      check_range: whether to reject weights outside the training range.
+
+    Returns:
+      float32 tensor [batch, num_losses]: the preprocessed conditioning input.
+
+    Raises:
+      tf.errors.InvalidArgumentError (at run time) for a wrong shape, a
+      non-positive weight, or a weight outside the training range.
+    """
+    weights = tf.convert_to_tensor(weights, tf.float32)
+    with tf.control_dependencies(self._weight_checks(weights, check_range)):
+      weights = tf.reshape(weights, [-1, self.num_losses])
+    if batch_size is not None:
+      weights = tf.broadcast_to(weights, tf.stack([batch_size,
+                                                   self.num_losses]))
+    return self.transform(weights)
+
+  def _weight_checks(self, weights, check_range):
+    n = self.num_losses
+    order = ", ".join(self.loss_names)
+    shape = tf.shape(weights)
+    last_dim = tf.concat([[-1], shape], 0)[-1]  # -1 for a scalar.
+    checks = [
+        tf.debugging.Assert(
+            (tf.size(shape) >= 1) & (tf.size(shape) <= 2) & (last_dim == n),
+            [f"loss weights must have shape [{n}] or [batch, {n}], one "
+             f"entry per loss in the order [{order}]; got shape", shape]),
+        tf.debugging.Assert(
+            tf.reduce_all(weights > 0),
+            ["loss weights must be positive (the model is conditioned on "
+             "their logarithm); got", weights]),
+    ]
+    if check_range and self.ranges:
+      low = tf.constant([self.ranges[k][0] for k in self.loss_names])
+      high = tf.constant([self.ranges[k][1] for k in self.loss_names])
+      slack = self.RANGE_TOLERANCE
+      ranges = ", ".join(f"{k}: [{lo:g}, {hi:g}]"
+                         for k, (lo, hi) in sorted(self.ranges.items()))
+      with tf.control_dependencies(checks):  # Shape first: it broadcasts.
+        in_range = tf.reduce_all((weights >= low * (1 - slack))
+                                 & (weights <= high * (1 + slack)))
+      checks.append(tf.debugging.Assert(
+          in_range, [f"loss weights outside the training range ({ranges}); "
+                     "the model was never trained there. Got", weights]))
+    return checks
+
+  def to_json(self) -> str:
+    return json.dumps(dataclasses.asdict(self), sort_keys=True)

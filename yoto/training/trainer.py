@@ -1,0 +1,302 @@
+"""The training loop: a plain TF2 loop on a tf.distribute strategy.
+
+Each call of the compiled loop runs `iterations_per_loop` steps
+(`strategy.run` of one step per iteration) so Python overhead is paid once per
+loop, as with TPUEstimator's iterations_per_loop. Between loops the host logs
+progress, writes TensorBoard scalars, checks the loss is finite and saves
+checkpoints every `save_checkpoints_steps` and at the end.
+
+Randomness: the loss weights and the problem's own sampling for a step are
+drawn from a stateless seed built from (run seed, global step, replica id), so
+a run is reproducible from its seed and every replica and step draws
+different weights.
+"""
+
+import dataclasses
+import math
+import os
+import shutil
+import time
+from typing import Callable, Optional
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from yoto.architectures import conditioning as conditioning_layers
+from yoto.training import params as params_lib
+from yoto.training import strategy as strategy_lib
+
+
+class NonFiniteLossError(RuntimeError):
+  """Training produced a NaN or Inf; the last checkpoint was left intact."""
+
+
+@dataclasses.dataclass
+class LoopConfig:
+  """How long to train and how often to checkpoint.
+
+  Attributes:
+    train_steps: total optimisation steps of the run.
+    global_batch_size: examples per step summed over replicas.
+    iterations_per_loop: steps per compiled-loop call (host round trip).
+    save_checkpoints_steps: checkpoint period in steps (None: only at the end
+      and every loop's end rounded to 1000 steps).
+    keep_checkpoint_max: how many checkpoints to keep; 0 keeps all.
+    seed: run seed for the loss-weight and problem sampling.
+  """
+  train_steps: int
+  global_batch_size: int
+  iterations_per_loop: int = 100
+  save_checkpoints_steps: Optional[int] = None
+  keep_checkpoint_max: int = 0
+  seed: int = 0
+
+  def __post_init__(self):
+    for name in ("train_steps", "global_batch_size", "iterations_per_loop"):
+      if getattr(self, name) <= 0:
+        raise ValueError(f"experiment.{name} must be positive, got "
+                         f"{getattr(self, name)}.")
+    if self.save_checkpoints_steps is not None and \
+        self.save_checkpoints_steps <= 0:
+      raise ValueError("experiment.save_checkpoints_steps must be positive or "
+                       f"None, got {self.save_checkpoints_steps}.")
+
+  @property
+  def checkpoint_every(self) -> int:
+    return self.save_checkpoints_steps or 1000
+
+
+class TrainingState:
+  """The networks, their optimizers and the checkpoint that holds them.
+
+  Built inside `strategy.scope()`. The global step is the main optimizer's
+  `iterations` counter, saved with it.
+  """
+
+  def __init__(self, strategy, multi_loss_optimizer, element_spec,
+               base_optimizer_factory, training_params,
+               conditioning_optimizer_factory=None,
+               conditioning_training_params=None):
+    self.strategy = strategy
+    self.multi_loss_optimizer = multi_loss_optimizer
+    self.problem = multi_loss_optimizer.problem
+    separate = conditioning_training_params is not None or \
+        conditioning_optimizer_factory is not None
+    if separate and not (conditioning_training_params and
+                         conditioning_optimizer_factory):
+      raise ValueError(
+          "experiment.base_optimizer_conditioning_class and "
+          "experiment.training_params_conditioning_class must be set together.")
+    with strategy.scope():
+      self.problem.initialize_model(
+          element_spec, multi_loss_optimizer.num_conditioning_inputs)
+      variables = self.problem.trainable_variables
+      normal, conditioning = conditioning_layers.split_conditioning_variables(
+          variables)
+      if separate and not conditioning:
+        raise ValueError(
+            "A separate conditioning optimizer is configured, but the model "
+            "has no conditioning variables (is it a fixed-weight model?).")
+      self.variable_groups = [normal, conditioning] if separate else [variables]
+      self.optimizer = params_lib.make_optimizer(
+          base_optimizer_factory, training_params, normal,
+          normal if separate else variables)
+      self.optimizers = [self.optimizer]
+      trackables = {"problem": self.problem, "optimizer": self.optimizer}
+      if separate:
+        self.conditioning_optimizer = params_lib.make_optimizer(
+            conditioning_optimizer_factory, conditioning_training_params,
+            conditioning, conditioning)
+        self.optimizers.append(self.conditioning_optimizer)
+        trackables["conditioning_optimizer"] = self.conditioning_optimizer
+    self.checkpoint = tf.train.Checkpoint(**trackables)
+    logging.info("Model: %d trainable variables, %d parameters (%d in "
+                 "conditioning).", len(variables),
+                 _num_params(variables), _num_params(conditioning))
+
+  @property
+  def step(self) -> int:
+    return int(self.optimizer.iterations.numpy())
+
+  def restore(self, path: str) -> int:
+    """Restores a checkpoint; returns its step."""
+    self.checkpoint.restore(path).assert_existing_objects_matched()
+    return self.step
+
+  def all_finite(self) -> bool:
+    return all(np.isfinite(v.numpy()).all()
+               for v in self.problem.trainable_variables)
+
+
+def _num_params(variables):
+  return int(sum(np.prod(v.shape) for v in variables))
+
+
+def make_checkpoint_manager(state: TrainingState, model_dir: str,
+                            keep_checkpoint_max: int
+                            ) -> tf.train.CheckpointManager:
+  """A manager writing to model_dir (chief) or a scratch dir (other workers).
+
+  Under MultiWorkerMirroredStrategy every worker must take part in saving;
+  only the chief's copy is kept.
+  """
+  directory = model_dir
+  if not strategy_lib.is_chief(state.strategy):
+    directory = os.path.join(
+        model_dir, f".worker_{strategy_lib.worker_id(state.strategy)}_tmp")
+  return tf.train.CheckpointManager(
+      state.checkpoint, directory,
+      max_to_keep=keep_checkpoint_max if keep_checkpoint_max > 0 else None)
+
+
+class Trainer:
+  """Runs the training loop for one `TrainingState`."""
+
+  def __init__(self, state: TrainingState, config: LoopConfig,
+               model_dir: str):
+    self.state = state
+    self.config = config
+    self.model_dir = model_dir
+    self.strategy = state.strategy
+    self.is_chief = strategy_lib.is_chief(self.strategy)
+    self.manager = make_checkpoint_manager(state, model_dir,
+                                           config.keep_checkpoint_max)
+    self._writer = (tf.summary.create_file_writer(model_dir) if self.is_chief
+                    else tf.summary.create_noop_writer())
+    self._loss_names = ("loss",) + state.multi_loss_optimizer.losses_names
+    self._compiled_loop = tf.function(self._loop)
+
+  def restore_latest(self) -> int:
+    """Resumes from the latest checkpoint in model_dir, if any."""
+    latest = tf.train.latest_checkpoint(self.model_dir)
+    if latest is None:
+      return 0
+    step = self.state.restore(latest)
+    logging.info("Restored %s (step %d).", latest, step)
+    return step
+
+  def _step(self, features):
+    """One optimisation step on one replica; returns per-replica sums."""
+    mlo = self.state.multi_loss_optimizer
+    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+    seed = tf.random.experimental.stateless_fold_in(
+        tf.stack([tf.constant(self.config.seed, tf.int64),
+                  tf.cast(self.state.optimizer.iterations, tf.int64)]),
+        tf.cast(replica, tf.int64))
+    with tf.GradientTape() as tape:
+      total, losses, _ = mlo.train_losses(features, seed)
+      # Each replica sums its examples and divides by the *global* batch;
+      # the optimizer sums gradients over replicas, giving the global mean.
+      loss = tf.nn.compute_average_loss(
+          total, global_batch_size=self.config.global_batch_size)
+    groups = self.state.variable_groups
+    gradients = tape.gradient(loss, [v for group in groups for v in group])
+    start = 0
+    for optimizer, group in zip(self.state.optimizers, groups):
+      optimizer.apply_gradients(
+          zip(gradients[start:start + len(group)], group))
+      start += len(group)
+    sums = {"loss": loss}
+    for name in mlo.losses_names:
+      sums[name] = tf.reduce_sum(losses[name]) / self.config.global_batch_size
+    return sums
+
+  def _loop(self, iterator, num_steps):
+    """`num_steps` steps; returns the mean of each loss over them."""
+    totals = {name: tf.constant(0.0) for name in self._loss_names}
+    for _ in tf.range(num_steps):
+      per_replica = self.strategy.run(self._step, args=(next(iterator),))
+      totals = {name: totals[name] + self.strategy.reduce(
+          tf.distribute.ReduceOp.SUM, per_replica[name], axis=None)
+                for name in self._loss_names}
+    return {name: value / tf.cast(num_steps, tf.float32)
+            for name, value in totals.items()}
+
+  def train(self, dataset_fn: Callable[[tf.distribute.InputContext],
+                                       tf.data.Dataset],
+            on_checkpoint: Optional[Callable[[int], None]] = None) -> int:
+    """Trains until `train_steps`, resuming from model_dir's latest checkpoint.
+
+    Args:
+      dataset_fn: builds the per-replica-batched training dataset for an
+        InputContext (repeated, shuffled).
+      on_checkpoint: called with the step after each checkpoint is written.
+
+    Returns:
+      The final step.
+    """
+    step = self.restore_latest()
+    total = self.config.train_steps
+    if step >= total:
+      logging.info("Already trained to step %d >= train_steps=%d; nothing to "
+                   "do.", step, total)
+      return step
+    iterator = iter(self.strategy.distribute_datasets_from_function(
+        dataset_fn))
+    start_time, start_step = time.time(), step
+    while step < total:
+      every = self.config.checkpoint_every
+      next_save = min(total, (step // every + 1) * every)
+      num_steps = min(self.config.iterations_per_loop, next_save - step)
+      loop_start = time.time()
+      means = {k: float(v) for k, v in self._compiled_loop(
+          iterator, tf.constant(num_steps)).items()}
+      elapsed = time.time() - loop_start
+      self._check_finite(means, step, num_steps)
+      step += num_steps
+      self._report(step, means, num_steps / max(elapsed, 1e-9),
+                   (step - start_step) / max(time.time() - start_time, 1e-9))
+      if step == next_save:
+        self.save(step)
+        if on_checkpoint is not None:
+          on_checkpoint(step)
+    return step
+
+  def save(self, step: int) -> str:
+    if not self.state.all_finite():
+      raise NonFiniteLossError(
+          f"Model variables became NaN/Inf before step {step}; not saving. "
+          f"The last good checkpoint in {self.model_dir} is intact.")
+    path = self.manager.save(checkpoint_number=step)
+    if not self.is_chief:
+      shutil.rmtree(self.manager.directory, ignore_errors=True)
+    logging.info("Saved checkpoint %s", path)
+    return path
+
+  def _check_finite(self, means, step, num_steps):
+    bad = {k: v for k, v in means.items() if not math.isfinite(v)}
+    if bad:
+      latest = tf.train.latest_checkpoint(self.model_dir)
+      raise NonFiniteLossError(
+          f"Non-finite training loss {bad} in steps {step + 1}-"
+          f"{step + num_steps}. Stopped without saving; the last good "
+          f"checkpoint ({latest or 'none yet'}) is intact. Lower the learning "
+          "rate, narrow the loss-weight range, or check the input range.")
+
+  def _report(self, step, means, steps_per_sec, avg_steps_per_sec):
+    remaining = (self.config.train_steps - step) / max(avg_steps_per_sec, 1e-9)
+    losses = ", ".join(f"{k}={v:.4g}" for k, v in means.items())
+    logging.info("step %d/%d: %s; %.1f steps/s, %.0f examples/s, %s left",
+                 step, self.config.train_steps, losses, steps_per_sec,
+                 steps_per_sec * self.config.global_batch_size,
+                 _format_duration(remaining))
+    with self._writer.as_default(step=step):
+      for name, value in means.items():
+        tf.summary.scalar(f"train/{name}", value)
+      for i, optimizer in enumerate(self.state.optimizers):
+        suffix = "" if i == 0 else "_conditioning"
+        tf.summary.scalar(f"train/learning_rate{suffix}",
+                          params_lib.current_learning_rate(optimizer))
+      tf.summary.scalar("train/steps_per_sec", steps_per_sec)
+      tf.summary.scalar("train/examples_per_sec",
+                        steps_per_sec * self.config.global_batch_size)
+    self._writer.flush()
+
+
+def _format_duration(seconds: float) -> str:
+  seconds = int(seconds)
+  hours, rest = divmod(seconds, 3600)
+  minutes, secs = divmod(rest, 60)
+  return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else \
+      f"{minutes}m{secs:02d}s"

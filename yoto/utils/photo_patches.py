@@ -1,0 +1,170 @@
+"""`photo_patches`: the embedded default dataset, built offline.
+
+A fresh machine without internet cannot download CIFAR-10 or Shapes3D, yet the
+README's main command has to run. This TFDS dataset provides real-photo
+training data that needs no download: random square crops of the photographs
+that the scikit-image wheel bundles (`skimage.data`).
+
+Splits are by image, never by crop, so the test split measures generalisation
+to an unseen photo:
+  train: crops of astronaut, coffee, hubble_deep_field, ihc
+         (`skimage.data.immunohistochemistry()`), motorcycle_left
+         (`skimage.data.stereo_motorcycle()[0]`) and retina;
+  test:  crops of chelsea.
+(`yoto.utils.data` carves its validation split out of `train`, as for the real
+datasets, so validation crops come from the training photos.)
+
+Features: `image` (uint8 [size, size, 3]) and `source` (the photo's name, a
+string). Configs `photo_patches/32` (default, for the VAE), `/64` and `/128`
+differ in crop size and count. Crop positions are uniform over the photo and
+drawn from a numpy Generator seeded by (photo name, crop size), so every build
+gives identical data.
+
+Importing this module registers the builder with TFDS and switches off TFDS's
+access to its GCS bucket: a builder whose data is not prepared otherwise asks
+`gs://tfds-data` for metadata, which without network costs seconds (or, where
+DNS or connections hang, much longer) and can never succeed here.
+"""
+
+import dataclasses
+import io
+import zlib
+from typing import Dict, Iterator, Tuple
+
+import numpy as np
+import tensorflow_datasets as tfds
+from tensorflow_datasets.core.utils import gcs_utils
+
+# Names of the source photographs (`source` feature), by split.
+TRAIN_SOURCES: Tuple[str, ...] = ('astronaut', 'coffee', 'hubble_deep_field',
+                                  'ihc', 'motorcycle_left', 'retina')
+TEST_SOURCES: Tuple[str, ...] = ('chelsea',)
+
+# Base of the per-(photo, config) seeds; changing it changes the dataset.
+_SEED = 20200426
+
+
+def disable_tfds_gcs() -> None:
+  """Stops TFDS from contacting gs://tfds-data (metadata and prepared data).
+
+  TFDS 4.9.4 checks `gcs_utils._is_gcs_disabled` before every bucket access
+  (`DatasetInfo.initialize_from_bucket` in the builder constructor, and
+  `download_and_prepare`'s attempt to copy prepared data). There is no public
+  switch, hence the private flag.
+  """
+  gcs_utils._is_gcs_disabled = True  # pylint: disable=protected-access
+
+
+disable_tfds_gcs()
+
+
+def load_photo(name: str) -> np.ndarray:
+  """Returns the bundled photo `name` as uint8 [height, width, 3]."""
+  import skimage.data  # pylint: disable=g-import-not-at-top  # Only to build.
+  loaders = {
+      'astronaut': skimage.data.astronaut,
+      'chelsea': skimage.data.chelsea,
+      'coffee': skimage.data.coffee,
+      'hubble_deep_field': skimage.data.hubble_deep_field,
+      'ihc': skimage.data.immunohistochemistry,
+      'motorcycle_left': lambda: skimage.data.stereo_motorcycle()[0],
+      'retina': skimage.data.retina,
+  }
+  photo = np.asarray(loaders[name]())
+  if photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[-1] < 3:
+    raise ValueError(f'Photo {name} has unexpected shape {photo.shape} and '
+                     f'dtype {photo.dtype}.')
+  return photo[..., :3]
+
+
+def random_crops(photo: np.ndarray, crop_size: int, num_crops: int,
+                 seed: int) -> Iterator[np.ndarray]:
+  """Yields `num_crops` uniform random crops [crop_size, crop_size, 3]."""
+  height, width = photo.shape[:2]
+  rng = np.random.default_rng(seed)
+  offsets_y = rng.integers(0, height - crop_size + 1, size=num_crops)
+  offsets_x = rng.integers(0, width - crop_size + 1, size=num_crops)
+  for y, x in zip(offsets_y, offsets_x):
+    yield photo[y:y + crop_size, x:x + crop_size]
+
+
+def crop_seed(source: str, crop_size: int) -> int:
+  """The fixed seed of the crops of `source` at `crop_size`."""
+  return _SEED + 1_000_003 * zlib.crc32(source.encode()) + crop_size
+
+
+def encode_png(image: np.ndarray) -> bytes:
+  """Returns uint8 [h, w, 3] `image` as PNG bytes.
+
+  Handing TFDS the encoded bytes skips its own encoder, which runs one eager
+  TensorFlow op per image and takes most of the build time.
+  """
+  import PIL.Image  # pylint: disable=g-import-not-at-top  # Only to build.
+  buffer = io.BytesIO()
+  PIL.Image.fromarray(image, mode='RGB').save(buffer, format='PNG')
+  return buffer.getvalue()
+
+
+@dataclasses.dataclass(eq=False)
+class PhotoPatchesConfig(tfds.core.BuilderConfig):
+  """Crop size and count of one `photo_patches` variant."""
+  crop_size: int = 32
+  crops_per_train_photo: int = 2000
+  test_crops: int = 2000
+
+
+def _config(crop_size: int, crops_per_train_photo: int,
+            test_crops: int) -> PhotoPatchesConfig:
+  return PhotoPatchesConfig(
+      name=str(crop_size),
+      description=(f'{crop_size}x{crop_size} crops: {crops_per_train_photo} '
+                   f'per training photo, {test_crops} of the test photo.'),
+      crop_size=crop_size,
+      crops_per_train_photo=crops_per_train_photo,
+      test_crops=test_crops)
+
+
+class PhotoPatches(tfds.core.GeneratorBasedBuilder):
+  """Random crops of scikit-image's bundled photographs, split by photo."""
+
+  VERSION = tfds.core.Version('1.0.0')
+  RELEASE_NOTES = {'1.0.0': 'Initial release.'}
+  BUILDER_CONFIGS = [
+      _config(32, crops_per_train_photo=2000, test_crops=2000),
+      _config(64, crops_per_train_photo=500, test_crops=500),
+      _config(128, crops_per_train_photo=200, test_crops=200),
+  ]
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    size = self.builder_config.crop_size
+    return self.dataset_info_from_configs(
+        description=__doc__,
+        features=tfds.features.FeaturesDict({
+            'image': tfds.features.Image(shape=(size, size, 3),
+                                     encoding_format='png'),
+            'source': tfds.features.Text(),
+        }),
+        homepage='https://scikit-image.org/docs/stable/api/skimage.data.html',
+    )
+
+  def _split_generators(self, dl_manager):
+    del dl_manager  # Everything is in the scikit-image wheel.
+    config = self.builder_config
+    return {
+        'train': self._generate_examples(
+            TRAIN_SOURCES, config.crops_per_train_photo),
+        'test': self._generate_examples(TEST_SOURCES, config.test_crops),
+    }
+
+  def _generate_examples(
+      self, sources: Tuple[str, ...],
+      crops_per_photo: int) -> Iterator[Tuple[str, Dict[str, object]]]:
+    crop_size = self.builder_config.crop_size
+    for source in sources:
+      crops = random_crops(load_photo(source), crop_size, crops_per_photo,
+                           crop_seed(source, crop_size))
+      for index, crop in enumerate(crops):
+        yield f'{source}_{index:05d}', {
+            'image': encode_png(crop),
+            'source': source,
+        }

@@ -1,0 +1,380 @@
+"""The preprocessing mini-language used in configs.
+
+Configs describe image preprocessing as a pipeline string such as
+
+    'resize(40)|random_crop(32)|flip_lr()|value_range(-1, 1)'
+
+Each `|`-separated piece is a call `name(args...)` (or a bare `name`) of one of
+the ops registered in `_OPS`; the empty string is the identity. Arguments must
+be Python literals (numbers, strings, tuples, lists, True/False/None, including
+negative numbers); keyword arguments work as in Python:
+`value_range(vmin=0, vmax=1)`.
+
+Why a parser and not `eval`: pipeline strings come from config files and
+command-line `--gin_bindings`, so they are untrusted text. Every piece is parsed
+with `ast` and only a call of a registered op with literal arguments is
+accepted; everything else (attribute access, nested calls, subscripts, names of
+variables, lambdas) is rejected with a `ValueError` that names the offending
+piece and lists the known ops. `get_preprocess_fn` validates the whole pipeline
+eagerly (syntax, op names, binding the arguments to each op's signature and
+checking their types), so a bad config fails before any training starts.
+
+Ops act on `features['image']`, either one image `[height, width, channels]`
+(inside `tf.data.Dataset.map`) or a batch `[batch, height, width, channels]`.
+
+Randomness (`random_crop`, `flip_lr`) uses stateless random ops. The seed of an
+example is read from `features[SEED_KEY]` (an int64 tensor of shape `[2]`,
+removed from the output); `yoto.utils.data.get_dataset(seed=...)` provides one
+derived from the seed and the position of the example in the input stream, so
+a seeded pipeline yields the same crops and flips on every run, independent of
+parallelism, and different ones in every epoch. Without `SEED_KEY` a fresh seed
+is drawn from TensorFlow's global generator (non-deterministic unless the
+global seed is set). Each random op gets its own seed split from the example
+seed, and on a batch every image gets its own crop offset and flip.
+"""
+
+import ast
+import inspect
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import tensorflow as tf
+
+# Key of the optional per-example seed, an int64 tensor of shape [2].
+SEED_KEY = '_preprocess_seed'
+# Key of the image feature the ops act on.
+IMAGE_KEY = 'image'
+
+# An op factory takes the parsed arguments and returns an image function
+# `fn(image, seed) -> image` where seed is an int64 tensor of shape [2].
+ImageFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+ParsedOp = Tuple[str, Tuple[Any, ...], Dict[str, Any]]
+
+
+# ----------------------------------------------------------------------------
+# Argument checking helpers (run eagerly, at get_preprocess_fn time).
+
+
+def _is_int(value: Any) -> bool:
+  return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+  return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _size_pair(size: Any, arg_name: str = 'size') -> Tuple[int, int]:
+  """Returns (height, width) from an int or a pair of ints, all positive."""
+  if _is_int(size):
+    size = (size, size)
+  if (not isinstance(size, (tuple, list)) or len(size) != 2 or
+      not all(_is_int(s) for s in size)):
+    raise ValueError(f'{arg_name} must be an int or a pair [height, width] of '
+                     f'ints, got {size!r}.')
+  if min(size) <= 0:
+    raise ValueError(f'{arg_name} must be positive, got {size!r}.')
+  return int(size[0]), int(size[1])
+
+
+def _check_number(value: Any, arg_name: str) -> float:
+  if not _is_number(value):
+    raise ValueError(f'{arg_name} must be a number, got {value!r}.')
+  return float(value)
+
+
+# ----------------------------------------------------------------------------
+# Image helpers, for one image [h, w, c] or a batch [b, h, w, c].
+
+
+def _as_batch(image: tf.Tensor) -> Tuple[tf.Tensor, bool]:
+  """Returns a [b, h, w, c] view of `image` and whether it was a single image."""
+  rank = image.shape.rank
+  if rank == 3:
+    return image[tf.newaxis], True
+  if rank == 4:
+    return image, False
+  raise ValueError(f'Expected an image [h, w, c] or a batch [b, h, w, c], got '
+                   f'shape {image.shape}.')
+
+
+def _from_batch(images: tf.Tensor, single: bool) -> tf.Tensor:
+  return images[0] if single else images
+
+
+def _check_fits(images: tf.Tensor, height: int, width: int, op_name: str):
+  """Raises at trace time if a static image is smaller than the crop."""
+  in_height, in_width = images.shape[1], images.shape[2]
+  if ((in_height is not None and in_height < height) or
+      (in_width is not None and in_width < width)):
+    raise ValueError(f'{op_name}: crop {height}x{width} does not fit into an '
+                     f'image of shape {images.shape[1:]}.')
+
+
+def _crop_at(images: tf.Tensor, offset_y: tf.Tensor, offset_x: tf.Tensor,
+             height: int, width: int) -> tf.Tensor:
+  """Crops `images` [b, H, W, c] at per-image offsets [b] to [b, h, w, c]."""
+  rows = offset_y[:, tf.newaxis] + tf.range(height)  # [b, h]
+  cols = offset_x[:, tf.newaxis] + tf.range(width)  # [b, w]
+  images = tf.gather(images, rows, axis=1, batch_dims=1)  # [b, h, W, c]
+  return tf.gather(images, cols, axis=2, batch_dims=1)  # [b, h, w, c]
+
+
+# ----------------------------------------------------------------------------
+# The ops. Each factory validates its arguments and returns fn(image, seed).
+
+
+def resize(size) -> ImageFn:
+  """Bilinear resize to `size` (int: square, or [height, width]); keeps dtype."""
+  height, width = _size_pair(size)
+
+  def fn(image, seed):
+    del seed  # Deterministic op.
+    resized = tf.image.resize(image, (height, width), method='bilinear')
+    if image.dtype.is_integer:
+      return tf.saturate_cast(tf.round(resized), image.dtype)
+    return tf.cast(resized, image.dtype)
+
+  return fn
+
+
+def random_crop(size) -> ImageFn:
+  """Crops a uniformly random window of `size` (int or [height, width])."""
+  height, width = _size_pair(size)
+
+  def fn(image, seed):
+    images, single = _as_batch(image)
+    _check_fits(images, height, width, 'random_crop')
+    shape = tf.shape(images)
+    with tf.control_dependencies([
+        tf.debugging.assert_greater_equal(
+            shape[1:3], tf.constant([height, width]),
+            message='random_crop: crop larger than the image')]):
+      seed_y, seed_x = tf.unstack(tf.random.experimental.stateless_split(seed))
+      offset_y = tf.random.stateless_uniform(
+          [shape[0]], seed_y, minval=0, maxval=shape[1] - height + 1,
+          dtype=tf.int32)
+      offset_x = tf.random.stateless_uniform(
+          [shape[0]], seed_x, minval=0, maxval=shape[2] - width + 1,
+          dtype=tf.int32)
+    return _from_batch(_crop_at(images, offset_y, offset_x, height, width),
+                       single)
+
+  return fn
+
+
+def central_crop(size) -> ImageFn:
+  """Crops the central window of `size` (int or [height, width])."""
+  height, width = _size_pair(size)
+
+  def fn(image, seed):
+    del seed  # Deterministic op.
+    images, single = _as_batch(image)
+    _check_fits(images, height, width, 'central_crop')
+    shape = tf.shape(images)
+    offset_y = tf.fill([shape[0]], (shape[1] - height) // 2)
+    offset_x = tf.fill([shape[0]], (shape[2] - width) // 2)
+    return _from_batch(_crop_at(images, offset_y, offset_x, height, width),
+                       single)
+
+  return fn
+
+
+def flip_lr() -> ImageFn:
+  """Flips left-right with probability 1/2 (independently per image)."""
+
+  def fn(image, seed):
+    return tf.image.stateless_random_flip_left_right(image, seed)
+
+  return fn
+
+
+def value_range(vmin=-1, vmax=1, in_min=0, in_max=255,
+                clip_values=False) -> ImageFn:
+  """Casts to float32 and maps [in_min, in_max] linearly onto [vmin, vmax]."""
+  vmin = _check_number(vmin, 'vmin')
+  vmax = _check_number(vmax, 'vmax')
+  in_min = _check_number(in_min, 'in_min')
+  in_max = _check_number(in_max, 'in_max')
+  if in_min == in_max:
+    raise ValueError(f'in_min and in_max must differ, both are {in_min}.')
+  if not isinstance(clip_values, bool):
+    raise ValueError(f'clip_values must be True or False, got {clip_values!r}.')
+  scale = (vmax - vmin) / (in_max - in_min)
+
+  def fn(image, seed):
+    del seed  # Deterministic op.
+    image = (tf.cast(image, tf.float32) - in_min) * scale + vmin
+    if clip_values:
+      image = tf.clip_by_value(image, min(vmin, vmax), max(vmin, vmax))
+    return image
+
+  return fn
+
+
+_OPS: Dict[str, Callable[..., ImageFn]] = {
+    'resize': resize,
+    'random_crop': random_crop,
+    'central_crop': central_crop,
+    'flip_lr': flip_lr,
+    'value_range': value_range,
+}
+# Ops that consume the seed; pipelines without them need no seed.
+_RANDOM_OPS = frozenset({'random_crop', 'flip_lr'})
+
+
+def known_ops() -> str:
+  """Returns a one-per-line description of the ops and their signatures."""
+  lines = []
+  for name, factory in sorted(_OPS.items()):
+    signature = inspect.signature(factory).replace(
+        return_annotation=inspect.Signature.empty)
+    lines.append(f'  {name}{signature}')
+  return '\n'.join(lines)
+
+
+# ----------------------------------------------------------------------------
+# Parsing.
+
+
+def _error(piece: str, reason: str) -> ValueError:
+  return ValueError(f'Invalid preprocessing op {piece!r}: {reason}\n'
+                    f'Known ops:\n{known_ops()}')
+
+
+def _literal(node: ast.AST, piece: str) -> Any:
+  """Evaluates an argument node that must be a literal."""
+  try:
+    return ast.literal_eval(node)
+  except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+    raise _error(piece, f'argument {ast.unparse(node)!r} is not a literal '
+                 '(only numbers, strings, tuples, lists, True, False and None '
+                 'are allowed).') from None
+
+
+def _parse_piece(piece: str) -> ParsedOp:
+  """Parses one `name(args...)` piece into (name, args, kwargs)."""
+  text = piece.strip()
+  if not text:
+    raise _error(piece, 'empty op (stray "|"?).')
+  try:
+    node = ast.parse(text, mode='eval').body
+  except SyntaxError as e:
+    raise _error(piece, f'not valid syntax ({e.msg}).') from None
+  except (ValueError, MemoryError, RecursionError) as e:
+    raise _error(piece, f'cannot be parsed ({type(e).__name__}).') from None
+  if isinstance(node, ast.Name):
+    call_name, arg_nodes, keyword_nodes = node.id, [], []
+  elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+    call_name, arg_nodes, keyword_nodes = node.func.id, node.args, node.keywords
+  else:
+    raise _error(piece, 'expected a call "name(args...)" of a known op.')
+  if call_name not in _OPS:
+    raise _error(piece, f'unknown op {call_name!r}.')
+  if any(isinstance(a, ast.Starred) for a in arg_nodes):
+    raise _error(piece, '*args are not allowed.')
+  if any(k.arg is None for k in keyword_nodes):
+    raise _error(piece, '**kwargs are not allowed.')
+  args = tuple(_literal(a, piece) for a in arg_nodes)
+  kwargs = {k.arg: _literal(k.value, piece) for k in keyword_nodes}
+  try:
+    inspect.signature(_OPS[call_name]).bind(*args, **kwargs)
+  except TypeError as e:
+    raise _error(piece, f'bad arguments: {e}.') from None
+  return call_name, args, kwargs
+
+
+def parse_pipeline(pipeline: Optional[str]) -> List[ParsedOp]:
+  """Parses a pipeline string into a list of (op_name, args, kwargs).
+
+  Args:
+    pipeline: e.g. 'resize(40)|random_crop(32)'; '' or None is the identity.
+
+  Returns:
+    One (op_name, args tuple, kwargs dict) per op, in order. The arguments are
+    bound to the op's signature (right names and counts) but their types are
+    only checked by `get_preprocess_fn`.
+
+  Raises:
+    ValueError: for anything but calls of known ops with literal arguments.
+  """
+  return [op for _, op in _parse_with_text(pipeline)]
+
+
+def _parse_with_text(pipeline: Optional[str]) -> List[Tuple[str, ParsedOp]]:
+  """Like parse_pipeline, but keeps each piece's text for error messages."""
+  if pipeline is None:
+    return []
+  if not isinstance(pipeline, str):
+    raise ValueError(f'A pipeline must be a string, got {pipeline!r}.')
+  if not pipeline.strip():
+    return []
+  return [(piece.strip(), _parse_piece(piece))
+          for piece in pipeline.split('|')]
+
+
+def _build_op(piece: str, op: ParsedOp) -> ImageFn:
+  """Calls the op's factory, which checks the argument values."""
+  name, args, kwargs = op
+  try:
+    return _OPS[name](*args, **kwargs)
+  except ValueError as e:
+    raise _error(piece, str(e)) from None
+
+
+def _format_op(op: ParsedOp) -> str:
+  name, args, kwargs = op
+  parts = [repr(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()]
+  return f'{name}({", ".join(parts)})'
+
+
+def _example_seed(features: Dict[str, tf.Tensor]) -> tf.Tensor:
+  """Returns the example's seed [2], or a fresh one when none is given."""
+  seed = features.get(SEED_KEY)
+  if seed is None:
+    return tf.random.uniform([2], maxval=tf.int64.max, dtype=tf.int64)
+  return tf.cast(seed, tf.int64)
+
+
+def get_preprocess_fn(
+    pipeline: Optional[str]) -> Callable[[Dict[str, Any]], Dict[str, Any]]:
+  """Returns fn(features) -> features applying `pipeline` to 'image'.
+
+  Args:
+    pipeline: a pipeline string (see the module docstring); '' or None gives
+      the identity (the seed key is still removed).
+
+  Returns:
+    A function of a features dict. It maps `features['image']` ([h, w, c] or
+    [b, h, w, c]) through the ops, leaves other features untouched, and drops
+    `SEED_KEY`. Random ops draw from the seed in `features[SEED_KEY]` if there.
+
+  Raises:
+    ValueError: for an invalid pipeline, before anything runs.
+  """
+  pieces = _parse_with_text(pipeline)
+  ops = [op for _, op in pieces]
+  image_fns = [_build_op(piece, op) for piece, op in pieces]
+  is_random = [name in _RANDOM_OPS for name, _, _ in ops]
+  description = '|'.join(_format_op(op) for op in ops) or 'identity'
+
+  def preprocess(features: Dict[str, Any]) -> Dict[str, Any]:
+    features = dict(features)
+    if not image_fns:
+      features.pop(SEED_KEY, None)
+      return features
+    if IMAGE_KEY not in features:
+      raise ValueError(f'Preprocessing {description!r} needs an {IMAGE_KEY!r} '
+                       f'feature; got keys {sorted(features)}.')
+    seed = _example_seed(features) if any(is_random) else None
+    features.pop(SEED_KEY, None)
+    op_seeds = (tf.unstack(tf.random.experimental.stateless_split(
+        seed, len(image_fns))) if seed is not None else [None] * len(image_fns))
+    image = features[IMAGE_KEY]
+    for image_fn, op_seed in zip(image_fns, op_seeds):
+      image = image_fn(image, op_seed)
+    features[IMAGE_KEY] = image
+    return features
+
+  preprocess.__name__ = 'preprocess'
+  preprocess.__doc__ = f'Applies {description!r} to features[{IMAGE_KEY!r}].'
+  return preprocess
+
