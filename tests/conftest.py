@@ -16,3 +16,44 @@ try:
       _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 except RuntimeError:  # The runtime is already initialised; keep what exists.
   pass
+
+
+import gin  # noqa: E402
+import pytest  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_DIR = os.path.join(ROOT, "config")
+
+# Bindings that shrink any VAE config to a few seconds of work.
+TINY_BINDINGS = (
+    "experiment.train_steps = 6",
+    "experiment.iterations_per_loop = 3",
+    "experiment.save_checkpoints_steps = 3",
+    "experiment.eval_steps = 1",
+)
+
+
+def config_path(name):
+  return os.path.join(CONFIG_DIR, name)
+
+
+def run_experiment(model_dir, config, bindings=(), schedule="train_and_eval",
+                   **runtime_kwargs):
+  """Runs `experiment` in-process with a fresh gin config; returns the result.
+  """
+  from yoto import main  # pylint: disable=g-import-not-at-top
+  from yoto.training import experiment  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  files = [config_path(config)] if isinstance(config, str) else config
+  main.parse_config(files, list(bindings))
+  runtime = experiment.RuntimeOptions(**runtime_kwargs)
+  try:
+    return main.configurables.register()(
+        model_dir=str(model_dir), schedule=schedule, runtime=runtime)
+  finally:
+    gin.clear_config()
+
+
+@pytest.fixture(name="run_experiment")
+def run_experiment_fixture():
+  return run_experiment

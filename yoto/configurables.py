@@ -13,6 +13,7 @@ from yoto.architectures import convnet
 from yoto.optimizers import distributions
 from yoto.optimizers import scalarization
 from yoto.optimizers import yoto as yoto_optimizer
+from yoto.problems import compression
 from yoto.problems import vae
 from yoto.training import experiment as experiment_lib
 from yoto.training import params
@@ -36,6 +37,8 @@ def register():
       (conditioning.ConditioningPostprocessing, "ConditioningPostprocessing"),
       (convnet.ConditionalConvnet, "ConditionalConvnet"),
       (vae.ConditionalVaeProblem, "ConditionalVaeProblem"),
+      (compression.HyperpriorCompressionProblem,
+       "HyperpriorCompressionProblem"),
       (yoto_optimizer.YotoOptimizer, "YotoOptimizer"),
       (scalarization.LinearlyScalarizedOptimizer,
        "LinearlyScalarizedOptimizer"),

@@ -51,6 +51,7 @@ class ExperimentResult:
   hub_module: Optional[str] = None
   metrics_file: Optional[str] = None
   evaluated_steps: list = dataclasses.field(default_factory=list)
+  train_history: list = dataclasses.field(default_factory=list)
 
 
 def finished_path(model_dir: str) -> str:
@@ -99,6 +100,8 @@ def experiment(model_dir: str, schedule: str,
     raise ValueError(f"Unknown schedule {schedule!r}; choose one of "
                      f"{', '.join(SCHEDULES)}.")
   runtime = runtime or RuntimeOptions()
+  # Seeds Python, NumPy and TF: initial weights are reproducible from --seed.
+  tf.keras.utils.set_random_seed(runtime.seed)
   strategy = runtime.strategy or tf.distribute.get_strategy()
   loop = trainer_lib.LoopConfig(
       train_steps=train_steps, global_batch_size=batch_size,
@@ -144,6 +147,7 @@ def experiment(model_dir: str, schedule: str,
     on_checkpoint = evaluate_and_export if schedule == "train_and_eval" \
         else None
     result.final_step = trainer.train(train_fn, on_checkpoint=on_checkpoint)
+    result.train_history = trainer.history
     if schedule == "train_and_eval" and result.final_step not in \
         result.evaluated_steps:
       evaluate_and_export(result.final_step)  # Resumed after the last save.

@@ -166,6 +166,7 @@ class Trainer:
                     else tf.summary.create_noop_writer())
     self._loss_names = ("loss",) + state.multi_loss_optimizer.losses_names
     self._compiled_loop = tf.function(self._loop)
+    self.history = []  # (step, {loss name: mean over the loop}) per loop.
 
   def restore_latest(self) -> int:
     """Resumes from the latest checkpoint in model_dir, if any."""
@@ -245,6 +246,7 @@ class Trainer:
       elapsed = time.time() - loop_start
       self._check_finite(means, step, num_steps)
       step += num_steps
+      self.history.append((step, means))
       self._report(step, means, num_steps / max(elapsed, 1e-9),
                    (step - start_step) / max(time.time() - start_time, 1e-9))
       if step == next_save:

@@ -141,13 +141,6 @@ def _add_seeds(dataset: tf.data.Dataset, seed: int,
   return dataset.enumerate().map(add_seed)
 
 
-def _batch_size(batch_size: int,
-                input_context: Optional[tf.distribute.InputContext]) -> int:
-  if input_context is None:
-    return batch_size
-  return input_context.get_per_replica_batch_size(batch_size)
-
-
 def get_dataset(
     dataset_name: str,
     split: Union[DatasetSplit, str],
@@ -172,9 +165,10 @@ def get_dataset(
       'test').
     validation_percent: p of the TRAIN (train[p%:]) and VALID (train[:p%])
       splits.
-    batch_size: the global batch size. With `input_context` each pipeline
-      yields `input_context.get_per_replica_batch_size(batch_size)` examples
-      per batch (the contract of `distribute_datasets_from_function`).
+    batch_size: the batch size of the returned dataset. Under a distribution
+      strategy that is the per-replica batch size, which the caller computes
+      (`input_context.get_per_replica_batch_size(global_batch_size)`), as
+      `distribute_datasets_from_function` expects.
     preprocess_fn: fn(features) -> features applied to each example, e.g. from
       `preprocessing.get_preprocess_fn`; None keeps the decoded features.
     shuffle: shuffle files and examples.
@@ -184,7 +178,7 @@ def get_dataset(
     seed: makes shuffling and random preprocessing deterministic; None draws
       fresh randomness on every run.
     input_context: shards examples across `num_input_pipelines` (this is
-      pipeline `input_pipeline_id`).
+      pipeline `input_pipeline_id`); it does not change the batch size.
     drop_remainder: drop the last, smaller batch.
     shuffle_buffer_size: examples in the shuffle buffer.
     cache: cache decoded examples in memory (small datasets only).
@@ -227,8 +221,7 @@ def get_dataset(
     return numeric_features(features)
 
   dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
-  dataset = dataset.batch(_batch_size(batch_size, input_context),
-                          drop_remainder=drop_remainder)
+  dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
   if seed is not None:
     options = tf.data.Options()
     options.deterministic = True

@@ -86,7 +86,7 @@ def _check_number(value: Any, arg_name: str) -> float:
 
 
 def _as_batch(image: tf.Tensor) -> Tuple[tf.Tensor, bool]:
-  """Returns a [b, h, w, c] view of `image` and whether it was a single image."""
+  """Returns `image` as a batch [b, h, w, c], and whether it was one image."""
   rank = image.shape.rank
   if rank == 3:
     return image[tf.newaxis], True
@@ -123,7 +123,7 @@ def _crop_at(images: tf.Tensor, offset_y: tf.Tensor, offset_x: tf.Tensor,
 
 
 def resize(size) -> ImageFn:
-  """Bilinear resize to `size` (int: square, or [height, width]); keeps dtype."""
+  """Bilinear resize to `size` (int: square, or [height, width]); same dtype."""
   height, width = _size_pair(size)
 
   def fn(image, seed):
@@ -326,12 +326,21 @@ def _format_op(op: ParsedOp) -> str:
   return f'{name}({", ".join(parts)})'
 
 
-def _example_seed(features: Dict[str, tf.Tensor]) -> tf.Tensor:
-  """Returns the example's seed [2], or a fresh one when none is given."""
+def _op_seeds(features: Dict[str, Any], is_random: List[bool]) -> List[Any]:
+  """Returns one seed [2] per op (None for deterministic ops).
+
+  The seeds are split from features[SEED_KEY], or from a fresh random seed
+  when the features have none.
+  """
+  if not any(is_random):
+    return [None] * len(is_random)
   seed = features.get(SEED_KEY)
   if seed is None:
-    return tf.random.uniform([2], maxval=tf.int64.max, dtype=tf.int64)
-  return tf.cast(seed, tf.int64)
+    seed = tf.random.uniform([2], maxval=tf.int64.max, dtype=tf.int64)
+  seeds = tf.random.experimental.stateless_split(
+      tf.cast(seed, tf.int64), len(is_random))  # [num_ops, 2]
+  return [seed if random else None
+          for seed, random in zip(tf.unstack(seeds), is_random)]
 
 
 def get_preprocess_fn(
@@ -364,17 +373,14 @@ def get_preprocess_fn(
     if IMAGE_KEY not in features:
       raise ValueError(f'Preprocessing {description!r} needs an {IMAGE_KEY!r} '
                        f'feature; got keys {sorted(features)}.')
-    seed = _example_seed(features) if any(is_random) else None
+    op_seeds = _op_seeds(features, is_random)
     features.pop(SEED_KEY, None)
-    op_seeds = (tf.unstack(tf.random.experimental.stateless_split(
-        seed, len(image_fns))) if seed is not None else [None] * len(image_fns))
     image = features[IMAGE_KEY]
     for image_fn, op_seed in zip(image_fns, op_seeds):
       image = image_fn(image, op_seed)
     features[IMAGE_KEY] = image
     return features
 
-  preprocess.__name__ = 'preprocess'
   preprocess.__doc__ = f'Applies {description!r} to features[{IMAGE_KEY!r}].'
   return preprocess
 

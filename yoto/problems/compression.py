@@ -1,0 +1,580 @@
+"""Variable-rate learned image compression: a λ-conditioned scale hyperprior.
+
+The model is the scale hyperprior of Ballé et al. (2018) as tensorflow-
+compression builds it (`models/bmshj2018.py`): transforms g_a, g_s, h_a, h_s
+(see `yoto.architectures.hyperprior`), a `tfc.NoisyDeepFactorized` prior for
+the hyper-latent z and a `tfc.NoisyNormal` with a log-spaced scale table,
+indexed by h_s(z_hat), for the latent y. YOTO (Dosovitskiy & Djolonga 2020,
+§4.2 and appendix A.2) FiLM-conditions every convolution on λ, so one model
+serves every rate-distortion trade-off in the training range.
+
+Losses, per example, in tensorflow-compression's convention:
+  rate        bits per pixel, -log2 p(y~ | z~) - log2 p(z~) over H * W
+              (noisy latents in training; quantized ones in evaluation, the
+              Shannon information the range coder approaches)
+  distortion  mean squared error on the 0-255 scale
+so that the training loss is `rate + λ · distortion`. Sorted loss order is
+(distortion, rate): weight vectors are [λ, 1] and YOTO samples λ
+log-uniformly (the paper: [1.2e-3, 2.6e-1]) and feeds log λ to the FiLM MLPs.
+
+Images are float32 in [0, 1] (`value_range(0, 1)` in the configs), any size:
+sizes not divisible by 64 go through and are cropped back (see
+`yoto.architectures.hyperprior`). In evaluation (`training=False`) the
+metrics are those of the real codec: the latents are range coded with entropy
+models built with `compression=True`, `actual_bpp` counts the bytes of the
+strings, and PSNR / MS-SSIM are measured on the decoded 8-bit image.
+
+Deviations from bmshj2018.py: images in [0, 1] rather than [0, 255]; the
+training noise is drawn from the step's stateless seed (runs are reproducible)
+rather than `tf.random.uniform`; the hyperprior is shared by all λ (only the
+transforms are conditioned); MS-SSIM uses fewer scales on images smaller than
+176 pixels (see `ms_ssim`).
+"""
+
+import hashlib
+import json
+import math
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_compression as tfc
+
+from yoto.architectures import conditioning as conditioning_layers
+from yoto.architectures import convnet
+from yoto.architectures import hyperprior
+from yoto.problems import base
+from yoto.problems import conditioning as conditioning_lib
+
+LOSS_NAMES = ("distortion", "rate")
+# g_a down-samples by 16 and h_a by another 4.
+LATENT_STRIDE = 16
+HYPER_LATENT_STRIDE = 64
+MS_SSIM_POWER_FACTORS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+MS_SSIM_FILTER_SIZE = 11
+
+
+class EntropyModels(NamedTuple):
+  """The two range-coding entropy models (built with `compression=True`)."""
+  latent: tfc.LocationScaleIndexedEntropyModel
+  hyper_latent: tfc.ContinuousBatchedEntropyModel
+
+
+class QuantizedPass(NamedTuple):
+  """Everything one deterministic (quantized) pass computes.
+
+  Shapes for a [B, H, W, 3] batch, C filters, h = ceil(H/16), w = ceil(W/16):
+  y, y_hat, indexes [B, h, w, C]; z, z_hat [B, ceil(h/4), ceil(w/4), C];
+  x_hat [B, H, W, 3] (unclipped); bits, side_bits [B].
+  """
+  y: tf.Tensor
+  z: tf.Tensor
+  y_hat: tf.Tensor
+  z_hat: tf.Tensor
+  indexes: tf.Tensor
+  x_hat: tf.Tensor
+  bits: tf.Tensor
+  side_bits: tf.Tensor
+
+
+def _bits(log_probs: tf.Tensor) -> tf.Tensor:
+  """-Σ log2 p over the last three axes: [B, h, w, C] -> [B]."""
+  return tf.reduce_sum(log_probs, axis=[1, 2, 3]) / -math.log(2.0)
+
+
+def _num_pixels(images: tf.Tensor) -> tf.Tensor:
+  shape = tf.shape(images)
+  return tf.cast(shape[1] * shape[2], tf.float32)
+
+
+def mse_255(images: tf.Tensor, reconstructions: tf.Tensor) -> tf.Tensor:
+  """Per-example MSE on the 0-255 scale of [0, 1] images: [B, H, W, C] -> [B].
+  """
+  diff = 255.0 * (images - reconstructions)
+  return tf.reduce_mean(tf.square(diff), axis=[1, 2, 3])
+
+
+def psnr_from_mse_255(mse: tf.Tensor) -> tf.Tensor:
+  """PSNR in dB of an MSE on the 0-255 scale (capped at 100 dB for mse=0)."""
+  return 10.0 * tf.math.log(255.0**2 / tf.maximum(mse, 255.0**2 * 1e-10)) / \
+      math.log(10.0)
+
+
+def to_8bit(images: tf.Tensor) -> tf.Tensor:
+  """What a decoder writes out: [0, 1] floats rounded to 256 levels."""
+  return tf.round(tf.clip_by_value(images, 0.0, 1.0) * 255.0) / 255.0
+
+
+def ms_ssim_scales(height: Optional[int], width: Optional[int]) -> int:
+  """How many MS-SSIM scales fit an image: 5 from 176 pixels up.
+
+  The coarsest scale must still be as large as the 11-pixel Gaussian window,
+  so an image of side s supports floor(log2(s / 11)) + 1 scales (at least 1).
+  Unknown sizes get the standard 5.
+  """
+  if height is None or width is None:
+    return len(MS_SSIM_POWER_FACTORS)
+  side = min(height, width)
+  if side < MS_SSIM_FILTER_SIZE:
+    return 1
+  return int(min(len(MS_SSIM_POWER_FACTORS),
+                 math.floor(math.log2(side / MS_SSIM_FILTER_SIZE)) + 1))
+
+
+def ms_ssim(images: tf.Tensor, reconstructions: tf.Tensor) -> tf.Tensor:
+  """Per-example MS-SSIM of [0, 1] images [B, H, W, 3] -> [B].
+
+  The standard 5-scale MS-SSIM (Wang et al. 2003, as `tf.image`) from 176
+  pixels up; smaller images (training crops) use the first k scales with their
+  power factors renormalised to sum to 1, and images under 11 pixels a
+  correspondingly smaller window.
+  """
+  scales = ms_ssim_scales(images.shape[1], images.shape[2])
+  factors = MS_SSIM_POWER_FACTORS[:scales]
+  total = sum(factors)
+  factors = tuple(f / total for f in factors)
+  filter_size = MS_SSIM_FILTER_SIZE
+  if images.shape[1] is not None and images.shape[2] is not None:
+    filter_size = min(filter_size, images.shape[1], images.shape[2])
+  return tf.image.ssim_multiscale(images, reconstructions, 1.0,
+                                  power_factors=factors,
+                                  filter_size=filter_size)
+
+
+def ms_ssim_db(value: tf.Tensor) -> tf.Tensor:
+  """MS-SSIM on a dB scale, -10 log10(1 - ms_ssim), as in the paper's plots."""
+  return -10.0 * tf.math.log(tf.maximum(1.0 - value, 1e-10)) / math.log(10.0)
+
+
+def image_metrics(images: tf.Tensor, decoded: tf.Tensor) -> Dict[str, tf.Tensor]:
+  """psnr, ms_ssim and ms_ssim_db ([B] each) of decoded [0, 1] images."""
+  value = ms_ssim(images, decoded)
+  return {"psnr": psnr_from_mse_255(mse_255(images, decoded)),
+          "ms_ssim": value, "ms_ssim_db": ms_ssim_db(value)}
+
+
+def default_postprocessing() -> conditioning_layers.ConditioningPostprocessing:
+  """FiLM = (1 + 0.01 * MLP, 0.01 * MLP): near the identity at initialisation.
+
+  The MLPs see log λ, up to about 7 in magnitude, so their initial outputs
+  have a spread of several units; the factor 0.01 keeps the initial scales
+  within a few percent of 1 and the shifts near 0.
+  """
+  return conditioning_layers.ConditioningPostprocessing(
+      scales_mult=0.01, scales_add=1.0, shifts_mult=0.01, shifts_add=0.0)
+
+
+def _check_positive(name, value):
+  if not value > 0:
+    raise ValueError(f"HyperpriorCompressionProblem.{name} must be positive, "
+                     f"got {value!r}.")
+
+
+class HyperpriorCompressionProblem(base.Problem):
+  """The scale-hyperprior codec with every convolution conditioned on λ."""
+
+  def __init__(self, num_filters: int = 192, num_scales: int = 64,
+               scale_min: float = 0.11, scale_max: float = 256.0,
+               conditioning_layer_sizes: Sequence[int] = (128,),
+               conditioning_postprocessing=None,
+               features_key: str = "image",
+               name: Optional[str] = None):
+    """Creates the problem; the networks are built in `initialize_model`.
+
+    Args:
+      num_filters: channels of every hidden layer and of y and z (192 in the
+        paper, 256 for "wider").
+      num_scales: size of the latent's log-spaced scale table.
+      scale_min: smallest scale of the table.
+      scale_max: largest scale of the table.
+      conditioning_layer_sizes: hidden sizes of each FiLM MLP (the paper: one
+        hidden layer of 128 units).
+      conditioning_postprocessing: a `ConditioningPostprocessing` (or a
+        zero-argument factory of one, as gin's `@ConditioningPostprocessing`
+        gives); None is `default_postprocessing()`, which starts FiLM near
+        the identity.
+      features_key: the feature holding [B, H, W, 3] images in [0, 1].
+      name: tf.Module name.
+    """
+    super().__init__(name=name)
+    if not isinstance(num_filters, int) or num_filters <= 0:
+      raise ValueError("HyperpriorCompressionProblem.num_filters must be a "
+                       f"positive int, got {num_filters!r}.")
+    if not isinstance(num_scales, int) or num_scales < 2:
+      raise ValueError("HyperpriorCompressionProblem.num_scales must be an "
+                       f"int >= 2, got {num_scales!r}.")
+    _check_positive("scale_min", scale_min)
+    _check_positive("scale_max", scale_max)
+    if not scale_max > scale_min:
+      raise ValueError("HyperpriorCompressionProblem needs scale_max > "
+                       f"scale_min, got {scale_max} <= {scale_min}.")
+    self.num_filters = num_filters
+    self.num_scales = num_scales
+    self.scale_min = float(scale_min)
+    self.scale_max = float(scale_max)
+    self.conditioning_layer_sizes = [int(s) for s in conditioning_layer_sizes]
+    self._postprocessing = conditioning_postprocessing
+    self.features_key = features_key
+    self.conditioned = None
+    self.analysis_transform = None
+    self.synthesis_transform = None
+    self.hyper_analysis_transform = None
+    self.hyper_synthesis_transform = None
+    self.hyperprior = None
+
+  @property
+  def losses_keys(self) -> Tuple[str, ...]:
+    return LOSS_NAMES
+
+  def initialize_model(self, element_spec, num_conditioning_inputs):
+    if self.features_key not in element_spec:
+      raise ValueError(
+          f"HyperpriorCompressionProblem.features_key={self.features_key!r} "
+          f"is not a feature of the dataset; it has {sorted(element_spec)}.")
+    shape = tuple(element_spec[self.features_key].shape[1:])
+    if len(shape) != 3 or shape[-1] != 3:
+      raise ValueError(
+          f"The compression model codes RGB images [H, W, 3]; the feature "
+          f"{self.features_key!r} has shape {shape}.")
+    self.conditioned = num_conditioning_inputs is not None
+    self.num_conditioning_inputs = num_conditioning_inputs
+    postprocessing = (default_postprocessing() if self._postprocessing is None
+                      else convnet.resolve_postprocessing(self._postprocessing))
+
+    def transform(specs, name):
+      return hyperprior.ConditionalTransform(
+          specs, self.conditioned, self.conditioning_layer_sizes,
+          postprocessing, name=name)
+
+    n = self.num_filters
+    self.analysis_transform = transform(hyperprior.analysis_specs(n),
+                                        "analysis")
+    self.synthesis_transform = transform(hyperprior.synthesis_specs(n),
+                                         "synthesis")
+    self.hyper_analysis_transform = transform(
+        hyperprior.hyper_analysis_specs(n), "hyper_analysis")
+    self.hyper_synthesis_transform = transform(
+        hyperprior.hyper_synthesis_specs(n), "hyper_synthesis")
+    self.hyperprior = tfc.NoisyDeepFactorized(batch_shape=(n,))
+    # One noisy pass builds every variable.
+    inputs_extra = (tf.zeros([1, num_conditioning_inputs])
+                    if self.conditioned else None)
+    self._noisy_pass(tf.zeros([1, 64, 64, 3]), inputs_extra,
+                     tf.constant([0, 0], tf.int64))
+
+  # -- The entropy models. ---------------------------------------------------
+
+  def scale_fn(self, indexes: tf.Tensor) -> tf.Tensor:
+    """The scale table: index i in [0, num_scales) -> a log-spaced scale."""
+    log_min = math.log(self.scale_min)
+    step = (math.log(self.scale_max) - log_min) / (self.num_scales - 1)
+    return tf.math.exp(log_min + step * tf.cast(indexes, tf.float32))
+
+  def latent_prior(self, indexes: tf.Tensor) -> tfc.NoisyNormal:
+    """p(y | z): zero-mean NoisyNormal with scales indexed by h_s(z).
+
+    Indexes are bounded to the table like the indexed entropy model does
+    (with gradients passing where they point back into the range).
+    """
+    indexes = tfc.lower_bound(indexes, 0.0)
+    indexes = tfc.upper_bound(indexes, float(self.num_scales - 1))
+    return tfc.NoisyNormal(loc=0.0, scale=self.scale_fn(indexes))
+
+  def entropy_models(self, stateless: bool = True) -> EntropyModels:
+    """Entropy models with range-coding tables built from the current prior.
+
+    Args:
+      stateless: tables as tensors (to build inside a `tf.function`, as the
+        evaluation does each batch) or as variables (for a SavedModel, so the
+        encoder and decoder use identical tables).
+    """
+    latent = tfc.LocationScaleIndexedEntropyModel(
+        tfc.NoisyNormal, self.num_scales, self.scale_fn, coding_rank=3,
+        compression=True, stateless=stateless)
+    hyper_latent = tfc.ContinuousBatchedEntropyModel(
+        self.hyperprior, coding_rank=3, compression=True, stateless=stateless)
+    return EntropyModels(latent, hyper_latent)
+
+  # -- The forward passes. ---------------------------------------------------
+
+  def _check_conditioning(self, inputs_extra):
+    if self.conditioned and inputs_extra is None:
+      raise ValueError("This compression model is conditioned on λ and "
+                       "needs inputs_extra.")
+    return inputs_extra if self.conditioned else None
+
+  def _indexes(self, z_hat, y_shape, inputs_extra):
+    """h_s(z_hat) cropped to the latent's [h, w]: the scale indexes."""
+    indexes = self.hyper_synthesis_transform(z_hat, inputs_extra)
+    return hyperprior.crop_like(indexes, y_shape[1], y_shape[2])
+
+  def _synthesize(self, y_hat, image_height, image_width, inputs_extra):
+    x_hat = self.synthesis_transform(y_hat, inputs_extra)
+    return hyperprior.crop_like(x_hat, image_height, image_width)
+
+  def analyze(self, images: tf.Tensor, inputs_extra: Optional[tf.Tensor]
+              ) -> Tuple[tf.Tensor, tf.Tensor]:
+    """(y, z) of [B, H, W, 3] images; see `QuantizedPass` for shapes."""
+    inputs_extra = self._check_conditioning(inputs_extra)
+    y = self.analysis_transform(images, inputs_extra)
+    z = self.hyper_analysis_transform(tf.abs(y), inputs_extra)
+    return y, z
+
+  def _noisy_pass(self, images, inputs_extra, seed):
+    """Training: latents plus U(-.5, .5) noise; returns (x~, bits, side_bits).
+    """
+    inputs_extra = self._check_conditioning(inputs_extra)
+    y, z = self.analyze(images, inputs_extra)
+    y_seed, z_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    z_tilde = z + tf.random.stateless_uniform(tf.shape(z), z_seed, -0.5, 0.5)
+    y_tilde = y + tf.random.stateless_uniform(tf.shape(y), y_seed, -0.5, 0.5)
+    side_bits = _bits(self.hyperprior.log_prob(z_tilde))
+    indexes = self._indexes(z_tilde, tf.shape(y), inputs_extra)
+    bits = _bits(self.latent_prior(indexes).log_prob(y_tilde))
+    shape = tf.shape(images)
+    x_tilde = self._synthesize(y_tilde, shape[1], shape[2], inputs_extra)
+    return x_tilde, bits, side_bits
+
+  def quantized_pass(self, images: tf.Tensor,
+                     inputs_extra: Optional[tf.Tensor],
+                     models: EntropyModels) -> QuantizedPass:
+    """The codec's deterministic pass: quantized latents and their bits.
+
+    y is rounded to integers and z to the hyper-latent model's quantization
+    offsets, exactly as `compress` does, so `x_hat` is what `decompress`
+    returns (before clipping). The bits are the Shannon information of the
+    quantized latents, a tight estimate of the range-coded length.
+    """
+    inputs_extra = self._check_conditioning(inputs_extra)
+    y, z = self.analyze(images, inputs_extra)
+    z_hat, side_bits = models.hyper_latent(z, training=False)
+    indexes = self._indexes(z_hat, tf.shape(y), inputs_extra)
+    y_hat, bits = models.latent(y, indexes, training=False)
+    shape = tf.shape(images)
+    x_hat = self._synthesize(y_hat, shape[1], shape[2], inputs_extra)
+    return QuantizedPass(y, z, y_hat, z_hat, indexes, x_hat, bits, side_bits)
+
+  def compress(self, images: tf.Tensor, inputs_extra: Optional[tf.Tensor],
+               models: EntropyModels) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Range codes images: (latent strings [B], hyper-latent strings [B])."""
+    inputs_extra = self._check_conditioning(inputs_extra)
+    y, z = self.analyze(images, inputs_extra)
+    z_hat = models.hyper_latent.quantize(z)
+    indexes = self._indexes(z_hat, tf.shape(y), inputs_extra)
+    return (models.latent.compress(y, indexes),
+            models.hyper_latent.compress(z))
+
+  def decompress(self, latent_strings: tf.Tensor,
+                 hyper_latent_strings: tf.Tensor, image_shape: tf.Tensor,
+                 inputs_extra: Optional[tf.Tensor],
+                 models: EntropyModels) -> tf.Tensor:
+    """Decodes strings [B] of [H, W] = image_shape images: x_hat [B, H, W, 3].
+
+    The latent shapes follow from the image shape (`latent_shapes`); the
+    result is unclipped, like `quantized_pass(...).x_hat`.
+    """
+    inputs_extra = self._check_conditioning(inputs_extra)
+    image_shape = tf.cast(image_shape, tf.int32)
+    y_shape, z_shape = latent_shapes(image_shape)
+    z_hat = models.hyper_latent.decompress(hyper_latent_strings, z_shape)
+    batch = tf.shape(latent_strings)[0]
+    indexes = self._indexes(
+        z_hat, tf.stack([batch, y_shape[0], y_shape[1]]), inputs_extra)
+    y_hat = models.latent.decompress(latent_strings, indexes)
+    return self._synthesize(y_hat, image_shape[0], image_shape[1],
+                            inputs_extra)
+
+  # -- The Problem interface. ------------------------------------------------
+
+  def losses_and_metrics(self, features, inputs_extra=None, training=False,
+                         seed=None):
+    images = features[self.features_key]
+    if training:
+      return self._training_losses(images, inputs_extra, seed)
+    return self._evaluation_losses(images, inputs_extra)
+
+  def _training_losses(self, images, inputs_extra, seed):
+    if seed is None:
+      seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int64)
+    x_tilde, bits, side_bits = self._noisy_pass(images, inputs_extra, seed)
+    distortion = mse_255(images, x_tilde)
+    losses = {"rate": (bits + side_bits) / _num_pixels(images),
+              "distortion": distortion}
+    return losses, {"psnr": psnr_from_mse_255(distortion)}
+
+  def _evaluation_losses(self, images, inputs_extra):
+    models = self.entropy_models(stateless=True)
+    result = self.quantized_pass(images, inputs_extra, models)
+    num_pixels = _num_pixels(images)
+    rate = (result.bits + result.side_bits) / num_pixels
+    latent_strings = models.latent.compress(result.y, result.indexes)
+    hyper_latent_strings = models.hyper_latent.compress(result.z)
+    num_bytes = (tf.strings.length(latent_strings) +
+                 tf.strings.length(hyper_latent_strings))
+    metrics = image_metrics(images, to_8bit(result.x_hat))
+    metrics.update(
+        estimated_bpp=rate,
+        actual_bpp=8.0 * tf.cast(num_bytes, tf.float32) / num_pixels,
+        side_information_bpp=result.side_bits / num_pixels)
+    losses = {"rate": rate, "distortion": mse_255(images, result.x_hat)}
+    return losses, metrics
+
+  def reconstruct(self, images: tf.Tensor,
+                  inputs_extra: Optional[tf.Tensor] = None
+                  ) -> Tuple[tf.Tensor, tf.Tensor]:
+    """(reconstructions [B, H, W, 3] clipped to [0, 1], estimated bpp [B])."""
+    result = self.quantized_pass(images, inputs_extra,
+                                 self.entropy_models(stateless=True))
+    rate = (result.bits + result.side_bits) / _num_pixels(images)
+    return tf.clip_by_value(result.x_hat, 0.0, 1.0), rate
+
+  def image_summaries(self, features, inputs_extra):
+    images = features[self.features_key]
+    reconstructions, _ = self.reconstruct(images, inputs_extra)
+    return {"inputs": images, "reconstructions": reconstructions}
+
+  def export_module(self, conditioning):
+    return CompressionExportModule(self, conditioning)
+
+
+def latent_shapes(image_shape: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+  """Spatial shapes [2] of y and z for an image of spatial shape [2]."""
+  return (hyperprior.downsampled_size(image_shape, LATENT_STRIDE),
+          hyperprior.downsampled_size(image_shape, HYPER_LATENT_STRIDE))
+
+
+def lambda_weights(lmbda: tf.Tensor) -> tf.Tensor:
+  """Raw weights [distortion, rate] = [λ, 1] for a scalar or [B] λ."""
+  lmbda = tf.convert_to_tensor(lmbda, tf.float32)
+  return tf.stack([lmbda, tf.ones_like(lmbda)], axis=-1)
+
+
+def weights_fingerprint(variables: Sequence[tf.Variable]) -> str:
+  """SHA-256 (hex) of variable names and values: identifies a trained model.
+
+  Stored in a module's metadata and in every compressed file, so that a file
+  is never decoded with another model's weights or tables (which would give a
+  wrong image, or garbage, silently).
+  """
+  digest = hashlib.sha256()
+  for variable in sorted(variables, key=lambda v: v.name):
+    digest.update(variable.name.encode())
+    digest.update(np.ascontiguousarray(variable.numpy()).tobytes())
+  return digest.hexdigest()
+
+
+class CompressionExportModule(tf.Module):
+  """What a compression hub module offers.
+
+  Images are float32 [B, H, W, 3] in [0, 1], any H and W. `lmbda` is the raw
+  rate-distortion weight λ (the distortion weight; the rate weight is 1): a
+  scalar for the whole batch or one per example [B]. It is checked (positive,
+  inside the training range for a YOTO model) and turned into the network's
+  conditioning input inside the module. A fixed-λ model accepts any positive
+  λ and ignores it (its metadata says which λ it was trained with).
+
+  Signatures:
+    compress(image, lmbda) -> {latent_strings [B], hyper_latent_strings [B],
+        image_shape [2] int32}
+    decompress(latent_strings, hyper_latent_strings, image_shape, lmbda)
+        -> {image [B, H, W, 3] in [0, 1]}
+    reconstruct(image, lmbda) -> {reconstruction [B, H, W, 3] in [0, 1],
+        estimated_bpp [B]}: bit-identical to decompress(compress(.)) for the
+        same batch.
+    metadata() -> {metadata: JSON with the loss names, λ range, architecture
+        and the weights' fingerprint}
+
+  Loading needs `import tensorflow_compression` (it registers the range
+  coding ops). Range coding across machines needs bit-identical h_s outputs;
+  see tensorflow-compression on integer networks.
+  """
+
+  def __init__(self, problem: HyperpriorCompressionProblem,
+               conditioning: conditioning_lib.LossConditioning):
+    super().__init__(name="yoto_compression")
+    self._problem = problem
+    self._conditioning = conditioning
+    self.analysis_transform = problem.analysis_transform
+    self.synthesis_transform = problem.synthesis_transform
+    self.hyper_analysis_transform = problem.hyper_analysis_transform
+    self.hyper_synthesis_transform = problem.hyper_synthesis_transform
+    self.hyperprior = problem.hyperprior
+    # Tables fixed at export time, stored as variables in the SavedModel.
+    self.models = problem.entropy_models(stateless=False)
+    self.fingerprint = weights_fingerprint(self.variables)
+    self._metadata = json.dumps(
+        self._metadata_dict(problem, conditioning, self.fingerprint),
+        sort_keys=True)
+    image = tf.TensorSpec([None, None, None, 3], tf.float32, "image")
+    lmbda = tf.TensorSpec(None, tf.float32, "lmbda")
+    self._signatures = {}
+
+    def add(name, fn, *specs):
+      function = tf.function(fn, input_signature=list(specs))
+      setattr(self, name, function)
+      self._signatures[name] = function.get_concrete_function()
+
+    add("compress", self._compress, image, lmbda)
+    add("decompress", self._decompress,
+        tf.TensorSpec([None], tf.string, "latent_strings"),
+        tf.TensorSpec([None], tf.string, "hyper_latent_strings"),
+        tf.TensorSpec([2], tf.int32, "image_shape"), lmbda)
+    add("reconstruct", self._reconstruct, image, lmbda)
+    add("metadata", lambda: {"metadata": tf.constant(self._metadata)})
+
+  @staticmethod
+  def _metadata_dict(problem, conditioning, fingerprint):
+    metadata = {
+        "problem": "HyperpriorCompressionProblem",
+        "num_filters": problem.num_filters,
+        "num_scales": problem.num_scales,
+        "scale_min": problem.scale_min,
+        "scale_max": problem.scale_max,
+        "image_range": [0.0, 1.0],
+        "fingerprint": fingerprint,
+        **json.loads(conditioning.to_json()),
+    }
+    if conditioning.ranges:
+      metadata["lmbda_range"] = list(conditioning.ranges["distortion"])
+    if conditioning.fixed_weights:
+      metadata["lmbda"] = conditioning.fixed_weights["distortion"]
+    return metadata
+
+  @property
+  def signatures(self):
+    return dict(self._signatures)
+
+  def _checked(self, lmbda, batch_size, tensor):
+    """Validates λ; returns (tensor, gated on the checks, inputs_extra).
+
+    inputs_extra is [B, 2], or None for a fixed-λ model, which still rejects
+    a malformed or non-positive λ.
+    """
+    conditioned = self._conditioning.is_conditioned
+    inputs_extra = self._conditioning.weights_to_inputs_extra(
+        lambda_weights(lmbda), batch_size=batch_size, check_range=conditioned)
+    with tf.control_dependencies([inputs_extra]):
+      tensor = tf.identity(tensor)
+    return tensor, (inputs_extra if conditioned else None)
+
+  def _compress(self, image, lmbda):
+    image, inputs_extra = self._checked(lmbda, tf.shape(image)[0], image)
+    latent, hyper_latent = self._problem.compress(image, inputs_extra,
+                                                  self.models)
+    return {"latent_strings": latent, "hyper_latent_strings": hyper_latent,
+            "image_shape": tf.shape(image)[1:3]}
+
+  def _decompress(self, latent_strings, hyper_latent_strings, image_shape,
+                  lmbda):
+    latent_strings, inputs_extra = self._checked(
+        lmbda, tf.shape(latent_strings)[0], latent_strings)
+    x_hat = self._problem.decompress(latent_strings, hyper_latent_strings,
+                                     image_shape, inputs_extra, self.models)
+    return {"image": tf.clip_by_value(x_hat, 0.0, 1.0)}
+
+  def _reconstruct(self, image, lmbda):
+    image, inputs_extra = self._checked(lmbda, tf.shape(image)[0], image)
+    result = self._problem.quantized_pass(image, inputs_extra, self.models)
+    rate = (result.bits + result.side_bits) / _num_pixels(image)
+    return {"reconstruction": tf.clip_by_value(result.x_hat, 0.0, 1.0),
+            "estimated_bpp": rate}
