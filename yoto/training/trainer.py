@@ -181,10 +181,8 @@ class Trainer:
     """One optimisation step on one replica; returns per-replica sums."""
     mlo = self.state.multi_loss_optimizer
     replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-    seed = tf.random.experimental.stateless_fold_in(
-        tf.stack([tf.constant(self.config.seed, tf.int64),
-                  tf.cast(self.state.optimizer.iterations, tf.int64)]),
-        tf.cast(replica, tf.int64))
+    seed = replica_seed(self.config.seed, self.state.optimizer.iterations,
+                        replica)
     with tf.GradientTape() as tape:
       total, losses, _ = mlo.train_losses(features, seed)
       # Each replica sums its examples and divides by the *global* batch;
@@ -294,6 +292,13 @@ class Trainer:
       tf.summary.scalar("train/examples_per_sec",
                         steps_per_sec * self.config.global_batch_size)
     self._writer.flush()
+
+
+def replica_seed(run_seed, step, replica_id) -> tf.Tensor:
+  """The stateless seed [2] of one replica at one step."""
+  return tf.random.experimental.stateless_fold_in(
+      tf.stack([tf.constant(run_seed, tf.int64), tf.cast(step, tf.int64)]),
+      tf.cast(replica_id, tf.int64))
 
 
 def _format_duration(seconds: float) -> str:
