@@ -125,7 +125,10 @@ def run_grid(args) -> List[str]:
                                                 "beta_grid.png"))
   if not out:
     raise ValueError(f"{path} is not inside a model_dir; pass --out.")
-  dataset, preprocess = run_config.eval_data(model_dir or "")
+  if args.num_examples < 1 or args.num_samples < 1:
+    raise ValueError("--num_examples and --num_samples must be positive.")
+  dataset, preprocess = (run_config.eval_data(model_dir) if model_dir
+                         else (None, None))
   module = vae_outputs.load_module(path)
   betas = args.betas or vae_outputs.default_betas(module)
   vae_outputs.check_betas(module, betas)  # Before the slower data loading.

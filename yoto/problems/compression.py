@@ -170,6 +170,11 @@ def _check_positive(name, value):
                      f"got {value!r}.")
 
 
+class _CompiledFunctions:
+  """A plain holder, so that tf.Module does not track (and export) these."""
+  hyper_latent_tables = None
+
+
 class HyperpriorCompressionProblem(base.Problem):
   """The scale-hyperprior codec with every convolution conditioned on λ."""
 
@@ -221,6 +226,7 @@ class HyperpriorCompressionProblem(base.Problem):
     self.hyper_analysis_transform = None
     self.hyper_synthesis_transform = None
     self.hyperprior = None
+    self._compiled = _CompiledFunctions()
 
   @property
   def losses_keys(self) -> Tuple[str, ...]:
@@ -280,6 +286,22 @@ class HyperpriorCompressionProblem(base.Problem):
     indexes = tfc.upper_bound(indexes, float(self.num_scales - 1))
     return tfc.NoisyNormal(loc=0.0, scale=self.scale_fn(indexes))
 
+  def _hyper_latent_tables(self):
+    """(cdf, cdf_offset, quantization_offset) of the hyperprior's coder.
+
+    Locating the prior's tails and median runs small optimisation loops, which
+    take seconds op by op; a compiled function (variables are read at run
+    time, so restoring a checkpoint needs no retrace) makes it a fraction of
+    a second.
+    """
+    if self._compiled.hyper_latent_tables is None:
+      def tables():
+        model = tfc.ContinuousBatchedEntropyModel(
+            self.hyperprior, coding_rank=3, compression=True, stateless=True)
+        return model.cdf, model.cdf_offset, model.quantization_offset
+      self._compiled.hyper_latent_tables = tf.function(tables)
+    return self._compiled.hyper_latent_tables()
+
   def entropy_models(self, stateless: bool = True) -> EntropyModels:
     """Entropy models with range-coding tables built from the current prior.
 
@@ -291,8 +313,11 @@ class HyperpriorCompressionProblem(base.Problem):
     latent = tfc.LocationScaleIndexedEntropyModel(
         tfc.NoisyNormal, self.num_scales, self.scale_fn, coding_rank=3,
         compression=True, stateless=stateless)
+    cdf, cdf_offset, offset = self._hyper_latent_tables()
     hyper_latent = tfc.ContinuousBatchedEntropyModel(
-        self.hyperprior, coding_rank=3, compression=True, stateless=stateless)
+        prior_shape=(self.num_filters,), coding_rank=3, compression=True,
+        stateless=stateless, cdf=cdf, cdf_offset=cdf_offset,
+        quantization_offset=offset)
     return EntropyModels(latent, hyper_latent)
 
   # -- The forward passes. ---------------------------------------------------
@@ -347,9 +372,11 @@ class HyperpriorCompressionProblem(base.Problem):
     """
     inputs_extra = self._check_conditioning(inputs_extra)
     y, z = self.analyze(images, inputs_extra)
-    z_hat, side_bits = models.hyper_latent(z, training=False)
+    z_hat = models.hyper_latent.quantize(z)
+    side_bits = _bits(self.hyperprior.log_prob(z_hat))
     indexes = self._indexes(z_hat, tf.shape(y), inputs_extra)
-    y_hat, bits = models.latent(y, indexes, training=False)
+    y_hat = models.latent.quantize(y)
+    bits = _bits(self.latent_prior(indexes).log_prob(y_hat))
     shape = tf.shape(images)
     x_hat = self._synthesize(y_hat, shape[1], shape[2], inputs_extra)
     return QuantizedPass(y, z, y_hat, z_hat, indexes, x_hat, bits, side_bits)

@@ -130,17 +130,18 @@ def experiment(model_dir: str, schedule: str,
       training_params_conditioning_class()
       if training_params_conditioning_class else None)
   weights = _eval_weights(eval_weights, eval_num_samples, mlo)
+  chief = strategy_lib.is_chief(strategy)
+  # Every worker takes part in evaluation (it runs collectives under
+  # MultiWorkerMirroredStrategy); only the chief writes and exports.
   evaluator = evaluator_lib.Evaluator(
-      strategy, mlo, weights, split_fns, eval_steps, model_dir,
+      strategy, mlo, weights, split_fns, eval_steps,
+      model_dir if chief else None,
       model_kind="yoto" if mlo.conditioning.is_conditioned else "fixed")
   result = ExperimentResult(model_dir,
                             metrics_file=evaluator_lib.metrics_path(model_dir))
-  chief = strategy_lib.is_chief(strategy)
 
   def evaluate_and_export(step):
-    if not chief:
-      return
-    _evaluate_once(state, evaluator, model_dir, step, result)
+    _evaluate_once(state, evaluator, model_dir, step, result, chief)
 
   if schedule in ("train", "train_and_eval"):
     trainer = trainer_lib.Trainer(state, loop, model_dir)
@@ -164,14 +165,15 @@ def experiment(model_dir: str, schedule: str,
   return result
 
 
-def _evaluate_once(state, evaluator, model_dir, step, result):
+def _evaluate_once(state, evaluator, model_dir, step, result, chief):
   """Evaluates and exports `step` unless both were already done."""
   done = evaluator_lib.evaluated_steps(model_dir).get(step, set())
   if not set(evaluator.split_dataset_fns) <= done:
     evaluator.evaluate(step)
-  export_lib.export_hub_module(state.problem,
-                               state.multi_loss_optimizer.conditioning,
-                               export_lib.hub_module_path(model_dir, step))
+  if chief:
+    export_lib.export_hub_module(state.problem,
+                                 state.multi_loss_optimizer.conditioning,
+                                 export_lib.hub_module_path(model_dir, step))
   result.evaluated_steps.append(step)
 
 

@@ -1,0 +1,288 @@
+"""Tests of the λ-conditioned hyperprior codec (yoto.problems.compression)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import ROOT, config_path
+from yoto.architectures import conditioning as conditioning_layers
+from yoto.problems import compression
+from yoto.problems import conditioning as conditioning_lib
+from yoto.training import evaluator
+from yoto.training import export
+from yoto.utils import photo_patches
+
+FILTERS = 8
+LAMBDA_RANGE = (0.0012, 0.26)
+CONDITIONING = conditioning_lib.LossConditioning(
+    compression.LOSS_NAMES, "log",
+    {"distortion": LAMBDA_RANGE, "rate": (0.999, 1.001)})
+
+
+def _problem(conditioned=True, filters=FILTERS):
+  problem = compression.HyperpriorCompressionProblem(
+      num_filters=filters, conditioning_layer_sizes=[8])
+  problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])},
+                           2 if conditioned else None)
+  return problem
+
+
+def _inputs_extra(lmbda, batch):
+  return tf.math.log(tf.constant([[lmbda, 1.0]] * batch, tf.float32))
+
+
+def _photo_crops(size, count, name="astronaut", seed=0):
+  """Natural-image crops [count, size, size, 3] in [0, 1]."""
+  photo = photo_patches.load_photo(name)[..., :3]
+  rng = np.random.default_rng(seed)
+  crops = []
+  for _ in range(count):
+    y = rng.integers(0, photo.shape[0] - size)
+    x = rng.integers(0, photo.shape[1] - size)
+    crops.append(photo[y:y + size, x:x + size])
+  return tf.constant(np.stack(crops), tf.float32) / 255.0
+
+
+@pytest.fixture(scope="module")
+def trained_problem():
+  """A tiny YOTO codec trained for a few hundred steps on photo crops.
+
+  Enough for its latents to fit the priors, so estimated and range-coded
+  rates can be compared; about 10 s on 2 cores.
+  """
+  tf.random.set_seed(0)
+  problem = _problem()
+  images = _photo_crops(32, 64)
+  optimizer = tf.keras.optimizers.Adam(3e-3)
+  log_low, log_high = np.log(LAMBDA_RANGE)
+
+  @tf.function
+  def train(steps):
+    for step in tf.range(steps):
+      seed = tf.stack([tf.constant(0, tf.int64), tf.cast(step, tf.int64)])
+      batch = tf.gather(images, tf.random.stateless_uniform(
+          [8], seed, 0, 64, tf.int32))
+      lmbda = tf.exp(tf.random.stateless_uniform([8], seed, log_low, log_high))
+      inputs_extra = tf.math.log(compression.lambda_weights(lmbda))
+      with tf.GradientTape() as tape:
+        losses, _ = problem.losses_and_metrics(
+            {"image": batch}, inputs_extra, training=True, seed=seed)
+        loss = tf.reduce_mean(losses["rate"] + lmbda * losses["distortion"])
+      variables = problem.trainable_variables
+      optimizer.apply_gradients(zip(tape.gradient(loss, variables),
+                                    variables))
+
+  train(tf.constant(300))
+  return problem
+
+
+@pytest.mark.parametrize("height,width", [(32, 32), (64, 64), (40, 72),
+                                          (17, 100)])
+def test_shapes_through_all_four_transforms(height, width):
+  problem = _problem()
+  images = tf.random.uniform([2, height, width, 3], seed=1)
+  result = problem.quantized_pass(images, _inputs_extra(0.01, 2),
+                                  problem.entropy_models())
+  y_h, y_w = -(-height // 16), -(-width // 16)
+  z_h, z_w = -(-height // 64), -(-width // 64)
+  assert result.y.shape == [2, y_h, y_w, FILTERS]
+  assert result.indexes.shape == [2, y_h, y_w, FILTERS]
+  assert result.z.shape == [2, z_h, z_w, FILTERS]
+  assert result.x_hat.shape == [2, height, width, 3]
+  y_shape, z_shape = compression.latent_shapes(tf.constant([height, width]))
+  assert list(y_shape.numpy()) == [y_h, y_w]
+  assert list(z_shape.numpy()) == [z_h, z_w]
+  losses, _ = problem.losses_and_metrics({"image": images},
+                                         _inputs_extra(0.01, 2), training=True,
+                                         seed=tf.constant([1, 2], tf.int64))
+  assert losses["rate"].shape == [2] and losses["distortion"].shape == [2]
+
+
+def test_film_changes_outputs():
+  problem = _problem()
+  images = tf.random.uniform([2, 32, 32, 3], seed=2)
+  models = problem.entropy_models()
+  low = problem.quantized_pass(images, _inputs_extra(0.0012, 2), models)
+  high = problem.quantized_pass(images, _inputs_extra(0.26, 2), models)
+  assert not np.allclose(low.y, high.y)
+  assert not np.allclose(low.x_hat, high.x_hat)
+
+
+def test_film_starts_near_identity():
+  problem = _problem()
+  for lmbda in LAMBDA_RANGE:
+    film = problem.analysis_transform.films[0]
+    scales, shifts = film.scales_and_shifts(_inputs_extra(lmbda, 1))
+    np.testing.assert_allclose(scales, 1.0, atol=0.15)
+    np.testing.assert_allclose(shifts, 0.0, atol=0.15)
+
+
+def test_every_convolution_is_conditioned_and_variables_are_separable():
+  problem = _problem()
+  transforms = [problem.analysis_transform, problem.synthesis_transform,
+                problem.hyper_analysis_transform,
+                problem.hyper_synthesis_transform]
+  assert [len(t.films) for t in transforms] == [4, 4, 3, 3]
+  assert all(film is not None for t in transforms for film in t.films)
+  normal, conditioning = conditioning_layers.split_conditioning_variables(
+      problem.trainable_variables)
+  film_variables = {v.ref() for t in transforms for f in t.films
+                    for v in f.trainable_variables}
+  assert {v.ref() for v in conditioning} == film_variables
+  assert any("DeepFactorized" in v.name for v in normal)
+  fixed = _problem(conditioned=False)
+  assert all(f is None for f in fixed.analysis_transform.films)
+  assert not conditioning_layers.split_conditioning_variables(
+      fixed.trainable_variables)[1]
+
+
+def test_variables_receive_gradients():
+  problem = _problem()
+  images = tf.random.uniform([2, 32, 32, 3], seed=3)
+  with tf.GradientTape() as tape:
+    losses, _ = problem.losses_and_metrics(
+        {"image": images}, _inputs_extra(0.01, 2), training=True,
+        seed=tf.constant([3, 4], tf.int64))
+    loss = tf.reduce_sum(losses["rate"] + 0.01 * losses["distortion"])
+  gradients = tape.gradient(loss, problem.trainable_variables)
+  missing = [v.name for v, g in zip(problem.trainable_variables, gradients)
+             if g is None or not np.any(g.numpy())]
+  assert not missing
+
+
+def test_training_noise_follows_the_seed():
+  problem = _problem()
+  features = {"image": tf.random.uniform([2, 32, 32, 3], seed=4)}
+  run = lambda seed: problem.losses_and_metrics(
+      features, _inputs_extra(0.01, 2), training=True,
+      seed=tf.constant(seed, tf.int64))[0]["rate"].numpy()
+  np.testing.assert_array_equal(run([1, 2]), run([1, 2]))
+  assert not np.array_equal(run([1, 2]), run([1, 3]))
+
+
+def test_distortion_is_mse_on_the_255_scale():
+  images = tf.fill([1, 4, 4, 3], 0.5)
+  np.testing.assert_allclose(
+      compression.mse_255(images, images + 2.0 / 255.0), [4.0], rtol=1e-5)
+  np.testing.assert_allclose(compression.psnr_from_mse_255(tf.constant(
+      [255.0**2 / 100.0])), [20.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("size,scales", [(176, 5), (175, 4), (64, 3),
+                                         (32, 2), (12, 1), (None, 5)])
+def test_ms_ssim_uses_the_scales_that_fit(size, scales):
+  assert compression.ms_ssim_scales(size, size) == scales
+
+
+def test_ms_ssim_is_one_for_identical_images_and_lower_otherwise():
+  images = _photo_crops(64, 2)
+  np.testing.assert_allclose(compression.ms_ssim(images, images), 1.0,
+                             atol=1e-5)
+  noisy = tf.clip_by_value(images + tf.random.normal(images.shape, 0, 0.1,
+                                                     seed=5), 0, 1)
+  assert np.all(compression.ms_ssim(images, noisy).numpy() < 0.99)
+
+
+@pytest.mark.parametrize("lmbda", [0.0012, 0.26])
+def test_bitstream_round_trip_is_bit_exact(trained_problem, lmbda):
+  problem = trained_problem
+  images = _photo_crops(48, 3, name="chelsea")[:, :40, :]  # 40 x 48.
+  inputs_extra = _inputs_extra(lmbda, 3)
+  models = problem.entropy_models()
+  latent, hyper_latent = problem.compress(images, inputs_extra, models)
+  decoded = problem.decompress(latent, hyper_latent, tf.constant([40, 48]),
+                               inputs_extra, models)
+  expected = problem.quantized_pass(images, inputs_extra, models).x_hat
+  np.testing.assert_array_equal(decoded.numpy(), expected.numpy())
+
+
+def test_actual_bpp_is_close_to_the_estimate(trained_problem):
+  images = _photo_crops(128, 4, name="chelsea", seed=1)
+  for lmbda in (0.0012, 0.01, 0.26):
+    _, metrics = trained_problem.losses_and_metrics(
+        {"image": images}, _inputs_extra(lmbda, 4), training=False)
+    estimated = np.mean(metrics["estimated_bpp"])
+    actual = np.mean(metrics["actual_bpp"])
+    # Range coding costs a few bytes per string over the Shannon estimate.
+    overhead = 8 * 2 * 4 / 128**2
+    assert abs(actual - estimated) <= 0.05 * estimated + overhead, lmbda
+
+
+def test_rate_rises_and_distortion_falls_with_lambda(trained_problem):
+  images = _photo_crops(64, 4, name="chelsea", seed=2)
+  rates, distortions = [], []
+  for lmbda in (0.0012, 0.26):
+    losses, metrics = trained_problem.losses_and_metrics(
+        {"image": images}, _inputs_extra(lmbda, 4), training=False)
+    rates.append(np.mean(losses["rate"]))
+    distortions.append(np.mean(losses["distortion"]))
+    assert set(metrics) >= {"psnr", "ms_ssim", "ms_ssim_db", "estimated_bpp",
+                            "actual_bpp"}
+  assert rates[1] > rates[0] and distortions[1] < distortions[0]
+
+
+def test_exported_module_round_trips_and_checks_lambda(trained_problem,
+                                                       tmp_path):
+  path = export.export_hub_module(trained_problem, CONDITIONING,
+                                  str(tmp_path / "module"))
+  module = tf.saved_model.load(path)
+  metadata = json.loads(module.metadata()["metadata"].numpy())
+  assert metadata["lmbda_range"] == list(LAMBDA_RANGE)
+  assert metadata["loss_names"] == ["distortion", "rate"]
+  assert len(metadata["fingerprint"]) == 64
+  images = _photo_crops(48, 2, name="chelsea", seed=3)[:, :, :35]
+  lmbda = tf.constant([0.002, 0.2])  # One λ per example.
+  coded = module.compress(image=images, lmbda=lmbda)
+  decoded = module.decompress(
+      latent_strings=coded["latent_strings"],
+      hyper_latent_strings=coded["hyper_latent_strings"],
+      image_shape=coded["image_shape"], lmbda=lmbda)["image"]
+  reconstruction = module.reconstruct(image=images, lmbda=lmbda)
+  np.testing.assert_array_equal(decoded.numpy(),
+                                reconstruction["reconstruction"].numpy())
+  assert decoded.shape == [2, 48, 35, 3]
+  assert reconstruction["estimated_bpp"].shape == [2]
+  with pytest.raises(tf.errors.InvalidArgumentError, match="training range"):
+    module.compress(image=images, lmbda=tf.constant(1.0))
+  with pytest.raises(tf.errors.InvalidArgumentError, match="positive"):
+    module.reconstruct(image=images, lmbda=tf.constant(-0.01))
+
+
+def test_embedded_config_trains_evaluates_and_exports(tmp_path):
+  """`python -m yoto.main` on the embedded config, shrunk to seconds."""
+  bindings = [
+      "HyperpriorCompressionProblem.num_filters = 8",
+      "HyperpriorCompressionProblem.conditioning_layer_sizes = [8]",
+      "experiment.dataset_name = 'photo_patches/32'",
+      "experiment.batch_size = 2", "experiment.eval_batch_size = 4",
+      "experiment.train_steps = 2", "experiment.iterations_per_loop = 2",
+      "experiment.save_checkpoints_steps = 2", "experiment.eval_steps = 1",
+  ]
+  command = [sys.executable, "-m", "yoto.main", f"--model_dir={tmp_path}",
+             "--gin_config=" + config_path(
+                 "photo_patches_hyperprior_compression_yoto.gin"),
+             "--schedule=train_and_eval"]
+  command += [f"--gin_bindings={b}" for b in bindings]
+  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+  result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  rows = evaluator.read_metrics(str(tmp_path))
+  assert {r["split"] for r in rows} == {"train_full", "test"}
+  lambdas = sorted({r["weights"]["distortion"] for r in rows})
+  assert lambdas == [0.0012, 0.0035, 0.01, 0.03, 0.088, 0.26]
+  for row in rows:
+    values = row["values"]
+    assert values["actual_bpp"] > 0 and values["estimated_bpp"] > 0
+    assert values["full_loss"] == pytest.approx(
+        values["rate"] + row["weights"]["distortion"] * values["distortion"],
+        rel=1e-4)
+  module = tf.saved_model.load(export.latest_hub_module(str(tmp_path)))
+  coded = module.compress(image=tf.zeros([1, 20, 30, 3]),
+                          lmbda=tf.constant(0.01))
+  assert list(coded["image_shape"].numpy()) == [20, 30]

@@ -1,0 +1,480 @@
+r"""Compress images at any rate with one exported YOTO compression module.
+
+  python -m yoto.compress compress --module=DIR --lmbda=0.01 in.png out.yoto
+  python -m yoto.compress decompress --module=DIR out.yoto restored.png \
+      [--original=in.png]
+  python -m yoto.compress evaluate --module=DIR --images='kodak/*.png' \
+      --lmbda=0.0012,0.01,0.26 [--metrics_file=DIR/metrics.jsonl]
+
+`--module` is a hub module exported by training (`model_dir/hub_modules/
+step-XXXXXXXXX`) or a model_dir (its newest module). λ is the rate-distortion
+weight (loss = bpp + λ · MSE on the 0-255 scale): larger λ, more bits, better
+quality. A YOTO module takes any λ of its training range; a fixed-λ module
+only its own (and `--lmbda` may be left out).
+
+The file format (version 1) stores everything decoding needs, big-endian:
+
+  magic        4 bytes   b"YOTO"
+  version      1 byte    1
+  fingerprint  8 bytes   first 8 bytes of the module's weights fingerprint
+  lmbda        float32   the λ the image was coded at (the decoder needs it)
+  height       uint32    image size in pixels
+  width        uint32
+  side_length  uint32    bytes of the hyper-latent string
+  main_length  uint32    bytes of the latent string
+  crc32        uint32    of every byte before it and of the payload
+  payload      the hyper-latent string, then the latent string
+
+A truncated or corrupt file, a file written with another module, a file that
+is not an image, or a λ outside the module's range are rejected with a
+`CodecError` naming the problem; no image is ever decoded from bad input.
+
+`evaluate` compresses every image at every λ with real range coding and
+appends one metrics row per λ (mean over images: psnr, ms_ssim, ms_ssim_db,
+estimated_bpp, actual_bpp from the coded strings, file_bpp with the header)
+to a metrics file in the format of the training evaluator (`split` is the
+`--split` name), so full-size test sets such as Kodak sit next to the crops
+evaluated during training.
+"""
+
+import argparse
+import dataclasses
+import glob
+import json
+import math
+import os
+import struct
+import sys
+import time
+import zlib
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_compression as tfc  # pylint: disable=unused-import  # Registers the range coding ops the module needs.
+
+from yoto.problems import compression
+from yoto.problems import conditioning as conditioning_lib
+from yoto.training import evaluator
+from yoto.training import export
+
+MAGIC = b"YOTO"
+FORMAT_VERSION = 1
+FINGERPRINT_BYTES = 8
+# magic, version, fingerprint, λ, height, width, two string lengths.
+_FIELDS = struct.Struct(">4sB8sfIIII")
+_CRC = struct.Struct(">I")
+HEADER_SIZE = _FIELDS.size + _CRC.size
+
+
+class CodecError(ValueError):
+  """Bad input to the codec: reported to the user without a traceback."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CompressedImage:
+  """One coded image: what a `.yoto` file holds."""
+  fingerprint: bytes
+  lmbda: float
+  height: int
+  width: int
+  hyper_latent_string: bytes
+  latent_string: bytes
+
+  @property
+  def num_pixels(self) -> int:
+    return self.height * self.width
+
+  def to_bytes(self) -> bytes:
+    """The file contents: header, CRC32, payload."""
+    fields = _FIELDS.pack(MAGIC, FORMAT_VERSION, self.fingerprint,
+                          self.lmbda, self.height, self.width,
+                          len(self.hyper_latent_string),
+                          len(self.latent_string))
+    payload = self.hyper_latent_string + self.latent_string
+    crc = zlib.crc32(payload, zlib.crc32(fields))
+    return fields + _CRC.pack(crc) + payload
+
+  @classmethod
+  def from_bytes(cls, data: bytes, name: str = "the file"
+                 ) -> "CompressedImage":
+    """Parses and checks a file's contents.
+
+    Raises:
+      CodecError: for anything but an intact version-1 file.
+    """
+    if not data:
+      raise CodecError(f"{name} is empty.")
+    if not MAGIC.startswith(data[:len(MAGIC)]):
+      raise CodecError(f"{name} is not a YOTO compressed image (it does not "
+                       f"start with {MAGIC!r}).")
+    if len(data) < HEADER_SIZE:
+      raise CodecError(f"{name} is truncated: {len(data)} bytes, shorter than "
+                       f"the {HEADER_SIZE}-byte header.")
+    (_, version, fingerprint, lmbda, height, width, side_length,
+     main_length) = _FIELDS.unpack_from(data)
+    if version != FORMAT_VERSION:
+      raise CodecError(f"{name} has format version {version}; this yoto "
+                       f"reads version {FORMAT_VERSION}.")
+    expected = HEADER_SIZE + side_length + main_length
+    if len(data) < expected:
+      raise CodecError(f"{name} is truncated: the header announces {expected} "
+                       f"bytes, the file has {len(data)}.")
+    if len(data) > expected:
+      raise CodecError(f"{name} is corrupt: {len(data) - expected} bytes "
+                       "follow the announced end of the data.")
+    (crc,) = _CRC.unpack_from(data, _FIELDS.size)
+    payload = data[HEADER_SIZE:]
+    if zlib.crc32(payload, zlib.crc32(data[:_FIELDS.size])) != crc:
+      raise CodecError(f"{name} is corrupt: its checksum does not match.")
+    if not height or not width:
+      raise CodecError(f"{name} is corrupt: image size {height}x{width}.")
+    return cls(fingerprint, lmbda, height, width, payload[:side_length],
+               payload[side_length:])
+
+
+def read_image(path: str) -> np.ndarray:
+  """Reads a PNG / JPEG / BMP / GIF as uint8 [H, W, 3] (alpha dropped).
+
+  Raises:
+    CodecError: if the file is missing or not a decodable image.
+  """
+  try:
+    data = tf.io.read_file(path)
+  except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as e:
+    raise CodecError(f"Cannot read {path}: {e.message}") from None
+  try:
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)
+  except tf.errors.InvalidArgumentError:
+    raise CodecError(f"{path} is not an image (PNG, JPEG, BMP or GIF "
+                     "expected).") from None
+  return image.numpy()
+
+
+def write_png(path: str, image: np.ndarray) -> None:
+  """Writes uint8 [H, W, 3] as PNG."""
+  tf.io.write_file(path, tf.io.encode_png(image))
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+  """[0, 1] floats -> uint8, rounding (the decoder's output)."""
+  return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
+  """PSNR in dB of two uint8 images."""
+  mse = np.mean((original.astype(np.float64) - decoded.astype(np.float64))**2)
+  return float("inf") if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
+
+
+def resolve_module_path(path: str) -> str:
+  """A hub module path, or a model_dir's newest one."""
+  if os.path.exists(os.path.join(path, "saved_model.pb")):
+    return path
+  latest = export.latest_hub_module(path) if os.path.isdir(path) else None
+  if latest is None:
+    raise CodecError(f"{path} is neither an exported hub module (no "
+                     "saved_model.pb) nor a model_dir with hub_modules/.")
+  return latest
+
+
+class Codec:
+  """Compresses and decompresses images with one loaded hub module."""
+
+  def __init__(self, module_path: str):
+    self.path = resolve_module_path(module_path)
+    self.module = tf.saved_model.load(self.path)
+    try:
+      self.metadata = json.loads(
+          self.module.signatures["metadata"]()["metadata"].numpy())
+    except KeyError:
+      raise CodecError(f"{self.path} is not a compression module (it has no "
+                       "metadata signature).") from None
+    if self.metadata.get("problem") != "HyperpriorCompressionProblem":
+      raise CodecError(f"{self.path} is a {self.metadata.get('problem')} "
+                       "module, not a compression module.")
+    self.fingerprint = bytes.fromhex(
+        self.metadata["fingerprint"])[:FINGERPRINT_BYTES]
+    ranges = self.metadata.get("lmbda_range")
+    self.lmbda_range = tuple(ranges) if ranges else None
+    self.fixed_lmbda = self.metadata.get("lmbda")
+
+  @property
+  def is_conditioned(self) -> bool:
+    return self.lmbda_range is not None
+
+  def check_lmbda(self, lmbda: Optional[float]) -> float:
+    """The λ to code at: validated against what the module was trained for.
+
+    Raises:
+      CodecError: for a missing, non-positive or out-of-range λ, or a λ other
+        than a fixed-λ module's own.
+    """
+    if lmbda is None:
+      if self.fixed_lmbda is None:
+        low, high = self.lmbda_range
+        raise CodecError(f"Give --lmbda, the rate-distortion weight, in "
+                         f"[{low:g}, {high:g}] (larger: more bits, better "
+                         "quality).")
+      return float(self.fixed_lmbda)
+    lmbda = float(lmbda)
+    if not math.isfinite(lmbda) or lmbda <= 0:
+      raise CodecError(f"λ must be a positive number, got {lmbda:g}.")
+    slack = conditioning_lib.LossConditioning.RANGE_TOLERANCE
+    if self.is_conditioned:
+      low, high = self.lmbda_range
+      if not low * (1 - slack) <= lmbda <= high * (1 + slack):
+        raise CodecError(f"λ={lmbda:g} is outside [{low:g}, {high:g}], the "
+                         "range this module was trained on.")
+    elif abs(lmbda - self.fixed_lmbda) > slack * self.fixed_lmbda:
+      raise CodecError(f"This module was trained for the single λ="
+                       f"{self.fixed_lmbda:g}; got λ={lmbda:g}. Leave out "
+                       "--lmbda or use a YOTO module.")
+    return lmbda
+
+  def compress(self, image: np.ndarray,
+               lmbda: Optional[float] = None) -> CompressedImage:
+    """Codes one uint8 [H, W, 3] image at λ."""
+    lmbda = float(np.float32(self.check_lmbda(lmbda)))
+    batch = tf.constant(image[np.newaxis], tf.float32) / 255.0
+    result = self.module.signatures["compress"](image=batch,
+                                                lmbda=tf.constant(lmbda))
+    height, width = (int(s) for s in result["image_shape"].numpy())
+    return CompressedImage(
+        self.fingerprint, lmbda, height, width,
+        result["hyper_latent_strings"].numpy()[0],
+        result["latent_strings"].numpy()[0])
+
+  def decompress(self, coded: CompressedImage,
+                 name: str = "the file") -> np.ndarray:
+    """Decodes to uint8 [H, W, 3].
+
+    Raises:
+      CodecError: if the file was written with another module or holds a λ
+        this module cannot decode at.
+    """
+    if coded.fingerprint != self.fingerprint:
+      raise CodecError(
+          f"{name} was compressed with a different model (fingerprint "
+          f"{coded.fingerprint.hex()}); this module's is "
+          f"{self.fingerprint.hex()} ({self.path}).")
+    lmbda = self.check_lmbda(coded.lmbda)
+    try:
+      result = self.module.signatures["decompress"](
+          latent_strings=tf.constant([coded.latent_string]),
+          hyper_latent_strings=tf.constant([coded.hyper_latent_string]),
+          image_shape=tf.constant([coded.height, coded.width], tf.int32),
+          lmbda=tf.constant(lmbda, tf.float32))
+    except tf.errors.InvalidArgumentError as e:
+      raise CodecError(f"{name} could not be decoded: {e.message}") from None
+    return to_uint8(result["image"].numpy()[0])
+
+  def reconstruct(self, image: np.ndarray, lmbda: Optional[float] = None):
+    """(uint8 decoded image, estimated bpp) without producing strings."""
+    lmbda = float(np.float32(self.check_lmbda(lmbda)))
+    batch = tf.constant(image[np.newaxis], tf.float32) / 255.0
+    result = self.module.signatures["reconstruct"](image=batch,
+                                                   lmbda=tf.constant(lmbda))
+    return (to_uint8(result["reconstruction"].numpy()[0]),
+            float(result["estimated_bpp"].numpy()[0]))
+
+
+def bpp(coded: CompressedImage, with_header: bool = True) -> float:
+  """Bits per pixel of the file (or of the strings alone)."""
+  num_bytes = len(coded.hyper_latent_string) + len(coded.latent_string)
+  if with_header:
+    num_bytes += HEADER_SIZE
+  return 8.0 * num_bytes / coded.num_pixels
+
+
+def _module_step(path: str) -> int:
+  name = os.path.basename(os.path.normpath(path))
+  return int(name[len("step-"):]) if name.startswith("step-") and \
+      name[len("step-"):].isdigit() else 0
+
+
+def evaluate(codec: Codec, paths: Sequence[str], lambdas: Sequence[float],
+             split: str = "images") -> List[Dict]:
+  """Codes every image at every λ; returns one metrics row per λ.
+
+  Each row is the mean over images of psnr, ms_ssim, ms_ssim_db (on the
+  decoded 8-bit images), estimated_bpp, actual_bpp (range-coded strings),
+  file_bpp (with the header), distortion (MSE, 0-255 scale), rate (=
+  estimated_bpp) and full_loss (rate + λ · distortion), in the evaluator's
+  format, plus encode/decode throughput in megapixels per second.
+  """
+  images = [read_image(path) for path in paths]
+  rows = []
+  for lmbda in lambdas:
+    lmbda = codec.check_lmbda(lmbda)
+    totals: Dict[str, float] = {}
+    pixels, encode_seconds, decode_seconds = 0, 0.0, 0.0
+    for image in images:
+      start = time.perf_counter()
+      coded = codec.compress(image, lmbda)
+      data = coded.to_bytes()
+      encode_seconds += time.perf_counter() - start
+      start = time.perf_counter()
+      decoded = codec.decompress(CompressedImage.from_bytes(data))
+      decode_seconds += time.perf_counter() - start
+      pixels += coded.num_pixels
+      _, estimated = codec.reconstruct(image, lmbda)
+      values = _image_values(image, decoded)
+      values.update(estimated_bpp=estimated, rate=estimated,
+                    actual_bpp=bpp(coded, with_header=False),
+                    file_bpp=bpp(coded))
+      values["full_loss"] = values["rate"] + lmbda * values["distortion"]
+      for key, value in values.items():
+        totals[key] = totals.get(key, 0.0) + value
+    values = {k: v / len(images) for k, v in totals.items()}
+    values["encode_megapixels_per_second"] = pixels / 1e6 / encode_seconds
+    values["decode_megapixels_per_second"] = pixels / 1e6 / decode_seconds
+    rows.append({"step": _module_step(codec.path), "split": split,
+                 "weights": {"distortion": lmbda, "rate": 1.0},
+                 "values": values, "num_examples": len(images),
+                 "model": "yoto" if codec.is_conditioned else "fixed",
+                 "module": codec.path})
+  return rows
+
+
+def _image_values(original: np.ndarray, decoded: np.ndarray):
+  """distortion, psnr, ms_ssim, ms_ssim_db of one decoded uint8 image."""
+  x = tf.constant(original[np.newaxis], tf.float32) / 255.0
+  x_hat = tf.constant(decoded[np.newaxis], tf.float32) / 255.0
+  values = compression.image_metrics(x, x_hat)
+  values["distortion"] = compression.mse_255(x, x_hat)
+  return {k: float(v.numpy()[0]) for k, v in values.items()}
+
+
+# -- The command line. ------------------------------------------------------
+
+
+def _compress_command(args) -> str:
+  codec = Codec(args.module)
+  image = read_image(args.input)
+  coded = codec.compress(image, args.lmbda)
+  data = coded.to_bytes()
+  with open(args.output, "wb") as f:
+    f.write(data)
+  decoded, _ = codec.reconstruct(image, coded.lmbda)
+  return (f"{args.output}: {len(data)} bytes, {bpp(coded):.4f} bpp "
+          f"({coded.width}x{coded.height}, λ={coded.lmbda:g}), PSNR "
+          f"{psnr(image, decoded):.2f} dB")
+
+
+def _decompress_command(args) -> str:
+  codec = Codec(args.module)
+  try:
+    with open(args.input, "rb") as f:
+      data = f.read()
+  except OSError as e:
+    raise CodecError(f"Cannot read {args.input}: {e.strerror}") from None
+  coded = CompressedImage.from_bytes(data, args.input)
+  decoded = codec.decompress(coded, args.input)
+  write_png(args.output, decoded)
+  message = (f"{args.output}: {coded.width}x{coded.height}, {bpp(coded):.4f} "
+             f"bpp, λ={coded.lmbda:g}")
+  if args.original:
+    original = read_image(args.original)
+    if original.shape != decoded.shape:
+      raise CodecError(f"--original {args.original} is {original.shape[1]}x"
+                       f"{original.shape[0]}, the decoded image "
+                       f"{coded.width}x{coded.height}.")
+    message += f", PSNR {psnr(original, decoded):.2f} dB"
+  return message
+
+
+def _evaluate_command(args) -> str:
+  codec = Codec(args.module)
+  paths = sorted(glob.glob(args.images))
+  if not paths:
+    raise CodecError(f"No file matches --images={args.images!r}.")
+  try:
+    lambdas = ([codec.check_lmbda(None)] if not args.lmbda else
+               [float(v) for v in args.lmbda.split(",")])
+  except ValueError:
+    raise CodecError(f"--lmbda must be comma-separated numbers, got "
+                     f"{args.lmbda!r}.") from None
+  rows = evaluate(codec, paths, lambdas, args.split)
+  if args.metrics_file:
+    evaluator.append_rows(args.metrics_file, rows)
+  lines = [f"{len(paths)} images, module {codec.path}:"]
+  for row in rows:
+    v = row["values"]
+    lines.append(
+        f"  λ={row['weights']['distortion']:<8g} bpp {v['file_bpp']:.4f} "
+        f"(strings {v['actual_bpp']:.4f}, estimate {v['estimated_bpp']:.4f})"
+        f"  PSNR {v['psnr']:.2f} dB  MS-SSIM {v['ms_ssim_db']:.2f} dB  "
+        f"encode {v['encode_megapixels_per_second']:.2f} MP/s, decode "
+        f"{v['decode_megapixels_per_second']:.2f} MP/s")
+  if args.metrics_file:
+    lines.append(f"rows appended to {args.metrics_file}")
+  return "\n".join(lines)
+
+
+def _lmbda_arg(text: str) -> float:
+  try:
+    return float(text)
+  except ValueError:
+    raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+  """Parses the command line (argv without the program name)."""
+  parser = argparse.ArgumentParser(
+      prog="python -m yoto.compress",
+      description="Compress images at any rate with one YOTO module.")
+  commands = parser.add_subparsers(dest="command", required=True)
+
+  def add_module(sub):
+    sub.add_argument("--module", required=True,
+                     help="Exported hub module (model_dir/hub_modules/"
+                     "step-XXXXXXXXX) or a model_dir (uses its newest).")
+
+  sub = commands.add_parser("compress", help="Image -> .yoto file.")
+  add_module(sub)
+  sub.add_argument("--lmbda", type=_lmbda_arg, default=None,
+                   help="Rate-distortion weight λ (loss = bpp + λ · MSE on "
+                   "0-255): larger gives more bits and better quality. "
+                   "Optional for a fixed-λ module.")
+  sub.add_argument("input", help="Image to compress (PNG, JPEG, BMP, GIF).")
+  sub.add_argument("output", help="Compressed file to write.")
+
+  sub = commands.add_parser("decompress", help=".yoto file -> PNG.")
+  add_module(sub)
+  sub.add_argument("--original", default=None,
+                   help="The original image, to print the PSNR.")
+  sub.add_argument("input", help="Compressed file to read.")
+  sub.add_argument("output", help="PNG file to write.")
+
+  sub = commands.add_parser(
+      "evaluate", help="Rate-distortion of a set of images, with real "
+      "range coding.")
+  add_module(sub)
+  sub.add_argument("--images", required=True,
+                   help="Glob of images, e.g. 'kodak/*.png'.")
+  sub.add_argument("--lmbda", default=None,
+                   help="Comma-separated λ values (default: a fixed-λ "
+                   "module's own).")
+  sub.add_argument("--split", default="images",
+                   help="Split name written to the metrics rows.")
+  sub.add_argument("--metrics_file", default=None,
+                   help="Append the rows to this metrics.jsonl file.")
+  return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  args = parse_args(sys.argv[1:] if argv is None else argv)
+  command = {"compress": _compress_command,
+             "decompress": _decompress_command,
+             "evaluate": _evaluate_command}[args.command]
+  try:
+    print(command(args), flush=True)
+  except CodecError as e:
+    print(f"yoto.compress: error: {e}", file=sys.stderr, flush=True)
+    return 1
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
