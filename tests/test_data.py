@@ -9,6 +9,7 @@ import tensorflow_datasets as tfds
 from tensorflow_datasets.core.utils import gcs_utils
 
 from yoto.utils import data
+from yoto.utils import photo_patches
 from yoto.utils import preprocessing
 
 
@@ -156,4 +157,22 @@ def test_embedded_dataset_is_built_on_first_use(tmp_path):
   assert batch['image'].shape == (16, 64, 64, 3)
   assert batch['image'].dtype == np.float32
   assert -1.0 <= batch['image'].min() and batch['image'].max() <= 1.0
-  assert (tmp_path / 'photo_patches' / '64' / '1.0.0').is_dir()
+  assert (tmp_path / 'photo_patches' / '64' / '1.1.0').is_dir()
+
+
+def test_embedded_validation_split_comes_from_the_held_out_photo(tmp_path):
+  for split, sources in ((data.DatasetSplit.VALID, {b'chelsea'}),
+                         (data.DatasetSplit.TRAIN,
+                          {s.encode() for s in photo_patches.TRAIN_SOURCES})):
+    raw = data.load_split('photo_patches/64', {
+        data.DatasetSplit.VALID: 'validation',
+        data.DatasetSplit.TRAIN: 'train'}[split], data_dir=str(tmp_path))
+    seen = {example['source'].numpy() for example in raw}
+    assert seen == sources
+  validation = data.get_dataset('photo_patches/64', data.DatasetSplit.VALID,
+                                batch_size=500, data_dir=str(tmp_path))
+  test = data.get_dataset('photo_patches/64', data.DatasetSplit.TEST,
+                          batch_size=500, data_dir=str(tmp_path))
+  # Both come from chelsea but are different crops.
+  assert not np.array_equal(_first_batch(validation)['image'],
+                            _first_batch(test)['image'])

@@ -52,7 +52,7 @@ def test_default_config_is_32_and_all_configs_exist():
   assert names == ['32', '64', '128']
   builder = tfds.builder('photo_patches/128')
   assert builder.info.features['image'].shape == (128, 128, 3)
-  assert str(builder.version) == '1.0.0'
+  assert str(builder.version) == '1.1.0'
 
 
 def test_features_have_the_promised_shapes_and_dtypes(builder):
@@ -66,6 +66,7 @@ def test_split_sizes(builder, train, test):
   num_train = 2000 * len(photo_patches.TRAIN_SOURCES)
   assert builder.info.splits['train'].num_examples == num_train
   assert builder.info.splits['test'].num_examples == 2000
+  assert builder.info.splits['validation'].num_examples == 2000
   assert train[0].shape == (num_train, 32, 32, 3)
   assert test[0].shape == (2000, 32, 32, 3)
 

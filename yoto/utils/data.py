@@ -164,7 +164,8 @@ def get_dataset(
     split: a DatasetSplit or its value ('train', 'valid', 'train_full',
       'test').
     validation_percent: p of the TRAIN (train[p%:]) and VALID (train[:p%])
-      splits.
+      splits. The embedded `photo_patches` ignores it: its VALID split is
+      crops of the held-out test photo and TRAIN is all of `train`.
     batch_size: the batch size of the returned dataset. Under a distribution
       strategy that is the per-replica batch size, which the caller computes
       (`input_context.get_per_replica_batch_size(global_batch_size)`), as
@@ -199,7 +200,13 @@ def get_dataset(
     pipeline_id = input_context.input_pipeline_id
   # Sharding examples needs the same file order in every pipeline, so files
   # are only shuffled without sharding; the shuffle buffer mixes examples.
-  dataset = load_split(dataset_name, split.tfds_split(validation_percent),
+  tfds_split = split.tfds_split(validation_percent)
+  if _is_embedded(dataset_name) and split in (DatasetSplit.TRAIN,
+                                              DatasetSplit.VALID):
+    # The embedded dataset holds out whole photos for validation too.
+    tfds_split = {DatasetSplit.TRAIN: 'train',
+                  DatasetSplit.VALID: 'validation'}[split]
+  dataset = load_split(dataset_name, tfds_split,
                        data_dir=data_dir,
                        shuffle_files=shuffle and num_pipelines == 1, seed=seed)
   if num_pipelines > 1:

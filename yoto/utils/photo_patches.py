@@ -145,8 +145,9 @@ def _config(crop_size: int, crops_per_train_photo: int,
 class PhotoPatches(tfds.core.GeneratorBasedBuilder):
   """Random crops of scikit-image's bundled photographs, split by photo."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'Initial release.'}
+  VERSION = tfds.core.Version('1.1.0')
+  RELEASE_NOTES = {'1.0.0': 'Initial release.',
+                   '1.1.0': 'A validation split of held-out chelsea crops.'}
   BUILDER_CONFIGS = [
       _config(32, crops_per_train_photo=2000, test_crops=2000),
       _config(64, crops_per_train_photo=500, test_crops=500),
@@ -174,15 +175,18 @@ class PhotoPatches(tfds.core.GeneratorBasedBuilder):
         'train': self._generate_examples(
             TRAIN_SOURCES, config.crops_per_train_photo),
         'test': self._generate_examples(TEST_SOURCES, config.test_crops),
+        # Held out like test (another photo than train), different crops.
+        'validation': self._generate_examples(
+            TEST_SOURCES, config.test_crops, seed_salt='validation'),
     }
 
   def _generate_examples(
-      self, sources: Tuple[str, ...],
-      crops_per_photo: int) -> Iterator[Tuple[str, Dict[str, object]]]:
+      self, sources: Tuple[str, ...], crops_per_photo: int,
+      seed_salt: str = '') -> Iterator[Tuple[str, Dict[str, object]]]:
     crop_size = self.builder_config.crop_size
     for source in sources:
       crops = random_crops(load_photo(source), crop_size, crops_per_photo,
-                           crop_seed(source, crop_size))
+                           crop_seed(source + seed_salt, crop_size))
       for index, crop in enumerate(crops):
         yield f'{source}_{index:05d}', {
             'image': encode_png(crop),
