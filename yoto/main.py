@@ -11,6 +11,7 @@ both in one process. Without --gin_config, the config saved in model_dir by
 the training run is used.
 """
 
+import logging as pylogging
 import os
 import sys
 import tempfile
@@ -92,13 +93,22 @@ def parse_config(files, bindings):
   configurables.register()
   for path in files:  # So that `include 'x.gin'` finds its neighbours.
     gin.add_config_file_search_path(os.path.dirname(os.path.abspath(path)))
+  root_logger = pylogging.getLogger()
+  root_logger.addFilter(_quiet_gin_search)
   try:
     gin.parse_config_files_and_bindings(files, bindings,
                                         finalize_config=False)
-  except (ValueError, KeyError, SyntaxError, ImportError) as e:
+  except (ValueError, KeyError, SyntaxError, ImportError, OSError) as e:
     raise UserError(
         f"Invalid gin config ({', '.join(files)}; bindings {bindings}): "
         f"{e}") from None
+  finally:
+    root_logger.removeFilter(_quiet_gin_search)
+
+
+def _quiet_gin_search(record) -> bool:
+  """Drops gin's 'Path not found' errors: they are tries of search paths."""
+  return not record.getMessage().startswith("Path not found")
 
 
 def _check_writable(model_dir):
