@@ -148,3 +148,22 @@ def _adam_slot(reader):
   assert names, "no Adam slot variables in the checkpoint"
   return reader.get_tensor(
       "optimizer/_variables/1/.ATTRIBUTES/VARIABLE_VALUE")
+
+
+def test_eval_without_gin_config_uses_the_saved_one(tmp_path):
+  model_dir = tmp_path / "run"
+  result = _run(f"--model_dir={model_dir}", "--gin_config=" + YOTO_CONFIG,
+                "--schedule=train",
+                "--gin_bindings=experiment.train_steps = 2",
+                "--gin_bindings=experiment.iterations_per_loop = 1",
+                "--gin_bindings=experiment.save_checkpoints_steps = 2",
+                "--gin_bindings=experiment.eval_steps = 1")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert (model_dir / "config.gin").exists()
+  assert (model_dir / "operative_config.gin").exists()
+  result = _run(f"--model_dir={model_dir}", "--schedule=eval",
+                "--eval_timeout_secs=5")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "hub module:" in result.stdout
+  assert (model_dir / "hub_modules" / "step-000000002" /
+          "saved_model.pb").exists()

@@ -258,7 +258,13 @@ class Trainer:
       raise NonFiniteLossError(
           f"Model variables became NaN/Inf before step {step}; not saving. "
           f"The last good checkpoint in {self.model_dir} is intact.")
-    path = self.manager.save(checkpoint_number=step)
+    try:
+      path = self.manager.save(checkpoint_number=step)
+    except (OSError, tf.errors.OpError) as e:
+      raise OSError(
+          f"Could not write the step-{step} checkpoint to "
+          f"{self.manager.directory}: {e}. Earlier checkpoints are intact; "
+          "free disk space and rerun the same command to resume.") from e
     if not self.is_chief:
       shutil.rmtree(self.manager.directory, ignore_errors=True)
     logging.info("Saved checkpoint %s", path)

@@ -81,7 +81,8 @@ def _not_available_message(dataset_name: str, data_dir: str) -> str:
 
 def load_split(dataset_name: str, split: str,
                data_dir: Optional[str] = None, shuffle_files: bool = False,
-               seed: Optional[int] = None) -> tf.data.Dataset:
+               seed: Optional[int] = None,
+               autocache: bool = False) -> tf.data.Dataset:
   """Returns the raw TFDS `split` of `dataset_name` (builds photo_patches).
 
   Args:
@@ -90,6 +91,8 @@ def load_split(dataset_name: str, split: str,
     data_dir: TFDS data_dir; None is TFDS's default.
     shuffle_files: read the files in random order.
     seed: seed of the file order.
+    autocache: let TFDS cache small datasets in memory; only worth it (and
+      only silent) when the whole split is read, e.g. when repeating.
 
   Returns:
     A dataset of decoded feature dicts, one example at a time.
@@ -101,7 +104,7 @@ def load_split(dataset_name: str, split: str,
   if _is_embedded(dataset_name):
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(try_download_gcs=False))
-  read_config = tfds.ReadConfig(shuffle_seed=seed)
+  read_config = tfds.ReadConfig(shuffle_seed=seed, try_autocache=autocache)
   try:
     return builder.as_dataset(split=split, shuffle_files=shuffle_files,
                               read_config=read_config)
@@ -208,7 +211,8 @@ def get_dataset(
                   DatasetSplit.VALID: 'validation'}[split]
   dataset = load_split(dataset_name, tfds_split,
                        data_dir=data_dir,
-                       shuffle_files=shuffle and num_pipelines == 1, seed=seed)
+                       shuffle_files=shuffle and num_pipelines == 1, seed=seed,
+                       autocache=repeat)
   if num_pipelines > 1:
     dataset = dataset.shard(num_pipelines, pipeline_id)
   if cache:
