@@ -165,5 +165,7 @@ def test_eval_without_gin_config_uses_the_saved_one(tmp_path):
                 "--eval_timeout_secs=5")
   assert result.returncode == 0, result.stderr[-3000:]
   assert "hub module:" in result.stdout
+  # The Figure-3-style grid of a YOTO VAE is drawn at the end.
+  assert (model_dir / "plots" / "beta_grid.png").stat().st_size > 1000
   assert (model_dir / "hub_modules" / "step-000000002" /
           "saved_model.pb").exists()

@@ -179,7 +179,23 @@ def resolve_module_path(path: str) -> str:
 
 
 class Codec:
-  """Compresses and decompresses images with one loaded hub module."""
+  """Compresses and decompresses images with one loaded hub module.
+
+  `Codec.load` caches codecs by module path, so a process that codes many
+  files (or the tests) loads each module once; loading parses a SavedModel
+  of a few hundred functions, which takes seconds.
+  """
+
+  _cache: Dict[tuple, "Codec"] = {}
+
+  @classmethod
+  def load(cls, module_path: str) -> "Codec":
+    path = resolve_module_path(module_path)
+    key = (os.path.abspath(path),
+           os.path.getmtime(os.path.join(path, "saved_model.pb")))
+    if key not in cls._cache:
+      cls._cache[key] = cls(path)
+    return cls._cache[key]
 
   def __init__(self, module_path: str):
     self.path = resolve_module_path(module_path)
@@ -350,7 +366,7 @@ def _image_values(original: np.ndarray, decoded: np.ndarray):
 
 
 def _compress_command(args) -> str:
-  codec = Codec(args.module)
+  codec = Codec.load(args.module)
   image = read_image(args.input)
   coded = codec.compress(image, args.lmbda)
   data = coded.to_bytes()
@@ -363,7 +379,7 @@ def _compress_command(args) -> str:
 
 
 def _decompress_command(args) -> str:
-  codec = Codec(args.module)
+  codec = Codec.load(args.module)
   try:
     with open(args.input, "rb") as f:
       data = f.read()
@@ -385,7 +401,7 @@ def _decompress_command(args) -> str:
 
 
 def _evaluate_command(args) -> str:
-  codec = Codec(args.module)
+  codec = Codec.load(args.module)
   paths = sorted(glob.glob(args.images))
   if not paths:
     raise CodecError(f"No file matches --images={args.images!r}.")

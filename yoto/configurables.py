@@ -10,10 +10,12 @@ import gin
 
 from yoto.architectures import conditioning
 from yoto.architectures import convnet
+from yoto.architectures import style_transfer as style_networks
 from yoto.optimizers import distributions
 from yoto.optimizers import scalarization
 from yoto.optimizers import yoto as yoto_optimizer
 from yoto.problems import compression
+from yoto.problems import style_transfer
 from yoto.problems import vae
 from yoto.training import experiment as experiment_lib
 from yoto.training import params
@@ -44,6 +46,10 @@ def register():
        "LinearlyScalarizedOptimizer"),
       (params.TrainingParams, "TrainingParams"),
       (params.adam_optimizer, "AdamOptimizer"),
+      (style_transfer.StyleTransferProblem, "StyleTransferProblem"),
+      (style_networks.StylizationNetwork, "StylizationNetwork"),
+      (style_networks.LossNetworkStyleEncoder, "LossNetworkStyleEncoder"),
+      (style_networks.InceptionV3StyleEncoder, "InceptionV3StyleEncoder"),
   ]:
     gin.external_configurable(cls, name=name)
   _EXPERIMENT = gin.external_configurable(

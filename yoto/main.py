@@ -165,7 +165,29 @@ def run(model_dir, schedule):
   return result
 
 
-def _print_summary(result):
+def _write_beta_grid(result):
+  """The Figure-3-style grid of a YOTO β-VAE run (best effort).
+
+  Returns:
+    The PNG path, or None when the run is not a conditioned VAE or the
+    plot failed (the run itself succeeded; the failure is logged).
+  """
+  from yoto import plot  # pylint: disable=g-import-not-at-top
+  if not (result.chief and result.hub_module and result.conditioned
+          and result.problem == "ConditionalVaeProblem"):
+    return None
+  args = ["grid", f"--module={result.hub_module}"]
+  if FLAGS.data_dir:
+    args.append(f"--data_dir={FLAGS.data_dir}")
+  try:
+    if plot.main(args) == 0:
+      return os.path.join(result.model_dir, plot.PLOTS_DIR, "beta_grid.png")
+  except Exception:  # pylint: disable=broad-except
+    logging.warning("Could not draw the β grid.", exc_info=True)
+  return None
+
+
+def _print_summary(result, grid=None):
   lines = [f"yoto: done ({FLAGS.schedule}) at step {result.final_step}.",
            f"  model_dir:     {result.model_dir}",
            f"  checkpoints:   {result.model_dir}/ckpt-*"]
@@ -173,6 +195,8 @@ def _print_summary(result):
     lines.append(f"  eval metrics:  {result.metrics_file}")
   if result.hub_module:
     lines.append(f"  hub module:    {result.hub_module}")
+  if grid:
+    lines.append(f"  β grid:        {grid}")
   lines.append(f"  TensorBoard:   tensorboard --logdir {result.model_dir}")
   print("\n".join(lines), flush=True)
 
@@ -195,7 +219,10 @@ def main(argv):
     logging.debug("Failure details", exc_info=True)
     print(f"yoto: error: {e}", file=sys.stderr, flush=True)
     sys.exit(1)
-  _print_summary(result)
+  grid = None
+  if FLAGS.schedule != "train":
+    grid = _write_beta_grid(result)
+  _print_summary(result, grid)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ class ConditionalTransform(tf.keras.layers.Layer):
                conditioning_layer_sizes: Sequence[int] = (128,),
                conditioning_postprocessing: Optional[
                    conditioning_lib.ConditioningPostprocessing] = None,
+               conditioning_input_offset: Optional[Sequence[float]] = None,
                name: Optional[str] = None, **kwargs):
     """Creates the layers (variables are made on the first call).
 
@@ -100,12 +101,21 @@ class ConditionalTransform(tf.keras.layers.Layer):
         hidden layer of 128 units).
       conditioning_postprocessing: maps raw MLP outputs to FiLM scales and
         shifts; None is the identity.
+      conditioning_input_offset: subtracted from `inputs_extra` [B, n] before
+        the FiLM MLPs, e.g. the middle of the training range of log λ. The
+        same function class as without it (the first layer's bias can absorb
+        it), but centred inputs decouple that layer's slope from its
+        intercept, which makes the λ-dependence much faster to learn when
+        the range lies far from 0 (log λ in [-6.7, -1.3] for compression).
       name: layer name; the FiLM layers are `{name}_conditioning_{i}`.
       **kwargs: passed to `tf.keras.layers.Layer`.
     """
     super().__init__(name=name, **kwargs)
     self.specs = tuple(specs)
     self.conditioned = bool(conditioned)
+    self.conditioning_input_offset = (
+        None if conditioning_input_offset is None else
+        tf.constant(conditioning_input_offset, tf.float32))
     self.convs = [
         tfc.SignalConv2D(
             spec.filters, (spec.kernel_size, spec.kernel_size),
@@ -129,6 +139,9 @@ class ConditionalTransform(tf.keras.layers.Layer):
     """Applies conv -> FiLM -> nonlinearity for every spec."""
     if self.conditioned and inputs_extra is None:
       raise ValueError(f"{self.name} is conditioned and needs inputs_extra.")
+    if self.conditioned and self.conditioning_input_offset is not None:
+      inputs_extra = (tf.cast(inputs_extra, tf.float32) -
+                      self.conditioning_input_offset)
     x = inputs
     for conv, film, activation in zip(self.convs, self.films,
                                       self.activations):

@@ -182,6 +182,7 @@ class HyperpriorCompressionProblem(base.Problem):
                scale_min: float = 0.11, scale_max: float = 256.0,
                conditioning_layer_sizes: Sequence[int] = (128,),
                conditioning_postprocessing=None,
+               conditioning_input_offset: Optional[Sequence[float]] = None,
                features_key: str = "image",
                name: Optional[str] = None):
     """Creates the problem; the networks are built in `initialize_model`.
@@ -198,6 +199,11 @@ class HyperpriorCompressionProblem(base.Problem):
         zero-argument factory of one, as gin's `@ConditioningPostprocessing`
         gives); None is `default_postprocessing()`, which starts FiLM near
         the identity.
+      conditioning_input_offset: a constant [num_losses] subtracted from
+        `inputs_extra` inside the network, before the FiLM MLPs; the middle
+        of the log-λ training range, [log sqrt(λ_low λ_high), 0], makes the
+        λ-dependence much quicker to learn (see `ConditionalTransform`).
+        The conditioning contract (inputs_extra = log [λ, 1]) is unchanged.
       features_key: the feature holding [B, H, W, 3] images in [0, 1].
       name: tf.Module name.
     """
@@ -219,6 +225,9 @@ class HyperpriorCompressionProblem(base.Problem):
     self.scale_max = float(scale_max)
     self.conditioning_layer_sizes = [int(s) for s in conditioning_layer_sizes]
     self._postprocessing = conditioning_postprocessing
+    self.conditioning_input_offset = (
+        None if conditioning_input_offset is None else
+        [float(v) for v in conditioning_input_offset])
     self.features_key = features_key
     self.conditioned = None
     self.analysis_transform = None
@@ -244,13 +253,21 @@ class HyperpriorCompressionProblem(base.Problem):
           f"{self.features_key!r} has shape {shape}.")
     self.conditioned = num_conditioning_inputs is not None
     self.num_conditioning_inputs = num_conditioning_inputs
+    offset = self.conditioning_input_offset
+    if self.conditioned and offset is not None and \
+        len(offset) != num_conditioning_inputs:
+      raise ValueError(
+          f"HyperpriorCompressionProblem.conditioning_input_offset has "
+          f"{len(offset)} entries but inputs_extra has "
+          f"{num_conditioning_inputs} (one per loss, in the order "
+          f"{list(LOSS_NAMES)}).")
     postprocessing = (default_postprocessing() if self._postprocessing is None
                       else convnet.resolve_postprocessing(self._postprocessing))
 
     def transform(specs, name):
       return hyperprior.ConditionalTransform(
           specs, self.conditioned, self.conditioning_layer_sizes,
-          postprocessing, name=name)
+          postprocessing, self.conditioning_input_offset, name=name)
 
     n = self.num_filters
     self.analysis_transform = transform(hyperprior.analysis_specs(n),
@@ -490,6 +507,13 @@ def weights_fingerprint(variables: Sequence[tf.Variable]) -> str:
   return digest.hexdigest()
 
 
+class _Untracked:
+  """Holds an object without tf.Module tracking (and SavedModel export) it."""
+
+  def __init__(self, problem):
+    self.problem = problem
+
+
 class CompressionExportModule(tf.Module):
   """What a compression hub module offers.
 
@@ -519,13 +543,12 @@ class CompressionExportModule(tf.Module):
   def __init__(self, problem: HyperpriorCompressionProblem,
                conditioning: conditioning_lib.LossConditioning):
     super().__init__(name="yoto_compression")
-    self._problem = problem
+    # The module tracks the variables, not the Keras layers: saving layers
+    # makes SavedModel trace every layer's call functions, which took most
+    # of a minute and adds nothing the signatures need.
+    self._untracked = _Untracked(problem)
     self._conditioning = conditioning
-    self.analysis_transform = problem.analysis_transform
-    self.synthesis_transform = problem.synthesis_transform
-    self.hyper_analysis_transform = problem.hyper_analysis_transform
-    self.hyper_synthesis_transform = problem.hyper_synthesis_transform
-    self.hyperprior = problem.hyperprior
+    self.model_variables = list(problem.variables)
     # Tables fixed at export time, stored as variables in the SavedModel.
     self.models = problem.entropy_models(stateless=False)
     self.fingerprint = weights_fingerprint(self.variables)
@@ -558,6 +581,7 @@ class CompressionExportModule(tf.Module):
         "scale_min": problem.scale_min,
         "scale_max": problem.scale_max,
         "image_range": [0.0, 1.0],
+        "conditioning_input_offset": problem.conditioning_input_offset,
         "fingerprint": fingerprint,
         **json.loads(conditioning.to_json()),
     }
@@ -586,7 +610,7 @@ class CompressionExportModule(tf.Module):
 
   def _compress(self, image, lmbda):
     image, inputs_extra = self._checked(lmbda, tf.shape(image)[0], image)
-    latent, hyper_latent = self._problem.compress(image, inputs_extra,
+    latent, hyper_latent = self._untracked.problem.compress(image, inputs_extra,
                                                   self.models)
     return {"latent_strings": latent, "hyper_latent_strings": hyper_latent,
             "image_shape": tf.shape(image)[1:3]}
@@ -595,13 +619,13 @@ class CompressionExportModule(tf.Module):
                   lmbda):
     latent_strings, inputs_extra = self._checked(
         lmbda, tf.shape(latent_strings)[0], latent_strings)
-    x_hat = self._problem.decompress(latent_strings, hyper_latent_strings,
+    x_hat = self._untracked.problem.decompress(latent_strings, hyper_latent_strings,
                                      image_shape, inputs_extra, self.models)
     return {"image": tf.clip_by_value(x_hat, 0.0, 1.0)}
 
   def _reconstruct(self, image, lmbda):
     image, inputs_extra = self._checked(lmbda, tf.shape(image)[0], image)
-    result = self._problem.quantized_pass(image, inputs_extra, self.models)
+    result = self._untracked.problem.quantized_pass(image, inputs_extra, self.models)
     rate = (result.bits + result.side_bits) / _num_pixels(image)
     return {"reconstruction": tf.clip_by_value(result.x_hat, 0.0, 1.0),
             "estimated_bpp": rate}

@@ -10,6 +10,7 @@ weights):
   {"step": 1000, "split": "test", "weights": {"kl_loss": 4.0, ...},
    "values": {"kl_loss": .., "reconstruction_loss": .., "full_loss": ..},
    "num_examples": 6400, "model": "yoto"}
+(fixed-weight runs add "train_weights": the weights they were trained with)
 so plots and tables never need TensorBoard.
 """
 
@@ -136,13 +137,19 @@ class Evaluator:
         rows.append({
             "step": int(step), "split": split, "weights": weights,
             "values": {name: float(v[k]) for name, v in means.items()},
-            "num_examples": count, "model": self.model_kind})
+            "num_examples": count, "model": self.model_kind,
+            **self._train_weights_field()})
       logging.info("eval step %d %s (%d examples): %s", step, split, count,
                    _summarise(rows[-len(self.eval_weights):]))
     if self.model_dir:
       self._write_summaries(step, rows)
       append_rows(metrics_path(self.model_dir), rows)
     return rows
+
+  def _train_weights_field(self):
+    """A fixed-weight model's own weights, so plots need no config file."""
+    fixed = self.mlo.conditioning.fixed_weights
+    return {"train_weights": dict(fixed)} if fixed else {}
 
   def _write_summaries(self, step, rows):
     for split in self.split_dataset_fns:

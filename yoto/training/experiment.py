@@ -52,6 +52,9 @@ class ExperimentResult:
   metrics_file: Optional[str] = None
   evaluated_steps: list = dataclasses.field(default_factory=list)
   train_history: list = dataclasses.field(default_factory=list)
+  problem: str = ""
+  conditioned: bool = False
+  chief: bool = True
 
 
 def finished_path(model_dir: str) -> str:
@@ -138,7 +141,10 @@ def experiment(model_dir: str, schedule: str,
       model_dir if chief else None,
       model_kind="yoto" if mlo.conditioning.is_conditioned else "fixed")
   result = ExperimentResult(model_dir,
-                            metrics_file=evaluator_lib.metrics_path(model_dir))
+                            metrics_file=evaluator_lib.metrics_path(model_dir),
+                            problem=type(problem).__name__,
+                            conditioned=mlo.conditioning.is_conditioned,
+                            chief=chief)
 
   def evaluate_and_export(step):
     _evaluate_once(state, evaluator, model_dir, step, result, chief)

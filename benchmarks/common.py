@@ -1,0 +1,358 @@
+"""What the benchmark scripts share: models built from the project's configs,
+in-memory data, interleaved timing, and result files.
+
+Models are built exactly as `experiment` builds them (the gin config's
+problem, multi-loss optimizer, base optimizer and training parameters, then
+`TrainingState`), so a benchmark times the code users run. Only the data is
+replaced by a constant in-memory batch where the input pipeline must not be
+measured.
+
+The benchmark machine is shared with other jobs, so absolute times are noisy.
+Every comparison therefore runs its variants interleaved in one process
+(variant A, B, C, then A, B, C, ..., in a rotating order) and reports medians
+and the median of the per-repetition ratios, which load that changes slowly
+affects equally.
+"""
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import gin  # pylint: disable=g-import-not-at-top
+import numpy as np  # pylint: disable=g-import-not-at-top
+import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+tf.get_logger().setLevel("ERROR")  # Retracing notes from interleaved models.
+
+from yoto import main as yoto_main  # pylint: disable=g-import-not-at-top
+from yoto.training import trainer as trainer_lib  # pylint: disable=g-import-not-at-top
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_DIR = os.path.join(REPO_ROOT, "config")
+RESULTS_DIR = os.path.join(REPO_ROOT, "benchmarks", "results")
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+  """A paper architecture: its YOTO and fixed-weight configs and its data.
+
+  Attributes:
+    name: short name used in result tables.
+    yoto_config: gin file of the YOTO model.
+    fixed_config: gin file of its fixed-weight twin.
+    image_shape: [H, W, C] of the images the config trains on.
+    value_range: the range its `preprocess` maps pixels to.
+  """
+  name: str
+  yoto_config: str
+  fixed_config: str
+  image_shape: Sequence[int]
+  value_range: Sequence[float]
+
+
+ARCHITECTURES = {
+    "cifar10": Architecture("cifar10", "cifar_conv_vae_yoto.gin",
+                            "cifar_conv_vae_fixed.gin", (32, 32, 3), (-1, 1)),
+    "shapes3d": Architecture("shapes3d", "shapes3d_conv_vae_yoto.gin",
+                             "shapes3d_conv_vae_fixed.gin", (64, 64, 3),
+                             (0, 1)),
+    "photo_patches": Architecture(
+        "photo_patches", "photo_patches_conv_vae_yoto.gin",
+        "photo_patches_conv_vae_fixed.gin", (32, 32, 3), (-1, 1)),
+}
+
+
+def config_path(name: str) -> str:
+  return name if os.path.isabs(name) else os.path.join(CONFIG_DIR, name)
+
+
+# Models from configs.
+
+
+def parse_config(config: str, bindings: Sequence[str] = ()) -> None:
+  """Replaces gin's global config by `config` plus `bindings`."""
+  gin.clear_config()
+  yoto_main.parse_config([config_path(config)], list(bindings))
+
+
+def experiment_value(name: str, default=None):
+  """The value the parsed config binds to `experiment.<name>`.
+
+  A `@Configurable` reference comes back as the configured callable (what
+  `experiment` would receive), an unbound parameter as `default`.
+  """
+  try:
+    value = gin.query_parameter(f"experiment.{name}")
+  except ValueError:
+    return default
+  if isinstance(value, gin.config.ConfigurableReference):
+    return value.scoped_configurable_fn
+  return value
+
+
+def build_state(config: str, bindings: Sequence[str] = (),
+                image_shape: Sequence[int] = (32, 32, 3),
+                batch_size: Optional[int] = None,
+                strategy: Optional[tf.distribute.Strategy] = None
+                ) -> trainer_lib.TrainingState:
+  """A `TrainingState` built from a config as `experiment` builds it.
+
+  Args:
+    config: gin file (name in config/ or a path).
+    bindings: extra gin bindings.
+    image_shape: [H, W, C] of the (synthetic) training images.
+    batch_size: the global batch; None takes `experiment.batch_size`.
+    strategy: the distribution strategy; None is the default one.
+
+  Returns:
+    The state; its `.batch_size` attribute holds the batch size used.
+  """
+  parse_config(config, bindings)
+  try:
+    batch_size = batch_size or experiment_value("batch_size")
+    problem = experiment_value("problem_class")()
+    mlo = experiment_value("optimizer_class")(problem, batch_size=batch_size)
+    conditioning_params = experiment_value(
+        "training_params_conditioning_class")
+    state = trainer_lib.TrainingState(
+        strategy or tf.distribute.get_strategy(), mlo,
+        {"image": tf.TensorSpec([batch_size, *image_shape], tf.float32)},
+        experiment_value("base_optimizer_class"),
+        experiment_value("training_params_class")(),
+        experiment_value("base_optimizer_conditioning_class"),
+        conditioning_params() if conditioning_params else None)
+  finally:
+    gin.clear_config()
+  state.batch_size = batch_size
+  return state
+
+
+def make_trainer(state: trainer_lib.TrainingState, model_dir: str,
+                 iterations_per_loop: int = 100) -> trainer_lib.Trainer:
+  """The project's `Trainer` for `state` (its loop is what gets timed)."""
+  loop = trainer_lib.LoopConfig(train_steps=10**9,
+                                global_batch_size=state.batch_size,
+                                iterations_per_loop=iterations_per_loop)
+  return trainer_lib.Trainer(state, loop, model_dir)
+
+
+def num_params(variables) -> int:
+  return int(sum(np.prod(v.shape) for v in variables))
+
+
+# Data.
+
+
+def synthetic_images(batch_size: int, image_shape: Sequence[int],
+                     value_range: Sequence[float] = (-1, 1),
+                     seed: int = 0) -> tf.Tensor:
+  """A fixed batch of uniform noise images in `value_range`."""
+  low, high = value_range
+  rng = np.random.default_rng(seed)
+  return tf.constant(rng.uniform(low, high, [batch_size, *image_shape]),
+                     tf.float32)
+
+
+def in_memory_dataset_fn(images: tf.Tensor, repeat: Optional[int] = None
+                         ) -> Callable[[tf.distribute.InputContext],
+                                       tf.data.Dataset]:
+  """A dataset_fn giving the same in-memory batch forever (or `repeat`x)."""
+  def dataset_fn(unused_context):
+    dataset = tf.data.Dataset.from_tensors({"image": images})
+    return dataset.repeat(repeat) if repeat else dataset.repeat()
+  return dataset_fn
+
+
+# Timing.
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing:
+  """Wall-clock and process CPU seconds of one timed call.
+
+  CPU time (all threads of this process) is much less sensitive than wall
+  time to other jobs on the machine, though not immune: contention adds
+  cache misses and the thread pool's spin-waiting.
+  """
+  wall: float
+  cpu: float
+
+
+def time_call(fn: Callable[[], object]) -> Timing:
+  """Times one call of `fn` (its result is fetched to sync)."""
+  start_wall, start_cpu = time.perf_counter(), time.process_time()
+  result = fn()
+  tf.nest.map_structure(lambda x: x.numpy() if hasattr(x, "numpy") else x,
+                        result)
+  return Timing(time.perf_counter() - start_wall,
+                time.process_time() - start_cpu)
+
+
+class Times(dict):
+  """variant name -> list of `Timing`s, with views of one clock."""
+
+  def wall(self) -> Dict[str, List[float]]:
+    return {name: [t.wall for t in ts] for name, ts in self.items()}
+
+  def cpu(self) -> Dict[str, List[float]]:
+    return {name: [t.cpu for t in ts] for name, ts in self.items()}
+
+  def to_json(self) -> dict:
+    return {"wall_s": self.wall(), "cpu_s": self.cpu()}
+
+
+def interleaved(variants: Mapping[str, Callable[[], object]], repeats: int,
+                warmup: int = 1) -> Times:
+  """Times every variant `repeats` times, interleaved, after `warmup` calls.
+
+  Repetition r runs the variants in an order rotated by r, so no variant is
+  always first (or always right after the same neighbour).
+
+  Returns:
+    Times: variant name -> list of `repeats` Timings.
+  """
+  names = list(variants)
+  for _ in range(warmup):
+    for name in names:
+      time_call(variants[name])
+  times = Times((name, []) for name in names)
+  for r in range(repeats):
+    shift = r % len(names)
+    for name in names[shift:] + names[:shift]:
+      times[name].append(time_call(variants[name]))
+  return times
+
+
+def median(values: Sequence[float]) -> float:
+  return float(statistics.median(values))
+
+
+def paired_ratio(times: Mapping[str, Sequence[float]], numerator: str,
+                 denominator: str) -> float:
+  """Median over repetitions of times[numerator][r] / times[denominator][r].
+  """
+  return median([a / b for a, b in zip(times[numerator], times[denominator])])
+
+
+def ratios(times: Times, pairs: Mapping[str, Tuple[str, str]]
+           ) -> Dict[str, Dict[str, float]]:
+  """label -> {'cpu': ratio, 'wall': ratio} for label: (numerator, denom).
+  """
+  cpu, wall = times.cpu(), times.wall()
+  return {label: {"cpu": paired_ratio(cpu, a, b),
+                  "wall": paired_ratio(wall, a, b)}
+          for label, (a, b) in pairs.items()}
+
+
+def medians(times: Times) -> Dict[str, Dict[str, float]]:
+  """{'cpu': {variant: median s}, 'wall': {variant: median s}}."""
+  return {clock: {name: median(values) for name, values in view.items()}
+          for clock, view in (("cpu", times.cpu()), ("wall", times.wall()))}
+
+
+def format_ratio(ratio: Mapping[str, float], bold: bool = False) -> str:
+  """'1.32 (wall 1.30)': the CPU-time ratio first, as the steadier one."""
+  cpu = f"{ratio['cpu']:.2f}"
+  return f"{'**' + cpu + '**' if bold else cpu} (wall {ratio['wall']:.2f})"
+
+
+# Results.
+
+
+def machine_info() -> dict:
+  """What the numbers were measured on, including how busy the machine was.
+  """
+  model = platform.processor()
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          model = line.split(":", 1)[1].strip()
+          break
+  except OSError:
+    pass
+  return {
+      "cpu": model,
+      "cpu_count": os.cpu_count(),
+      "load_average_1_5_15min": [round(x, 2) for x in os.getloadavg()],
+      "python": platform.python_version(),
+      "tensorflow": tf.__version__,
+      "platform": platform.platform(),
+      "git_commit": _git_commit(),
+      "date": datetime.datetime.now().isoformat(timespec="seconds"),
+  }
+
+
+def _git_commit() -> Optional[str]:
+  try:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, check=True,
+        capture_output=True, text=True).stdout.strip()
+  except (OSError, subprocess.CalledProcessError):
+    return None
+
+
+def command_line() -> str:
+  """The command that produced the results, as typed from the repo root."""
+  script = os.path.relpath(os.path.abspath(sys.argv[0]), REPO_ROOT)
+  if script.endswith("__main__.py") or not script.endswith(".py"):
+    script = sys.argv[0]
+  return " ".join(["python", script] + sys.argv[1:])
+
+
+def write_results(name: str, out_dir: str, results: dict,
+                  markdown: str) -> List[str]:
+  """Writes `name`.json (results + machine) and `name`.md; returns paths."""
+  os.makedirs(out_dir, exist_ok=True)
+  payload = {"benchmark": name, "command": command_line(),
+             "machine": machine_info(), "results": results}
+  json_path = os.path.join(out_dir, f"{name}.json")
+  with open(json_path, "w") as f:
+    json.dump(payload, f, indent=2, sort_keys=True)
+    f.write("\n")
+  md_path = os.path.join(out_dir, f"{name}.md")
+  machine = payload["machine"]
+  with open(md_path, "w") as f:
+    f.write(f"<!-- {payload['command']} -->\n")
+    f.write(f"Measured {machine['date']} on {machine['cpu_count']} x "
+            f"{machine['cpu']}, TF {machine['tensorflow']}, load average "
+            f"{machine['load_average_1_5_15min'][0]} at the end "
+            f"(commit {machine['git_commit']}).\n\n")
+    f.write(markdown)
+  return [json_path, md_path]
+
+
+def markdown_table(columns: Sequence[str], rows: Sequence[Sequence]) -> str:
+  """A Markdown table; floats get 3-4 significant digits."""
+  def cell(value):
+    if isinstance(value, float):
+      return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
+    return str(value)
+  lines = ["| " + " | ".join(columns) + " |",
+           "|" + "|".join("---" for _ in columns) + "|"]
+  lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+  return "\n".join(lines) + "\n"
+
+
+def base_parser(description: str) -> argparse.ArgumentParser:
+  """Flags every benchmark has: --out_dir, --repeats, --tiny."""
+  parser = argparse.ArgumentParser(
+      description=description,
+      formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--out_dir", default=RESULTS_DIR,
+                      help="Where the .json and .md results go.")
+  parser.add_argument("--repeats", type=int, default=None,
+                      help="Interleaved timed repetitions per variant.")
+  parser.add_argument("--tiny", action="store_true",
+                      help="A few steps only: checks the script runs (tests).")
+  return parser

@@ -1,0 +1,279 @@
+r"""Training throughput: YOTO vs fixed weights vs plain Keras, XLA, input data.
+
+  python -m benchmarks.train_throughput            # about 10 minutes
+  python -m benchmarks.train_throughput --tiny     # seconds; for tests
+
+Three comparisons, each timed interleaved in one process (see
+benchmarks/common.py), on constant in-memory batches unless stated:
+
+1. `loop`: for the CIFAR-10 and Shapes3D architectures (their configs, batch
+   128 and 64), `iterations_per_loop` steps of the project's compiled
+   training loop (`Trainer`, as `python -m yoto.main` runs it) for the YOTO
+   model and its fixed-weight twin, and as many steps of a plain Keras
+   fixed-β step of the same layers (benchmarks/keras_reference.py). Reports
+   images/s and the step-time ratios `YOTO/fixed` and `YOTO/keras`.
+2. `xla`: one training step per call, compiled with `jit_compile=True` and
+   without, for the same three models. Reports `XLA/no XLA` per model.
+3. `pipeline`: the embedded-data config (photo_patches, batch 64) in the
+   training loop fed by the real input pipeline (TFDS read, shuffle,
+   `flip_lr()|value_range(-1,1)`, batching, prefetch) vs a constant
+   in-memory batch. Reports `real/in-memory`.
+"""
+
+import functools
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+from benchmarks import common  # pylint: disable=g-import-not-at-top
+from benchmarks import keras_reference  # pylint: disable=g-import-not-at-top
+from yoto.utils import data  # pylint: disable=g-import-not-at-top
+from yoto.utils import preprocessing  # pylint: disable=g-import-not-at-top
+
+SECTIONS = ("loop", "xla", "pipeline")
+MODELS = ("yoto", "fixed", "keras")
+
+
+def _parser():
+  parser = common.base_parser(__doc__)
+  parser.add_argument("--architectures", default="cifar10,shapes3d",
+                      help="Comma-separated, from "
+                      f"{', '.join(common.ARCHITECTURES)}.")
+  parser.add_argument("--sections", default=",".join(SECTIONS),
+                      help="Comma-separated subset of " + ", ".join(SECTIONS))
+  parser.add_argument("--steps", type=int, default=None,
+                      help="Training steps per timed call (default 10; "
+                      "5 for xla).")
+  parser.add_argument("--batch_size", type=int, default=None,
+                      help="Override the configs' batch sizes.")
+  parser.add_argument("--xla_models", default=",".join(MODELS),
+                      help="Comma-separated subset of " + ", ".join(MODELS) +
+                      " timed with and without XLA.")
+  return parser
+
+
+class Models:
+  """The YOTO, fixed and plain-Keras models of one architecture."""
+
+  def __init__(self, arch: common.Architecture, batch_size, steps, tmp):
+    self.arch = arch
+    self.yoto = common.build_state(arch.yoto_config, (), arch.image_shape,
+                                   batch_size)
+    self.fixed = common.build_state(arch.fixed_config, (), arch.image_shape,
+                                    batch_size)
+    self.batch_size = self.yoto.batch_size
+    self.keras = keras_reference.KerasVae(self.fixed, arch.image_shape)
+    self.images = common.synthetic_images(self.batch_size, arch.image_shape,
+                                          arch.value_range)
+    self.trainers = {
+        name: common.make_trainer(state, os.path.join(tmp, arch.name, name),
+                                  steps)
+        for name, state in (("yoto", self.yoto), ("fixed", self.fixed))}
+
+  def params(self):
+    return {"yoto": common.num_params(self.yoto.problem.trainable_variables),
+            "fixed": common.num_params(self.fixed.problem.trainable_variables),
+            "keras": common.num_params(self.keras.variables)}
+
+
+def _loop_fn(trainer, dataset_fn, steps):
+  """One call of the Trainer's compiled loop: `steps` training steps."""
+  iterator = iter(trainer.strategy.distribute_datasets_from_function(
+      dataset_fn))
+  num_steps = tf.constant(steps)
+  # The loop `Trainer.train` runs between checkpoints, minus its logging.
+  return lambda: trainer._compiled_loop(iterator, num_steps)  # pylint: disable=protected-access
+
+
+def _step_fn(trainer, images, steps, jit_compile):
+  """`steps` calls of one compiled training step of the project's Trainer."""
+  features = {"image": images}
+  step = tf.function(
+      lambda f: trainer.strategy.run(trainer._step, args=(f,)),  # pylint: disable=protected-access
+      jit_compile=jit_compile)
+
+  def run():
+    result = None
+    for _ in range(steps):
+      result = step(features)
+    return result["loss"]
+  return run
+
+
+def _summary(times, steps, batch_size, pairs):
+  """Medians, wall-clock images/s and the ratios `pairs` of one comparison.
+  """
+  return {
+      "batch_size": batch_size, "steps_per_call": steps,
+      "times": times.to_json(), "median_s": common.medians(times),
+      "images_per_s": {name: steps * batch_size / common.median(t)
+                       for name, t in times.wall().items()},
+      "ratios": common.ratios(times, pairs)}
+
+
+def bench_loop(models: Models, steps, repeats):
+  """Section 1: the training loop, YOTO vs fixed vs plain Keras."""
+  in_memory = common.in_memory_dataset_fn(models.images)
+  variants = {
+      "yoto": _loop_fn(models.trainers["yoto"], in_memory, steps),
+      "fixed": _loop_fn(models.trainers["fixed"], in_memory, steps),
+      "keras": functools.partial(models.keras.compiled_steps(),
+                                 models.images, steps),
+  }
+  times = common.interleaved(variants, repeats)
+  results = _summary(times, steps, models.batch_size, {
+      "yoto/fixed": ("yoto", "fixed"), "yoto/keras": ("yoto", "keras"),
+      "fixed/keras": ("fixed", "keras")})
+  results["params"] = models.params()
+  return results
+
+
+def bench_xla(models: Models, steps, repeats, names=MODELS):
+  """Section 2: one step per call, with and without XLA, for `names`."""
+  variants = {}
+  for jit, suffix in ((False, ""), (True, "_xla")):
+    for name in names:
+      if name == "keras":
+        variants[name + suffix] = functools.partial(
+            models.keras.compiled_steps(jit_compile=jit), models.images,
+            steps)
+      else:
+        variants[name + suffix] = _step_fn(models.trainers[name],
+                                           models.images, steps, jit)
+  times = common.interleaved(variants, repeats)
+  pairs = {f"{name} xla/no-xla": (name + "_xla", name) for name in names}
+  if "yoto" in names and "fixed" in names:
+    pairs["yoto/fixed with xla"] = ("yoto_xla", "fixed_xla")
+    pairs["yoto/fixed without xla"] = ("yoto", "fixed")
+  return _summary(times, steps, models.batch_size, pairs)
+
+
+def _real_dataset_fn(batch_size):
+  """The training pipeline `experiment` builds for the embedded config."""
+  common.parse_config("photo_patches_conv_vae_yoto.gin")
+  try:
+    pipeline = common.experiment_value("preprocess")
+  finally:
+    common.gin.clear_config()
+  preprocess_fn = preprocessing.get_preprocess_fn(pipeline)
+
+  def dataset_fn(context):
+    return data.get_dataset(
+        "photo_patches", data.DatasetSplit.TRAIN,
+        batch_size=context.get_per_replica_batch_size(batch_size),
+        preprocess_fn=preprocess_fn, shuffle=True, repeat=True, seed=0,
+        input_context=context, drop_remainder=True)
+  return dataset_fn, pipeline
+
+
+def bench_pipeline(batch_size, steps, repeats, tmp):
+  """Section 3: real input pipeline vs in-memory data, same model."""
+  arch = common.ARCHITECTURES["photo_patches"]
+  state = common.build_state(arch.yoto_config, (), arch.image_shape,
+                             batch_size)
+  trainer = common.make_trainer(state, os.path.join(tmp, "pipeline"), steps)
+  real_fn, pipeline = _real_dataset_fn(state.batch_size)
+  images = common.synthetic_images(state.batch_size, arch.image_shape,
+                                   arch.value_range)
+  variants = {
+      "real": _loop_fn(trainer, real_fn, steps),
+      "in_memory": _loop_fn(trainer, common.in_memory_dataset_fn(images),
+                            steps),
+  }
+  times = common.interleaved(variants, repeats)
+  results = _summary(times, steps, state.batch_size,
+                     {"real/in-memory": ("real", "in_memory")})
+  results.update(config=arch.yoto_config, preprocess=pipeline)
+  return results
+
+
+def _loop_markdown(loop_results) -> str:
+  rows = []
+  for arch, r in loop_results.items():
+    rate, ratio = r["images_per_s"], r["ratios"]
+    rows.append([arch, r["batch_size"]] +
+                [f"{rate[m]:.0f}" for m in MODELS] +
+                [common.format_ratio(ratio["yoto/fixed"], bold=True),
+                 common.format_ratio(ratio["yoto/keras"]),
+                 common.format_ratio(ratio["fixed/keras"])])
+  return common.markdown_table(
+      ["architecture", "batch", "YOTO img/s", "fixed img/s",
+       "plain Keras img/s", "YOTO/fixed", "YOTO/keras", "fixed/keras"], rows)
+
+
+def _xla_markdown(xla_results) -> str:
+  rows = []
+  for arch, r in xla_results.items():
+    rate, ratio = r["images_per_s"], r["ratios"]
+    rows.append([arch] + [
+        f"{rate[m]:.0f} / {rate[m + '_xla']:.0f}; "
+        + common.format_ratio(ratio[f"{m} xla/no-xla"])
+        if f"{m} xla/no-xla" in ratio else "" for m in MODELS])
+  return common.markdown_table(["architecture"] + [
+      f"{m}: img/s no XLA / XLA; XLA/no-XLA" for m in MODELS], rows)
+
+
+def markdown(results) -> str:
+  """The results as the tables BENCHMARKS.md shows."""
+  parts = []
+  if "loop" in results:
+    parts.append(
+        "Training loop, in-memory data. img/s: wall-clock medians (the "
+        "machine was shared). Step-time ratios: median over interleaved "
+        "repetitions of the process-CPU-time ratio (wall-clock ratio in "
+        "brackets):\n\n" + _loop_markdown(results["loop"]))
+  if "xla" in results:
+    parts.append("One training step per call, with and without "
+                 "`jit_compile=True`:\n\n" + _xla_markdown(results["xla"]))
+  if "pipeline" in results:
+    r = results["pipeline"]
+    rate = r["images_per_s"]
+    parts.append(
+        f"Input pipeline ({r['config']}, batch {r['batch_size']}, "
+        f"`{r['preprocess']}`), YOTO training loop:\n\n" +
+        common.markdown_table(
+            ["real pipeline img/s", "in-memory img/s", "real/in-memory"],
+            [[f"{rate['real']:.0f}", f"{rate['in_memory']:.0f}",
+              common.format_ratio(r["ratios"]["real/in-memory"], bold=True)]]))
+  return "\n".join(parts)
+
+
+def main(argv=None):
+  args = _parser().parse_args(argv)
+  sections = [s for s in args.sections.split(",") if s]
+  archs = [common.ARCHITECTURES[a] for a in args.architectures.split(",") if a]
+  repeats = args.repeats or (1 if args.tiny else 15)
+  steps = args.steps or (2 if args.tiny else 10)
+  xla_steps = args.steps or (1 if args.tiny else 5)
+  batch_size = args.batch_size or (4 if args.tiny else None)
+  results = {}
+  with tempfile.TemporaryDirectory() as tmp:
+    for arch in archs if {"loop", "xla"} & set(sections) else ():
+      models = Models(arch, batch_size, steps, tmp)
+      if "loop" in sections:
+        results.setdefault("loop", {})[arch.name] = bench_loop(
+            models, steps, repeats)
+        print(f"loop {arch.name}: {results['loop'][arch.name]['ratios']}",
+              flush=True)
+      if "xla" in sections:
+        results.setdefault("xla", {})[arch.name] = bench_xla(
+            models, xla_steps, max(1, repeats // 2),
+            [m for m in args.xla_models.split(",") if m])
+        print(f"xla {arch.name}: {results['xla'][arch.name]['ratios']}",
+              flush=True)
+    if "pipeline" in sections:
+      results["pipeline"] = bench_pipeline(batch_size, steps, repeats, tmp)
+  text = markdown(results)
+  print(text)
+  for path in common.write_results("train_throughput", args.out_dir, results,
+                                   text):
+    print(f"wrote {path}")
+  return results
+
+
+if __name__ == "__main__":
+  main()

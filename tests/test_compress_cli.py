@@ -1,0 +1,211 @@
+"""Tests of the command-line codec (yoto.compress) and its file format."""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from yoto import compress
+from yoto.problems import compression
+from yoto.problems import conditioning as conditioning_lib
+from yoto.training import evaluator
+from yoto.training import export
+from yoto.utils import photo_patches
+
+LAMBDA_RANGE = (0.0012, 0.26)
+
+
+def _export(path, conditioned=True, seed=0):
+  """Exports an untrained 8-filter codec (YOTO or fixed λ = 0.01)."""
+  tf.random.set_seed(seed)
+  problem = compression.HyperpriorCompressionProblem(
+      num_filters=8, conditioning_layer_sizes=[8])
+  problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])},
+                           2 if conditioned else None)
+  if conditioned:
+    conditioning = conditioning_lib.LossConditioning(
+        compression.LOSS_NAMES, "log",
+        {"distortion": LAMBDA_RANGE, "rate": (0.999, 1.001)})
+  else:
+    conditioning = conditioning_lib.LossConditioning(
+        compression.LOSS_NAMES, fixed_weights={"distortion": 0.01,
+                                               "rate": 1.0})
+  return export.export_hub_module(problem, conditioning, str(path))
+
+
+@pytest.fixture(scope="module")
+def modules(tmp_path_factory):
+  root = tmp_path_factory.mktemp("modules")
+  return {"yoto": _export(root / "yoto" / "hub_modules" / "step-000000007"),
+          "fixed": _export(root / "fixed", conditioned=False)}
+
+
+@pytest.fixture(scope="module")
+def image_path(tmp_path_factory):
+  """A 37 x 53 crop of a real photo (sizes not divisible by 16 or 64)."""
+  photo = photo_patches.load_photo("chelsea")[100:137, 150:203, :3]
+  path = str(tmp_path_factory.mktemp("images") / "cat.png")
+  compress.write_png(path, photo)
+  return path
+
+
+def _run(capsys, *argv):
+  code = compress.main([str(a) for a in argv])
+  captured = capsys.readouterr()
+  return code, captured.out, captured.err
+
+
+def _compressed(capsys, modules, image_path, tmp_path, lmbda="0.01",
+                module="yoto"):
+  out = tmp_path / "out.yoto"
+  code, _, err = _run(capsys, "compress", f"--module={modules[module]}",
+                      f"--lmbda={lmbda}", image_path, out)
+  assert code == 0, err
+  return out
+
+
+def test_round_trip_restores_the_module_reconstruction(capsys, modules,
+                                                       image_path, tmp_path):
+  out = tmp_path / "out.yoto"
+  code, stdout, _ = _run(capsys, "compress", f"--module={modules['yoto']}",
+                         "--lmbda=0.02", image_path, out)
+  assert code == 0 and "bpp" in stdout and "PSNR" in stdout
+  restored = tmp_path / "restored.png"
+  code, stdout, _ = _run(capsys, "decompress", f"--module={modules['yoto']}",
+                         f"--original={image_path}", out, restored)
+  assert code == 0 and "PSNR" in stdout and "λ=0.02" in stdout
+  decoded = compress.read_image(str(restored))
+  codec = compress.Codec.load(modules["yoto"])
+  expected, _ = codec.reconstruct(compress.read_image(image_path), 0.02)
+  assert decoded.shape == (37, 53, 3)
+  np.testing.assert_array_equal(decoded, expected)
+
+
+def test_model_dir_resolves_to_its_newest_module(modules):
+  model_dir = os.path.dirname(os.path.dirname(modules["yoto"]))
+  assert compress.Codec.load(model_dir).path == modules["yoto"]
+
+
+def test_file_holds_lambda_shape_and_version(capsys, modules, image_path,
+                                             tmp_path):
+  out = _compressed(capsys, modules, image_path, tmp_path, lmbda="0.05")
+  data = out.read_bytes()
+  assert data[:4] == b"YOTO" and data[4] == compress.FORMAT_VERSION
+  coded = compress.CompressedImage.from_bytes(data)
+  assert (coded.height, coded.width) == (37, 53)
+  assert coded.lmbda == pytest.approx(0.05)
+  assert coded.to_bytes() == data
+
+
+def _rejected(capsys, *argv):
+  code, stdout, err = _run(capsys, *argv)
+  assert code == 1 and not stdout
+  return err
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda d: d[:compress.HEADER_SIZE - 3], "truncated"),
+    (lambda d: d[:-5], "truncated"),
+    (lambda d: d + b"x", "corrupt"),
+    (lambda d: d[:-1] + bytes([d[-1] ^ 1]), "corrupt"),
+    (lambda d: d[:10] + bytes([d[10] ^ 4]) + d[11:], "corrupt"),
+    (lambda d: b"PNG!" + d[4:], "not a YOTO compressed image"),
+    (lambda d: b"", "empty"),
+    (lambda d: d[:4] + b"\x09" + d[5:], "version 9"),
+])
+def test_decompress_rejects_damaged_files(capsys, modules, image_path,
+                                          tmp_path, damage, message):
+  out = _compressed(capsys, modules, image_path, tmp_path)
+  bad = tmp_path / "bad.yoto"
+  bad.write_bytes(damage(out.read_bytes()))
+  err = _rejected(capsys, "decompress", f"--module={modules['yoto']}", bad,
+                  tmp_path / "never.png")
+  assert message in err
+  assert not (tmp_path / "never.png").exists()
+
+
+def test_decompress_rejects_a_file_from_another_module(capsys, modules,
+                                                       image_path, tmp_path):
+  out = _compressed(capsys, modules, image_path, tmp_path)
+  coded = compress.CompressedImage.from_bytes(out.read_bytes())
+  # What another model's file looks like: an intact file, another fingerprint.
+  other = dataclasses.replace(coded, fingerprint=bytes(8))
+  out.write_bytes(other.to_bytes())
+  err = _rejected(capsys, "decompress", f"--module={modules['yoto']}", out,
+                  tmp_path / "never.png")
+  assert "different model" in err
+
+
+def test_compress_rejects_a_non_image(capsys, modules, tmp_path):
+  text = tmp_path / "notes.png"
+  text.write_text("not an image")
+  err = _rejected(capsys, "compress", f"--module={modules['yoto']}",
+                  "--lmbda=0.01", text, tmp_path / "out.yoto")
+  assert "is not an image" in err
+
+
+@pytest.mark.parametrize("lmbda,message", [
+    ("0.5", "outside [0.0012, 0.26]"),
+    ("0.0001", "outside [0.0012, 0.26]"),
+    ("-1", "positive"),
+])
+def test_compress_rejects_lambda_outside_the_range(capsys, modules, image_path,
+                                                   tmp_path, lmbda, message):
+  err = _rejected(capsys, "compress", f"--module={modules['yoto']}",
+                  f"--lmbda={lmbda}", image_path, tmp_path / "out.yoto")
+  assert message in err
+
+
+def test_yoto_module_needs_lambda(capsys, modules, image_path, tmp_path):
+  err = _rejected(capsys, "compress", f"--module={modules['yoto']}",
+                  image_path, tmp_path / "out.yoto")
+  assert "--lmbda" in err
+
+
+def test_fixed_module_codes_at_its_own_lambda_only(capsys, modules,
+                                                   image_path, tmp_path):
+  out = tmp_path / "fixed.yoto"
+  code, _, _ = _run(capsys, "compress", f"--module={modules['fixed']}",
+                    image_path, out)
+  assert code == 0
+  assert compress.CompressedImage.from_bytes(
+      out.read_bytes()).lmbda == pytest.approx(0.01)
+  code, _, _ = _run(capsys, "decompress", f"--module={modules['fixed']}",
+                    out, tmp_path / "fixed.png")
+  assert code == 0
+  err = _rejected(capsys, "compress", f"--module={modules['fixed']}",
+                  "--lmbda=0.1", image_path, tmp_path / "x.yoto")
+  assert "single λ=0.01" in err
+
+
+def test_missing_module_is_a_clear_error(capsys, image_path, tmp_path):
+  err = _rejected(capsys, "compress", f"--module={tmp_path}", "--lmbda=0.01",
+                  image_path, tmp_path / "out.yoto")
+  assert "neither an exported hub module" in err
+
+
+def test_evaluate_appends_rate_distortion_rows(capsys, modules, image_path,
+                                               tmp_path):
+  metrics_file = tmp_path / "metrics.jsonl"
+  code, stdout, err = _run(capsys, "evaluate", f"--module={modules['yoto']}",
+                           f"--images={os.path.dirname(image_path)}/*.png",
+                           "--lmbda=0.0012,0.26", "--split=kodak",
+                           f"--metrics_file={metrics_file}")
+  assert code == 0, err
+  assert "MP/s" in stdout
+  rows = evaluator.read_metrics(str(metrics_file))
+  assert [r["weights"] for r in rows] == [
+      {"distortion": 0.0012, "rate": 1.0}, {"distortion": 0.26, "rate": 1.0}]
+  for row in rows:
+    assert row["split"] == "kodak" and row["step"] == 7
+    assert row["num_examples"] == 1 and row["model"] == "yoto"
+    values = row["values"]
+    header_bpp = 8 * compress.HEADER_SIZE / (37 * 53)
+    assert values["file_bpp"] == pytest.approx(values["actual_bpp"] +
+                                               header_bpp)
+    assert {"psnr", "ms_ssim", "ms_ssim_db", "estimated_bpp",
+            "full_loss"} <= set(values)
+  json.dumps(rows)

