@@ -6,41 +6,21 @@ import os
 
 import numpy as np
 import pytest
-import tensorflow as tf
+import tiny_compression_runs
 
 from yoto import compress
-from yoto.problems import compression
-from yoto.problems import conditioning as conditioning_lib
+from yoto.analysis import rate_distortion
 from yoto.training import evaluator
-from yoto.training import export
 from yoto.utils import photo_patches
 
 LAMBDA_RANGE = (0.0012, 0.26)
 
 
-def _export(path, conditioned=True, seed=0):
-  """Exports an untrained 8-filter codec (YOTO or fixed λ = 0.01)."""
-  tf.random.set_seed(seed)
-  problem = compression.HyperpriorCompressionProblem(
-      num_filters=8, conditioning_layer_sizes=[8])
-  problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])},
-                           2 if conditioned else None)
-  if conditioned:
-    conditioning = conditioning_lib.LossConditioning(
-        compression.LOSS_NAMES, "log",
-        {"distortion": LAMBDA_RANGE, "rate": (0.999, 1.001)})
-  else:
-    conditioning = conditioning_lib.LossConditioning(
-        compression.LOSS_NAMES, fixed_weights={"distortion": 0.01,
-                                               "rate": 1.0})
-  return export.export_hub_module(problem, conditioning, str(path))
-
-
 @pytest.fixture(scope="module")
 def modules(tmp_path_factory):
-  root = tmp_path_factory.mktemp("modules")
-  return {"yoto": _export(root / "yoto" / "hub_modules" / "step-000000007"),
-          "fixed": _export(root / "fixed", conditioned=False)}
+  """The hub modules of the tiny YOTO and fixed-λ (0.01) compression runs."""
+  runs = tiny_compression_runs.get(tmp_path_factory)
+  return {"yoto": runs.yoto_module, "fixed": runs.fixed_module}
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +180,8 @@ def test_evaluate_appends_rate_distortion_rows(capsys, modules, image_path,
   assert [r["weights"] for r in rows] == [
       {"distortion": 0.0012, "rate": 1.0}, {"distortion": 0.26, "rate": 1.0}]
   for row in rows:
-    assert row["split"] == "kodak" and row["step"] == 7
+    assert row["split"] == "kodak"
+    assert row["step"] == tiny_compression_runs.STEPS
     assert row["num_examples"] == 1 and row["model"] == "yoto"
     values = row["values"]
     header_bpp = 8 * compress.HEADER_SIZE / (37 * 53)
@@ -209,3 +190,15 @@ def test_evaluate_appends_rate_distortion_rows(capsys, modules, image_path,
     assert {"psnr", "ms_ssim", "ms_ssim_db", "estimated_bpp",
             "full_loss"} <= set(values)
   json.dumps(rows)
+
+
+def test_sweep_codes_one_image_at_each_lambda(modules, image_path):
+  codec = compress.Codec.load(modules["yoto"])
+  image = compress.read_image(image_path)
+  points = compress.sweep(codec, image, [0.0012, 0.26])
+  assert [p.lmbda for p in points] == pytest.approx([0.0012, 0.26])
+  for point in points:
+    assert point.decoded.shape == image.shape and point.bpp > 0
+    assert point.psnr == pytest.approx(compress.psnr(image, point.decoded))
+  figure = rate_distortion.sweep_figure(image, points, title="cat")
+  assert len(figure.axes) == 3

@@ -1,32 +1,27 @@
 """Tests of the λ-conditioned hyperprior codec (yoto.problems.compression)."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
+import tiny_compression_runs
 
-from conftest import ROOT, config_path
 from yoto.architectures import conditioning as conditioning_layers
 from yoto.problems import compression
-from yoto.problems import conditioning as conditioning_lib
 from yoto.training import evaluator
-from yoto.training import export
 from yoto.utils import photo_patches
 
 FILTERS = 8
 LAMBDA_RANGE = (0.0012, 0.26)
-CONDITIONING = conditioning_lib.LossConditioning(
-    compression.LOSS_NAMES, "log",
-    {"distortion": LAMBDA_RANGE, "rate": (0.999, 1.001)})
+# log λ centred as in the configs.
+OFFSET = [float(np.mean(np.log(LAMBDA_RANGE))), 0.0]
 
 
 def _problem(conditioned=True, filters=FILTERS):
   problem = compression.HyperpriorCompressionProblem(
-      num_filters=filters, conditioning_layer_sizes=[8])
+      num_filters=filters, conditioning_layer_sizes=[8],
+      conditioning_input_offset=OFFSET)
   problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])},
                            2 if conditioned else None)
   return problem
@@ -92,9 +87,17 @@ def test_film_starts_near_identity():
   problem = _problem()
   for lmbda in LAMBDA_RANGE:
     film = problem.analysis_transform.films[0]
-    scales, shifts = film.scales_and_shifts(_inputs_extra(lmbda, 1))
+    # The transform centres log λ before its FiLM layers.
+    scales, shifts = film.scales_and_shifts(_inputs_extra(lmbda, 1) - OFFSET)
     np.testing.assert_allclose(scales, 1.0, atol=0.15)
     np.testing.assert_allclose(shifts, 0.0, atol=0.15)
+
+
+def test_offset_must_have_one_entry_per_loss():
+  problem = compression.HyperpriorCompressionProblem(
+      num_filters=FILTERS, conditioning_input_offset=[-4.0])
+  with pytest.raises(ValueError, match="one per loss"):
+    problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])}, 2)
 
 
 def test_every_convolution_is_conditioned_and_variables_are_separable():
@@ -190,7 +193,7 @@ def test_range_coded_length_matches_the_estimate_for_well_fitted_latents(
                                                 tf.int32), tf.float32)
   prior = problem.latent_prior(indexes)
   y = tf.round(prior.sample(seed=(3, 4)))
-  estimated = compression._bits(prior.log_prob(y)).numpy()  # pylint: disable=protected-access
+  estimated = compression.bits_of(prior.log_prob(y)).numpy()
   strings = models.latent.compress(y, indexes)
   actual = 8.0 * tf.strings.length(strings).numpy()
   np.testing.assert_allclose(actual, estimated, rtol=0.02, atol=8 * 4)
@@ -220,10 +223,31 @@ def test_fingerprint_identifies_the_weights(problem):
   assert compression.weights_fingerprint(other.variables) != fingerprint
 
 
-def test_exported_module_round_trips_and_checks_lambda(problem, tmp_path):
-  path = export.export_hub_module(problem, CONDITIONING,
-                                  str(tmp_path / "module"))
-  module = tf.saved_model.load(path)
+@pytest.fixture(name="runs", scope="module")
+def runs_fixture(tmp_path_factory):
+  return tiny_compression_runs.get(tmp_path_factory)
+
+
+def test_embedded_config_trains_evaluates_and_exports(runs):
+  """The embedded config (shrunk) writes codec metrics rows and a module."""
+  rows = evaluator.read_metrics(runs.yoto_dir)
+  assert {r["split"] for r in rows} == {"train_full", "test"}
+  assert sorted({r["weights"]["distortion"] for r in rows}) == list(
+      tiny_compression_runs.EVAL_LAMBDAS)
+  for row in rows:
+    values = row["values"]
+    assert row["model"] == "yoto" and row["step"] == tiny_compression_runs.STEPS
+    assert values["actual_bpp"] > 0 and values["estimated_bpp"] > 0
+    assert {"psnr", "ms_ssim", "ms_ssim_db"} <= set(values)
+    assert values["full_loss"] == pytest.approx(
+        values["rate"] + row["weights"]["distortion"] * values["distortion"],
+        rel=1e-4)
+  fixed_rows = evaluator.read_metrics(runs.fixed_dir)
+  assert {r["model"] for r in fixed_rows} == {"fixed"}
+
+
+def test_exported_module_round_trips_and_checks_lambda(runs):
+  module = tf.saved_model.load(runs.yoto_module)
   metadata = json.loads(module.metadata()["metadata"].numpy())
   assert metadata["lmbda_range"] == list(LAMBDA_RANGE)
   assert metadata["loss_names"] == ["distortion", "rate"]
@@ -246,36 +270,11 @@ def test_exported_module_round_trips_and_checks_lambda(problem, tmp_path):
     module.reconstruct(image=images, lmbda=tf.constant(-0.01))
 
 
-def test_embedded_config_trains_evaluates_and_exports(tmp_path):
-  """`python -m yoto.main` on the embedded config, shrunk to seconds."""
-  bindings = [
-      "HyperpriorCompressionProblem.num_filters = 8",
-      "HyperpriorCompressionProblem.conditioning_layer_sizes = [8]",
-      "experiment.dataset_name = 'photo_patches/32'",
-      "experiment.batch_size = 2", "experiment.eval_batch_size = 4",
-      "experiment.train_steps = 2", "experiment.iterations_per_loop = 2",
-      "experiment.save_checkpoints_steps = 2", "experiment.eval_steps = 1",
-  ]
-  command = [sys.executable, "-m", "yoto.main", f"--model_dir={tmp_path}",
-             "--gin_config=" + config_path(
-                 "photo_patches_hyperprior_compression_yoto.gin"),
-             "--schedule=train_and_eval"]
-  command += [f"--gin_bindings={b}" for b in bindings]
-  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
-  result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
-  assert result.returncode == 0, result.stderr[-3000:]
-  rows = evaluator.read_metrics(str(tmp_path))
-  assert {r["split"] for r in rows} == {"train_full", "test"}
-  lambdas = sorted({r["weights"]["distortion"] for r in rows})
-  assert lambdas == [0.0012, 0.0035, 0.01, 0.03, 0.088, 0.26]
-  for row in rows:
-    values = row["values"]
-    assert values["actual_bpp"] > 0 and values["estimated_bpp"] > 0
-    assert values["full_loss"] == pytest.approx(
-        values["rate"] + row["weights"]["distortion"] * values["distortion"],
-        rel=1e-4)
-  module = tf.saved_model.load(export.latest_hub_module(str(tmp_path)))
-  coded = module.compress(image=tf.zeros([1, 20, 30, 3]),
-                          lmbda=tf.constant(0.01))
-  assert list(coded["image_shape"].numpy()) == [20, 30]
+def test_fixed_lambda_module_records_its_lambda(runs):
+  module = tf.saved_model.load(runs.fixed_module)
+  metadata = json.loads(module.metadata()["metadata"].numpy())
+  assert metadata["lmbda"] == tiny_compression_runs.FIXED_LAMBDA
+  assert "lmbda_range" not in metadata
+  images = _photo_crops(32, 1, name="chelsea", seed=4)
+  coded = module.compress(image=images, lmbda=tf.constant(0.01))
+  assert coded["latent_strings"].shape == [1]

@@ -50,7 +50,7 @@ def test_a_few_steps_on_the_embedded_config_lower_the_full_loss():
   problem.initialize_model(
       {"image": tf.TensorSpec([None, 32, 32, 3], tf.float32)},
       mlo.num_conditioning_inputs)
-  adam = tf.keras.optimizers.Adam(1e-2)
+  adam = tf.keras.optimizers.Adam(1e-3)
   seed = tf.constant([7, 8])  # The same weights and styles at every step.
 
   @tf.function
@@ -62,7 +62,7 @@ def test_a_few_steps_on_the_embedded_config_lower_the_full_loss():
     adam.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return loss
 
-  losses = [float(step()) for _ in range(8)]
+  losses = [float(step()) for _ in range(6)]
   assert losses[-1] < 0.8 * losses[0], losses
 
 

@@ -51,7 +51,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_compression as tfc  # pylint: disable=unused-import  # Registers the range coding ops the module needs.
+# Importing tensorflow_compression registers the range coding ops modules use.
+import tensorflow_compression  # pylint: disable=unused-import
 
 from yoto.problems import compression
 from yoto.problems import conditioning as conditioning_lib
@@ -303,6 +304,27 @@ def bpp(coded: CompressedImage, with_header: bool = True) -> float:
   return 8.0 * num_bytes / coded.num_pixels
 
 
+@dataclasses.dataclass(frozen=True)
+class SweepPoint:
+  """One image coded at one λ: the decoded image and what it cost."""
+  lmbda: float
+  decoded: np.ndarray  # uint8 [H, W, 3].
+  bpp: float  # Of the whole file, header included.
+  psnr: float
+
+
+def sweep(codec: Codec, image: np.ndarray,
+          lambdas: Sequence[float]) -> List[SweepPoint]:
+  """Codes one uint8 image at each λ (real files, real decoding)."""
+  points = []
+  for lmbda in lambdas:
+    coded = codec.compress(image, lmbda)
+    decoded = codec.decompress(CompressedImage.from_bytes(coded.to_bytes()))
+    points.append(SweepPoint(coded.lmbda, decoded, bpp(coded),
+                             psnr(image, decoded)))
+  return points
+
+
 def _module_step(path: str) -> int:
   name = os.path.basename(os.path.normpath(path))
   return int(name[len("step-"):]) if name.startswith("step-") and \
@@ -320,6 +342,8 @@ def evaluate(codec: Codec, paths: Sequence[str], lambdas: Sequence[float],
   format, plus encode/decode throughput in megapixels per second.
   """
   images = [read_image(path) for path in paths]
+  if images and lambdas:  # Untimed warm-up: the first calls build kernels.
+    codec.decompress(codec.compress(images[0], lambdas[0]))
   rows = []
   for lmbda in lambdas:
     lmbda = codec.check_lmbda(lmbda)

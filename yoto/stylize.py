@@ -36,6 +36,9 @@ CONTENT_WEIGHT = 'content_weight'
 CONTENT_LOSS = 'content_loss'
 
 
+_LOADED = {}  # (path, mtime) -> Stylizer; see Stylizer.load.
+
+
 class StylizeError(ValueError):
   """Bad input from the user: reported without a traceback."""
 
@@ -96,7 +99,18 @@ class Stylizer:
 
   @classmethod
   def load(cls, path: str) -> 'Stylizer':
+    """Loads a module (cached per path while its saved_model.pb is unchanged:
+    a notebook or a test may stylize many times)."""
     path = resolve_module_path(path)
+    key = (os.path.abspath(path),
+           os.path.getmtime(os.path.join(path, 'saved_model.pb')))
+    if key not in _LOADED:
+      _LOADED.clear()  # Keep one module in memory.
+      _LOADED[key] = cls._load(path)
+    return _LOADED[key]
+
+  @classmethod
+  def _load(cls, path: str) -> 'Stylizer':
     module = tf.saved_model.load(path)
     if not hasattr(module, 'stylize'):
       raise StylizeError(f'{path} is not a style-transfer module (it has no '
@@ -198,6 +212,85 @@ class Stylizer:
         weights=tf.constant(vectors))['stylized'].numpy()
 
 
+def load_named_image(name: str, size: Optional[int] = None) -> np.ndarray:
+  """An image file, a generated style name or a bundled photo's name.
+
+  Returns float32 [H, W, 3] in [0, 1]; generated styles and bundled photos
+  are square, `size` pixels (default 128); files keep their size unless
+  larger than `size`.
+  """
+  from yoto.utils import photo_patches  # pylint: disable=g-import-not-at-top
+  from yoto.utils import styles  # pylint: disable=g-import-not-at-top
+  if os.path.exists(name):
+    return read_image(name, size)
+  side = size or 128
+  if name in styles.generated_style_names():
+    return styles.generate_style(name, side).astype(np.float32) / 255.0
+  try:
+    photo = photo_patches.load_photo(name)
+  except KeyError:
+    photos = photo_patches.TRAIN_SOURCES + photo_patches.TEST_SOURCES
+    raise StylizeError(
+        f'{name!r} is neither an image file, nor a generated style '
+        f'({", ".join(styles.generated_style_names())}), nor a bundled photo '
+        f'({", ".join(photos)}).') from None
+  return styles._resize(photo, side)  # pylint: disable=protected-access
+
+
+def to_png(fig) -> bytes:
+  """A matplotlib figure as PNG bytes."""
+  import io  # pylint: disable=g-import-not-at-top
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format='png', dpi=100)
+  return buffer.getvalue()
+
+
+def image_png(image: np.ndarray, scale: int = 1) -> bytes:
+  """float [H, W, 3] in [0, 1] as PNG bytes, optionally enlarged."""
+  import io  # pylint: disable=g-import-not-at-top
+  import PIL.Image  # pylint: disable=g-import-not-at-top
+  pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+  picture = PIL.Image.fromarray(pixels)
+  if scale > 1:
+    picture = picture.resize((picture.width * scale, picture.height * scale),
+                             PIL.Image.NEAREST)
+  buffer = io.BytesIO()
+  picture.save(buffer, format='PNG')
+  return buffer.getvalue()
+
+
+def weight_sliders(stylizer: Stylizer, weights: Dict[str, float],
+                   on_change) -> Optional[object]:
+  """ipywidgets log-scale sliders, one per weight the model can vary.
+
+  Calls `on_change(weights)` with the full weight dict whenever a slider
+  moves. Returns the widget box, or None when ipywidgets is not installed
+  (Colab has it; `pip install ipywidgets` elsewhere).
+  """
+  try:
+    import ipywidgets  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    return None
+  current = dict(weights)
+  sliders = []
+  for loss in (stylizer.conditioned_losses if stylizer.is_conditioned
+               else []):
+    low, high = stylizer.range_of(loss)
+    slider = ipywidgets.FloatLogSlider(
+        value=current[loss], base=10, min=np.log10(low), max=np.log10(high),
+        step=(np.log10(high) - np.log10(low)) / 60,
+        description=weight_name(loss), continuous_update=False,
+        readout_format='.3g')
+
+    def changed(change, loss=loss):
+      current[loss] = float(change['new'])
+      on_change(dict(current))
+
+    slider.observe(changed, names='value')
+    sliders.append(slider)
+  return ipywidgets.VBox(sliders)
+
+
 def _check_size(shape, minimum):
   if min(shape) < minimum:
     raise StylizeError(f'Images must be at least {minimum}x{minimum} pixels; '
@@ -223,8 +316,11 @@ def grid_loss(stylizer: Stylizer, name: str) -> str:
                        f'{", ".join(options)}.')
   loss = options[name]
   if stylizer.range_of(loss) is None:
-    raise StylizeError(f'{name} is fixed in this model; it can vary '
-                       f'{", ".join(weight_name(n) for n in stylizer.conditioned_losses) if stylizer.is_conditioned else "no weight (a fixed-weight model)"}.')
+    variable = ', '.join(weight_name(n) for n in stylizer.conditioned_losses)
+    raise StylizeError(
+        f'{name} is fixed in this model; it can vary ' +
+        (variable if stylizer.is_conditioned else
+         'no weight (a fixed-weight model)') + '.')
   return loss
 
 
@@ -257,15 +353,19 @@ def weight_grid(stylizer: Stylizer, content: np.ndarray, style: np.ndarray,
 
 def grid_figure(grid: WeightGrid, content: Optional[np.ndarray] = None,
                 style: Optional[np.ndarray] = None):
-  """A matplotlib figure of the grid with the weight values on the axes."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg', force=False)
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  """A matplotlib Figure of the grid with the weight values on the axes.
+
+  Built on the Agg canvas, never through pyplot: it renders headless and
+  leaves a notebook's backend alone. The content and style images, when
+  given, fill an extra first column.
+  """
+  from matplotlib.backends import backend_agg  # pylint: disable=g-import-not-at-top
+  from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
   rows, cols = grid.images.shape[:2]
   extra = 1 if content is not None or style is not None else 0
-  fig, axes = plt.subplots(rows, cols + extra,
-                           figsize=(1.6 * (cols + extra), 1.6 * rows),
-                           squeeze=False)
+  fig = Figure(figsize=(1.6 * (cols + extra), 1.6 * rows + 0.4), dpi=100)
+  backend_agg.FigureCanvasAgg(fig)
+  axes = fig.subplots(rows, cols + extra, squeeze=False)
   for r in range(rows):
     for c in range(cols):
       ax = axes[r][c + extra]
@@ -291,10 +391,8 @@ def grid_figure(grid: WeightGrid, content: Optional[np.ndarray] = None,
 
 
 def save_figure(fig, path: str) -> None:
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   fig.savefig(path, dpi=100)
-  plt.close(fig)
 
 
 def _floats(text: str) -> List[float]:
@@ -340,17 +438,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> str:
   """Does what the arguments say; returns a one-line summary."""
-  stylizer = Stylizer.load(args.module)
   content = read_image(args.content, args.max_size)
   style = read_image(args.style, args.max_size)
+  names = [n.strip() for n in args.grid.split(',')] if args.grid else []
+  if args.grid and len(names) != 2:
+    raise StylizeError('--grid takes two weight names, e.g. '
+                       f'content_weight,style_weight_3; got {args.grid!r}.')
+  stylizer = Stylizer.load(args.module)
   _check_size(content.shape[:2], stylizer.metadata.get('min_image_size', 8))
   _check_size(style.shape[:2], stylizer.metadata.get('min_image_size', 8))
   weights = stylizer.resolve_weights(args.content_weight, args.style_weights)
   if args.grid:
-    names = [n.strip() for n in args.grid.split(',')]
-    if len(names) != 2:
-      raise StylizeError('--grid takes two weight names, e.g. '
-                         f'content_weight,style_weight_3; got {args.grid!r}.')
     grid = weight_grid(stylizer, content, style, names[0], names[1],
                        args.grid_size, base=weights)
     save_figure(grid_figure(grid, content, style), args.output)

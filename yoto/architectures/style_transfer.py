@@ -35,9 +35,8 @@ last"); the upsampling restores the exact size of the matching encoder level,
 so any input of at least `MIN_IMAGE_SIZE` pixels keeps its size.
 """
 
-from typing import Callable, List, Mapping, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
-import numpy as np
 import tensorflow as tf
 
 from yoto.architectures import conditioning
@@ -146,7 +145,6 @@ class StylizationNetwork(tf.keras.layers.Layer):
                loss_weights_embedding_size: int = 100,
                conditioning_postprocessing: Optional[
                    conditioning.ConditioningPostprocessing] = None,
-               residual_output: bool = False,
                name: str = 'stylization_network'):
     """Creates the layers (variables are made on the first call).
 
@@ -190,7 +188,6 @@ class StylizationNetwork(tf.keras.layers.Layer):
     self.up = [(ReflectConv(c2, 3, name='upsample1'), norm()),
                (ReflectConv(c1, 3, name='upsample2'), norm())]
     self.output_conv = ReflectConv(3, 9, use_bias=True, name='output')
-    self.residual_output = residual_output
     self.loss_weights_mlp = None
 
   @property
@@ -232,11 +229,7 @@ class StylizationNetwork(tf.keras.layers.Layer):
     for (conv, norm), size in zip(self.up, (sizes[1], sizes[0])):
       x = tf.image.resize(x, size, method='nearest')
       x = tf.nn.relu(norm(conv(x), cond))
-    logits = self.output_conv(x)
-    if self.residual_output:
-      clipped = tf.clip_by_value(content, 0.01, 0.99)
-      logits += tf.math.log(clipped) - tf.math.log1p(-clipped)
-    return tf.nn.sigmoid(logits)
+    return tf.nn.sigmoid(self.output_conv(x))
 
 
 def trunk_parameter_count(width_multiplier: float,
@@ -361,8 +354,3 @@ class _Untracked:
     self.value = value
 
 
-StyleNetworkFactory = Callable[..., tf.keras.layers.Layer]
-
-
-def count_parameters(variables) -> int:
-  return int(sum(np.prod(v.shape) for v in variables))

@@ -33,7 +33,7 @@ import dataclasses
 import hashlib
 import importlib.util
 import os
-from typing import Dict, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf

@@ -192,7 +192,8 @@ class StyleTransferProblem(base.Problem):
     if unknown or not conditioned_losses:
       raise ValueError(
           f'StyleTransferProblem.conditioned_losses must be a non-empty '
-          f'subset of {list(self.losses_keys)}; got {list(conditioned_losses)}.')
+          f'subset of {list(self.losses_keys)}; got '
+          f'{list(conditioned_losses)}.')
     # The order the user gives weights in: the sorted loss order.
     self.conditioned_losses = tuple(
         n for n in sorted(self.losses_keys) if n in conditioned_losses)

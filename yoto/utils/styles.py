@@ -18,7 +18,7 @@ import dataclasses
 import glob
 import os
 import zlib
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -333,8 +333,3 @@ def load_style_set(styles: str = GENERATED, size: int = 128,
   stacked = np.stack(images).astype(np.float32) / 255.0
   return StyleSet(tuple(names), stacked, mask, styles)
 
-
-def style_by_name(style_set: StyleSet, name: str) -> Optional[np.ndarray]:
-  if name not in style_set.names:
-    return None
-  return style_set.images[style_set.names.index(name)]

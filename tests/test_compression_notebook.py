@@ -1,0 +1,46 @@
+"""colabs/plot_yoto_compression.ipynb: committed clean, and it runs headless.
+
+Executed with papermill against the tiny compression runs
+(tests/tiny_compression_runs.py), in the kernel set up by test_notebooks.
+"""
+
+import os
+
+import nbformat
+import pytest
+import tiny_compression_runs
+from test_notebooks import _execute
+from test_notebooks import _outputs
+from test_notebooks import _text
+from test_notebooks import COLABS
+from test_notebooks import kernel_name_fixture  # pylint: disable=unused-import
+
+NAME = "plot_yoto_compression.ipynb"
+
+
+def test_notebook_is_committed_without_outputs_and_with_parameters():
+  notebook = nbformat.read(os.path.join(COLABS, NAME), as_version=4)
+  nbformat.validate(notebook)
+  code = [c for c in notebook.cells if c.cell_type == "code"]
+  assert all(not c.outputs and c.execution_count is None for c in code)
+  tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+  assert len(tagged) == 1
+
+
+@pytest.fixture(name="runs", scope="module")
+def runs_fixture(tmp_path_factory):
+  return tiny_compression_runs.get(tmp_path_factory)
+
+
+def test_notebook_shows_lambda_sweep_and_rate_distortion_plot(
+    runs, kernel_name, tmp_path):
+  out_dir = str(tmp_path / "plots")
+  notebook = _execute(NAME, {
+      "HUB_PATH": runs.yoto_dir, "LAMBDAS": [0.0012, 0.26],
+      "FIXED_DIRS": [runs.fixed_dir], "OUT_DIR": out_dir}, kernel_name,
+                      tmp_path)
+  assert len(_outputs(notebook, "image/png")) == 2
+  text = _text(notebook)
+  assert runs.yoto_module in text and "bpp" in text
+  for name in ("lambda_sweep.png", "rate_distortion.png"):
+    assert os.path.getsize(os.path.join(out_dir, name)) > 1000
