@@ -4,8 +4,10 @@ r"""Latency of batch-64 `reconstruct`: exported hub module vs the Keras model.
   python -m benchmarks.hub_latency --tiny    # seconds; for tests
 
 Exports a (randomly initialised) YOTO VAE of the embedded config with the
-project's exporter (`yoto.training.export.export_hub_module`), loads it with
-`tensorflow_hub.load`, and times, interleaved, one call each of:
+project's exporter (`yoto.training.export.export_hub_module`), or with
+--model_dir takes a trained run's latest hub module and restores its latest
+checkpoint; loads the module with `tensorflow_hub.load`, and times,
+interleaved, one call each of:
 
   hub_signature    module.signatures['reconstruct'](image=, inputs_extra=)
   hub_function     module.reconstruct(image=, inputs_extra=)
@@ -14,12 +16,14 @@ project's exporter (`yoto.training.export.export_hub_module`), loads it with
   keras_function   the problem's `reconstruct` in a `tf.function`
   keras_eager      the problem's `reconstruct` called eagerly
 
-Reports the median latency in milliseconds and the ratio to keras_function.
+Reports the median latency in milliseconds and the ratio to keras_function,
+and how long exporting and loading the module took.
 """
 
 import os
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -37,6 +41,10 @@ def _parser():
   parser.add_argument("--architecture", default="photo_patches",
                       choices=sorted(common.ARCHITECTURES))
   parser.add_argument("--batch_size", type=int, default=64)
+  parser.add_argument("--model_dir", default=None,
+                      help="A trained run of --architecture's YOTO config: "
+                      "time its latest hub module and checkpoint instead of "
+                      "exporting a fresh model.")
   return parser
 
 
@@ -61,14 +69,37 @@ def _variants(state, module, images, beta):
   }
 
 
-def run(arch: common.Architecture, batch_size, repeats, tmp):
-  """Exports, loads and times; returns the results dict."""
+def _fresh_module(arch, batch_size, tmp):
+  """(state, module path, export seconds) of a new model exported to tmp."""
   state = common.build_state(arch.yoto_config, (), arch.image_shape,
                              batch_size)
+  start = time.perf_counter()
   path = export_lib.export_hub_module(
       state.problem, state.multi_loss_optimizer.conditioning,
       os.path.join(tmp, "hub_modules", "step-000000000"))
+  return state, path, time.perf_counter() - start
+
+
+def _trained_module(arch, batch_size, model_dir):
+  """(state restored from model_dir, its latest hub module, None)."""
+  state = common.build_state(os.path.join(model_dir, "config.gin"), (),
+                             arch.image_shape, batch_size)
+  state.restore(tf.train.latest_checkpoint(model_dir))
+  path = export_lib.latest_hub_module(model_dir)
+  if path is None:
+    raise ValueError(f"{model_dir} has no exported hub module.")
+  return state, path, None
+
+
+def run(arch: common.Architecture, batch_size, repeats, tmp, model_dir=None):
+  """Exports (or finds), loads and times; returns the results dict."""
+  if model_dir:
+    state, path, export_seconds = _trained_module(arch, batch_size, model_dir)
+  else:
+    state, path, export_seconds = _fresh_module(arch, batch_size, tmp)
+  start = time.perf_counter()
   module = hub.load(path)
+  load_seconds = time.perf_counter() - start
   images = common.synthetic_images(batch_size, arch.image_shape,
                                    arch.value_range)
   variants = _variants(state, module, images, beta=8.0)
@@ -79,6 +110,8 @@ def run(arch: common.Architecture, batch_size, repeats, tmp):
       for name, fn in variants.items()}
   times = common.interleaved(variants, repeats, warmup=3)
   return {"config": arch.yoto_config, "batch_size": batch_size,
+          "module": path if model_dir else "freshly exported",
+          "export_seconds": export_seconds, "load_seconds": load_seconds,
           "times": times.to_json(),
           "median_ms": {clock: {k: 1000 * v for k, v in m.items()}
                         for clock, m in common.medians(times).items()},
@@ -97,7 +130,10 @@ def markdown(r) -> str:
           "ratio to the Keras model in a `tf.function` (median of "
           "per-repetition CPU-time ratios; wall-clock in brackets):\n\n" +
           common.markdown_table(["call", "wall ms", "CPU ms",
-                                 f"/ {REFERENCE}"], rows))
+                                 f"/ {REFERENCE}"], rows) +
+          (f"\nExporting the module took {r['export_seconds']:.1f} s, "
+           if r["export_seconds"] is not None else "\n") +
+          f"loading it with `hub.load` {r['load_seconds']:.1f} s (wall).\n")
 
 
 def main(argv=None):
@@ -106,7 +142,7 @@ def main(argv=None):
   batch_size = 4 if args.tiny else args.batch_size
   with tempfile.TemporaryDirectory() as tmp:
     results = run(common.ARCHITECTURES[args.architecture], batch_size, repeats,
-                  tmp)
+                  tmp, args.model_dir)
   text = markdown(results)
   print(text)
   for path in common.write_results("hub_latency", args.out_dir, results,

@@ -38,6 +38,9 @@ From those rows (via `yoto.analysis`) it writes, to --out_dir:
                                 (the fixed model with the lowest mean full loss
                                 over the grid), and the training times;
   reproduce_vae_comparison_<model>.csv / .md  yoto.analysis' table per model.
+
+Model_dirs go to --model_root/steps<steps>/<model> (default
+runs/reproduce_vae/steps3000/...), so runs of different lengths never mix.
 """
 
 import dataclasses
@@ -101,8 +104,9 @@ def _parser():
   parser = common.base_parser(__doc__)
   parser.add_argument("--model_root", default=os.path.join(
       common.REPO_ROOT, "runs", "reproduce_vae"),
-                      help="Where the models' model_dirs go (kept, so that "
-                      "a rerun resumes).")
+                      help="The models' model_dirs go to "
+                      "MODEL_ROOT/steps<steps>/<model> (kept, so that a rerun "
+                      "resumes).")
   parser.add_argument("--steps", type=int, default=None,
                       help=f"Training steps of every model (default "
                       f"{DEFAULT_STEPS}; 4 with --tiny).")
@@ -412,12 +416,12 @@ def main(argv=None):
     logging.set_verbosity(logging.INFO)
   specs = model_specs(betas, args.wide, args.ablation)
   shared = shared_bindings(steps, betas, batch_size, eval_steps)
+  model_root = os.path.join(args.model_root, f"steps{steps}")
   start = time.time()
-  seconds = train_all(specs, args.model_root, steps, shared, args.seed,
+  seconds = train_all(specs, model_root, steps, shared, args.seed,
                       [n for n in args.only.split(",") if n])
-  results, text = analyse(specs, args.model_root, steps, args.out_dir,
-                          seconds)
-  results.update(model_root=args.model_root, betas=betas,
+  results, text = analyse(specs, model_root, steps, args.out_dir, seconds)
+  results.update(model_root=model_root, betas=betas,
                  wall_seconds_this_run=time.time() - start,
                  shared_bindings=shared)
   print(text)

@@ -240,9 +240,12 @@ class VaeExportModule(tf.Module):
   def __init__(self, problem: ConditionalVaeProblem,
                conditioning: conditioning_lib.LossConditioning):
     super().__init__(name="yoto_vae")
-    self.encoder = problem.encoder
-    self.decoder = problem.decoder
-    self._problem = problem
+    # Only the variables are tracked: tracking the Keras models would make
+    # SavedModel trace every layer's call function too (several times slower
+    # to export). The problem is reached through closures instead.
+    self.model_variables = list(problem.variables)
+    self._reconstruct = problem.reconstruct
+    self._sample = problem.sample
     self._conditioning = conditioning
     self._metadata = json.dumps({
         "problem": "ConditionalVaeProblem",
@@ -310,12 +313,6 @@ class VaeExportModule(tf.Module):
     with tf.control_dependencies([inputs_extra]):
       batch_tensor = tf.identity(batch_tensor)
     return fn(batch_tensor, inputs_extra if conditioned else None)
-
-  def _reconstruct(self, image, inputs_extra):
-    return self._problem.reconstruct(image, inputs_extra)
-
-  def _sample(self, noise, inputs_extra):
-    return self._problem.sample(noise, inputs_extra)
 
   def _reconstruct_dict(self, image, inputs_extra):
     reconstructions, extras = self._reconstruct(image, inputs_extra)

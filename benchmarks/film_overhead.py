@@ -1,0 +1,240 @@
+r"""Where YOTO's training-step overhead goes, and candidate FiLM formulations.
+
+  python -m benchmarks.film_overhead                  # about 5 minutes
+  python -m benchmarks.film_overhead --profile        # + per-op breakdown
+  python -m benchmarks.film_overhead --tiny           # seconds; for tests
+
+Times the project's training loop (as benchmarks/train_throughput.py does)
+for the fixed-weight model, the YOTO model, and YOTO models whose FiLM layers
+compute the same function a different way. Every variant keeps the layer's
+variables (the two MLPs), so parameter counts are unchanged; the variants are
+swapped in per layer instance for this measurement only:
+
+  no_modulation      the MLPs run but their output is not applied (a
+                     feature map + 0 * sum(scales + shifts)): what remains
+                     of the overhead is the MLPs, their optimizer updates
+                     and the loss-weight sampling;
+  fused_mlp          both MLPs in one matmul per layer (first-layer kernels
+                     concatenated at call time, later layers as one batched
+                     matmul);
+  xla_modulation     `scales * x + shifts` in a `jit_compile=True` function,
+                     so XLA fuses it and its gradient;
+  matmul_modulation  for <= 16 channels, `x @ diag(scales) + shifts` as a
+                     batched matmul (the gradient becomes matmuls too).
+
+With --profile it also traces one loop of the fixed and the YOTO model with
+the TensorFlow profiler and lists the op types whose time grew most.
+"""
+
+import collections
+import functools
+import glob
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+from benchmarks import common  # pylint: disable=g-import-not-at-top
+from benchmarks import train_throughput  # pylint: disable=g-import-not-at-top
+
+
+def _expand(x, rank):
+  for _ in range(rank - 2):
+    x = tf.expand_dims(x, 1)
+  return x
+
+
+def no_modulation(layer, features, inputs_extra):
+  scales, shifts = layer.scales_and_shifts(inputs_extra)
+  return features + 0.0 * tf.reduce_sum(scales + shifts)
+
+
+def fused_mlp(layer, features, inputs_extra):
+  """Scales and shifts from one matmul per MLP layer; same variables."""
+  x = tf.cast(inputs_extra, layer.compute_dtype)
+  scale_layers = layer.scales_mlp.dense_layers
+  shift_layers = layer.shifts_mlp.dense_layers
+  first_s, first_t = scale_layers[0], shift_layers[0]
+  hidden = (tf.matmul(x, tf.concat([first_s.kernel, first_t.kernel], 1)) +
+            tf.concat([first_s.bias, first_t.bias], 0))
+  both = tf.stack(tf.split(hidden, 2, axis=1))  # [2, B, units]
+  for dense_s, dense_t in zip(scale_layers[1:], shift_layers[1:]):
+    both = (tf.matmul(layer.scales_mlp.activation(both),
+                      tf.stack([dense_s.kernel, dense_t.kernel])) +
+            tf.stack([dense_s.bias, dense_t.bias])[:, tf.newaxis, :])
+  scales, shifts = layer.postprocessing(both[0], both[1])
+  rank = features.shape.rank
+  return _expand(scales, rank) * features + _expand(shifts, rank)
+
+
+@tf.function(jit_compile=True)
+def _xla_modulate(features, scales, shifts):
+  return (scales[:, tf.newaxis, tf.newaxis, :] * features +
+          shifts[:, tf.newaxis, tf.newaxis, :])
+
+
+def xla_modulation(layer, features, inputs_extra):
+  scales, shifts = layer.scales_and_shifts(inputs_extra)
+  if features.shape.rank != 4:
+    return _expand(scales, features.shape.rank) * features + _expand(
+        shifts, features.shape.rank)
+  return _xla_modulate(features, scales, shifts)
+
+
+def matmul_modulation(layer, features, inputs_extra):
+  scales, shifts = layer.scales_and_shifts(inputs_extra)
+  channels = features.shape[-1]
+  rank = features.shape.rank
+  if rank != 4 or channels > 16:
+    return _expand(scales, rank) * features + _expand(shifts, rank)
+  shape = tf.shape(features)
+  flat = tf.reshape(features, [shape[0], -1, channels])
+  out = tf.matmul(flat, tf.linalg.diag(scales)) + shifts[:, tf.newaxis, :]
+  return tf.reshape(out, shape)
+
+
+VARIANTS = {fn.__name__: fn for fn in (no_modulation, fused_mlp,
+                                       xla_modulation, matmul_modulation)}
+
+
+def _parser():
+  parser = common.base_parser(__doc__)
+  parser.add_argument("--architectures", default="cifar10,shapes3d",
+                      help="Comma-separated, from "
+                      f"{', '.join(common.ARCHITECTURES)}.")
+  parser.add_argument("--variants", default=",".join(VARIANTS),
+                      help="Comma-separated subset of " + ", ".join(VARIANTS))
+  parser.add_argument("--steps", type=int, default=None,
+                      help="Training steps per timed call (default 10).")
+  parser.add_argument("--batch_size", type=int, default=None,
+                      help="Override the configs' batch sizes.")
+  parser.add_argument("--profile", action="store_true",
+                      help="Also list per-op-type time, fixed vs YOTO.")
+  return parser
+
+
+def swap_film(state, variant):
+  """Makes every FiLM layer of `state`'s networks compute with `variant`."""
+  for network in (state.problem.encoder, state.problem.decoder):
+    for layer in network.film_layers or ():
+      layer.call = functools.partial(variant, layer)
+
+
+def _loop(state, arch, steps, model_dir):
+  images = common.synthetic_images(state.batch_size, arch.image_shape,
+                                   arch.value_range)
+  trainer = common.make_trainer(state, model_dir, steps)
+  return train_throughput._loop_fn(  # pylint: disable=protected-access
+      trainer, common.in_memory_dataset_fn(images), steps)
+
+
+def bench_architecture(arch, variants, batch_size, steps, repeats, tmp):
+  """Times fixed, YOTO and the variants interleaved; returns results."""
+  states = {"fixed": common.build_state(arch.fixed_config, (),
+                                        arch.image_shape, batch_size),
+            "yoto": common.build_state(arch.yoto_config, (), arch.image_shape,
+                                       batch_size)}
+  for name in variants:
+    states[name] = common.build_state(arch.yoto_config, (), arch.image_shape,
+                                      batch_size)
+    swap_film(states[name], VARIANTS[name])
+  loops = {name: _loop(state, arch, steps, os.path.join(tmp, arch.name, name))
+           for name, state in states.items()}
+  times = common.interleaved(loops, repeats)
+  pairs = {f"{name}/fixed": (name, "fixed") for name in states if
+           name != "fixed"}
+  pairs.update({f"{name}/yoto": (name, "yoto") for name in variants})
+  results = {"batch_size": states["yoto"].batch_size, "steps_per_call": steps,
+             "times": times.to_json(), "median_s": common.medians(times),
+             "ratios": common.ratios(times, pairs)}
+  return results, states, loops
+
+
+def op_profile(loops, tmp, top=12):
+  """Op type -> (fixed ms, yoto ms) per loop call, largest growth first."""
+  from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=g-import-not-at-top
+  per_op = {}
+  for name in ("fixed", "yoto"):
+    logdir = os.path.join(tmp, f"profile_{name}")
+    loops[name]()
+    tf.profiler.experimental.start(logdir)
+    loops[name]()
+    tf.profiler.experimental.stop()
+    space = xplane_pb2.XSpace()
+    path = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"),
+                     recursive=True)[0]
+    with open(path, "rb") as f:
+      space.ParseFromString(f.read())
+    per_op[name] = _op_times(space)
+  growth = sorted(set(per_op["fixed"]) | set(per_op["yoto"]),
+                  key=lambda op: per_op["fixed"][op] - per_op["yoto"][op])
+  return {op: (per_op["fixed"][op], per_op["yoto"][op])
+          for op in growth[:top]}
+
+
+def _op_times(space):
+  """Milliseconds of TF op events on the host, summed by op type."""
+  totals = collections.Counter()
+  for plane in space.planes:
+    if plane.name != "/host:CPU":
+      continue
+    names = {k: v.name for k, v in plane.event_metadata.items()}
+    for line in plane.lines:
+      if not line.name.startswith("tf_"):
+        continue
+      for event in line.events:
+        name = names.get(event.metadata_id, "")
+        if ":" in name:  # 'op_name:OpType' events are TF ops.
+          totals[name.rsplit(":", 1)[1]] += event.duration_ps / 1e9
+  return totals
+
+
+def markdown(results) -> str:
+  rows = []
+  for arch, r in results.items():
+    for label, ratio in r["ratios"].items():
+      rows.append([arch, label, common.format_ratio(ratio)])
+  text = ("Training-loop step-time ratios (process CPU time; wall-clock in "
+          "brackets), interleaved, in-memory data:\n\n" +
+          common.markdown_table(["architecture", "variant / reference",
+                                 "ratio"], rows))
+  for arch, r in results.items():
+    if "profile_ms" in r:
+      text += (f"\nTensorFlow profiler, {arch}, one loop of "
+               f"{r['steps_per_call']} steps: op types whose time grew most "
+               "from fixed to YOTO (ms, summed over threads; the profiler "
+               "inflates absolute times):\n\n" + common.markdown_table(
+                   ["op type", "fixed ms", "YOTO ms"],
+                   [[op, f"{a:.1f}", f"{b:.1f}"]
+                    for op, (a, b) in r["profile_ms"].items()]))
+  return text
+
+
+def main(argv=None):
+  args = _parser().parse_args(argv)
+  variants = [v for v in args.variants.split(",") if v]
+  repeats = args.repeats or (1 if args.tiny else 11)
+  steps = args.steps or (2 if args.tiny else 10)
+  batch_size = args.batch_size or (4 if args.tiny else None)
+  results = {}
+  with tempfile.TemporaryDirectory() as tmp:
+    for name in (a for a in args.architectures.split(",") if a):
+      arch = common.ARCHITECTURES[name]
+      results[name], _, loops = bench_architecture(
+          arch, variants, batch_size, steps, repeats, tmp)
+      if args.profile:
+        results[name]["profile_ms"] = op_profile(loops, tmp)
+      print(f"{name}: {results[name]['ratios']}", flush=True)
+  text = markdown(results)
+  print(text)
+  for path in common.write_results("film_overhead", args.out_dir, results,
+                                   text):
+    print(f"wrote {path}")
+  return results
+
+
+if __name__ == "__main__":
+  main()

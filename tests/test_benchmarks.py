@@ -1,0 +1,116 @@
+"""Every benchmark script runs end to end in its --tiny mode, so none rots.
+
+The numbers of a tiny run mean nothing; these tests check that each script
+exercises its code paths and writes its result files, that the reproduction
+resumes instead of retraining, and that the wider YOTO model is wider.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+
+from benchmarks import common  # noqa: E402  pylint: disable=g-import-not-at-top
+from benchmarks import eval_cost  # noqa: E402  pylint: disable=g-import-not-at-top
+from benchmarks import hub_latency  # noqa: E402  pylint: disable=g-import-not-at-top
+from benchmarks import reproduce_vae  # noqa: E402  pylint: disable=g-import-not-at-top
+from benchmarks import train_throughput  # noqa: E402  pylint: disable=g-import-not-at-top
+from yoto.training import evaluator  # noqa: E402  pylint: disable=g-import-not-at-top
+
+
+def _assert_written(out_dir, name):
+  """The .json (with its machine and command) and the .md exist."""
+  with open(os.path.join(out_dir, f"{name}.json")) as f:
+    payload = json.load(f)
+  assert payload["machine"]["cpu_count"] >= 1
+  assert name in payload["command"]
+  assert os.path.getsize(os.path.join(out_dir, f"{name}.md")) > 100
+  return payload["results"]
+
+
+def _all_ratios_positive(ratios):
+  for ratio in ratios.values():
+    assert ratio["cpu"] > 0 and ratio["wall"] > 0
+
+
+def test_train_throughput_runs_every_section(tmp_path):
+  results = train_throughput.main([
+      "--tiny", "--architectures=cifar10", "--xla_models=yoto",
+      f"--out_dir={tmp_path}"])
+  loop = results["loop"]["cifar10"]
+  # The plain Keras reference has exactly the fixed model's layers.
+  assert loop["params"]["keras"] == loop["params"]["fixed"]
+  assert loop["params"]["yoto"] > loop["params"]["fixed"]
+  for section in (loop, results["xla"]["cifar10"], results["pipeline"]):
+    _all_ratios_positive(section["ratios"])
+  _assert_written(tmp_path, "train_throughput")
+
+
+def test_eval_cost_times_every_number_of_weights(tmp_path):
+  results = eval_cost.main(["--tiny", "--architectures=shapes3d",
+                            f"--out_dir={tmp_path}"])
+  costs = results["shapes3d"]["cost_over_k1"]
+  assert set(costs) == {f"{m}_k{k}" for m in ("yoto", "fixed")
+                        for k in eval_cost.NUM_WEIGHTS}
+  assert costs["yoto_k1"] == {"cpu": 1.0, "wall": 1.0}
+  _assert_written(tmp_path, "eval_cost")
+
+
+def test_beta_grid_is_log_spaced_over_the_range():
+  betas = [w["kl_loss"] for w in eval_cost.beta_grid(13, 0.5, 2048.0)]
+  np.testing.assert_allclose(betas, 0.5 * 2.0**np.arange(13), rtol=1e-6)
+
+
+def test_reproduction_resumes_and_its_yoto_model_feeds_hub_latency(tmp_path):
+  models, out = tmp_path / "models", tmp_path / "out"
+  args = ["--tiny", "--betas=2,32", "--wide=0", f"--model_root={models}",
+          f"--out_dir={out}"]
+  first = reproduce_vae.main(args)
+  assert set(first["models_seconds"]) == {"fixed_beta2", "fixed_beta32",
+                                          "yoto"}
+  assert [row["beta"] for row in first["gaps"]] == [2.0, 32.0]
+  for row in first["gaps"]:
+    assert np.isfinite(row["gap"]["yoto"])
+  assert first["single_model"] in ("fixed_beta2", "fixed_beta32")
+  for name in ("reproduce_vae_frontier.png", "reproduce_vae_full_loss.png",
+               "reproduce_vae_comparison_yoto.md"):
+    assert os.path.getsize(out / name) > 1000
+  _assert_written(out, "reproduce_vae")
+
+  yoto_dir = models / "steps4" / "yoto"
+  yoto_metrics = evaluator.metrics_path(str(yoto_dir))
+  before = os.path.getmtime(yoto_metrics)
+  second = reproduce_vae.main(args)  # Everything finished: only analysis.
+  assert os.path.getmtime(yoto_metrics) == before
+  assert second["gaps"] == first["gaps"]
+
+  latency = hub_latency.main(["--tiny", f"--model_dir={yoto_dir}",
+                              f"--out_dir={tmp_path / 'hub'}"])
+  # The exported module computes what the restored Keras model computes.
+  assert max(latency["max_abs_difference_to_keras_function"].values()) < 1e-3
+  _assert_written(tmp_path / "hub", "hub_latency")
+
+
+def test_wide_bindings_widen_channels_and_hidden_layers():
+  config = reproduce_vae.YOTO_CONFIG
+  arch = common.ARCHITECTURES["photo_patches"]
+  base = common.build_state(config, (), arch.image_shape, batch_size=2)
+  wide = common.build_state(
+      config, reproduce_vae.widen_bindings(config, 1.5), arch.image_shape,
+      batch_size=2)
+  for name in ("encoder", "decoder"):
+    narrow_net = getattr(base.problem, name)
+    wide_net = getattr(wide.problem, name)
+    assert wide_net.base_num_channels == 1.5 * narrow_net.base_num_channels
+    assert wide_net.conditioning_layer_sizes == [
+        1.5 * n for n in narrow_net.conditioning_layer_sizes]
+  # The latent size (2 x 32 encoder outputs) is unchanged.
+  assert wide.problem.encoder.fc_layer_sizes[-1] == 64
+  assert wide.problem.decoder.upconv_reshape_size == [4, 4, 96]
+  ratio = (common.num_params(wide.problem.trainable_variables) /
+           common.num_params(base.problem.trainable_variables))
+  assert 1.8 < ratio < 2.4  # About 1.5 squared.
