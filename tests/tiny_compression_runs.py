@@ -11,12 +11,7 @@ modules share them (each costs tens of seconds, mostly tracing and export).
 import dataclasses
 import os
 
-from conftest import config_path
-import gin
-
-from yoto import configurables
-from yoto import main
-from yoto.training import experiment
+from tiny_runs import train_in_process
 
 EVAL_LAMBDAS = (0.0012, 0.01, 0.26)
 FIXED_LAMBDA = 0.01
@@ -52,31 +47,15 @@ class TinyCompressionRuns:
 _RUNS = {}
 
 
-def _train(model_dir, config, bindings):
-  """Trains, evaluates and exports in-process, like `python -m yoto.main`
-  (including the config.gin it saves, where fixed runs' λ is read from)."""
-  gin.clear_config()
-  try:
-    main.parse_config([config_path(config)], list(bindings))
-    os.makedirs(model_dir)
-    with open(os.path.join(model_dir, main.CONFIG_FILE), "w") as f:
-      f.write(gin.config_str())
-    return configurables.register()(
-        model_dir=model_dir, schedule="train_and_eval",
-        runtime=experiment.RuntimeOptions())
-  finally:
-    gin.clear_config()
-
-
 def get(tmp_path_factory) -> TinyCompressionRuns:
   """Trains both runs on the first call of the session; returns them."""
   if "runs" not in _RUNS:
     root = tmp_path_factory.mktemp("tiny_compression_runs")
     yoto_dir = os.path.join(str(root), "yoto")
     fixed_dir = os.path.join(str(root), f"fixed_{FIXED_LAMBDA:g}")
-    yoto = _train(
+    yoto = train_in_process(
         yoto_dir, "photo_patches_hyperprior_compression_yoto.gin", BINDINGS)
-    fixed = _train(
+    fixed = train_in_process(
         fixed_dir, "photo_patches_hyperprior_compression_fixed.gin",
         BINDINGS + ("LinearlyScalarizedOptimizer.weights = "
                     f"{_weights(FIXED_LAMBDA)!r}",))
