@@ -28,14 +28,16 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import gin  # pylint: disable=g-import-not-at-top
-import numpy as np  # pylint: disable=g-import-not-at-top
-import tensorflow as tf  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import gin
+import numpy as np
+import tensorflow as tf
 
 tf.get_logger().setLevel("ERROR")  # Retracing notes from interleaved models.
 
-from yoto import main as yoto_main  # pylint: disable=g-import-not-at-top
-from yoto.training import trainer as trainer_lib  # pylint: disable=g-import-not-at-top
+from yoto import main as yoto_main
+from yoto.training import trainer as trainer_lib
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(REPO_ROOT, "config")
@@ -302,19 +304,25 @@ def _git_commit() -> Optional[str]:
     return None
 
 
-def command_line() -> str:
+def command_line(name: str, argv: Optional[Sequence[str]] = None) -> str:
   """The command that produced the results, as typed from the repo root."""
-  script = os.path.relpath(os.path.abspath(sys.argv[0]), REPO_ROOT)
-  if script.endswith("__main__.py") or not script.endswith(".py"):
-    script = sys.argv[0]
-  return " ".join(["python", script] + sys.argv[1:])
+  argv = sys.argv[1:] if argv is None else argv
+  return " ".join(["python", "-m", f"benchmarks.{name}", *argv])
 
 
-def write_results(name: str, out_dir: str, results: dict,
-                  markdown: str) -> List[str]:
-  """Writes `name`.json (results + machine) and `name`.md; returns paths."""
+def write_results(name: str, out_dir: str, results: dict, markdown: str,
+                  argv: Optional[Sequence[str]] = None) -> List[str]:
+  """Writes `name`.json (results + machine) and `name`.md; returns paths.
+
+  Args:
+    name: the script's module name in benchmarks/.
+    out_dir: where the files go.
+    results: JSON-serialisable results.
+    markdown: the results as Markdown (BENCHMARKS.md shows it).
+    argv: the script's arguments (None: sys.argv[1:]), for the command line.
+  """
   os.makedirs(out_dir, exist_ok=True)
-  payload = {"benchmark": name, "command": command_line(),
+  payload = {"benchmark": name, "command": command_line(name, argv),
              "machine": machine_info(), "results": results}
   json_path = os.path.join(out_dir, f"{name}.json")
   with open(json_path, "w") as f:

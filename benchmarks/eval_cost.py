@@ -17,11 +17,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # pylint: disable=g-import-not-at-top
-import tensorflow as tf  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np
+import tensorflow as tf
 
-from benchmarks import common  # pylint: disable=g-import-not-at-top
-from yoto.training import evaluator as evaluator_lib  # pylint: disable=g-import-not-at-top
+from benchmarks import common
+from yoto.training import evaluator as evaluator_lib
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 NUM_WEIGHTS = (1, 4, 13)
 
@@ -116,7 +118,8 @@ def main(argv=None):
     print(f"{name}: {results[name]['cost_over_k1']}", flush=True)
   text = markdown(results)
   print(text)
-  for path in common.write_results("eval_cost", args.out_dir, results, text):
+  for path in common.write_results("eval_cost", args.out_dir, results, text,
+                                   argv):
     print(f"wrote {path}")
   return results
 

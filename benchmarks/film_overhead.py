@@ -35,10 +35,12 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import tensorflow as tf  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import tensorflow as tf
 
-from benchmarks import common  # pylint: disable=g-import-not-at-top
-from benchmarks import train_throughput  # pylint: disable=g-import-not-at-top
+from benchmarks import common
+from benchmarks import train_throughput
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 
 def _expand(x, rank):
@@ -187,7 +189,8 @@ def _op_times(space):
         continue
       for event in line.events:
         name = names.get(event.metadata_id, "")
-        if ":" in name:  # 'op_name:OpType' events are TF ops.
+        # TF ops are 'op_name:OpType' events; executor events have '::'.
+        if ":" in name and "::" not in name:
           totals[name.rsplit(":", 1)[1]] += event.duration_ps / 1e9
   return totals
 
@@ -231,7 +234,7 @@ def main(argv=None):
   text = markdown(results)
   print(text)
   for path in common.write_results("film_overhead", args.out_dir, results,
-                                   text):
+                                   text, argv):
     print(f"wrote {path}")
   return results
 

@@ -27,11 +27,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import tensorflow as tf  # pylint: disable=g-import-not-at-top
-import tensorflow_hub as hub  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import tensorflow as tf
+import tensorflow_hub as hub
 
-from benchmarks import common  # pylint: disable=g-import-not-at-top
-from yoto.training import export as export_lib  # pylint: disable=g-import-not-at-top
+from benchmarks import common
+from yoto.training import export as export_lib
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 REFERENCE = "keras_function"
 
@@ -146,7 +148,7 @@ def main(argv=None):
   text = markdown(results)
   print(text)
   for path in common.write_results("hub_latency", args.out_dir, results,
-                                   text):
+                                   text, argv):
     print(f"wrote {path}")
   return results
 

@@ -53,17 +53,19 @@ from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks import common  # pylint: disable=g-import-not-at-top
-import gin  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from benchmarks import common
+import gin
 
-from yoto import configurables  # pylint: disable=g-import-not-at-top
-from yoto import main as yoto_main  # pylint: disable=g-import-not-at-top
-from yoto.analysis import frontier  # pylint: disable=g-import-not-at-top
-from yoto.analysis import metrics  # pylint: disable=g-import-not-at-top
-from yoto.analysis import plots  # pylint: disable=g-import-not-at-top
-from yoto.analysis import tables  # pylint: disable=g-import-not-at-top
-from yoto.training import evaluator as evaluator_lib  # pylint: disable=g-import-not-at-top
-from yoto.training import experiment as experiment_lib  # pylint: disable=g-import-not-at-top
+from yoto import configurables
+from yoto import main as yoto_main
+from yoto.analysis import frontier
+from yoto.analysis import metrics
+from yoto.analysis import plots
+from yoto.analysis import tables
+from yoto.training import evaluator as evaluator_lib
+from yoto.training import experiment as experiment_lib
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 YOTO_CONFIG = "photo_patches_conv_vae_yoto.gin"
 FIXED_CONFIG = "photo_patches_conv_vae_fixed.gin"
@@ -297,50 +299,50 @@ def comparisons(specs, model_root, steps):
 
 
 def gap_table(comps: Dict[str, frontier.Comparison]) -> List[dict]:
-  """Per β: the fixed model's full loss and every method's relative gap."""
+  """Per β: the fixed model's full loss, and every method's full loss and
+  relative gap to it (the YOTO variants, then the single-model baseline)."""
   main = next(iter(comps.values()))
   rows = []
   for i, row in enumerate(main.rows):
+    points = {name: comp.rows[i].yoto for name, comp in comps.items()}
+    points["single_model"] = row.single_model
+    losses = {name: point.full_loss if point else None
+              for name, point in points.items()}
     fixed = row.fixed.full_loss if row.fixed else None
-    entry = {"beta": row.beta, "fixed_full_loss": fixed,
-             "single_model": main.single_model.name
-                             if main.single_model else None,
-             "gap": {"single_model": _relative_gap(
-                 row.single_model.full_loss if row.single_model else None,
-                 fixed)},
-             "full_loss": {"single_model": row.single_model.full_loss
-                           if row.single_model else None}}
-    for name, comp in comps.items():
-      point = comp.rows[i].yoto
-      entry["gap"][name] = _relative_gap(point.full_loss, fixed)
-      entry["full_loss"][name] = point.full_loss
-    rows.append(entry)
+    rows.append({
+        "beta": row.beta, "fixed_full_loss": fixed,
+        "single_model": main.single_model.name if main.single_model else None,
+        "full_loss": losses,
+        "gap": {name: _relative_gap(loss, fixed)
+                for name, loss in losses.items()}})
   return rows
 
 
-def _mean_abs(values):
-  values = [abs(v) for v in values if v is not None]
+def _mean(values):
+  values = [v for v in values if v is not None]
   return sum(values) / len(values) if values else None
 
 
+def _percent(value) -> str:
+  return "" if value is None else f"{100 * value:+.1f} %"
+
+
 def gap_markdown(rows: List[dict]) -> str:
+  """The relative gaps as a table: one row per β, then their mean."""
   methods = list(rows[0]["gap"])
-  methods = [m for m in methods if m != "single_model"] + ["single_model"]
-  pct = lambda v: "" if v is None else f"{100 * v:+.1f} %"
-  table = [[f"{r['beta']:g}", f"{r['fixed_full_loss']:.1f}"
-            if r["fixed_full_loss"] is not None else ""] +
-           [pct(r["gap"][m]) for m in methods] for r in rows]
-  table.append(["mean abs", ""] + [
-      pct(_mean_abs([r["gap"][m] for r in rows])).replace("+", "")
-      for m in methods])
-  header = ["β", "fixed full loss"] + [
-      f"{m} ({rows[0]['single_model']})" if m == "single_model" else m
-      for m in methods]
+  table = [[f"{r['beta']:g}", "" if r["fixed_full_loss"] is None
+            else f"{r['fixed_full_loss']:.1f}"] +
+           [_percent(r["gap"][m]) for m in methods] for r in rows]
+  table.append(["mean", ""] + [_percent(_mean([r["gap"][m] for r in rows]))
+                               for m in methods])
+  header = ["β", "fixed full loss"] + methods[:-1] + [
+      f"single model ({rows[0]['single_model']})"]
   return common.markdown_table(header, table)
 
 
-def _add_method(axes, points, label, style, beta_name, gap_of=None):
-  """Draws an extra YOTO variant onto a frontier or full-loss axes."""
+def _add_method(axes, points, label, style, gap_of=None):
+  """Draws an extra YOTO variant onto the frontier axes (its losses and
+  Pareto front) or, with `gap_of(point)`, onto the full-loss-gap axes."""
   if gap_of is None:
     xy = [(p.x, p.y) for p in points]
     axes.scatter(*zip(*xy), label=label, alpha=0.8, zorder=3, **style)
@@ -348,12 +350,11 @@ def _add_method(axes, points, label, style, beta_name, gap_of=None):
     if len(front) > 1:
       axes.plot([xy[i][0] for i in front], [xy[i][1] for i in front],
                 color=style["color"], lw=1, zorder=2)
-  else:
-    pairs = [(math.log2(p.beta), gap_of(p)) for p in points]
-    pairs = [(x, y) for x, y in pairs if y is not None]
-    if pairs:
-      axes.plot(*zip(*pairs), label=label, **style)
-  del beta_name
+    return
+  pairs = [(math.log2(p.beta), gap_of(p)) for p in points]
+  pairs = [(x, y) for x, y in pairs if y is not None]
+  if pairs:
+    axes.plot(*zip(*pairs), label=label, **style)
 
 
 def write_plots(comps, out_dir) -> List[str]:
@@ -364,15 +365,18 @@ def write_plots(comps, out_dir) -> List[str]:
            f"{', '.join(names)} vs {len(main.fixed)} fixed models")
   frontier_fig = plots.frontier_figure(main, title=title)
   gap_fig = plots.full_loss_figure(main, title=title)
-  fixed_at = {metrics.weights_key(r.weights): r.fixed for r in main.rows}
+  fixed_loss = {row.beta: row.fixed.full_loss for row in main.rows
+                if row.fixed is not None}
+
+  def gap(point):
+    reference = fixed_loss.get(point.beta)
+    return None if reference is None else point.full_loss - reference
+
   for name in names[1:]:
     style = EXTRA_STYLES.get(name, dict(color="gray", marker="x"))
     points = comps[name].yoto_points()
-    _add_method(frontier_fig.axes[0], points, name, style, "β")
-    gap = lambda p: (None if fixed_at.get(metrics.weights_key(
-        _weights(p.beta))) is None else p.full_loss - fixed_at[
-            metrics.weights_key(_weights(p.beta))].full_loss)
-    _add_method(gap_fig.axes[0], points, name, style, "β", gap_of=gap)
+    _add_method(frontier_fig.axes[0], points, name, style)
+    _add_method(gap_fig.axes[0], points, name, style, gap_of=gap)
   for figure in (frontier_fig, gap_fig):
     figure.axes[0].legend(fontsize=8)
   return [plots.save(frontier_fig, os.path.join(
@@ -426,7 +430,7 @@ def main(argv=None):
                  shared_bindings=shared)
   print(text)
   for path in common.write_results("reproduce_vae", args.out_dir, results,
-                                   text):
+                                   text, argv):
     print(f"wrote {path}")
   return results
 

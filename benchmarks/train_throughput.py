@@ -27,12 +27,14 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import tensorflow as tf  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import tensorflow as tf
 
-from benchmarks import common  # pylint: disable=g-import-not-at-top
-from benchmarks import keras_reference  # pylint: disable=g-import-not-at-top
-from yoto.utils import data  # pylint: disable=g-import-not-at-top
-from yoto.utils import preprocessing  # pylint: disable=g-import-not-at-top
+from benchmarks import common
+from benchmarks import keras_reference
+from yoto.utils import data
+from yoto.utils import preprocessing
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 SECTIONS = ("loop", "xla", "pipeline")
 MODELS = ("yoto", "fixed", "keras")
@@ -105,13 +107,20 @@ def _step_fn(trainer, images, steps, jit_compile):
 
 
 def _summary(times, steps, batch_size, pairs):
-  """Medians, wall-clock images/s and the ratios `pairs` of one comparison.
+  """Medians, images/s and the ratios `pairs` of one comparison.
+
+  `images_per_s` is wall-clock (median repetition), which other jobs on the
+  machine slow down; `images_per_cpu_s` divides by the process CPU time
+  (both cores summed), which they hardly affect.
   """
+  medians = common.medians(times)
   return {
       "batch_size": batch_size, "steps_per_call": steps,
-      "times": times.to_json(), "median_s": common.medians(times),
-      "images_per_s": {name: steps * batch_size / common.median(t)
-                       for name, t in times.wall().items()},
+      "times": times.to_json(), "median_s": medians,
+      "images_per_s": {name: steps * batch_size / t
+                       for name, t in medians["wall"].items()},
+      "images_per_cpu_s": {name: steps * batch_size / t
+                           for name, t in medians["cpu"].items()},
       "ratios": common.ratios(times, pairs)}
 
 
@@ -191,30 +200,38 @@ def bench_pipeline(batch_size, steps, repeats, tmp):
   return results
 
 
+def _rates(r, names):
+  """'wall img/s / CPU img/s' cells of `names`."""
+  return [f"{r['images_per_s'][m]:.0f} / {r['images_per_cpu_s'][m]:.0f}"
+          for m in names]
+
+
 def _loop_markdown(loop_results) -> str:
   rows = []
   for arch, r in loop_results.items():
-    rate, ratio = r["images_per_s"], r["ratios"]
-    rows.append([arch, r["batch_size"]] +
-                [f"{rate[m]:.0f}" for m in MODELS] +
+    ratio = r["ratios"]
+    rows.append([arch, r["batch_size"]] + _rates(r, MODELS) +
                 [common.format_ratio(ratio["yoto/fixed"], bold=True),
                  common.format_ratio(ratio["yoto/keras"]),
                  common.format_ratio(ratio["fixed/keras"])])
   return common.markdown_table(
-      ["architecture", "batch", "YOTO img/s", "fixed img/s",
-       "plain Keras img/s", "YOTO/fixed", "YOTO/keras", "fixed/keras"], rows)
+      ["architecture", "batch", "YOTO", "fixed", "plain Keras", "YOTO/fixed",
+       "YOTO/keras", "fixed/keras"], rows)
 
 
 def _xla_markdown(xla_results) -> str:
   rows = []
   for arch, r in xla_results.items():
-    rate, ratio = r["images_per_s"], r["ratios"]
-    rows.append([arch] + [
-        f"{rate[m]:.0f} / {rate[m + '_xla']:.0f}; "
-        + common.format_ratio(ratio[f"{m} xla/no-xla"])
-        if f"{m} xla/no-xla" in ratio else "" for m in MODELS])
-  return common.markdown_table(["architecture"] + [
-      f"{m}: img/s no XLA / XLA; XLA/no-XLA" for m in MODELS], rows)
+    ratio = r["ratios"]
+    cells = []
+    for m in MODELS:
+      if f"{m} xla/no-xla" not in ratio:
+        cells.append("")
+        continue
+      cells.append(" → ".join(_rates(r, [m, m + "_xla"])) + "; " +
+                   common.format_ratio(ratio[f"{m} xla/no-xla"]))
+    rows.append([arch] + cells)
+  return common.markdown_table(["architecture"] + list(MODELS), rows)
 
 
 def markdown(results) -> str:
@@ -222,23 +239,24 @@ def markdown(results) -> str:
   parts = []
   if "loop" in results:
     parts.append(
-        "Training loop, in-memory data. img/s: wall-clock medians (the "
-        "machine was shared). Step-time ratios: median over interleaved "
-        "repetitions of the process-CPU-time ratio (wall-clock ratio in "
-        "brackets):\n\n" + _loop_markdown(results["loop"]))
+        "Training loop, in-memory data. Throughput cells: images per "
+        "wall-clock second / per CPU-second (medians; the machine was "
+        "shared, so the wall-clock rate varies with other jobs, the CPU "
+        "rate much less). Ratios: median over interleaved repetitions of "
+        "the step's process-CPU-time ratio (wall-clock ratio in brackets):\n\n" + _loop_markdown(results["loop"]))
   if "xla" in results:
-    parts.append("One training step per call, with and without "
-                 "`jit_compile=True`:\n\n" + _xla_markdown(results["xla"]))
+    parts.append("One training step per call, without → with "
+                 "`jit_compile=True` (wall / CPU img/s; XLA/no-XLA step-time "
+                 "ratio):\n\n" + _xla_markdown(results["xla"]))
   if "pipeline" in results:
     r = results["pipeline"]
-    rate = r["images_per_s"]
     parts.append(
         f"Input pipeline ({r['config']}, batch {r['batch_size']}, "
-        f"`{r['preprocess']}`), YOTO training loop:\n\n" +
+        f"`{r['preprocess']}`), YOTO training loop (wall / CPU img/s):\n\n" +
         common.markdown_table(
-            ["real pipeline img/s", "in-memory img/s", "real/in-memory"],
-            [[f"{rate['real']:.0f}", f"{rate['in_memory']:.0f}",
-              common.format_ratio(r["ratios"]["real/in-memory"], bold=True)]]))
+            ["real pipeline", "in-memory", "real/in-memory"],
+            [_rates(r, ["real", "in_memory"]) + [common.format_ratio(
+                r["ratios"]["real/in-memory"], bold=True)]]))
   return "\n".join(parts)
 
 
@@ -270,7 +288,7 @@ def main(argv=None):
   text = markdown(results)
   print(text)
   for path in common.write_results("train_throughput", args.out_dir, results,
-                                   text):
+                                   text, argv):
     print(f"wrote {path}")
   return results
 
