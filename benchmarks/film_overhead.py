@@ -157,7 +157,8 @@ def bench_architecture(arch, variants, batch_size, steps, repeats, tmp):
 
 def op_profile(loops, tmp, top=12):
   """Op type -> (fixed ms, yoto ms) per loop call, largest growth first."""
-  from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from tensorflow.tsl.profiler.protobuf import xplane_pb2
   per_op = {}
   for name in ("fixed", "yoto"):
     logdir = os.path.join(tmp, f"profile_{name}")

@@ -1,14 +1,15 @@
 r"""A reduced-scale reproduction of the paper's β-VAE results (Figure 2).
 
-  python -m benchmarks.reproduce_vae                 # under an hour, 2 cores
+  python -m benchmarks.reproduce_vae                 # 35-60 min, 2 cores
   python -m benchmarks.reproduce_vae --steps=20000   # longer, closer to paper
   python -m benchmarks.reproduce_vae --ablation      # + Figure 4's variants
   python -m benchmarks.reproduce_vae --tiny          # a few steps; for tests
 
 On the embedded dataset (photo_patches: 32x32 crops of scikit-image photos,
 config/photo_patches_conv_vae_{yoto,fixed}.gin) it trains, all for the same
-number of steps and with the same learning-rate schedule (halved at 50 % and
-75 % of the steps, as the config does at 2000 and 3000 of 4000):
+number of steps (default 4000, the config's own) and with the same
+learning-rate schedule (halved at 50 % and 75 % of the steps, as the config
+does at 2000 and 3000 of 4000):
 
   fixed_beta<β>  a fixed-weight β-VAE for every β of the grid
                  (default 0.5, 2, 8, 32, 128, 512);
@@ -40,7 +41,7 @@ From those rows (via `yoto.analysis`) it writes, to --out_dir:
   reproduce_vae_comparison_<model>.csv / .md  yoto.analysis' table per model.
 
 Model_dirs go to --model_root/steps<steps>/<model> (default
-runs/reproduce_vae/steps3000/...), so runs of different lengths never mix.
+runs/reproduce_vae/steps4000/...), so runs of different lengths never mix.
 """
 
 import dataclasses
@@ -70,7 +71,7 @@ from yoto.training import experiment as experiment_lib
 YOTO_CONFIG = "photo_patches_conv_vae_yoto.gin"
 FIXED_CONFIG = "photo_patches_conv_vae_fixed.gin"
 DEFAULT_BETAS = "0.5,2,8,32,128,512"
-DEFAULT_STEPS = 3000
+DEFAULT_STEPS = 4000
 TIMING_FILE = "reproduce_timing.json"
 SPLIT = "test"
 
@@ -313,6 +314,8 @@ def gap_table(comps: Dict[str, frontier.Comparison]) -> List[dict]:
         "beta": row.beta, "fixed_full_loss": fixed,
         "single_model": main.single_model.name if main.single_model else None,
         "full_loss": losses,
+        "gap_nats": {name: None if loss is None or fixed is None
+                     else loss - fixed for name, loss in losses.items()},
         "gap": {name: _relative_gap(loss, fixed)
                 for name, loss in losses.items()}})
   return rows
@@ -323,18 +326,24 @@ def _mean(values):
   return sum(values) / len(values) if values else None
 
 
-def _percent(value) -> str:
-  return "" if value is None else f"{100 * value:+.1f} %"
+def _gap_cell(absolute, relative) -> str:
+  """'+12.3 (+4.5 %)': the full-loss gap in nats and relative to fixed."""
+  if absolute is None:
+    return ""
+  return f"{absolute:+.1f} ({100 * relative:+.1f} %)" if relative is not None \
+      else f"{absolute:+.1f}"
 
 
 def gap_markdown(rows: List[dict]) -> str:
-  """The relative gaps as a table: one row per β, then their mean."""
+  """The gaps as a table: one row per β, then their mean."""
   methods = list(rows[0]["gap"])
   table = [[f"{r['beta']:g}", "" if r["fixed_full_loss"] is None
             else f"{r['fixed_full_loss']:.1f}"] +
-           [_percent(r["gap"][m]) for m in methods] for r in rows]
-  table.append(["mean", ""] + [_percent(_mean([r["gap"][m] for r in rows]))
-                               for m in methods])
+           [_gap_cell(r["gap_nats"][m], r["gap"][m]) for m in methods]
+           for r in rows]
+  table.append(["mean", ""] + [
+      _gap_cell(_mean([r["gap_nats"][m] for r in rows]),
+                _mean([r["gap"][m] for r in rows])) for m in methods])
   header = ["β", "fixed full loss"] + methods[:-1] + [
       f"single model ({rows[0]['single_model']})"]
   return common.markdown_table(header, table)
@@ -401,9 +410,10 @@ def analyse(specs, model_root, steps, out_dir, seconds):
                              if main.single_model else None,
              "models_seconds": seconds,
              "files": [os.path.basename(p) for p in paths]}
-  md = ("Relative full-loss gap (method - fixed) / |fixed| on the test "
-        f"split after {steps} steps per model (positive: worse than the "
-        "fixed model trained at that β):\n\n" + gap_markdown(rows) +
+  md = ("Full-loss gap to the fixed model trained at each β, on the test "
+        f"split after {steps} steps per model: method - fixed in nats per "
+        "crop, and relative, (method - fixed) / |fixed| (positive: worse "
+        "than the fixed model):\n\n" + gap_markdown(rows) +
         "\nTraining + evaluation + export time per model (s): " +
         ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()) + "\n")
   return results, md

@@ -88,15 +88,16 @@ def _loop_fn(trainer, dataset_fn, steps):
       dataset_fn))
   num_steps = tf.constant(steps)
   # The loop `Trainer.train` runs between checkpoints, minus its logging.
-  return lambda: trainer._compiled_loop(iterator, num_steps)  # pylint: disable=protected-access
+  loop = trainer._compiled_loop  # pylint: disable=protected-access
+  return lambda: loop(iterator, num_steps)
 
 
 def _step_fn(trainer, images, steps, jit_compile):
   """`steps` calls of one compiled training step of the project's Trainer."""
   features = {"image": images}
-  step = tf.function(
-      lambda f: trainer.strategy.run(trainer._step, args=(f,)),  # pylint: disable=protected-access
-      jit_compile=jit_compile)
+  one_step = trainer._step  # pylint: disable=protected-access
+  step = tf.function(lambda f: trainer.strategy.run(one_step, args=(f,)),
+                     jit_compile=jit_compile)
 
   def run():
     result = None
@@ -243,7 +244,8 @@ def markdown(results) -> str:
         "wall-clock second / per CPU-second (medians; the machine was "
         "shared, so the wall-clock rate varies with other jobs, the CPU "
         "rate much less). Ratios: median over interleaved repetitions of "
-        "the step's process-CPU-time ratio (wall-clock ratio in brackets):\n\n" + _loop_markdown(results["loop"]))
+        "the step's process-CPU-time ratio (wall-clock ratio in "
+        "brackets):\n\n" + _loop_markdown(results["loop"]))
   if "xla" in results:
     parts.append("One training step per call, without → with "
                  "`jit_compile=True` (wall / CPU img/s; XLA/no-XLA step-time "
