@@ -87,19 +87,24 @@ def parse_config(config: str, bindings: Sequence[str] = ()) -> None:
   yoto_main.parse_config([config_path(config)], list(bindings))
 
 
-def experiment_value(name: str, default=None):
-  """The value the parsed config binds to `experiment.<name>`.
+def bound_value(parameter: str, default=None):
+  """The value the parsed config binds to `parameter` ('scope/Name.arg').
 
   A `@Configurable` reference comes back as the configured callable (what
-  `experiment` would receive), an unbound parameter as `default`.
+  the configurable would receive), an unbound parameter as `default`.
   """
   try:
-    value = gin.query_parameter(f"experiment.{name}")
+    value = gin.query_parameter(parameter)
   except ValueError:
     return default
   if isinstance(value, gin.config.ConfigurableReference):
     return value.scoped_configurable_fn
   return value
+
+
+def experiment_value(name: str, default=None):
+  """The value the parsed config binds to `experiment.<name>`."""
+  return bound_value(f"experiment.{name}", default)
 
 
 def build_state(config: str, bindings: Sequence[str] = (),
@@ -146,6 +151,18 @@ def make_trainer(state: trainer_lib.TrainingState, model_dir: str,
                                 global_batch_size=state.batch_size,
                                 iterations_per_loop=iterations_per_loop)
   return trainer_lib.Trainer(state, loop, model_dir)
+
+
+def loop_fn(trainer: trainer_lib.Trainer, dataset_fn, steps: int
+            ) -> Callable[[], Dict[str, tf.Tensor]]:
+  """One call of the Trainer's compiled loop: `steps` training steps.
+
+  The loop `Trainer.train` runs between checkpoints, minus its logging and
+  checkpointing, on the data of `dataset_fn` (e.g. `in_memory_dataset_fn`).
+  """
+  iterator = iter(trainer.strategy.distribute_datasets_from_function(
+      dataset_fn))
+  return lambda: trainer.run_steps(iterator, steps)
 
 
 def num_params(variables) -> int:

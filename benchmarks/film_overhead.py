@@ -39,7 +39,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tensorflow as tf
 
 from benchmarks import common
-from benchmarks import train_throughput
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 
@@ -129,8 +128,7 @@ def _loop(state, arch, steps, model_dir):
   images = common.synthetic_images(state.batch_size, arch.image_shape,
                                    arch.value_range)
   trainer = common.make_trainer(state, model_dir, steps)
-  return train_throughput._loop_fn(  # pylint: disable=protected-access
-      trainer, common.in_memory_dataset_fn(images), steps)
+  return common.loop_fn(trainer, common.in_memory_dataset_fn(images), steps)
 
 
 def bench_architecture(arch, variants, batch_size, steps, repeats, tmp):

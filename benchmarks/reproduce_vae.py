@@ -44,36 +44,30 @@ Model_dirs go to --model_root/steps<steps>/<model> (default
 runs/reproduce_vae/steps4000/...), so runs of different lengths never mix.
 """
 
-import dataclasses
-import json
 import math
 import os
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import common
+from benchmarks import reproduction
 import gin
 
-from yoto import configurables
-from yoto import main as yoto_main
 from yoto.analysis import frontier
 from yoto.analysis import metrics
 from yoto.analysis import plots
 from yoto.analysis import tables
-from yoto.training import evaluator as evaluator_lib
-from yoto.training import experiment as experiment_lib
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 YOTO_CONFIG = "photo_patches_conv_vae_yoto.gin"
 FIXED_CONFIG = "photo_patches_conv_vae_fixed.gin"
 DEFAULT_BETAS = "0.5,2,8,32,128,512"
 DEFAULT_STEPS = 4000
-TIMING_FILE = "reproduce_timing.json"
-SPLIT = "test"
+SPLIT = reproduction.SPLIT
 
 # Plot styles of the YOTO variants beyond the main one.
 EXTRA_STYLES = {
@@ -83,36 +77,10 @@ EXTRA_STYLES = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class ModelSpec:
-  """One model of the reproduction.
-
-  Attributes:
-    name: its model_dir's basename and its name in tables.
-    config: gin file.
-    bindings: gin bindings on top of the config and the shared ones.
-    beta: the training β of a fixed-weight model; None for YOTO.
-  """
-  name: str
-  config: str
-  bindings: Sequence[str] = ()
-  beta: Optional[float] = None
-
-  @property
-  def is_yoto(self) -> bool:
-    return self.beta is None
-
-
 def _parser():
   parser = common.base_parser(__doc__)
-  parser.add_argument("--model_root", default=os.path.join(
-      common.REPO_ROOT, "runs", "reproduce_vae"),
-                      help="The models' model_dirs go to "
-                      "MODEL_ROOT/steps<steps>/<model> (kept, so that a rerun "
-                      "resumes).")
-  parser.add_argument("--steps", type=int, default=None,
-                      help=f"Training steps of every model (default "
-                      f"{DEFAULT_STEPS}; 4 with --tiny).")
+  reproduction.add_arguments(parser, os.path.join(
+      common.REPO_ROOT, "runs", "reproduce_vae"), DEFAULT_STEPS)
   parser.add_argument("--betas", default=DEFAULT_BETAS,
                       help="Comma-separated β grid: one fixed model each, "
                       "the eval weights of all, and YOTO's training range.")
@@ -121,19 +89,6 @@ def _parser():
   parser.add_argument("--ablation", action="store_true",
                       help="Also train yoto_uniform and yoto_input "
                       "(Figure 4).")
-  parser.add_argument("--batch_size", type=int, default=None,
-                      help="Training and eval batch (default: the config's "
-                      "64; 8 with --tiny).")
-  parser.add_argument("--eval_steps", type=int, default=None,
-                      help="Test batches per evaluation (default: the "
-                      "config's 20, i.e. 1280 crops; 1 with --tiny).")
-  parser.add_argument("--seed", type=int, default=0,
-                      help="Seed of every model (initialisation, sampling).")
-  parser.add_argument("--only", default="",
-                      help="Comma-separated model names: train only these "
-                      "(the analysis uses whatever is finished).")
-  parser.add_argument("--verbose", action="store_true",
-                      help="Log the training loop's progress.")
   return parser
 
 
@@ -141,27 +96,16 @@ def _weights(beta: float) -> Dict[str, float]:
   return {"kl_loss": float(beta), "reconstruction_loss": 1.0}
 
 
-def shared_bindings(steps: int, betas: Sequence[float], batch_size=None,
-                    eval_steps=None) -> List[str]:
-  """Bindings every model gets: steps, schedule, eval grid, β range."""
-  bindings = [
-      f"experiment.train_steps = {steps}",
-      f"experiment.iterations_per_loop = {min(200, steps)}",
-      # One checkpoint, evaluation and export, at the end.
-      f"experiment.save_checkpoints_steps = {steps}",
+def shared_bindings(steps: int, betas: Sequence[float],
+                    batch: Sequence[str] = ()) -> List[str]:
+  """Bindings every model gets: steps, schedule, eval grid, β range, and
+  `batch` (`reproduction.batch_bindings`)."""
+  return reproduction.schedule_bindings(steps, (0.5, 0.75)) + [
       f"experiment.eval_weights = {[_weights(b) for b in betas]!r}",
-      "TrainingParams.lr_decay_steps_str = "
-      f"'{max(1, steps // 2)},{max(2, 3 * steps // 4)}'",
       "train/DistributionSpec.params = "
       f"[{{'low': {min(betas)}, 'high': {max(betas)}}}, "
       "{'low': 0.999, 'high': 1.001}]",
-  ]
-  if batch_size:
-    bindings += [f"experiment.batch_size = {batch_size}",
-                 f"experiment.eval_batch_size = {batch_size}"]
-  if eval_steps:
-    bindings.append(f"experiment.eval_steps = {eval_steps}")
-  return bindings
+  ] + list(batch)
 
 
 def widen_bindings(config: str, factor: float) -> List[str]:
@@ -200,102 +144,38 @@ def widen_bindings(config: str, factor: float) -> List[str]:
 
 
 def model_specs(betas: Sequence[float], wide: float,
-                ablation: bool) -> List[ModelSpec]:
+                ablation: bool) -> List[reproduction.ModelSpec]:
   """The models of the reproduction, fixed ones first."""
-  specs = [ModelSpec(
-      f"fixed_beta{b:g}", FIXED_CONFIG,
-      (f"LinearlyScalarizedOptimizer.weights = {_weights(b)!r}",), beta=b)
-           for b in betas]
-  specs.append(ModelSpec("yoto", YOTO_CONFIG))
+  specs = [reproduction.fixed_model(f"fixed_beta{b:g}", FIXED_CONFIG,
+                                    _weights(b)) for b in betas]
+  specs.append(reproduction.ModelSpec("yoto", YOTO_CONFIG))
   if wide:
-    specs.append(ModelSpec("yoto_wide", YOTO_CONFIG,
-                           tuple(widen_bindings(YOTO_CONFIG, wide))))
+    specs.append(reproduction.ModelSpec(
+        "yoto_wide", YOTO_CONFIG, tuple(widen_bindings(YOTO_CONFIG, wide))))
   if ablation:
-    specs.append(ModelSpec("yoto_uniform", YOTO_CONFIG, (
+    specs.append(reproduction.ModelSpec("yoto_uniform", YOTO_CONFIG, (
         "train/DistributionSpec.distribution_type = "
         "%DistributionType.UNIFORM",)))
-    specs.append(ModelSpec("yoto_input", YOTO_CONFIG, tuple(
+    specs.append(reproduction.ModelSpec("yoto_input", YOTO_CONFIG, tuple(
         f"{scope}/ConditionalConvnet.conditioning_type = 'input'"
         for scope in ("encoder", "decoder"))))
   return specs
 
 
-def is_finished(model_dir: str, steps: int) -> bool:
-  """FINISHED written and the final step evaluated on the test split."""
-  return (os.path.exists(experiment_lib.finished_path(model_dir)) and
-          SPLIT in evaluator_lib.evaluated_steps(model_dir).get(steps, set()))
-
-
-def train(spec: ModelSpec, model_dir: str, bindings: Sequence[str],
-          seed: int) -> float:
-  """Trains, evaluates and exports one model in-process; returns seconds.
-
-  Like `python -m yoto.main` it saves the parsed config as
-  model_dir/config.gin, where the analysis finds a fixed model's weights.
-  """
-  start = time.time()
-  gin.clear_config()
-  try:
-    yoto_main.parse_config([common.config_path(spec.config)], list(bindings))
-    os.makedirs(model_dir, exist_ok=True)
-    with open(os.path.join(model_dir, yoto_main.CONFIG_FILE), "w") as f:
-      f.write(gin.config_str())
-    configurables.register()(
-        model_dir=model_dir, schedule="train_and_eval",
-        runtime=experiment_lib.RuntimeOptions(seed=seed))
-  finally:
-    gin.clear_config()
-  seconds = time.time() - start
-  with open(os.path.join(model_dir, TIMING_FILE), "w") as f:
-    json.dump({"seconds": seconds, "bindings": list(bindings)}, f, indent=2)
-  return seconds
-
-
-def train_all(specs, model_root, steps, shared, seed,
-              only=()) -> Dict[str, float]:
-  """Trains every unfinished model; returns name -> training seconds."""
-  seconds = {}
-  for spec in specs:
-    model_dir = os.path.join(model_root, spec.name)
-    if is_finished(model_dir, steps):
-      print(f"{spec.name}: finished earlier, skipped", flush=True)
-    elif only and spec.name not in only:
-      print(f"{spec.name}: not in --only, skipped", flush=True)
-      continue
-    else:
-      print(f"{spec.name}: training {steps} steps ...", flush=True)
-      train(spec, model_dir, list(shared) + list(spec.bindings), seed)
-    timing = os.path.join(model_dir, TIMING_FILE)
-    if os.path.exists(timing):
-      with open(timing) as f:
-        seconds[spec.name] = json.load(f)["seconds"]
-      print(f"{spec.name}: {seconds[spec.name]:.0f} s", flush=True)
-  return seconds
-
-
 # Analysis.
-
-
-def _relative_gap(value, reference):
-  """(value - reference) / |reference|: > 0 when `value` is worse."""
-  if value is None or reference is None or reference == 0:
-    return None
-  return (value - reference) / abs(reference)
 
 
 def comparisons(specs, model_root, steps):
   """name -> frontier.Comparison of every finished YOTO model vs the fixed.
   """
-  fixed_dirs = [os.path.join(model_root, s.name) for s in specs
-                if not s.is_yoto and is_finished(
-                    os.path.join(model_root, s.name), steps)]
+  fixed_dirs = list(reproduction.finished_dirs(specs, model_root, steps,
+                                               yoto=False).values())
   result = {}
-  for spec in specs:
-    model_dir = os.path.join(model_root, spec.name)
-    if spec.is_yoto and is_finished(model_dir, steps):
-      yoto, fixed = metrics.load_comparison(model_dir, fixed_dirs, step=steps,
-                                            split=SPLIT)
-      result[spec.name] = frontier.compare(yoto, fixed)
+  for name, model_dir in reproduction.finished_dirs(specs, model_root, steps,
+                                                    yoto=True).items():
+    yoto, fixed = metrics.load_comparison(model_dir, fixed_dirs, step=steps,
+                                          split=SPLIT)
+    result[name] = frontier.compare(yoto, fixed)
   return result
 
 
@@ -316,14 +196,9 @@ def gap_table(comps: Dict[str, frontier.Comparison]) -> List[dict]:
         "full_loss": losses,
         "gap_nats": {name: None if loss is None or fixed is None
                      else loss - fixed for name, loss in losses.items()},
-        "gap": {name: _relative_gap(loss, fixed)
+        "gap": {name: reproduction.relative_gap(loss, fixed)
                 for name, loss in losses.items()}})
   return rows
-
-
-def _mean(values):
-  values = [v for v in values if v is not None]
-  return sum(values) / len(values) if values else None
 
 
 def _gap_cell(absolute, relative) -> str:
@@ -342,8 +217,8 @@ def gap_markdown(rows: List[dict]) -> str:
            [_gap_cell(r["gap_nats"][m], r["gap"][m]) for m in methods]
            for r in rows]
   table.append(["mean", ""] + [
-      _gap_cell(_mean([r["gap_nats"][m] for r in rows]),
-                _mean([r["gap"][m] for r in rows])) for m in methods])
+      _gap_cell(reproduction.mean([r["gap_nats"][m] for r in rows]),
+                reproduction.mean([r["gap"][m] for r in rows])) for m in methods])
   header = ["β", "fixed full loss"] + methods[:-1] + [
       f"single model ({rows[0]['single_model']})"]
   return common.markdown_table(header, table)
@@ -414,26 +289,20 @@ def analyse(specs, model_root, steps, out_dir, seconds):
         f"split after {steps} steps per model: method - fixed in nats per "
         "crop, and relative, (method - fixed) / |fixed| (positive: worse "
         "than the fixed model):\n\n" + gap_markdown(rows) +
-        "\nTraining + evaluation + export time per model (s): " +
-        ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()) + "\n")
+        "\n" + reproduction.seconds_line(seconds))
   return results, md
 
 
 def main(argv=None):
   args = _parser().parse_args(argv)
   betas = [float(b) for b in args.betas.split(",") if b]
-  steps = args.steps or (4 if args.tiny else DEFAULT_STEPS)
-  batch_size = args.batch_size or (8 if args.tiny else None)
-  eval_steps = args.eval_steps or (1 if args.tiny else None)
-  if args.verbose:
-    from absl import logging  # pylint: disable=g-import-not-at-top
-    logging.set_verbosity(logging.INFO)
+  steps, model_root = reproduction.steps_and_root(args, DEFAULT_STEPS)
   specs = model_specs(betas, args.wide, args.ablation)
-  shared = shared_bindings(steps, betas, batch_size, eval_steps)
-  model_root = os.path.join(args.model_root, f"steps{steps}")
+  shared = shared_bindings(steps, betas,
+                           reproduction.batch_bindings(args, 8))
   start = time.time()
-  seconds = train_all(specs, model_root, steps, shared, args.seed,
-                      [n for n in args.only.split(",") if n])
+  seconds = reproduction.train_all(specs, model_root, steps, shared,
+                                   args.seed, reproduction.only_names(args))
   results, text = analyse(specs, model_root, steps, args.out_dir, seconds)
   results.update(model_root=model_root, betas=betas,
                  wall_seconds_this_run=time.time() - start,

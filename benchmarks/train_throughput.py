@@ -82,22 +82,12 @@ class Models:
             "keras": common.num_params(self.keras.variables)}
 
 
-def _loop_fn(trainer, dataset_fn, steps):
-  """One call of the Trainer's compiled loop: `steps` training steps."""
-  iterator = iter(trainer.strategy.distribute_datasets_from_function(
-      dataset_fn))
-  num_steps = tf.constant(steps)
-  # The loop `Trainer.train` runs between checkpoints, minus its logging.
-  loop = trainer._compiled_loop  # pylint: disable=protected-access
-  return lambda: loop(iterator, num_steps)
-
-
 def _step_fn(trainer, images, steps, jit_compile):
   """`steps` calls of one compiled training step of the project's Trainer."""
   features = {"image": images}
-  one_step = trainer._step  # pylint: disable=protected-access
-  step = tf.function(lambda f: trainer.strategy.run(one_step, args=(f,)),
-                     jit_compile=jit_compile)
+  step = tf.function(
+      lambda f: trainer.strategy.run(trainer.replica_step, args=(f,)),
+      jit_compile=jit_compile)
 
   def run():
     result = None
@@ -129,8 +119,8 @@ def bench_loop(models: Models, steps, repeats):
   """Section 1: the training loop, YOTO vs fixed vs plain Keras."""
   in_memory = common.in_memory_dataset_fn(models.images)
   variants = {
-      "yoto": _loop_fn(models.trainers["yoto"], in_memory, steps),
-      "fixed": _loop_fn(models.trainers["fixed"], in_memory, steps),
+      "yoto": common.loop_fn(models.trainers["yoto"], in_memory, steps),
+      "fixed": common.loop_fn(models.trainers["fixed"], in_memory, steps),
       "keras": functools.partial(models.keras.compiled_steps(),
                                  models.images, steps),
   }
@@ -190,9 +180,9 @@ def bench_pipeline(batch_size, steps, repeats, tmp):
   images = common.synthetic_images(state.batch_size, arch.image_shape,
                                    arch.value_range)
   variants = {
-      "real": _loop_fn(trainer, real_fn, steps),
-      "in_memory": _loop_fn(trainer, common.in_memory_dataset_fn(images),
-                            steps),
+      "real": common.loop_fn(trainer, real_fn, steps),
+      "in_memory": common.loop_fn(
+          trainer, common.in_memory_dataset_fn(images), steps),
   }
   times = common.interleaved(variants, repeats)
   results = _summary(times, steps, state.batch_size,

@@ -92,6 +92,14 @@ def fixed_curve(runs: Sequence[metrics.RunMetrics],
                 [r.own_values() for r in runs], rate_key)
 
 
+def rows_curve(name: str, rows: Sequence[Mapping],
+               rate_key: Optional[str] = None) -> RdCurve:
+  """One point per eval row ({'weights': {...}, 'values': {...}}, as in
+  metrics.jsonl or from `yoto.compress.evaluate`)."""
+  return _curve(name, [row["weights"][LMBDA] for row in rows],
+                [row["values"] for row in rows], rate_key)
+
+
 def load_curves(yoto_dirs: Sequence[str], fixed_dirs: Sequence[str] = (),
                 step: Optional[int] = None, split: Optional[str] = None,
                 rate_key: Optional[str] = None
