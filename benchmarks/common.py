@@ -74,6 +74,17 @@ ARCHITECTURES = {
 }
 
 
+# A narrow stylization network for the style-transfer scripts' --tiny modes:
+# exercises every code path in seconds, means nothing.
+TINY_STYLE_NETWORK_BINDINGS = (
+    "StylizationNetwork.width_multiplier = 0.125",
+    "StylizationNetwork.num_residual_blocks = 1",
+    "StylizationNetwork.conditioning_hidden_size = 16",
+    "StylizationNetwork.loss_weights_hidden_size = 16",
+    "StyleTransferProblem.style_image_size = 32",
+)
+
+
 def config_path(name: str) -> str:
   return name if os.path.isabs(name) else os.path.join(CONFIG_DIR, name)
 

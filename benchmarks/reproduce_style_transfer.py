@@ -99,13 +99,7 @@ ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 # The specialist's other weights are sampled from [c / (1 + ε), c (1 + ε)].
 SPECIALIST_EPSILON = 1e-4
 # --tiny: a narrow network, so that seven models train in seconds each.
-TINY_BINDINGS = (
-    "StylizationNetwork.width_multiplier = 0.125",
-    "StylizationNetwork.num_residual_blocks = 1",
-    "StylizationNetwork.conditioning_hidden_size = 16",
-    "StylizationNetwork.loss_weights_hidden_size = 16",
-    "StyleTransferProblem.style_image_size = 32",
-)
+TINY_BINDINGS = common.TINY_STYLE_NETWORK_BINDINGS
 TINY_STEPS = 3
 TINY_BATCH = 2
 STYLES = {

@@ -23,6 +23,7 @@ from benchmarks import hub_latency
 from benchmarks import reproduce_compression
 from benchmarks import reproduce_style_transfer
 from benchmarks import reproduce_vae
+from benchmarks import style_weight_effect
 from benchmarks import reproduction
 from benchmarks import train_throughput
 from yoto.training import evaluator
@@ -258,3 +259,17 @@ def test_style_transfer_reproduction_blends_the_extreme_models_and_resumes(
   for again, point in zip(second["interpolation"]["points"], points):
     np.testing.assert_allclose(again["content_loss"], point["content_loss"],
                                rtol=1e-6)
+
+
+def test_style_weight_effect_measures_both_ends_of_every_weight(tmp_path):
+  report = style_weight_effect.main(["--tiny", f"--model_dir={tmp_path}"])
+  diffs = report["mean_abs_diff_0_255"]
+  assert set(diffs) == {"content_loss", "style_loss_1", "style_loss_2",
+                        "style_loss_3", "style_loss_4"}
+  assert all(np.isfinite(v) and v >= 0 for v in diffs.values())
+  # The centre and both ends of each of the five weights, six losses each.
+  assert len(report["settings"]) == 11
+  assert all(len(s["losses"]) == 6 for s in report["settings"].values())
+  assert report["num_images"] == 4  # 2 content crops x 2 held-out styles.
+  for name in (style_weight_effect.RESULT_FILE, style_weight_effect.GRID_FILE):
+    assert os.path.getsize(os.path.join(tmp_path, name)) > 100

@@ -176,3 +176,57 @@ def test_embedded_validation_split_comes_from_the_held_out_photo(tmp_path):
   # Both come from chelsea but are different crops.
   assert not np.array_equal(_first_batch(validation)['image'],
                             _first_batch(test)['image'])
+
+
+def _write_pngs(folder, count):
+  """`count` PNGs of different sizes; pixel value i in file i."""
+  import PIL.Image  # pylint: disable=g-import-not-at-top
+  for i in range(count):
+    image = np.full((20 + i, 24 + 2 * i, 3), i, np.uint8)
+    PIL.Image.fromarray(image).save(folder / f'photo_{i:02d}.png')
+  return str(folder / '*.png')
+
+
+def test_glob_reads_image_files_split_by_file(tmp_path):
+  pattern = _write_pngs(tmp_path, 12)
+  preprocess_fn = preprocessing.get_preprocess_fn(
+      'resize(16)|value_range(0, 1)')
+  seen = {}
+  for split in data.DatasetSplit:
+    dataset = data.get_dataset(f'glob:{pattern}', split, batch_size=1,
+                               preprocess_fn=preprocess_fn)
+    images = _all_images(dataset)
+    assert images.shape[1:] == (16, 16, 3) and images.dtype == np.float32
+    seen[split] = set(np.round(images[:, 0, 0, 0] * 255).astype(int))
+  test, valid, train = (seen[data.DatasetSplit.TEST],
+                        seen[data.DatasetSplit.VALID],
+                        seen[data.DatasetSplit.TRAIN])
+  assert len(test) == 1 and len(valid) == 2 and len(train) == 9
+  assert not test & (valid | train) and not valid & train
+  assert valid | train == seen[data.DatasetSplit.TRAIN_FULL]
+  # Deterministic: the same files give the same split.
+  assert data.glob_split_files(pattern, 'test') == data.glob_split_files(
+      pattern, 'test')
+
+
+def test_glob_errors_name_the_problem(tmp_path):
+  with pytest.raises(ValueError, match='No files match'):
+    data.get_dataset(f'glob:{tmp_path}/*.jpg', 'train', batch_size=1)
+  pattern = _write_pngs(tmp_path, 3)
+  with pytest.raises(ValueError, match='resize'):  # Sizes differ.
+    data.get_dataset(f'glob:{pattern}', 'train_full', batch_size=1)
+  (tmp_path / 'notes.png').write_text('not an image')
+  errors = []
+  for split in ('train_full', 'test'):  # notes.png is in one of them.
+    dataset = data.get_dataset(
+        f'glob:{pattern}', split, batch_size=4, drop_remainder=False,
+        preprocess_fn=preprocessing.get_preprocess_fn('central_crop(8)'))
+    try:
+      _all_images(dataset)
+    except tf.errors.InvalidArgumentError as e:
+      errors.append(str(e))
+  assert len(errors) == 1
+  assert 'not a JPEG, PNG, GIF or BMP' in errors[0]
+  assert 'notes.png' in errors[0]
+  with pytest.raises(ValueError, match='has no files'):
+    data.glob_split_files(str(tmp_path / 'photo_00.png'), 'test')

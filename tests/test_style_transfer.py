@@ -265,3 +265,18 @@ def test_wrong_conditioning_width_is_rejected():
     problem.initialize_model(spec, 5)
   with pytest.raises(ValueError, match="features_key"):
     problem.initialize_model({"x": spec["image"]}, 6)
+
+
+def test_input_offset_and_scale_centre_the_conditioned_inputs():
+  offset = [1., 2., 3., 4., 5., 6.]
+  problem = style_transfer.StyleTransferProblem(
+      conditioning_input_offset=offset, conditioning_input_scale=10.0)
+  inputs_extra = tf.constant([[0., 1., 2., 3., 4., 6.]])
+  # Subtracted in sorted loss order, then scaled; total variation's column
+  # is dropped.
+  np.testing.assert_array_equal(
+      problem.conditioned_inputs(inputs_extra).numpy(), [[-10] * 5])
+  with pytest.raises(ValueError, match="one per loss"):
+    style_transfer.StyleTransferProblem(conditioning_input_offset=[1., 2.])
+  with pytest.raises(ValueError, match="positive number"):
+    style_transfer.StyleTransferProblem(conditioning_input_scale=0.0)

@@ -35,7 +35,7 @@ def test_stylize_writes_an_image_of_the_content_size(module_dir, images,
                                                      tmp_path, capsys):
   out = tmp_path / "out.png"
   assert _run(module_dir, images, "--content_weight=10",
-              "--style_weights=1e-4,1e-2,1,10", str(out)) == 0
+              "--style_weights=1e-5,1e-3,0.1,1", str(out)) == 0
   assert "content_weight=10" in capsys.readouterr().out
   with PIL.Image.open(out) as image:
     assert image.size == (44, 30) and image.mode == "RGB"

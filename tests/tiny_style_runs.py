@@ -16,8 +16,9 @@ from yoto.training import experiment
 
 CONFIG = "photo_patches_magenta_style_transfer_yoto.gin"
 FIXED_CONFIG = "photo_patches_magenta_style_transfer_fixed.gin"
-CENTRE = {"content_loss": 3.16, "style_loss_1": 3.16e-4,
-          "style_loss_2": 3.16e-3, "style_loss_3": 0.316, "style_loss_4": 3.16,
+CENTRE = {"content_loss": 3.16, "style_loss_1": 3.16e-5,
+          "style_loss_2": 3.16e-4, "style_loss_3": 0.0316,
+          "style_loss_4": 0.316,
           "total_variation_loss": 10000.0}
 EVAL_WEIGHTS = [CENTRE, {**CENTRE, "content_loss": 0.1},
                 {**CENTRE, "content_loss": 100.0}]

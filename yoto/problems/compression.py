@@ -256,14 +256,9 @@ class HyperpriorCompressionProblem(base.Problem):
           f"{self.features_key!r} has shape {shape}.")
     self.conditioned = num_conditioning_inputs is not None
     self.num_conditioning_inputs = num_conditioning_inputs
-    offset = self.conditioning_input_offset
-    if self.conditioned and offset is not None and \
-        len(offset) != num_conditioning_inputs:
-      raise ValueError(
-          f"HyperpriorCompressionProblem.conditioning_input_offset has "
-          f"{len(offset)} entries but inputs_extra has "
-          f"{num_conditioning_inputs} (one per loss, in the order "
-          f"{list(LOSS_NAMES)}).")
+    conditioning_lib.check_input_offset(
+        self.conditioning_input_offset, num_conditioning_inputs,
+        "HyperpriorCompressionProblem", LOSS_NAMES)
     postprocessing = (default_postprocessing() if self._postprocessing is None
                       else convnet.resolve_postprocessing(self._postprocessing))
 

@@ -7,6 +7,10 @@ each weight was trained on) and implements the one function that maps raw
 weights to `inputs_extra`, with checks. The optimizer uses it during training
 and evaluation and the exported module uses the same code, so a user feeding
 raw weights to a module gets exactly the training-time inputs.
+
+A problem may also centre and scale `inputs_extra` inside its network
+(`check_input_offset`, `check_input_scale`, `offset_and_scale`) before its
+conditioning MLPs, which leaves this contract unchanged.
 """
 
 import dataclasses
@@ -120,3 +124,69 @@ class LossConditioning:
 
   def to_json(self) -> str:
     return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+
+def check_input_offset(offset: Optional[Sequence[float]],
+                       num_inputs: Optional[int], owner: str,
+                       loss_names: Sequence[str]
+                       ) -> Optional[Tuple[float, ...]]:
+  """Validates a problem's `conditioning_input_offset`; returns it as floats.
+
+  The offset is a constant [num_losses], in sorted loss-name order, that a
+  problem subtracts from `inputs_extra` before its conditioning MLPs
+  (`offset_and_scale`). With log preprocessing, the log of each training
+  range's geometric centre centres those inputs: the same function class (a
+  first layer's bias can absorb any offset), but inputs far from 0 (log
+  weights of -8, say) couple that layer's slope to its intercept, which made
+  the compression model learn its λ-dependence much more slowly.
+
+  Args:
+    offset: the configured offset, or None for none.
+    num_inputs: the width of `inputs_extra`, or None for an unconditioned
+      model (which ignores the offset).
+    owner: the configurable's name, for the error message.
+    loss_names: the sorted loss names, for the error message.
+
+  Returns:
+    The offset as a tuple of floats, or None.
+
+  Raises:
+    ValueError: if the offset does not have one entry per loss.
+  """
+  if offset is None:
+    return None
+  offset = tuple(float(v) for v in offset)
+  if num_inputs is not None and len(offset) != num_inputs:
+    raise ValueError(
+        f"{owner}.conditioning_input_offset has {len(offset)} entries but "
+        f"inputs_extra has {num_inputs} (one per loss, in the order "
+        f"{list(loss_names)}).")
+  return offset
+
+
+def check_input_scale(scale: float, owner: str) -> float:
+  """Validates a problem's `conditioning_input_scale` (a positive number).
+
+  The scale multiplies the (centred) `inputs_extra` before the conditioning
+  MLPs. Under Adam, whose steps do not depend on the size of the gradient,
+  the size of an MLP's inputs sets how fast its outputs move: when the loss
+  weights share a layer's inputs with a larger signal (a style embedding,
+  say), scaling them up lets the weight-dependence be learnt as fast.
+  """
+  if isinstance(scale, bool) or not isinstance(scale, (int, float)) or \
+      not scale > 0:
+    raise ValueError(f"{owner}.conditioning_input_scale must be a positive "
+                     f"number, got {scale!r}.")
+  return float(scale)
+
+
+def offset_and_scale(inputs_extra: tf.Tensor,
+                     offset: Optional[Sequence[float]],
+                     scale: float = 1.0) -> tf.Tensor:
+  """(`inputs_extra` [B, n] - `offset` [n]) * `scale`; no offset when None."""
+  if offset is None and scale == 1.0:
+    return inputs_extra
+  inputs_extra = tf.cast(inputs_extra, tf.float32)
+  if offset is not None:
+    inputs_extra -= tf.constant([float(v) for v in offset], tf.float32)
+  return inputs_extra * scale if scale != 1.0 else inputs_extra

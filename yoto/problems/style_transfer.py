@@ -19,7 +19,8 @@ losses are
 as in Magenta's arbitrary image stylization (the VGG inputs are 0-255 Caffe
 style, images are in [0, 1]). YOTO trains over the weights of
 `conditioned_losses` (by default all but total variation: content and the four
-style weights) and the network sees only their logs; the others are sampled
+style weights) and the network sees only their logs (optionally centred and
+scaled, `conditioning_input_offset` and `_scale`); the others are sampled
 from a narrow range around a fixed value (the paper fixes total variation at
 1e4) and the exported module fills them in.
 
@@ -150,6 +151,8 @@ class StyleTransferProblem(base.Problem):
                held_out_styles: styles_lib.HeldOut = None,
                eval_styles: str = 'held_out',
                conditioned_losses: Optional[Sequence[str]] = None,
+               conditioning_input_offset: Optional[Sequence[float]] = None,
+               conditioning_input_scale: float = 1.0,
                features_key: str = 'image',
                name: Optional[str] = None):
     """Creates the problem; networks and styles are loaded in initialize_model.
@@ -173,6 +176,17 @@ class StyleTransferProblem(base.Problem):
       conditioned_losses: the losses whose weights the network sees; default
         every loss but total variation. The others must be trained with a
         narrow weight range (or fixed weights).
+      conditioning_input_offset: a constant [num_losses] (all six, in sorted
+        loss order) subtracted from `inputs_extra` before the stylization
+        network sees it, e.g. the log of each range's geometric centre (see
+        `conditioning.check_input_offset`). The conditioning contract
+        (inputs_extra = log of all six weights) is unchanged.
+      conditioning_input_scale: multiplies the centred inputs. The style
+        embedding shares the normalizations' MLPs with the loss-weight
+        embedding and is far larger, so scaling the weights up balances how
+        fast the two dependences are learnt (see
+        `conditioning.check_input_scale`; with the offset, it is what makes
+        the weights matter in the embedded config's short run).
       features_key: the dataset feature holding the content images.
       name: tf.Module name.
     """
@@ -207,6 +221,11 @@ class StyleTransferProblem(base.Problem):
     self.style_image_size = int(style_image_size)
     self.held_out_styles = held_out_styles
     self.eval_styles = eval_styles
+    self.conditioning_input_offset = conditioning_lib.check_input_offset(
+        conditioning_input_offset, len(self.losses_keys),
+        'StyleTransferProblem', sorted(self.losses_keys))
+    self.conditioning_input_scale = conditioning_lib.check_input_scale(
+        conditioning_input_scale, 'StyleTransferProblem')
     self.features_key = features_key
     self.stylization_network = None
     self.style_network = None
@@ -289,9 +308,13 @@ class StyleTransferProblem(base.Problem):
 
   def conditioned_inputs(self, inputs_extra: Optional[tf.Tensor]
                          ) -> Optional[tf.Tensor]:
-    """The columns of `inputs_extra` [B, n_losses] the network sees."""
+    """The columns of `inputs_extra` [B, n_losses] the network sees, centred
+    and scaled by `conditioning_input_offset` and `_scale`."""
     if inputs_extra is None:
       return None
+    inputs_extra = conditioning_lib.offset_and_scale(
+        inputs_extra, self.conditioning_input_offset,
+        self.conditioning_input_scale)
     names = sorted(self.losses_keys)
     columns = [names.index(n) for n in self.conditioned_losses]
     return tf.gather(inputs_extra, columns, axis=1)
@@ -385,6 +408,10 @@ class StyleTransferProblem(base.Problem):
     return {
         'problem': 'StyleTransferProblem',
         'conditioned_losses': list(self.conditioned_losses),
+        'conditioning_input_offset': (
+            None if self.conditioning_input_offset is None else
+            list(self.conditioning_input_offset)),
+        'conditioning_input_scale': self.conditioning_input_scale,
         'content_layer': self.content_layer,
         'style_layers': list(self.style_layers),
         'loss_network': json.loads(self._loss_network_metadata),

@@ -1,10 +1,19 @@
-"""Input pipelines: TFDS datasets to batched, preprocessed feature dicts.
+"""Input pipelines: TFDS datasets (or image files) to batched feature dicts.
 
 `get_dataset` loads one split of a TFDS dataset, shards it across input
 pipelines, shuffles, repeats, preprocesses (see `yoto.utils.preprocessing`),
 drops non-numeric features (such as the `source` string of `photo_patches`)
 and batches. Splits follow the original YOTO code: the validation split is the
 first `validation_percent` percent of `train`, the training split the rest.
+
+Image files: a dataset name 'glob:PATTERN' (e.g. 'glob:/data/photos/*.jpg')
+reads the JPEG, PNG, GIF or BMP files matching PATTERN as {'image': uint8
+[H, W, 3]} of each file's own size, so the preprocessing must make them one
+size (`resize(...)`, `random_crop(...)` or `central_crop(...)`). Files, not
+images, are split: the sorted file list is permuted with a fixed seed, every
+tenth file (at least one) is `test`, and of the rest (`train_full`) the first
+`validation_percent` percent (at least one) is `valid`, the others `train`.
+The split depends only on the set of files.
 
 Offline behaviour: the embedded default `photo_patches` (any config, e.g.
 `photo_patches/64`) is built on first use; every other dataset must already be
@@ -18,7 +27,8 @@ error, not with `builder.is_prepared()`, so that `tfds.testing.mock_data`
 """
 
 import enum
-from typing import Any, Callable, Dict, Optional, Union
+import math
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import numpy as np
 import tensorflow as tf
@@ -30,6 +40,13 @@ from yoto.utils import preprocessing
 photo_patches.disable_tfds_gcs()
 
 EMBEDDED_DATASET = 'photo_patches'
+GLOB_PREFIX = 'glob:'
+# Share of the files of a 'glob:' dataset that make up its test split.
+GLOB_TEST_PERCENT = 10
+# Seed of the permutation that splits the files of a 'glob:' dataset.
+_GLOB_SPLIT_SEED = 20200426
+# Leading bytes of the formats tf.io.decode_image reads.
+_IMAGE_SIGNATURES = (b'\xff\xd8\xff', b'\x89PNG', b'GIF8', b'BM')
 DEFAULT_SHUFFLE_BUFFER_SIZE = 10_000
 
 Features = Dict[str, tf.Tensor]
@@ -64,6 +81,98 @@ class DatasetSplit(enum.Enum):
 
 def _is_embedded(dataset_name: str) -> bool:
   return dataset_name.split('/')[0].split(':')[0] == EMBEDDED_DATASET
+
+
+def is_glob(dataset_name: str) -> bool:
+  """Whether `dataset_name` names image files ('glob:PATTERN')."""
+  return dataset_name.startswith(GLOB_PREFIX)
+
+
+def glob_split_files(pattern: str, split: Union[DatasetSplit, str],
+                     validation_percent: int = 20) -> List[str]:
+  """The files of one split of a 'glob:' dataset (see the module docstring).
+
+  Args:
+    pattern: a glob, e.g. '/data/photos/*.jpg' (without 'glob:').
+    split: a DatasetSplit or its value.
+    validation_percent: p of the VALID and TRAIN splits, in [1, 99].
+
+  Returns:
+    The split's file paths, in the order of the fixed permutation.
+
+  Raises:
+    ValueError: if nothing matches `pattern` or the split has no files.
+  """
+  split = DatasetSplit(split)
+  split.tfds_split(validation_percent)  # Validates validation_percent.
+  files = sorted(f for f in tf.io.gfile.glob(pattern)
+                 if not tf.io.gfile.isdir(f))
+  if not files:
+    raise ValueError(f'No files match the content image glob {pattern!r} '
+                     f'(dataset name {GLOB_PREFIX}{pattern!r}).')
+  order = np.random.default_rng(_GLOB_SPLIT_SEED).permutation(len(files))
+  files = [files[i] for i in order]
+  num_test = max(1, len(files) * GLOB_TEST_PERCENT // 100)
+  num_test = min(num_test, len(files) - 1)  # A single file is for training.
+  cut = len(files) - num_test
+  train_full, test = files[:cut], files[cut:]
+  num_valid = min(max(1, math.floor(len(train_full) * validation_percent /
+                                    100)), len(train_full) - 1)
+  chosen = {
+      DatasetSplit.TRAIN_FULL: train_full,
+      DatasetSplit.TEST: test,
+      DatasetSplit.VALID: train_full[:num_valid],
+      DatasetSplit.TRAIN: train_full[num_valid:],
+  }[split]
+  if not chosen:
+    raise ValueError(
+        f'The {split.value!r} split of {GLOB_PREFIX}{pattern!r} has no files: '
+        f'{len(files)} match, and test, validation and training need one '
+        'each.')
+  return chosen
+
+
+def _decode_image_file(path: tf.Tensor) -> Features:
+  """{'image': uint8 [H, W, 3]} of one JPEG/PNG/GIF/BMP file, checked."""
+  contents = tf.io.read_file(path)
+  is_image = tf.reduce_any([
+      tf.strings.substr(contents, 0, len(sig)) == sig
+      for sig in _IMAGE_SIGNATURES])
+  check = tf.debugging.Assert(is_image, [
+      'Content file is not a JPEG, PNG, GIF or BMP image:', path])
+  with tf.control_dependencies([check]):
+    image = tf.io.decode_image(contents, channels=3, expand_animations=False)
+  return {'image': image}
+
+
+def load_image_files(pattern: str, split: Union[DatasetSplit, str],
+                     validation_percent: int = 20,
+                     shuffle_files: bool = False,
+                     seed: Optional[int] = None,
+                     num_shards: int = 1, shard: int = 0) -> tf.data.Dataset:
+  """The decoded images of one split of a 'glob:' dataset, one per file.
+
+  Args:
+    pattern: the glob (without 'glob:').
+    split: a DatasetSplit or its value.
+    validation_percent: p of the VALID and TRAIN splits.
+    shuffle_files: read the files in random order.
+    seed: seed of that order.
+    num_shards: shard the files across this many input pipelines...
+    shard: ... of which this is one.
+
+  Returns:
+    A dataset of {'image': uint8 [H, W, 3]}; reading a file that is not an
+    image raises tf.errors.InvalidArgumentError naming it.
+  """
+  files = glob_split_files(pattern, split, validation_percent)
+  dataset = tf.data.Dataset.from_tensor_slices(files)
+  if num_shards > 1:
+    dataset = dataset.shard(num_shards, shard)
+  if shuffle_files:
+    dataset = dataset.shuffle(len(files), seed=seed,
+                              reshuffle_each_iteration=True)
+  return dataset.map(_decode_image_file, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _not_available_message(dataset_name: str, data_dir: str) -> str:
@@ -163,7 +272,8 @@ def get_dataset(
 
   Args:
     dataset_name: TFDS name, optionally with config/version
-      ('cifar10', 'shapes3d', 'photo_patches/64').
+      ('cifar10', 'shapes3d', 'photo_patches/64'), or 'glob:PATTERN' for
+      image files (see the module docstring).
     split: a DatasetSplit or its value ('train', 'valid', 'train_full',
       'test').
     validation_percent: p of the TRAIN (train[p%:]) and VALID (train[:p%])
@@ -194,7 +304,9 @@ def get_dataset(
 
   Raises:
     DatasetNotAvailableError: if the dataset is not prepared in `data_dir`.
-    ValueError: for a bad split or validation_percent.
+    ValueError: for a bad split or validation_percent; for 'glob:' datasets
+      also when no file matches, a split has no files, or the preprocessing
+      leaves images of different sizes.
   """
   split = DatasetSplit(split)
   num_pipelines, pipeline_id = 1, 0
@@ -203,18 +315,25 @@ def get_dataset(
     pipeline_id = input_context.input_pipeline_id
   # Sharding examples needs the same file order in every pipeline, so files
   # are only shuffled without sharding; the shuffle buffer mixes examples.
-  tfds_split = split.tfds_split(validation_percent)
-  if _is_embedded(dataset_name) and split in (DatasetSplit.TRAIN,
-                                              DatasetSplit.VALID):
-    # The embedded dataset holds out whole photos for validation too.
-    tfds_split = {DatasetSplit.TRAIN: 'train',
-                  DatasetSplit.VALID: 'validation'}[split]
-  dataset = load_split(dataset_name, tfds_split,
-                       data_dir=data_dir,
-                       shuffle_files=shuffle and num_pipelines == 1, seed=seed,
-                       autocache=repeat)
-  if num_pipelines > 1:
-    dataset = dataset.shard(num_pipelines, pipeline_id)
+  if is_glob(dataset_name):
+    # Files are few enough to shard (and shuffle) before reading them.
+    dataset = load_image_files(
+        dataset_name[len(GLOB_PREFIX):], split, validation_percent,
+        shuffle_files=shuffle, seed=seed, num_shards=num_pipelines,
+        shard=pipeline_id)
+  else:
+    tfds_split = split.tfds_split(validation_percent)
+    if _is_embedded(dataset_name) and split in (DatasetSplit.TRAIN,
+                                                DatasetSplit.VALID):
+      # The embedded dataset holds out whole photos for validation too.
+      tfds_split = {DatasetSplit.TRAIN: 'train',
+                    DatasetSplit.VALID: 'validation'}[split]
+    dataset = load_split(dataset_name, tfds_split,
+                         data_dir=data_dir,
+                         shuffle_files=shuffle and num_pipelines == 1,
+                         seed=seed, autocache=repeat)
+    if num_pipelines > 1:
+      dataset = dataset.shard(num_pipelines, pipeline_id)
   if cache:
     dataset = dataset.cache()
   if shuffle:
@@ -232,6 +351,14 @@ def get_dataset(
     return numeric_features(features)
 
   dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+  if is_glob(dataset_name) and 'image' in dataset.element_spec and \
+      not dataset.element_spec['image'].shape.is_fully_defined():
+    raise ValueError(
+        f'The images of {dataset_name!r} keep their own sizes after the '
+        f'preprocessing, so they cannot be batched (shape '
+        f'{dataset.element_spec["image"].shape}); add resize(SIZE), '
+        'random_crop(SIZE) or central_crop(SIZE) to experiment.preprocess '
+        'and experiment.preprocess_eval.')
   dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
   if seed is not None:
     options = tf.data.Options()

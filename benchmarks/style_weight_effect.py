@@ -1,0 +1,278 @@
+r"""Does a trained style-transfer YOTO model's output depend on the weights?
+
+`style_weight_ranges.py` checks that each weight range matters when the pixels
+are optimised directly; this script checks what a trained network learnt. It
+stylizes the held-out content crops (the test split, a photo never trained
+on) with the held-out styles, at the centre of the training ranges and at
+the low and the high end of each conditioned weight (every other weight at
+the centre, the eval weights of Figure 6a), and reports
+
+- the mean absolute pixel difference (0-255 grey levels) between the images
+  of the two ends of each weight: near 0 means the network ignores that
+  weight; and
+- the six losses (means over the images) at every setting, measured with
+  the loss network the model was trained with.
+
+  python -m benchmarks.style_weight_effect --model_dir=runs/style_yoto
+      # measures the newest hub module of an existing run
+  python -m benchmarks.style_weight_effect --model_dir=/tmp/style --train \
+      --gin_bindings='YotoOptimizer.normalize_loss_weights = True'
+      # trains the embedded config in-process first, then measures
+  python -m benchmarks.style_weight_effect --tiny --model_dir=/tmp/tiny
+
+It writes style_weight_effect.json to the model_dir (with --train: also the
+training seconds and the bindings) and style_weight_effect.png (rows: the
+content and style images, then every setting; columns: the first eight
+(content, style) pairs), and prints a table.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import logging
+from benchmarks import common
+import gin
+import numpy as np
+import tensorflow as tf
+
+from yoto import configurables
+from yoto import main as yoto_main
+from yoto.architectures import vgg
+from yoto.problems import style_transfer
+from yoto.training import experiment as experiment_lib
+from yoto.training import export
+from yoto.utils import data
+from yoto.utils import preprocessing
+from yoto.utils import styles as styles_lib
+# pylint: enable=g-import-not-at-top,wrong-import-position
+
+CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))), "config", "photo_patches_magenta_style_transfer_yoto.gin")
+RESULT_FILE = "style_weight_effect.json"
+GRID_FILE = "style_weight_effect.png"
+GRID_COLUMNS = 8
+# A few steps of a narrow network: exercises every code path, means nothing.
+TINY_BINDINGS = common.TINY_STYLE_NETWORK_BINDINGS + (
+    "experiment.train_steps = 2",
+    "experiment.iterations_per_loop = 2",
+    "experiment.save_checkpoints_steps = 2",
+    "experiment.eval_steps = 1",
+    "experiment.batch_size = 2",
+    "experiment.eval_batch_size = 2",
+    "experiment.eval_weights = None",
+    "experiment.eval_num_samples = 1",
+)
+
+
+def train(model_dir: str, config: str = CONFIG,
+          bindings: Sequence[str] = ()) -> float:
+  """Trains, evaluates and exports in-process, as `python -m yoto.main`.
+
+  Returns:
+    The seconds it took, evaluation and export included.
+  """
+  start = time.time()
+  gin.clear_config()
+  try:
+    yoto_main.parse_config([config], list(bindings))
+    os.makedirs(model_dir, exist_ok=True)
+    with open(os.path.join(model_dir, yoto_main.CONFIG_FILE), "w") as f:
+      f.write(gin.config_str())
+    configurables.register()(model_dir=model_dir, schedule="train_and_eval",
+                             runtime=experiment_lib.RuntimeOptions())
+  finally:
+    gin.clear_config()
+  return time.time() - start
+
+
+def test_content(dataset_name: str, num_images: int) -> np.ndarray:
+  """The first `num_images` test-split images in [0, 1], [N, H, W, 3]."""
+  dataset = data.get_dataset(
+      dataset_name, data.DatasetSplit.TEST, batch_size=num_images,
+      preprocess_fn=preprocessing.get_preprocess_fn("value_range(0, 1)"))
+  return next(iter(dataset))["image"].numpy()
+
+
+def held_out_styles(metadata: Mapping[str, object]) -> np.ndarray:
+  """The module's held-out style images (else its training ones), [S, ...]."""
+  info = metadata["styles"]
+  style_set = styles_lib.load_style_set(
+      info["source"], metadata["style_image_size"], list(info["held_out"]))
+  return style_set.images[style_set.eval_indices("held_out")]
+
+
+def settings(metadata: Mapping[str, object]
+             ) -> List[Tuple[str, Dict[str, float]]]:
+  """(label, weights) for the centre and both ends of each conditioned loss.
+
+  Weights are those of every loss; the conditioned ones vary, the others
+  stay at their defaults (the fixed total-variation weight).
+  """
+  centre = {k: float(v) for k, v in metadata["default_weights"].items()}
+  result = [("centre", centre)]
+  for name in metadata["conditioned_losses"]:
+    low, high = metadata["conditioned_ranges"][name]
+    result += [(f"{name}=low", {**centre, name: float(low)}),
+               (f"{name}=high", {**centre, name: float(high)})]
+  return result
+
+
+class LossNetwork:
+  """The six style-transfer losses of stylized images, as the problem's."""
+
+  def __init__(self, metadata, content, style, weights="hed"):
+    self.content_layer = metadata["content_layer"]
+    self.style_layers = tuple(metadata["style_layers"])
+    self.network = vgg.Vgg16Features(vgg.read_vgg16_weights(weights))
+    self.content_features = self.network(
+        tf.constant(content), [self.content_layer])[self.content_layer]
+    features = self.network(tf.constant(style), self.style_layers)
+    self.grams = [style_transfer.gram_matrix(features[k])
+                  for k in self.style_layers]
+
+  def __call__(self, images) -> Dict[str, float]:
+    features = self.network(images, (self.content_layer,) + self.style_layers)
+    losses = {
+        style_transfer.CONTENT_LOSS: style_transfer.content_loss(
+            features[self.content_layer], self.content_features),
+        style_transfer.TOTAL_VARIATION_LOSS:
+            style_transfer.total_variation_loss(images),
+    }
+    names = style_transfer.style_loss_names(len(self.style_layers))
+    for name, layer, gram in zip(names, self.style_layers, self.grams):
+      losses[name] = style_transfer.style_loss(features[layer], gram)
+    return {k: float(tf.reduce_mean(v)) for k, v in losses.items()}
+
+
+def weight_effect(hub_module: str, content: np.ndarray,
+                  loss_network_weights: str = "hed") -> Dict[str, object]:
+  """Stylizes every content image with every held-out style per setting.
+
+  Args:
+    hub_module: an exported style-transfer YOTO module.
+    content: [N, H, W, 3] in [0, 1].
+    loss_network_weights: the VGG-16 the model was trained with.
+
+  Returns:
+    {'settings': {label: {'weights', 'losses', 'full_loss'}},
+     'mean_abs_diff_0_255': {loss name: |high - low| in grey levels},
+     'num_images': N * S, 'images': {label or 'content' or 'style':
+     [N * S, H, W, 3] in [0, 1]}}.
+  """
+  module = tf.saved_model.load(hub_module)
+  metadata = json.loads(module.metadata()["metadata"].numpy())
+  if not metadata.get("conditioned_ranges"):
+    raise ValueError(f"{hub_module} is not a YOTO (weight-conditioned) "
+                     "module; there are no weights to vary.")
+  style = held_out_styles(metadata)
+  # Every (content, style) pair: content-major.
+  pairs_content = np.repeat(content, len(style), axis=0)
+  pairs_style = np.tile(style, [len(content), 1, 1, 1])
+  loss_network = LossNetwork(metadata, pairs_content, pairs_style,
+                             loss_network_weights)
+  conditioned = metadata["conditioned_losses"]
+  results, images = {}, {}
+  for label, weights in settings(metadata):
+    stylized = module.stylize(
+        content=tf.constant(pairs_content), style=tf.constant(pairs_style),
+        weights=tf.constant([weights[k] for k in conditioned]))["stylized"]
+    images[label] = stylized.numpy()
+    losses = loss_network(stylized)
+    results[label] = {
+        "weights": weights, "losses": losses,
+        "full_loss": sum(weights[k] * v for k, v in losses.items())}
+  diffs = {name: float(np.abs(images[f"{name}=high"] -
+                              images[f"{name}=low"]).mean() * 255)
+           for name in conditioned}
+  images = {"content": pairs_content, "style": pairs_style, **images}
+  return {"hub_module": hub_module, "num_images": len(pairs_content),
+          "mean_abs_diff_0_255": diffs, "settings": results,
+          "images": images}
+
+
+def save_grid(images: Mapping[str, np.ndarray], path: str,
+              columns: int = GRID_COLUMNS) -> None:
+  """One row per entry of `images` (its first `columns` images), as a PNG."""
+  import PIL.Image  # pylint: disable=g-import-not-at-top
+  size = next(iter(images.values())).shape[1:3]
+  rows = [np.concatenate([tf.image.resize(im, size).numpy()
+                          for im in value[:columns]], axis=1)
+          for value in images.values()]
+  grid = np.clip(np.concatenate(rows, axis=0), 0, 1)
+  PIL.Image.fromarray(np.round(grid * 255).astype(np.uint8)).save(path)
+
+
+def format_report(report: Mapping[str, object]) -> str:
+  """A plain-text table: losses per setting, then |high - low| per weight."""
+  labels = list(report["settings"])
+  names = sorted(report["settings"]["centre"]["losses"])
+  short = [n.replace("_loss", "").replace("total_variation", "tv")
+           for n in names]
+  lines = [f"{'setting':24s}" + "".join(f"{s:>11s}" for s in short)]
+  for label in labels:
+    losses = report["settings"][label]["losses"]
+    lines.append(f"{label:24s}" + "".join(f"{losses[n]:11.3g}"
+                                          for n in names))
+  lines.append("mean |high - low| (0-255 levels): " + ", ".join(
+      f"{k}={v:.1f}" for k, v in report["mean_abs_diff_0_255"].items()))
+  return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser.add_argument("--model_dir", required=True,
+                      help="the run to measure (and, with --train, train)")
+  parser.add_argument("--train", action="store_true",
+                      help="train --config into --model_dir first")
+  parser.add_argument("--config", default=CONFIG, help="gin config to train")
+  parser.add_argument("--gin_bindings", action="append", default=[],
+                      help="extra gin bindings for --train (repeatable)")
+  parser.add_argument("--dataset", default="photo_patches/64",
+                      help="TFDS dataset whose test split is the content")
+  parser.add_argument("--num_images", type=int, default=16,
+                      help="test content images (each with every style)")
+  parser.add_argument("--loss_network_weights", default="hed")
+  parser.add_argument("--tiny", action="store_true",
+                      help="a 2-step narrow model and 2 images; for tests")
+  args = parser.parse_args(argv)
+  bindings = list(args.gin_bindings)
+  if args.tiny:
+    args.train = True
+    args.num_images = 2
+    bindings = list(TINY_BINDINGS) + bindings
+  seconds = None
+  if args.train:
+    logging.set_verbosity(logging.INFO)  # The trainer's steps/s lines.
+    seconds = train(args.model_dir, args.config, bindings)
+  hub_module = export.latest_hub_module(args.model_dir)
+  if hub_module is None:
+    raise ValueError(f"No hub module in {args.model_dir}; train it first "
+                     "(--train).")
+  report = weight_effect(hub_module, test_content(args.dataset,
+                                                  args.num_images),
+                         args.loss_network_weights)
+  path = os.path.join(args.model_dir, RESULT_FILE)
+  if args.train:
+    report.update(train_seconds=seconds, config=args.config,
+                  bindings=bindings)
+  elif os.path.exists(path):  # Keep how an earlier --train run trained it.
+    with open(path) as f:
+      earlier = json.load(f)
+    report.update({k: earlier[k] for k in ("train_seconds", "config",
+                                           "bindings") if k in earlier})
+  save_grid(report.pop("images"), os.path.join(args.model_dir, GRID_FILE))
+  with open(path, "w") as f:
+    json.dump(report, f, indent=1)
+  print(format_report(report), flush=True)
+  return report
+
+
+if __name__ == "__main__":
+  main()
