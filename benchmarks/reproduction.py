@@ -174,8 +174,7 @@ def train(spec: ModelSpec, model_dir: str, bindings: Sequence[str],
   try:
     yoto_main.parse_config([common.config_path(spec.config)], list(bindings))
     os.makedirs(model_dir, exist_ok=True)
-    with open(os.path.join(model_dir, yoto_main.CONFIG_FILE), "w") as f:
-      f.write(gin.config_str())
+    yoto_main.save_config(model_dir)
     configurables.register()(
         model_dir=model_dir, schedule="train_and_eval",
         runtime=experiment_lib.RuntimeOptions(seed=seed))

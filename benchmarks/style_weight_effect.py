@@ -83,8 +83,7 @@ def train(model_dir: str, config: str = CONFIG,
   try:
     yoto_main.parse_config([config], list(bindings))
     os.makedirs(model_dir, exist_ok=True)
-    with open(os.path.join(model_dir, yoto_main.CONFIG_FILE), "w") as f:
-      f.write(gin.config_str())
+    yoto_main.save_config(model_dir)
     configurables.register()(model_dir=model_dir, schedule="train_and_eval",
                              runtime=experiment_lib.RuntimeOptions())
   finally:

@@ -57,8 +57,7 @@ def train_in_process(model_dir, config, bindings):
   try:
     main.parse_config([config_path(config)], list(bindings))
     os.makedirs(model_dir)
-    with open(os.path.join(model_dir, main.CONFIG_FILE), "w") as f:
-      f.write(gin.config_str())
+    main.save_config(model_dir)
     return configurables.register()(
         model_dir=model_dir, schedule="train_and_eval",
         runtime=experiment.RuntimeOptions())

@@ -121,8 +121,9 @@ def _check_writable(model_dir):
                     "another directory.") from None
 
 
-def _save_config(model_dir):
-  """Writes the parsed config (includes resolved) for eval and resume."""
+def save_config(model_dir):
+  """Writes the parsed config (includes resolved) to model_dir/config.gin,
+  atomically, for eval, resume and the analysis of fixed-weight runs."""
   target = os.path.join(model_dir, CONFIG_FILE)
   tmp = target + ".tmp"
   with open(tmp, "w") as f:
@@ -149,7 +150,7 @@ def run(model_dir, schedule):
   strategy = _make_strategy()
   chief = strategy_lib.is_chief(strategy)
   if schedule != "eval" and chief:
-    _save_config(model_dir)
+    save_config(model_dir)
   runtime = experiment_lib.RuntimeOptions(
       strategy=strategy, seed=FLAGS.seed,
       validation_percent=FLAGS.validation_percent, data_dir=FLAGS.data_dir,
