@@ -63,7 +63,8 @@ QUALITIES = ("psnr", "ms_ssim_db")
 def _parser():
   parser = common.base_parser(__doc__)
   reproduction.add_arguments(parser, os.path.join(
-      common.REPO_ROOT, "runs", "reproduce_compression"), DEFAULT_STEPS)
+      common.REPO_ROOT, "runs", "reproduce_compression"), DEFAULT_STEPS,
+      analysis_needs_hub_modules=True)
   parser.add_argument("--num_fixed", type=int, default=5,
                       help="Fixed-λ models, log-spaced over the λ range "
                       "(YOTO is evaluated at these and between them).")

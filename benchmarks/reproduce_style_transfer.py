@@ -627,7 +627,8 @@ def main(argv=None):
                            args.tiny)
   start = time.time()
   seconds = reproduction.train_all(specs, model_root, steps, shared,
-                                   args.seed, reproduction.only_names(args))
+                                   args.seed, reproduction.only_names(args),
+                                   export=not args.no_export)
   batches = eval_batches(shared, args.seed)
   interpolation = run_interpolation(specs, model_root, steps, shared, grid,
                                     batches)

@@ -302,7 +302,8 @@ def main(argv=None):
                            reproduction.batch_bindings(args, 8))
   start = time.time()
   seconds = reproduction.train_all(specs, model_root, steps, shared,
-                                   args.seed, reproduction.only_names(args))
+                                   args.seed, reproduction.only_names(args),
+                                   export=not args.no_export)
   results, text = analyse(specs, model_root, steps, args.out_dir, seconds)
   results.update(model_root=model_root, betas=betas,
                  wall_seconds_this_run=time.time() - start,

@@ -69,8 +69,10 @@ def fixed_model(name: str, config: str,
 
 
 def add_arguments(parser, default_model_root: str, default_steps: int,
-                  tiny_steps: int = 4) -> None:
-  """The command-line flags every reproduction takes."""
+                  tiny_steps: int = 4, analysis_needs_hub_modules: bool = False
+                  ) -> None:
+  """The command-line flags every reproduction takes (and --no_export where
+  the analysis reads no hub module)."""
   parser.add_argument("--model_root", default=default_model_root,
                       help="The models' model_dirs go to "
                       "MODEL_ROOT/steps<steps>/<model> (kept, so that a rerun "
@@ -91,6 +93,11 @@ def add_arguments(parser, default_model_root: str, default_steps: int,
   parser.add_argument("--eval_steps", type=int, default=None,
                       help="Test batches per evaluation (default: the "
                       "config's; 1 with --tiny).")
+  if not analysis_needs_hub_modules:
+    parser.add_argument("--no_export", action="store_true",
+                        help="Write no hub module per model (the analysis "
+                        "needs none; `python -m yoto.main --schedule=eval "
+                        "--model_dir=MODEL_ROOT/...` exports one later).")
 
 
 def steps_and_root(args, default_steps: int, tiny_steps: int = 4):
@@ -163,8 +170,9 @@ def finished_dirs(specs: Sequence[ModelSpec], model_root: str, steps: int,
 
 
 def train(spec: ModelSpec, model_dir: str, bindings: Sequence[str],
-          seed: int) -> float:
-  """Trains, evaluates and exports one model in-process; returns seconds.
+          seed: int, export: bool = True) -> float:
+  """Trains, evaluates and (if `export`) exports one model in-process;
+  returns seconds.
 
   Like `python -m yoto.main` it saves the parsed config as
   model_dir/config.gin, where the analysis finds a fixed model's weights.
@@ -177,7 +185,8 @@ def train(spec: ModelSpec, model_dir: str, bindings: Sequence[str],
     yoto_main.save_config(model_dir)
     configurables.register()(
         model_dir=model_dir, schedule="train_and_eval",
-        runtime=experiment_lib.RuntimeOptions(seed=seed))
+        runtime=experiment_lib.RuntimeOptions(seed=seed,
+                                              export_hub_modules=export))
   finally:
     gin.clear_config()
   seconds = time.time() - start
@@ -188,8 +197,10 @@ def train(spec: ModelSpec, model_dir: str, bindings: Sequence[str],
 
 def train_all(specs: Sequence[ModelSpec], model_root: str, steps: int,
               shared: Sequence[str], seed: int,
-              only: Sequence[str] = ()) -> Dict[str, float]:
-  """Trains every unfinished model; returns name -> training seconds."""
+              only: Sequence[str] = (), export: bool = True
+              ) -> Dict[str, float]:
+  """Trains every unfinished model (exporting a hub module of each if
+  `export`); returns name -> training seconds."""
   seconds = {}
   for spec in specs:
     model_dir = os.path.join(model_root, spec.name)
@@ -200,7 +211,7 @@ def train_all(specs: Sequence[ModelSpec], model_root: str, steps: int,
       continue
     else:
       print(f"{spec.name}: training {steps} steps ...", flush=True)
-      train(spec, model_dir, spec.all_bindings(shared), seed)
+      train(spec, model_dir, spec.all_bindings(shared), seed, export)
     timing = os.path.join(model_dir, TIMING_FILE)
     if os.path.exists(timing):
       with open(timing) as f:

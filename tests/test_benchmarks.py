@@ -215,7 +215,8 @@ def test_style_transfer_grid_takes_the_centre_and_ends_of_the_config():
 def test_style_transfer_reproduction_blends_the_extreme_models_and_resumes(
     tmp_path):
   models, out = tmp_path / "models", tmp_path / "out"
-  args = ["--tiny", f"--model_root={models}", f"--out_dir={out}"]
+  args = ["--tiny", "--no_export", f"--model_root={models}",
+          f"--out_dir={out}"]
   first = reproduce_style_transfer.main(args)
   names = set(first["fixed_weights"]) | {"yoto", "specialist"}
   assert len(first["fixed_weights"]) == 5
@@ -249,6 +250,8 @@ def test_style_transfer_reproduction_blends_the_extreme_models_and_resumes(
                                  err_msg=f"{name} {key}")
   assert first["step_time"]["ratio"]["cpu"] > 0
   _assert_written(out, "reproduce_style_transfer")
+  # --no_export: evaluated, but no hub module (the analysis needs none).
+  assert not list(models.glob("steps3/*/hub_modules"))
 
   metrics_files = [evaluator.metrics_path(str(models / "steps3" / name))
                    for name in sorted(names)]

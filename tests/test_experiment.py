@@ -145,6 +145,21 @@ def test_eval_schedule_evaluates_every_checkpoint_of_a_train_run(
   assert steps == {3, 6}
 
 
+def test_noexport_evaluates_only_and_a_later_eval_run_exports(
+    tmp_path, run_experiment):
+  result = run_experiment(tmp_path, YOTO_CONFIG, TINY_BINDINGS,
+                          export_hub_modules=False)
+  assert result.evaluated_steps == [3, 6] and result.hub_module is None
+  assert not os.path.exists(tmp_path / "hub_modules")
+  rows = len(evaluator.read_metrics(str(tmp_path)))
+  assert rows > 0
+  result = run_experiment(tmp_path, YOTO_CONFIG, TINY_BINDINGS,
+                          schedule="eval", eval_timeout_secs=5,
+                          eval_poll_secs=0.2)
+  assert result.hub_module.endswith("step-000000006")
+  assert len(evaluator.read_metrics(str(tmp_path))) == rows  # Not re-run.
+
+
 def test_same_seed_gives_the_same_loss_curve(tmp_path, run_experiment):
   bindings = TINY_BINDINGS + ("experiment.eval_steps = 1",)
   curves = []

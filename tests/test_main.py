@@ -37,7 +37,7 @@ def test_help_documents_every_flag():
   result = _run("--helpfull")
   for flag in ("--model_dir", "--schedule", "--gin_config", "--gin_bindings",
                "--strategy", "--use_tpu", "--master", "--tpu", "--seed",
-               "--validation_percent", "--data_dir"):
+               "--validation_percent", "--data_dir", "--[no]export"):
     assert flag in result.stdout
 
 

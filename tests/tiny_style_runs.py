@@ -7,12 +7,8 @@ a narrower network, two steps and three eval weight vectors.
 
 import os
 
-from conftest import config_path
-import gin
-
-from yoto import configurables
-from yoto import main
-from yoto.training import experiment
+from benchmarks import common
+from tiny_runs import train_in_process
 
 CONFIG = "photo_patches_magenta_style_transfer_yoto.gin"
 FIXED_CONFIG = "photo_patches_magenta_style_transfer_fixed.gin"
@@ -22,12 +18,7 @@ CENTRE = {"content_loss": 3.16, "style_loss_1": 3.16e-5,
           "total_variation_loss": 10000.0}
 EVAL_WEIGHTS = [CENTRE, {**CENTRE, "content_loss": 0.1},
                 {**CENTRE, "content_loss": 100.0}]
-BINDINGS = (
-    "StylizationNetwork.width_multiplier = 0.125",
-    "StylizationNetwork.num_residual_blocks = 2",
-    "StylizationNetwork.conditioning_hidden_size = 32",
-    "StylizationNetwork.loss_weights_hidden_size = 32",
-    "StyleTransferProblem.style_image_size = 32",
+BINDINGS = common.TINY_STYLE_NETWORK_BINDINGS + (
     "experiment.train_steps = 2",
     "experiment.iterations_per_loop = 2",
     "experiment.save_checkpoints_steps = 2",
@@ -40,22 +31,10 @@ BINDINGS = (
 _RUNS = {}
 
 
-def train(model_dir, config=CONFIG, bindings=BINDINGS):
-  """Trains, evaluates and exports in-process, like `python -m yoto.main`."""
-  gin.clear_config()
-  try:
-    main.parse_config([config_path(config)], list(bindings))
-    os.makedirs(model_dir)
-    return configurables.register()(
-        model_dir=model_dir, schedule="train_and_eval",
-        runtime=experiment.RuntimeOptions())
-  finally:
-    gin.clear_config()
-
-
 def get(tmp_path_factory):
   """The tiny YOTO run's ExperimentResult (trained on the first call)."""
   if "yoto" not in _RUNS:
     root = tmp_path_factory.mktemp("tiny_style_runs")
-    _RUNS["yoto"] = train(os.path.join(str(root), "yoto"))
+    _RUNS["yoto"] = train_in_process(os.path.join(str(root), "yoto"),
+                                     CONFIG, BINDINGS)
   return _RUNS["yoto"]

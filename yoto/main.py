@@ -62,6 +62,11 @@ flags.DEFINE_integer("validation_percent", 20,
 flags.DEFINE_string("data_dir", None,
                     "tensorflow_datasets data directory holding prepared "
                     "datasets (default: ~/tensorflow_datasets).")
+flags.DEFINE_bool("export", True,
+                  "Export a TF-Hub module of every evaluated checkpoint "
+                  "(model_dir/hub_modules/step-N); --noexport only "
+                  "evaluates (a later --schedule=eval run can still "
+                  "export).")
 flags.DEFINE_float("eval_timeout_secs", 3600.0,
                    "--schedule=eval stops after this long without a new "
                    "checkpoint.")
@@ -154,7 +159,8 @@ def run(model_dir, schedule):
   runtime = experiment_lib.RuntimeOptions(
       strategy=strategy, seed=FLAGS.seed,
       validation_percent=FLAGS.validation_percent, data_dir=FLAGS.data_dir,
-      eval_timeout_secs=FLAGS.eval_timeout_secs)
+      eval_timeout_secs=FLAGS.eval_timeout_secs,
+      export_hub_modules=FLAGS.export)
   experiment = configurables.register()
   try:
     result = experiment(model_dir=model_dir, schedule=schedule,

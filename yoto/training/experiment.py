@@ -10,6 +10,9 @@ Schedules:
   eval            follow checkpoints in model_dir until FINISHED is seen and
                   every checkpoint is evaluated and exported.
   train_and_eval  train, evaluating and exporting each checkpoint as written.
+
+Exporting can be turned off (`RuntimeOptions.export_hub_modules`, `--noexport`)
+when only the eval metrics are wanted.
 """
 
 import dataclasses
@@ -41,6 +44,9 @@ class RuntimeOptions:
   data_dir: Optional[str] = None
   eval_timeout_secs: float = 3600.0
   eval_poll_secs: float = 5.0
+  # False: evaluate each checkpoint but write no hub module (cheaper when
+  # only the metrics are wanted; `--schedule=eval` can export later).
+  export_hub_modules: bool = True
 
 
 @dataclasses.dataclass
@@ -147,7 +153,8 @@ def experiment(model_dir: str, schedule: str,
                             chief=chief)
 
   def evaluate_and_export(step):
-    _evaluate_once(state, evaluator, model_dir, step, result, chief)
+    _evaluate_once(state, evaluator, model_dir, step, result,
+                   export=chief and runtime.export_hub_modules)
 
   if schedule in ("train", "train_and_eval"):
     trainer = trainer_lib.Trainer(state, loop, model_dir)
@@ -171,12 +178,13 @@ def experiment(model_dir: str, schedule: str,
   return result
 
 
-def _evaluate_once(state, evaluator, model_dir, step, result, chief):
-  """Evaluates and exports `step` unless both were already done."""
+def _evaluate_once(state, evaluator, model_dir, step, result, export):
+  """Evaluates `step` unless already done; exports it if `export` (and not
+  already exported)."""
   done = evaluator_lib.evaluated_steps(model_dir).get(step, set())
   if not set(evaluator.split_dataset_fns) <= done:
     evaluator.evaluate(step)
-  if chief:
+  if export:
     export_lib.export_hub_module(state.problem,
                                  state.multi_loss_optimizer.conditioning,
                                  export_lib.hub_module_path(model_dir, step))
