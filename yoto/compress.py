@@ -58,6 +58,7 @@ from yoto.problems import compression
 from yoto.problems import conditioning as conditioning_lib
 from yoto.training import evaluator
 from yoto.training import export
+from yoto.utils import arguments
 
 MAGIC = b"YOTO"
 FORMAT_VERSION = 1
@@ -452,13 +453,6 @@ def _evaluate_command(args) -> str:
   return "\n".join(lines)
 
 
-def _lmbda_arg(text: str) -> float:
-  try:
-    return float(text)
-  except ValueError:
-    raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
   """Parses the command line (argv without the program name)."""
   parser = argparse.ArgumentParser(
@@ -473,7 +467,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
   sub = commands.add_parser("compress", help="Image -> .yoto file.")
   add_module(sub)
-  sub.add_argument("--lmbda", type=_lmbda_arg, default=None,
+  sub.add_argument("--lmbda", type=arguments.number, default=None,
                    help="Rate-distortion weight λ (loss = bpp + λ · MSE on "
                    "0-255): larger gives more bits and better quality. "
                    "Optional for a fixed-λ module.")

@@ -26,16 +26,9 @@ from yoto.analysis import metrics
 from yoto.analysis import plots
 from yoto.analysis import run_config
 from yoto.analysis import tables
+from yoto.utils import arguments
 
 PLOTS_DIR = "plots"
-
-
-def _floats(text: str) -> List[float]:
-  try:
-    return [float(v) for v in text.replace(",", " ").split()]
-  except ValueError:
-    raise argparse.ArgumentTypeError(
-        f"expected comma-separated numbers, got {text!r}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
                     "exported module).")
   grid.add_argument("--out", help="PNG to write; default "
                     "MODEL_DIR/plots/beta_grid.png.")
-  grid.add_argument("--betas", type=_floats,
+  grid.add_argument("--betas", type=arguments.numbers,
                     help="Comma-separated β, one row each; default 6 values "
                     "log-spaced over the module's training range.")
   grid.add_argument("--num_examples", type=int, default=8,

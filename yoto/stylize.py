@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from yoto.training import export
+from yoto.utils import arguments
 
 CONTENT_WEIGHT = 'content_weight'
 CONTENT_LOSS = 'content_loss'
@@ -395,21 +396,6 @@ def save_figure(fig, path: str) -> None:
   fig.savefig(path, dpi=100)
 
 
-def _floats(text: str) -> List[float]:
-  try:
-    return [float(v) for v in text.split(',') if v.strip()]
-  except ValueError:
-    raise argparse.ArgumentTypeError(
-        f'not a comma-separated list of numbers: {text!r}') from None
-
-
-def _float(text: str) -> float:
-  try:
-    return float(text)
-  except ValueError:
-    raise argparse.ArgumentTypeError(f'not a number: {text!r}') from None
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
   parser = argparse.ArgumentParser(
       prog='python -m yoto.stylize',
@@ -420,9 +406,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                       'module)')
   parser.add_argument('--content', required=True, help='content image file')
   parser.add_argument('--style', required=True, help='style image file')
-  parser.add_argument('--content_weight', type=_float, default=None,
+  parser.add_argument('--content_weight', type=arguments.number, default=None,
                       help='content loss weight (default: centre of range)')
-  parser.add_argument('--style_weights', type=_floats, default=None,
+  parser.add_argument('--style_weights', type=arguments.numbers, default=None,
                       help='comma-separated style loss weights, one per '
                       'style layer (default: centres of their ranges)')
   parser.add_argument('--grid', default=None,
