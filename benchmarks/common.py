@@ -340,7 +340,8 @@ def command_line(name: str, argv: Optional[Sequence[str]] = None) -> str:
 
 def write_results(name: str, out_dir: str, results: dict, markdown: str,
                   argv: Optional[Sequence[str]] = None) -> List[str]:
-  """Writes `name`.json (results + machine) and `name`.md; returns paths.
+  """Prints `markdown`, writes `name`.json (results + machine) and `name`.md
+  and prints their paths; returns the paths.
 
   Args:
     name: the script's module name in benchmarks/.
@@ -365,6 +366,9 @@ def write_results(name: str, out_dir: str, results: dict, markdown: str,
             f"{machine['load_average_1_5_15min'][0]} at the end "
             f"(commit {machine['git_commit']}).\n\n")
     f.write(markdown)
+  print(markdown)
+  for path in (json_path, md_path):
+    print(f"wrote {path}")
   return [json_path, md_path]
 
 

@@ -117,10 +117,7 @@ def main(argv=None):
     results[name] = bench_architecture(arch, batch_size, eval_steps, repeats)
     print(f"{name}: {results[name]['cost_over_k1']}", flush=True)
   text = markdown(results)
-  print(text)
-  for path in common.write_results("eval_cost", args.out_dir, results, text,
-                                   argv):
-    print(f"wrote {path}")
+  common.write_results("eval_cost", args.out_dir, results, text, argv)
   return results
 
 

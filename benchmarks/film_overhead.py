@@ -231,10 +231,7 @@ def main(argv=None):
         results[name]["profile_ms"] = op_profile(loops, tmp)
       print(f"{name}: {results[name]['ratios']}", flush=True)
   text = markdown(results)
-  print(text)
-  for path in common.write_results("film_overhead", args.out_dir, results,
-                                   text, argv):
-    print(f"wrote {path}")
+  common.write_results("film_overhead", args.out_dir, results, text, argv)
   return results
 
 

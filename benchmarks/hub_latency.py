@@ -146,10 +146,7 @@ def main(argv=None):
     results = run(common.ARCHITECTURES[args.architecture], batch_size, repeats,
                   tmp, args.model_dir)
   text = markdown(results)
-  print(text)
-  for path in common.write_results("hub_latency", args.out_dir, results,
-                                   text, argv):
-    print(f"wrote {path}")
+  common.write_results("hub_latency", args.out_dir, results, text, argv)
   return results
 
 

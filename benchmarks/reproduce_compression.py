@@ -278,10 +278,8 @@ def main(argv=None):
   results.update(model_root=model_root, fixed_lmbdas=fixed_lmbdas,
                  eval_lmbdas=eval_lmbdas, shared_bindings=shared,
                  wall_seconds_this_run=time.time() - start)
-  print(text)
-  for path in common.write_results("reproduce_compression", args.out_dir,
-                                   results, text, argv):
-    print(f"wrote {path}")
+  common.write_results("reproduce_compression", args.out_dir, results, text,
+                       argv)
   return results
 
 

@@ -2,7 +2,7 @@ r"""A reduced-scale reproduction of the paper's style transfer (Figure 6).
 
   python -m benchmarks.reproduce_style_transfer               # 35-55 min
   python -m benchmarks.reproduce_style_transfer --steps=2000  # longer; resumes
-  python -m benchmarks.reproduce_style_transfer --tiny        # a few steps; tests
+  python -m benchmarks.reproduce_style_transfer --tiny   # a few steps; tests
 
 On the embedded data (64x64 crops of scikit-image's photos, generated styles
 with two held out for evaluation; config/photo_patches_magenta_style_transfer_
@@ -645,9 +645,7 @@ def main(argv=None):
       fixed_weights=grid.fixed(), interpolation=interpolation,
       step_time=timing, models_seconds=seconds, shared_bindings=shared,
       wall_seconds_this_run=time.time() - start)
-  print(text)
-  for path in common.write_results(NAME, args.out_dir, results, text, argv):
-    print(f"wrote {path}")
+  common.write_results(NAME, args.out_dir, results, text, argv)
   return results
 
 

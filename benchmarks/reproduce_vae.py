@@ -218,7 +218,8 @@ def gap_markdown(rows: List[dict]) -> str:
            for r in rows]
   table.append(["mean", ""] + [
       _gap_cell(reproduction.mean([r["gap_nats"][m] for r in rows]),
-                reproduction.mean([r["gap"][m] for r in rows])) for m in methods])
+                reproduction.mean([r["gap"][m] for r in rows]))
+      for m in methods])
   header = ["β", "fixed full loss"] + methods[:-1] + [
       f"single model ({rows[0]['single_model']})"]
   return common.markdown_table(header, table)
@@ -308,10 +309,7 @@ def main(argv=None):
   results.update(model_root=model_root, betas=betas,
                  wall_seconds_this_run=time.time() - start,
                  shared_bindings=shared)
-  print(text)
-  for path in common.write_results("reproduce_vae", args.out_dir, results,
-                                   text, argv):
-    print(f"wrote {path}")
+  common.write_results("reproduce_vae", args.out_dir, results, text, argv)
   return results
 
 

@@ -278,10 +278,7 @@ def main(argv=None):
     if "pipeline" in sections:
       results["pipeline"] = bench_pipeline(batch_size, steps, repeats, tmp)
   text = markdown(results)
-  print(text)
-  for path in common.write_results("train_throughput", args.out_dir, results,
-                                   text, argv):
-    print(f"wrote {path}")
+  common.write_results("train_throughput", args.out_dir, results, text, argv)
   return results
 
 

@@ -108,8 +108,8 @@ def _trunk_by_hand(m, blocks):
           9 * c3 * c2 + 9 * c2 * c1 + 81 * c1 * 3 + 3)
 
 
-def _conditioning_by_hand(m, blocks, style=10, n=5, hidden=16, weights_hidden=16,
-                          weights_out=8):
+def _conditioning_by_hand(m, blocks, style=10, n=5, hidden=16,
+                          weights_hidden=16, weights_out=8):
   c1, c2, c3 = (max(1, round(32 * m)), max(1, round(64 * m)),
                 max(1, round(128 * m)))
   dense = lambda a, b: a * b + b

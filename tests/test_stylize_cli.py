@@ -84,4 +84,4 @@ def test_bad_images_and_modules_give_one_line_errors(module_dir, images,
   assert _run(module_dir, (str(tiny), images[1]), str(tmp_path / "x.png")) == 2
   assert "at least 8x8" in capsys.readouterr().err
   assert _run(str(tmp_path), images, str(tmp_path / "x.png")) == 2
-  assert "neither an exported hub module" in capsys.readouterr().err
+  assert "neither a hub module" in capsys.readouterr().err

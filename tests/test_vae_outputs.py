@@ -93,18 +93,6 @@ def test_noise_is_fixed_by_the_seed_and_images_in_0_1_display_as_such():
   assert grid.value_range == (0.0, 1.0)
 
 
-def test_resolve_module_path_errors(tmp_path):
-  with pytest.raises(FileNotFoundError, match="No such hub module"):
-    vae_outputs.resolve_module_path(str(tmp_path / "missing"))
-  with pytest.raises(FileNotFoundError, match="neither a hub module"):
-    vae_outputs.resolve_module_path(str(tmp_path))
-  module = tmp_path / "hub_modules" / "step-000000007"
-  module.mkdir(parents=True)
-  (module / "saved_model.pb").write_bytes(b"")
-  assert vae_outputs.resolve_module_path(str(tmp_path)) == str(module)
-  assert vae_outputs.resolve_module_path(str(module)) == str(module)
-
-
 def test_load_images_gives_preprocessed_test_images():
   images = vae_outputs.load_images(3, split="test")
   assert images.shape == (3, 32, 32, 3)

@@ -71,7 +71,8 @@ def get(tmp_path_factory) -> TinyRuns:
     root = tmp_path_factory.mktemp("tiny_vae_runs")
     yoto_dir = os.path.join(str(root), "yoto")
     fixed_dir = os.path.join(str(root), f"fixed_beta{FIXED_BETA:g}")
-    result = train_in_process(yoto_dir, "photo_patches_conv_vae_yoto.gin", BINDINGS)
+    result = train_in_process(yoto_dir, "photo_patches_conv_vae_yoto.gin",
+                              BINDINGS)
     train_in_process(fixed_dir, "photo_patches_conv_vae_fixed.gin", BINDINGS + (
         f"LinearlyScalarizedOptimizer.weights = {_weights(FIXED_BETA)!r}",))
     _RUNS["runs"] = TinyRuns(yoto_dir, fixed_dir, result.hub_module)

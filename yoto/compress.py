@@ -169,17 +169,6 @@ def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
   return float("inf") if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
 
 
-def resolve_module_path(path: str) -> str:
-  """A hub module path, or a model_dir's newest one."""
-  if os.path.exists(os.path.join(path, "saved_model.pb")):
-    return path
-  latest = export.latest_hub_module(path) if os.path.isdir(path) else None
-  if latest is None:
-    raise CodecError(f"{path} is neither an exported hub module (no "
-                     "saved_model.pb) nor a model_dir with hub_modules/.")
-  return latest
-
-
 class Codec:
   """Compresses and decompresses images with one loaded hub module.
 
@@ -192,7 +181,7 @@ class Codec:
 
   @classmethod
   def load(cls, module_path: str) -> "Codec":
-    path = resolve_module_path(module_path)
+    path = export.resolve_hub_module(module_path)
     key = (os.path.abspath(path),
            os.path.getmtime(os.path.join(path, "saved_model.pb")))
     if key not in cls._cache:
@@ -200,7 +189,7 @@ class Codec:
     return cls._cache[key]
 
   def __init__(self, module_path: str):
-    self.path = resolve_module_path(module_path)
+    self.path = export.resolve_hub_module(module_path)
     self.module = tf.saved_model.load(self.path)
     try:
       self.metadata = json.loads(
@@ -504,7 +493,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
              "evaluate": _evaluate_command}[args.command]
   try:
     print(command(args), flush=True)
-  except CodecError as e:
+  except (CodecError, export.HubModuleNotFoundError) as e:
     print(f"yoto.compress: error: {e}", file=sys.stderr, flush=True)
     return 1
   return 0

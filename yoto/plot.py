@@ -112,7 +112,8 @@ def run_grid(args) -> List[str]:
   """Writes the Figure-3 grid of a hub module; returns [path]."""
   # TensorFlow loads only for this command, keeping `frontier` quick.
   from yoto.analysis import vae_outputs  # pylint: disable=g-import-not-at-top
-  path = vae_outputs.resolve_module_path(args.module)
+  from yoto.training import export  # pylint: disable=g-import-not-at-top
+  path = export.resolve_hub_module(args.module)
   model_dir = run_config.model_dir_of_module(path)
   out = args.out or (model_dir and os.path.join(model_dir, PLOTS_DIR,
                                                 "beta_grid.png"))

@@ -44,17 +44,6 @@ class StylizeError(ValueError):
   """Bad input from the user: reported without a traceback."""
 
 
-def resolve_module_path(path: str) -> str:
-  """A hub module directory, or a model_dir's newest module."""
-  if os.path.exists(os.path.join(path, 'saved_model.pb')):
-    return path
-  latest = export.latest_hub_module(path) if os.path.isdir(path) else None
-  if latest is None:
-    raise StylizeError(f'{path} is neither an exported hub module nor a '
-                       'model_dir with hub_modules/step-*/.')
-  return latest
-
-
 def read_image(path: str, max_size: Optional[int] = None) -> np.ndarray:
   """An image file as float32 [H, W, 3] in [0, 1] (RGB)."""
   import PIL.Image  # pylint: disable=g-import-not-at-top
@@ -102,7 +91,7 @@ class Stylizer:
   def load(cls, path: str) -> 'Stylizer':
     """Loads a module (cached per path while its saved_model.pb is unchanged:
     a notebook or a test may stylize many times)."""
-    path = resolve_module_path(path)
+    path = export.resolve_hub_module(path)
     key = (os.path.abspath(path),
            os.path.getmtime(os.path.join(path, 'saved_model.pb')))
     if key not in _LOADED:
@@ -450,7 +439,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   args = parse_args(sys.argv[1:] if argv is None else argv)
   try:
     print(run(args))
-  except StylizeError as e:
+  except (StylizeError, export.HubModuleNotFoundError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
   except tf.errors.InvalidArgumentError as e:

@@ -54,24 +54,9 @@ class VaeModule:
     return run_config.model_dir_of_module(self.path)
 
 
-def resolve_module_path(path: str) -> str:
-  """A hub module directory, or the latest module of a model_dir."""
-  if os.path.isfile(os.path.join(path, "saved_model.pb")):
-    return path
-  if os.path.isdir(path):
-    latest = export.latest_hub_module(path)
-    if latest:
-      return latest
-    raise FileNotFoundError(
-        f"{path} is neither a hub module (no saved_model.pb) nor a model_dir "
-        f"with exported modules under {export.HUB_DIR}/; evaluate the run "
-        "(python -m yoto.main --schedule=eval) to export one.")
-  raise FileNotFoundError(f"No such hub module or model_dir: {path}")
-
-
 def load_module(path: str) -> VaeModule:
   """Loads a VAE hub module (or a model_dir's latest) with `hub.load`."""
-  path = resolve_module_path(path)
+  path = export.resolve_hub_module(path)
   module = hub.load(path)
   if not hasattr(module, "reconstruct_at_beta"):
     raise ValueError(f"{path} is not a VAE hub module: it has no "

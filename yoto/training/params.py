@@ -79,7 +79,8 @@ def adam_optimizer(learning_rate, beta1: float = 0.9, beta2: float = 0.999,
       jit_compile=jit_compile)
 
 
-def make_optimizer(optimizer_factory: Callable[..., tf.keras.optimizers.Optimizer],
+def make_optimizer(optimizer_factory: Callable[...,
+                                               tf.keras.optimizers.Optimizer],
                    params: TrainingParams,
                    decayed_variables: Sequence[tf.Variable],
                    all_variables: Sequence[tf.Variable]
