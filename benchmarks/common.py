@@ -83,6 +83,15 @@ TINY_STYLE_NETWORK_BINDINGS = (
     "StylizationNetwork.loss_weights_hidden_size = 16",
     "StyleTransferProblem.style_image_size = 32",
 )
+# ... and a two-step run of it, batches of two, one eval batch.
+TINY_STYLE_RUN_BINDINGS = TINY_STYLE_NETWORK_BINDINGS + (
+    "experiment.train_steps = 2",
+    "experiment.iterations_per_loop = 2",
+    "experiment.save_checkpoints_steps = 2",
+    "experiment.eval_steps = 1",
+    "experiment.batch_size = 2",
+    "experiment.eval_batch_size = 2",
+)
 
 
 def config_path(name: str) -> str:

@@ -59,13 +59,7 @@ RESULT_FILE = "style_weight_effect.json"
 GRID_FILE = "style_weight_effect.png"
 GRID_COLUMNS = 8
 # A few steps of a narrow network: exercises every code path, means nothing.
-TINY_BINDINGS = common.TINY_STYLE_NETWORK_BINDINGS + (
-    "experiment.train_steps = 2",
-    "experiment.iterations_per_loop = 2",
-    "experiment.save_checkpoints_steps = 2",
-    "experiment.eval_steps = 1",
-    "experiment.batch_size = 2",
-    "experiment.eval_batch_size = 2",
+TINY_BINDINGS = common.TINY_STYLE_RUN_BINDINGS + (
     "experiment.eval_weights = None",
     "experiment.eval_num_samples = 1",
 )

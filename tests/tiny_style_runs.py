@@ -18,13 +18,7 @@ CENTRE = {"content_loss": 3.16, "style_loss_1": 3.16e-5,
           "total_variation_loss": 10000.0}
 EVAL_WEIGHTS = [CENTRE, {**CENTRE, "content_loss": 0.1},
                 {**CENTRE, "content_loss": 100.0}]
-BINDINGS = common.TINY_STYLE_NETWORK_BINDINGS + (
-    "experiment.train_steps = 2",
-    "experiment.iterations_per_loop = 2",
-    "experiment.save_checkpoints_steps = 2",
-    "experiment.eval_steps = 1",
-    "experiment.batch_size = 2",
-    "experiment.eval_batch_size = 2",
+BINDINGS = common.TINY_STYLE_RUN_BINDINGS + (
     f"experiment.eval_weights = {EVAL_WEIGHTS!r}",
 )
 
