@@ -34,6 +34,7 @@ def _images(shape, seed):
 
 
 def test_a_few_steps_on_the_embedded_config_lower_the_full_loss():
+  tf.keras.utils.set_random_seed(0)  # Independent of the tests run before.
   gin.clear_config()
   try:
     main.parse_config([config_path(tiny_style_runs.CONFIG)],
@@ -62,8 +63,10 @@ def test_a_few_steps_on_the_embedded_config_lower_the_full_loss():
     adam.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return loss
 
-  losses = [float(step()) for _ in range(6)]
-  assert losses[-1] < 0.8 * losses[0], losses
+  # The first steps can overshoot; after ten the loss is about half (seeds
+  # 0-5: 0.42-0.49 of the first).
+  losses = [float(step()) for _ in range(10)]
+  assert losses[-1] < 0.7 * losses[0], losses
 
 
 def test_training_writes_every_loss_at_every_eval_weight(run):
