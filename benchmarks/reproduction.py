@@ -18,12 +18,10 @@ import os
 import time
 from typing import Dict, List, Mapping, Optional, Sequence
 
-import gin
 import numpy as np
 import tensorflow as tf
 
 from benchmarks import common
-from yoto import configurables
 from yoto import main as yoto_main
 from yoto.training import evaluator as evaluator_lib
 from yoto.training import experiment as experiment_lib
@@ -178,17 +176,10 @@ def train(spec: ModelSpec, model_dir: str, bindings: Sequence[str],
   model_dir/config.gin, where the analysis finds a fixed model's weights.
   """
   start = time.time()
-  gin.clear_config()
-  try:
-    yoto_main.parse_config([common.config_path(spec.config)], list(bindings))
-    os.makedirs(model_dir, exist_ok=True)
-    yoto_main.save_config(model_dir)
-    configurables.register()(
-        model_dir=model_dir, schedule="train_and_eval",
-        runtime=experiment_lib.RuntimeOptions(seed=seed,
-                                              export_hub_modules=export))
-  finally:
-    gin.clear_config()
+  yoto_main.run_in_process(
+      model_dir, [common.config_path(spec.config)], bindings,
+      runtime=experiment_lib.RuntimeOptions(seed=seed,
+                                            export_hub_modules=export))
   seconds = time.time() - start
   with open(os.path.join(model_dir, TIMING_FILE), "w") as f:
     json.dump({"seconds": seconds, "bindings": list(bindings)}, f, indent=2)

@@ -38,15 +38,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import logging
 from benchmarks import common
-import gin
 import numpy as np
 import tensorflow as tf
 
-from yoto import configurables
 from yoto import main as yoto_main
 from yoto.architectures import vgg
 from yoto.problems import style_transfer
-from yoto.training import experiment as experiment_lib
 from yoto.training import export
 from yoto.utils import data
 from yoto.utils import preprocessing
@@ -73,15 +70,7 @@ def train(model_dir: str, config: str = CONFIG,
     The seconds it took, evaluation and export included.
   """
   start = time.time()
-  gin.clear_config()
-  try:
-    yoto_main.parse_config([config], list(bindings))
-    os.makedirs(model_dir, exist_ok=True)
-    yoto_main.save_config(model_dir)
-    configurables.register()(model_dir=model_dir, schedule="train_and_eval",
-                             runtime=experiment_lib.RuntimeOptions())
-  finally:
-    gin.clear_config()
+  yoto_main.run_in_process(model_dir, [config], bindings)
   return time.time() - start
 
 

@@ -18,7 +18,6 @@ except RuntimeError:  # The runtime is already initialised; keep what exists.
   pass
 
 
-import gin  # noqa: E402
 import pytest  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,15 +42,9 @@ def run_experiment(model_dir, config, bindings=(), schedule="train_and_eval",
   """
   from yoto import main  # pylint: disable=g-import-not-at-top
   from yoto.training import experiment  # pylint: disable=g-import-not-at-top
-  gin.clear_config()
   files = [config_path(config)] if isinstance(config, str) else config
-  main.parse_config(files, list(bindings))
-  runtime = experiment.RuntimeOptions(**runtime_kwargs)
-  try:
-    return main.configurables.register()(
-        model_dir=str(model_dir), schedule=schedule, runtime=runtime)
-  finally:
-    gin.clear_config()
+  return main.run_in_process(str(model_dir), files, bindings, schedule,
+                             experiment.RuntimeOptions(**runtime_kwargs))
 
 
 @pytest.fixture(name="run_experiment")

@@ -12,11 +12,8 @@ import dataclasses
 import os
 
 from conftest import config_path
-import gin
 
-from yoto import configurables
 from yoto import main
-from yoto.training import experiment
 
 EVAL_BETAS = (0.5, 8.0, 128.0)
 FIXED_BETA = 8.0
@@ -48,21 +45,10 @@ _RUNS = {}
 
 
 def train_in_process(model_dir, config, bindings):
-  """Trains, evaluates and exports in-process, like `python -m yoto.main`.
-
-  Like the command line, it saves the parsed config as model_dir/config.gin:
-  the analysis reads a fixed-weight run's weights from there.
-  """
-  gin.clear_config()
-  try:
-    main.parse_config([config_path(config)], list(bindings))
-    os.makedirs(model_dir)
-    main.save_config(model_dir)
-    return configurables.register()(
-        model_dir=model_dir, schedule="train_and_eval",
-        runtime=experiment.RuntimeOptions())
-  finally:
-    gin.clear_config()
+  """Trains, evaluates and exports in-process, like `python -m yoto.main`
+  (which also saves model_dir/config.gin: the analysis reads a fixed-weight
+  run's weights from there)."""
+  return main.run_in_process(model_dir, [config_path(config)], bindings)
 
 
 def get(tmp_path_factory) -> TinyRuns:

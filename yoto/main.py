@@ -148,19 +148,31 @@ def _make_strategy():
 
 
 def run(model_dir, schedule):
-  """Runs one schedule; returns the ExperimentResult."""
+  """Runs one schedule from the flags; returns the ExperimentResult."""
   _check_writable(model_dir)
   files = _config_files(model_dir)
   parse_config(files, list(FLAGS.gin_bindings))
-  strategy = _make_strategy()
-  chief = strategy_lib.is_chief(strategy)
-  if schedule != "eval" and chief:
-    save_config(model_dir)
   runtime = experiment_lib.RuntimeOptions(
-      strategy=strategy, seed=FLAGS.seed,
+      strategy=_make_strategy(), seed=FLAGS.seed,
       validation_percent=FLAGS.validation_percent, data_dir=FLAGS.data_dir,
       eval_timeout_secs=FLAGS.eval_timeout_secs,
       export_hub_modules=FLAGS.export)
+  return run_parsed(model_dir, schedule, runtime)
+
+
+def run_parsed(model_dir, schedule, runtime):
+  """Runs the parsed gin config's experiment in model_dir.
+
+  Like every run of the command line, it saves the config as
+  model_dir/config.gin first (not for `eval`; only the chief writes) and
+  the operative config afterwards.
+
+  Returns:
+    The ExperimentResult.
+  """
+  chief = strategy_lib.is_chief(runtime.strategy)
+  if schedule != "eval" and chief:
+    save_config(model_dir)
   experiment = configurables.register()
   try:
     result = experiment(model_dir=model_dir, schedule=schedule,
@@ -170,6 +182,25 @@ def run(model_dir, schedule):
       with open(os.path.join(model_dir, OPERATIVE_CONFIG_FILE), "w") as f:
         f.write(gin.operative_config_str())
   return result
+
+
+def run_in_process(model_dir, config_files, bindings=(),
+                   schedule="train_and_eval", runtime=None):
+  """`python -m yoto.main` as a function, for scripts and tests: parses
+  `config_files` and `bindings` into a fresh gin config, runs `schedule` in
+  model_dir (created if needed) and clears the config again.
+
+  Returns:
+    The ExperimentResult.
+  """
+  gin.clear_config()
+  try:
+    parse_config(list(config_files), list(bindings))
+    os.makedirs(model_dir, exist_ok=True)
+    return run_parsed(model_dir, schedule,
+                      runtime or experiment_lib.RuntimeOptions())
+  finally:
+    gin.clear_config()
 
 
 def _write_beta_grid(result):
