@@ -328,6 +328,7 @@ def machine_info() -> dict:
       "tensorflow": tf.__version__,
       "platform": platform.platform(),
       "git_commit": _git_commit(),
+      "git_describe": _git_describe(),
       "date": datetime.datetime.now().isoformat(timespec="seconds"),
   }
 
@@ -341,6 +342,17 @@ def _git_commit() -> Optional[str]:
     return None
 
 
+def _git_describe() -> Optional[str]:
+  """`git describe --always --dirty`: the commit, marked when the working
+  tree had changes."""
+  try:
+    return subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=REPO_ROOT,
+        check=True, capture_output=True, text=True).stdout.strip()
+  except (OSError, subprocess.CalledProcessError):
+    return None
+
+
 def command_line(name: str, argv: Optional[Sequence[str]] = None) -> str:
   """The command that produced the results, as typed from the repo root."""
   argv = sys.argv[1:] if argv is None else argv
@@ -348,19 +360,23 @@ def command_line(name: str, argv: Optional[Sequence[str]] = None) -> str:
 
 
 def write_results(name: str, out_dir: str, results: dict, markdown: str,
-                  argv: Optional[Sequence[str]] = None) -> List[str]:
+                  argv: Optional[Sequence[str]] = None,
+                  script: Optional[str] = None) -> List[str]:
   """Prints `markdown`, writes `name`.json (results + machine) and `name`.md
   and prints their paths; returns the paths.
 
   Args:
-    name: the script's module name in benchmarks/.
+    name: the results' name: the script's module name in benchmarks/, or
+      a named variant of its results (then `script` names the module).
     out_dir: where the files go.
     results: JSON-serialisable results.
     markdown: the results as Markdown (BENCHMARKS.md shows it).
     argv: the script's arguments (None: sys.argv[1:]), for the command line.
+    script: the module, when it is not `name`.
   """
   os.makedirs(out_dir, exist_ok=True)
-  payload = {"benchmark": name, "command": command_line(name, argv),
+  payload = {"benchmark": script or name,
+             "command": command_line(script or name, argv),
              "machine": machine_info(), "results": results}
   json_path = os.path.join(out_dir, f"{name}.json")
   with open(json_path, "w") as f:
@@ -373,7 +389,8 @@ def write_results(name: str, out_dir: str, results: dict, markdown: str,
     f.write(f"Measured {machine['date']} on {machine['cpu_count']} x "
             f"{machine['cpu']}, TF {machine['tensorflow']}, load average "
             f"{machine['load_average_1_5_15min'][0]} at the end "
-            f"(commit {machine['git_commit']}).\n\n")
+            f"(commit {machine['git_describe'] or machine['git_commit']})."
+            "\n\n")
     f.write(markdown)
   print(markdown)
   for path in (json_path, md_path):

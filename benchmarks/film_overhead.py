@@ -39,66 +39,45 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tensorflow as tf
 
 from benchmarks import common
+from yoto.architectures import conditioning
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 
-def _expand(x, rank):
-  for _ in range(rank - 2):
-    x = tf.expand_dims(x, 1)
-  return x
+LITERAL_BINDINGS = tuple(
+    f"{scope}/ConditionalConvnet.fold_conv_bias = False"
+    for scope in ("encoder", "decoder"))
 
 
-def no_modulation(layer, features, inputs_extra):
+def no_modulation(layer, features, inputs_extra, bias=None):
+  """The MLPs run, the modulation does not (`features` + 0 * their sum)."""
   scales, shifts = layer.scales_and_shifts(inputs_extra)
+  features = features if bias is None else tf.nn.bias_add(features, bias)
   return features + 0.0 * tf.reduce_sum(scales + shifts)
 
 
-def fused_mlp(layer, features, inputs_extra):
-  """Scales and shifts from one matmul per MLP layer; same variables."""
-  x = tf.cast(inputs_extra, layer.compute_dtype)
-  scale_layers = layer.scales_mlp.dense_layers
-  shift_layers = layer.shifts_mlp.dense_layers
-  first_s, first_t = scale_layers[0], shift_layers[0]
-  hidden = (tf.matmul(x, tf.concat([first_s.kernel, first_t.kernel], 1)) +
-            tf.concat([first_s.bias, first_t.bias], 0))
-  both = tf.stack(tf.split(hidden, 2, axis=1))  # [2, B, units]
-  for dense_s, dense_t in zip(scale_layers[1:], shift_layers[1:]):
-    both = (tf.matmul(layer.scales_mlp.activation(both),
-                      tf.stack([dense_s.kernel, dense_t.kernel])) +
-            tf.stack([dense_s.bias, dense_t.bias])[:, tf.newaxis, :])
-  scales, shifts = layer.postprocessing(both[0], both[1])
-  rank = features.shape.rank
-  return _expand(scales, rank) * features + _expand(shifts, rank)
+@tf.custom_gradient
+def _modulate_with_static_gradient(x, s, t):
+  """`s * x + t` for x [B, H, W, C], s and t [B, C], with a hand-written
+  gradient that reduces over fixed axes instead of TF's generic broadcast
+  gradient (`BroadcastGradientArgs`, dynamic reductions, reshapes)."""
+
+  def grad(g):
+    return (g * s[:, None, None, :], tf.reduce_sum(g * x, [1, 2]),
+            tf.reduce_sum(g, [1, 2]))
+  return s[:, None, None, :] * x + t[:, None, None, :], grad
 
 
-@tf.function(jit_compile=True)
-def _xla_modulate(features, scales, shifts):
-  return (scales[:, tf.newaxis, tf.newaxis, :] * features +
-          shifts[:, tf.newaxis, tf.newaxis, :])
-
-
-def xla_modulation(layer, features, inputs_extra):
+def custom_gradient(layer, features, inputs_extra, bias=None):
+  """The folded bias, and FiLM with a hand-written gradient."""
   scales, shifts = layer.scales_and_shifts(inputs_extra)
+  if bias is not None:
+    shifts = shifts + scales * bias
   if features.shape.rank != 4:
-    return _expand(scales, features.shape.rank) * features + _expand(
-        shifts, features.shape.rank)
-  return _xla_modulate(features, scales, shifts)
+    return conditioning.modulate(features, scales, shifts)
+  return _modulate_with_static_gradient(features, scales, shifts)
 
 
-def matmul_modulation(layer, features, inputs_extra):
-  scales, shifts = layer.scales_and_shifts(inputs_extra)
-  channels = features.shape[-1]
-  rank = features.shape.rank
-  if rank != 4 or channels > 16:
-    return _expand(scales, rank) * features + _expand(shifts, rank)
-  shape = tf.shape(features)
-  flat = tf.reshape(features, [shape[0], -1, channels])
-  out = tf.matmul(flat, tf.linalg.diag(scales)) + shifts[:, tf.newaxis, :]
-  return tf.reshape(out, shape)
-
-
-VARIANTS = {fn.__name__: fn for fn in (no_modulation, fused_mlp,
-                                       xla_modulation, matmul_modulation)}
+VARIANTS = {fn.__name__: fn for fn in (no_modulation, custom_gradient)}
 
 
 def _parser():
@@ -132,11 +111,13 @@ def _loop(state, arch, steps, model_dir):
 
 
 def bench_architecture(arch, variants, batch_size, steps, repeats, tmp):
-  """Times fixed, YOTO and the variants interleaved; returns results."""
+  """Times fixed, YOTO, the literal FiLM and the variants interleaved."""
   states = {"fixed": common.build_state(arch.fixed_config, (),
                                         arch.image_shape, batch_size),
             "yoto": common.build_state(arch.yoto_config, (), arch.image_shape,
-                                       batch_size)}
+                                       batch_size),
+            "literal": common.build_state(arch.yoto_config, LITERAL_BINDINGS,
+                                          arch.image_shape, batch_size)}
   for name in variants:
     states[name] = common.build_state(arch.yoto_config, (), arch.image_shape,
                                       batch_size)
@@ -146,6 +127,7 @@ def bench_architecture(arch, variants, batch_size, steps, repeats, tmp):
   times = common.interleaved(loops, repeats)
   pairs = {f"{name}/fixed": (name, "fixed") for name in states if
            name != "fixed"}
+  pairs["yoto/literal"] = ("yoto", "literal")
   pairs.update({f"{name}/yoto": (name, "yoto") for name in variants})
   results = {"batch_size": states["yoto"].batch_size, "steps_per_call": steps,
              "times": times.to_json(), "median_s": common.medians(times),

@@ -64,7 +64,7 @@ def _parser():
   parser = common.base_parser(__doc__)
   reproduction.add_arguments(parser, os.path.join(
       common.REPO_ROOT, "runs", "reproduce_compression"), DEFAULT_STEPS,
-      analysis_needs_hub_modules=True)
+      analysis_needs_hub_modules=True, default_seeds=1, default_evals=1)
   parser.add_argument("--num_fixed", type=int, default=5,
                       help="Fixed-λ models, log-spaced over the λ range "
                       "(YOTO is evaluated at these and between them).")
@@ -90,7 +90,8 @@ def shared_bindings(steps: int, eval_lmbdas: Sequence[float],
                     batch: Sequence[str] = ()) -> List[str]:
   """Bindings every model gets: steps, schedule, eval λ grid, and `batch`
   (`reproduction.batch_bindings`)."""
-  return reproduction.schedule_bindings(steps, (0.8,), max_loop=100) + [
+  return reproduction.schedule_bindings(steps, (0.8,), evals=1,
+                                        max_loop=100) + [
       f"experiment.eval_weights = {[_weights(l) for l in eval_lmbdas]!r}",
   ] + list(batch)
 
@@ -271,8 +272,12 @@ def main(argv=None):
   shared = shared_bindings(steps, eval_lmbdas,
                            reproduction.batch_bindings(args, 2))
   start = time.time()
-  seconds = reproduction.train_all(specs, model_root, steps, shared,
-                                   args.seed, reproduction.only_names(args))
+  seeds = reproduction.seeds(args)
+  seconds = reproduction.train_all(specs, model_root, steps, shared, seeds,
+                                   reproduction.only_names(args),
+                                   max_minutes=args.max_minutes)
+  # One seed is analysed until the codec's report reads seed statistics.
+  model_root = reproduction.seed_dir(model_root, seeds[0])
   results, text = analyse(specs, model_root, steps, args.out_dir, seconds,
                           eval_lmbdas)
   results.update(model_root=model_root, fixed_lmbdas=fixed_lmbdas,

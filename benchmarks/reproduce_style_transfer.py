@@ -251,7 +251,8 @@ def shared_bindings(steps: int, config: ConfigValues, grid: Grid,
   """Bindings every model gets: steps, schedule, eval weights, `batch`
   (`reproduction.batch_bindings`) and, with `tiny`, a narrow network."""
   return (reproduction.schedule_bindings(steps, config.decay_fractions,
-                                         config.iterations_per_loop) +
+                                         evals=1,
+                                         max_loop=config.iterations_per_loop) +
           [f"experiment.eval_weights = {grid.eval_weights()!r}"] +
           list(batch) + (list(TINY_BINDINGS) if tiny else []))
 
@@ -599,7 +600,8 @@ def analyse(specs, model_root, steps, out_dir, grid, interpolation):
 def _parser(config: ConfigValues):
   parser = common.base_parser(__doc__)
   reproduction.add_arguments(parser, os.path.join(
-      common.REPO_ROOT, "runs", NAME), config.train_steps, TINY_STEPS)
+      common.REPO_ROOT, "runs", NAME), config.train_steps, TINY_STEPS,
+      default_seeds=1, default_evals=1)
   parser.add_argument("--content_points", type=int, default=None,
                       help="Content weights evaluated, log-spaced over its "
                       "range (default 7; 3 with --tiny).")
@@ -626,9 +628,13 @@ def main(argv=None):
                            reproduction.batch_bindings(args, TINY_BATCH),
                            args.tiny)
   start = time.time()
-  seconds = reproduction.train_all(specs, model_root, steps, shared,
-                                   args.seed, reproduction.only_names(args),
-                                   export=not args.no_export)
+  seeds = reproduction.seeds(args)
+  seconds = reproduction.train_all(specs, model_root, steps, shared, seeds,
+                                   reproduction.only_names(args),
+                                   export=not args.no_export,
+                                   max_minutes=args.max_minutes)
+  # One seed is analysed until the style report reads seed statistics.
+  model_root = reproduction.seed_dir(model_root, seeds[0])
   batches = eval_batches(shared, args.seed)
   interpolation = run_interpolation(specs, model_root, steps, shared, grid,
                                     batches)

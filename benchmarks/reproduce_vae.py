@@ -1,54 +1,55 @@
-r"""A reduced-scale reproduction of the paper's β-VAE results (Figure 2).
+r"""A reduced-scale reproduction of the paper's β-VAE results (Figures 2, 4).
 
-  python -m benchmarks.reproduce_vae                 # 35-60 min, 2 cores
-  python -m benchmarks.reproduce_vae --steps=20000   # longer, closer to paper
-  python -m benchmarks.reproduce_vae --ablation      # + Figure 4's variants
-  python -m benchmarks.reproduce_vae --tiny          # a few steps; for tests
+  python -m benchmarks.reproduce_vae                      # 3 seeds, resumable
+  python -m benchmarks.reproduce_vae --max_minutes=50     # one chunk of it
+  python -m benchmarks.reproduce_vae --steps=16000 --name=steps16000
+  python -m benchmarks.reproduce_vae --variants=all       # + the ablations
+  python -m benchmarks.reproduce_vae --tiny               # seconds; for tests
 
 On the embedded dataset (photo_patches: 32x32 crops of scikit-image photos,
 config/photo_patches_conv_vae_{yoto,fixed}.gin) it trains, all for the same
-number of steps (default 4000, the config's own) and with the same
-learning-rate schedule (halved at 50 % and 75 % of the steps, as the config
-does at 2000 and 3000 of 4000):
+number of steps (default 4000, the config's own) with the same learning-rate
+schedule (halved at 50 % and 75 % of the steps, as the config does) and with
+every seed of `--seeds` (default 3):
 
   fixed_beta<β>  a fixed-weight β-VAE for every β of the grid
                  (default 0.5, 2, 8, 32, 128, 512);
-  yoto           one YOTO model, β log-uniform over the grid's range;
-  yoto_wide      the same, 1.5x wider: channels, fully connected and FiLM
-                 hidden sizes x1.5 (--wide=0 skips it);
-  with --ablation (Figure 4):
-  yoto_uniform   β uniform instead of log-uniform;
-  yoto_input     conditioning by concatenating log β to the input instead
-                 of FiLM.
+  the YOTO variants of `--variants` (default: yoto, yoto_wide), each one
+  YOTO model with β log-uniform over the grid's range and one change
+  (`VARIANTS` below lists them: widths, FiLM width, loss-weight
+  normalisation, centred log β, learning rate, per-batch weights, a wider
+  training range, and Figure 4's uniform β and input conditioning).
 
-Every model is trained and evaluated in-process by `experiment` with
-`schedule='train_and_eval'` (what `python -m yoto.main` runs), so it ends
-with eval rows on the test split (crops of a held-out photo) at every β of
-the grid in model_dir/metrics.jsonl, and a hub module. A model_dir with
-FINISHED and eval rows at the final step is skipped: rerunning the command
-resumes an interrupted reproduction.
+Every model is evaluated on the test split at every β of the grid `--evals`
+times during training (default 8: the learning curves). A model_dir with
+FINISHED and eval rows at the final step is skipped, an unfinished one
+resumes from its last checkpoint: rerunning the command continues an
+interrupted reproduction (`--max_minutes` starts no model after that long).
 
-From those rows (via `yoto.analysis`) it writes, to --out_dir:
-  reproduce_vae_frontier.png    reconstruction loss vs KL with each method's
-                                Pareto front (Figure 2, left);
-  reproduce_vae_full_loss.png   full loss minus the fixed model's, vs log2 β
-                                (Figure 2, right);
-  reproduce_vae.md / .json      the relative full-loss gap
-                                (method - fixed) / |fixed| per β for every
-                                YOTO variant and the single-model baseline
-                                (the fixed model with the lowest mean full loss
-                                over the grid), and the training times;
-  reproduce_vae_comparison_<model>.csv / .md  yoto.analysis' table per model.
+From the eval rows (via `yoto.analysis`) it writes, to --out_dir, under the
+results name (`reproduce_vae`, `reproduce_vae_<name>` with --name, or
+`reproduce_vae_steps<N>`):
+  <name>.md / .json       the gap table: per β, the fixed model's full loss
+                          and its seed-to-seed standard deviation (the noise
+                          floor), and every variant's and the single-model
+                          baseline's full-loss gap to it (nats per crop,
+                          mean ± 95 % interval over seeds); the convergence
+                          statement of every model; CPU seconds of the
+                          fixed sweep against one YOTO model;
+  <name>_learning_curves.png  YOTO's gap per β against training steps;
+  <name>_frontier.png     reconstruction loss vs KL with each method's
+                          Pareto front (Figure 2, left; the first seed);
+  <name>_full_loss.png    full loss minus the fixed model's vs log2 β
+                          (Figure 2, right; the first seed).
 
-Model_dirs go to --model_root/steps<steps>/<model> (default
-runs/reproduce_vae/steps4000/...), so runs of different lengths never mix.
+Model_dirs go to --model_root/steps<steps>/seed<seed>/<model>.
 """
 
 import math
 import os
 import sys
 import time
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -56,10 +57,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import common
 from benchmarks import reproduction
 import gin
+from matplotlib.figure import Figure
+import numpy as np
 
 from yoto.analysis import frontier
 from yoto.analysis import metrics
 from yoto.analysis import plots
+from yoto.analysis import seed_statistics
 from yoto.analysis import tables
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -67,13 +71,90 @@ YOTO_CONFIG = "photo_patches_conv_vae_yoto.gin"
 FIXED_CONFIG = "photo_patches_conv_vae_fixed.gin"
 DEFAULT_BETAS = "0.5,2,8,32,128,512"
 DEFAULT_STEPS = 4000
+DEFAULT_VARIANTS = "yoto,yoto_wide"
 SPLIT = reproduction.SPLIT
+SCRIPT = "reproduce_vae"
 
-# Plot styles of the YOTO variants beyond the main one.
+# Plot styles of the YOTO variants beyond the first one.
 EXTRA_STYLES = {
     "yoto_wide": dict(color="tab:purple", marker="D"),
     "yoto_uniform": dict(color="tab:red", marker="v"),
     "yoto_input": dict(color="tab:brown", marker="P"),
+}
+
+
+def _both(parameter: str, value) -> List[str]:
+  """The same ConditionalConvnet binding for the encoder and the decoder."""
+  return [f"{scope}/ConditionalConvnet.{parameter} = {value}"
+          for scope in ("encoder", "decoder")]
+
+
+def centring_bindings(betas: Sequence[float]) -> List[str]:
+  """log β centred on the training range's geometric centre and scaled to
+  [-1, 1]; the reconstruction weight (always 1) stays at log 1 = 0."""
+  low, high = min(betas), max(betas)
+  offset = [math.log(math.sqrt(low * high)), 0.0]
+  return [f"ConditionalVaeProblem.conditioning_input_offset = {offset}",
+          "ConditionalVaeProblem.conditioning_input_scale = "
+          f"{2.0 / math.log(high / low):.6g}"]
+
+
+def range_bindings(low: float, high: float) -> List[str]:
+  return ["train/DistributionSpec.params = "
+          f"[{{'low': {low:g}, 'high': {high:g}}}, "
+          "{'low': 0.999, 'high': 1.001}]"]
+
+
+def learning_rate_bindings(factor: float) -> List[str]:
+  common.parse_config(YOTO_CONFIG)
+  try:
+    lr = gin.query_parameter("TrainingParams.initial_lr")
+  finally:
+    gin.clear_config()
+  return [f"TrainingParams.initial_lr = {lr * factor:g}"]
+
+
+def film_width_bindings(factor: float) -> List[str]:
+  common.parse_config(YOTO_CONFIG)
+  try:
+    sizes = gin.query_parameter(
+        "encoder/ConditionalConvnet.conditioning_layer_sizes")
+  finally:
+    gin.clear_config()
+  return _both("conditioning_layer_sizes",
+               [int(round(n * factor)) for n in sizes])
+
+
+# name -> (what changes, bindings given the β grid). Each is the default
+# YOTO model with one change.
+VARIANTS = {
+    "yoto": ("the embedded config as it is", lambda betas: []),
+    "yoto_wide": ("1.5x wider: channels, FC and FiLM hidden sizes",
+                  lambda betas: widen_bindings(YOTO_CONFIG, 1.5)),
+    "yoto_wide2": ("2x wider", lambda betas: widen_bindings(YOTO_CONFIG, 2)),
+    "yoto_normalized": (
+        "loss weights divided by their geometric mean",
+        lambda betas: ["YotoOptimizer.normalize_loss_weights = True"]),
+    "yoto_centred": ("log β centred and scaled to [-1, 1] for the networks",
+                     centring_bindings),
+    "yoto_film2x": ("FiLM MLPs 2x wider",
+                    lambda betas: film_width_bindings(2.0)),
+    "yoto_lr_half": ("learning rate / 2",
+                     lambda betas: learning_rate_bindings(0.5)),
+    "yoto_lr_double": ("learning rate x 2",
+                       lambda betas: learning_rate_bindings(2.0)),
+    "yoto_per_batch": ("one β per batch instead of per example",
+                       lambda betas: ["YotoOptimizer.weights_per_sample = "
+                                      "False"]),
+    "yoto_wider_range": (
+        "trained on β in [low / 2, high x 2]",
+        lambda betas: range_bindings(min(betas) / 2, max(betas) * 2)),
+    "yoto_uniform": ("β uniform instead of log-uniform (Figure 4)",
+                     lambda betas: ["train/DistributionSpec.distribution_type"
+                                    " = %DistributionType.UNIFORM"]),
+    "yoto_input": ("log β concatenated to the input instead of FiLM "
+                   "(Figure 4)",
+                   lambda betas: _both("conditioning_type", "'input'")),
 }
 
 
@@ -84,11 +165,9 @@ def _parser():
   parser.add_argument("--betas", default=DEFAULT_BETAS,
                       help="Comma-separated β grid: one fixed model each, "
                       "the eval weights of all, and YOTO's training range.")
-  parser.add_argument("--wide", type=float, default=1.5,
-                      help="Width factor of the wider YOTO model; 0 skips it.")
-  parser.add_argument("--ablation", action="store_true",
-                      help="Also train yoto_uniform and yoto_input "
-                      "(Figure 4).")
+  parser.add_argument("--variants", default=DEFAULT_VARIANTS,
+                      help="Comma-separated YOTO variants, or 'all': " +
+                      "; ".join(f"{k}: {v[0]}" for k, v in VARIANTS.items()))
   return parser
 
 
@@ -96,16 +175,13 @@ def _weights(beta: float) -> Dict[str, float]:
   return {"kl_loss": float(beta), "reconstruction_loss": 1.0}
 
 
-def shared_bindings(steps: int, betas: Sequence[float],
+def shared_bindings(steps: int, betas: Sequence[float], evals: int = 8,
                     batch: Sequence[str] = ()) -> List[str]:
-  """Bindings every model gets: steps, schedule, eval grid, β range, and
-  `batch` (`reproduction.batch_bindings`)."""
-  return reproduction.schedule_bindings(steps, (0.5, 0.75)) + [
+  """Bindings every model gets: steps, schedule and evaluations, eval grid,
+  β range, and `batch` (`reproduction.batch_bindings`)."""
+  return reproduction.schedule_bindings(steps, (0.5, 0.75), evals) + [
       f"experiment.eval_weights = {[_weights(b) for b in betas]!r}",
-      "train/DistributionSpec.params = "
-      f"[{{'low': {min(betas)}, 'high': {max(betas)}}}, "
-      "{'low': 0.999, 'high': 1.001}]",
-  ] + list(batch)
+  ] + range_bindings(min(betas), max(betas)) + list(batch)
 
 
 def widen_bindings(config: str, factor: float) -> List[str]:
@@ -143,22 +219,28 @@ def widen_bindings(config: str, factor: float) -> List[str]:
     gin.clear_config()
 
 
-def model_specs(betas: Sequence[float], wide: float,
-                ablation: bool) -> List[reproduction.ModelSpec]:
+def variant_names(text: str) -> List[str]:
+  names = list(VARIANTS) if text == "all" else [
+      n for n in text.split(",") if n]
+  unknown = [n for n in names if n not in VARIANTS]
+  if unknown:
+    raise SystemExit(f"Unknown --variants {', '.join(unknown)}; choose from "
+                     f"{', '.join(VARIANTS)} or 'all'.")
+  return names
+
+
+def fixed_name(beta: float) -> str:
+  return f"fixed_beta{beta:g}"
+
+
+def model_specs(betas: Sequence[float],
+                variants: Sequence[str]) -> List[reproduction.ModelSpec]:
   """The models of the reproduction, fixed ones first."""
-  specs = [reproduction.fixed_model(f"fixed_beta{b:g}", FIXED_CONFIG,
-                                    _weights(b)) for b in betas]
-  specs.append(reproduction.ModelSpec("yoto", YOTO_CONFIG))
-  if wide:
-    specs.append(reproduction.ModelSpec(
-        "yoto_wide", YOTO_CONFIG, tuple(widen_bindings(YOTO_CONFIG, wide))))
-  if ablation:
-    specs.append(reproduction.ModelSpec("yoto_uniform", YOTO_CONFIG, (
-        "train/DistributionSpec.distribution_type = "
-        "%DistributionType.UNIFORM",)))
-    specs.append(reproduction.ModelSpec("yoto_input", YOTO_CONFIG, tuple(
-        f"{scope}/ConditionalConvnet.conditioning_type = 'input'"
-        for scope in ("encoder", "decoder"))))
+  specs = [reproduction.fixed_model(fixed_name(b), FIXED_CONFIG, _weights(b))
+           for b in betas]
+  specs += [reproduction.ModelSpec(name, YOTO_CONFIG,
+                                   tuple(VARIANTS[name][1](betas)))
+            for name in variants]
   return specs
 
 
@@ -166,8 +248,8 @@ def model_specs(betas: Sequence[float], wide: float,
 
 
 def comparisons(specs, model_root, steps):
-  """name -> frontier.Comparison of every finished YOTO model vs the fixed.
-  """
+  """name -> frontier.Comparison of every finished YOTO model vs the fixed,
+  for the models under `model_root` (one seed)."""
   fixed_dirs = list(reproduction.finished_dirs(specs, model_root, steps,
                                                yoto=False).values())
   result = {}
@@ -177,52 +259,6 @@ def comparisons(specs, model_root, steps):
                                           split=SPLIT)
     result[name] = frontier.compare(yoto, fixed)
   return result
-
-
-def gap_table(comps: Dict[str, frontier.Comparison]) -> List[dict]:
-  """Per β: the fixed model's full loss, and every method's full loss and
-  relative gap to it (the YOTO variants, then the single-model baseline)."""
-  main = next(iter(comps.values()))
-  rows = []
-  for i, row in enumerate(main.rows):
-    points = {name: comp.rows[i].yoto for name, comp in comps.items()}
-    points["single_model"] = row.single_model
-    losses = {name: point.full_loss if point else None
-              for name, point in points.items()}
-    fixed = row.fixed.full_loss if row.fixed else None
-    rows.append({
-        "beta": row.beta, "fixed_full_loss": fixed,
-        "single_model": main.single_model.name if main.single_model else None,
-        "full_loss": losses,
-        "gap_nats": {name: None if loss is None or fixed is None
-                     else loss - fixed for name, loss in losses.items()},
-        "gap": {name: reproduction.relative_gap(loss, fixed)
-                for name, loss in losses.items()}})
-  return rows
-
-
-def _gap_cell(absolute, relative) -> str:
-  """'+12.3 (+4.5 %)': the full-loss gap in nats and relative to fixed."""
-  if absolute is None:
-    return ""
-  return f"{absolute:+.1f} ({100 * relative:+.1f} %)" if relative is not None \
-      else f"{absolute:+.1f}"
-
-
-def gap_markdown(rows: List[dict]) -> str:
-  """The gaps as a table: one row per β, then their mean."""
-  methods = list(rows[0]["gap"])
-  table = [[f"{r['beta']:g}", "" if r["fixed_full_loss"] is None
-            else f"{r['fixed_full_loss']:.1f}"] +
-           [_gap_cell(r["gap_nats"][m], r["gap"][m]) for m in methods]
-           for r in rows]
-  table.append(["mean", ""] + [
-      _gap_cell(reproduction.mean([r["gap_nats"][m] for r in rows]),
-                reproduction.mean([r["gap"][m] for r in rows]))
-      for m in methods])
-  header = ["β", "fixed full loss"] + methods[:-1] + [
-      f"single model ({rows[0]['single_model']})"]
-  return common.markdown_table(header, table)
 
 
 def _add_method(axes, points, label, style, gap_of=None):
@@ -242,8 +278,8 @@ def _add_method(axes, points, label, style, gap_of=None):
     axes.plot(*zip(*pairs), label=label, **style)
 
 
-def write_plots(comps, out_dir) -> List[str]:
-  """Figure 2: frontier and full-loss gap, main YOTO + extra variants."""
+def write_frontier_plots(comps, out_dir, name) -> List[str]:
+  """Figure 2 of one seed: frontier and full-loss gap, all variants."""
   names = list(comps)
   main = comps[names[0]]
   title = (f"photo_patches test split, step {main.yoto.step}: "
@@ -257,40 +293,145 @@ def write_plots(comps, out_dir) -> List[str]:
     reference = fixed_loss.get(point.beta)
     return None if reference is None else point.full_loss - reference
 
-  for name in names[1:]:
-    style = EXTRA_STYLES.get(name, dict(color="gray", marker="x"))
-    points = comps[name].yoto_points()
-    _add_method(frontier_fig.axes[0], points, name, style)
-    _add_method(gap_fig.axes[0], points, name, style, gap_of=gap)
+  for variant in names[1:]:
+    style = EXTRA_STYLES.get(variant, dict(color="gray", marker="x"))
+    points = comps[variant].yoto_points()
+    _add_method(frontier_fig.axes[0], points, variant, style)
+    _add_method(gap_fig.axes[0], points, variant, style, gap_of=gap)
   for figure in (frontier_fig, gap_fig):
     figure.axes[0].legend(fontsize=8)
-  return [plots.save(frontier_fig, os.path.join(
-      out_dir, "reproduce_vae_frontier.png")),
-          plots.save(gap_fig, os.path.join(out_dir,
-                                           "reproduce_vae_full_loss.png"))]
+  return [plots.save(frontier_fig, os.path.join(out_dir,
+                                                f"{name}_frontier.png")),
+          plots.save(gap_fig, os.path.join(out_dir, f"{name}_full_loss.png"))]
 
 
-def analyse(specs, model_root, steps, out_dir, seconds):
-  """Plots and tables from the finished models; returns (results, md)."""
-  comps = comparisons(specs, model_root, steps)
-  if not comps:
-    return {"models_seconds": seconds}, "No YOTO model finished yet.\n"
-  paths = write_plots(comps, out_dir)
-  for name, comp in comps.items():
-    paths += tables.write_tables(tables.comparison_table(comp), out_dir,
-                                 basename=f"reproduce_vae_comparison_{name}")
-  rows = gap_table(comps)
-  main = next(iter(comps.values()))
-  results = {"steps": steps, "split": SPLIT, "gaps": rows,
-             "single_model": main.single_model.name
-                             if main.single_model else None,
-             "models_seconds": seconds,
-             "files": [os.path.basename(p) for p in paths]}
-  md = ("Full-loss gap to the fixed model trained at each β, on the test "
-        f"split after {steps} steps per model: method - fixed in nats per "
-        "crop, and relative, (method - fixed) / |fixed| (positive: worse "
-        "than the fixed model):\n\n" + gap_markdown(rows) +
-        "\n" + reproduction.seconds_line(seconds))
+def write_learning_curves(curves, fixed, variant, out_dir, name) -> str:
+  """The variant's full-loss gap per β against steps, mean ± interval."""
+  figure = Figure(figsize=(7, 4.5))
+  axes = figure.add_subplot()
+  for beta in sorted(fixed):
+    gap = seed_statistics.gap_curve(curves, fixed, variant, beta)
+    if not gap:
+      continue
+    steps = list(gap)
+    means = np.array([g.mean for g in gap.values()])
+    half = np.array([g.half_width or 0.0 for g in gap.values()])
+    line, = axes.plot(steps, means, marker="o", label=f"β = {beta:g}")
+    axes.fill_between(steps, means - half, means + half, alpha=0.15,
+                      color=line.get_color())
+  axes.axhline(0.0, color="black", lw=0.8)
+  axes.set_xlabel("training step")
+  axes.set_ylabel(f"{variant} − fixed full loss (nats per crop)")
+  axes.set_title(f"{variant}: gap to the fixed models during training "
+                 "(mean ± 95 % interval over seeds)", fontsize=9)
+  axes.legend(fontsize=8)
+  return plots.save(figure, os.path.join(out_dir,
+                                         f"{name}_learning_curves.png"))
+
+
+def _cell(value: Optional[seed_statistics.Interval], relative=None) -> str:
+  if value is None:
+    return ""
+  text = value.format(1, sign=True)
+  return text + (f" ({100 * relative:+.1f} %)" if relative is not None
+                 else "")
+
+
+def gap_markdown(rows: List[dict], baseline: Optional[str]) -> str:
+  """Rows: the fixed models' loss and noise floor, then every method's gap;
+  columns: β, then the mean over β."""
+  methods = list(rows[0]["gaps"])
+  header = ["", *[f"β = {r['label']:g}" for r in rows], "mean over β"]
+  fixed = ["fixed full loss"] + [r["fixed"].format(1) if r["fixed"] else ""
+                                 for r in rows] + [""]
+  floor = ["fixed seed-to-seed sd (noise floor)"] + [
+      f"{r['fixed'].std:.1f}" if r["fixed"] and r["fixed"].std is not None
+      else "" for r in rows] + [""]
+  table = [fixed, floor]
+  for method in methods:
+    gaps = [r["gaps"][method] for r in rows]
+    means = [g.mean for g in gaps if g is not None]
+    label = (f"single model ({baseline})" if method == "single_model"
+             else method)
+    table.append([label] + [_cell(g, r["relative"][method])
+                            for g, r in zip(gaps, rows)] +
+                 [f"{np.mean(means):+.1f}" if means else ""])
+  return common.markdown_table(header, table)
+
+
+def convergence_markdown(statements: Dict[str, Optional[dict]]) -> str:
+  rows = []
+  for model, statement in statements.items():
+    if statement is None:
+      rows.append([model, "", "", "", "fewer than 3 evaluations"])
+      continue
+    relative = statement["relative_change"]
+    rows.append([
+        model, f"{statement['label']:g}",
+        f"{statement['last_quarter_change']:+.1f}",
+        "" if relative is None else f"{100 * relative:+.2f} %",
+        f"{100 * statement['share_of_improvement']:.1f} %" +
+        ("" if statement["plateaued"] else " **not plateaued**")])
+  return common.markdown_table(
+      ["model", "worst β", "last-quarter change (nats)", "relative change",
+       "share of the run's improvement"], rows)
+
+
+def _interval_json(value):
+  return None if value is None else value.to_json()
+
+
+def analyse(specs, model_root, steps, seed_list, out_dir, name, timings):
+  """Tables and figures from the evaluated models; returns (results, md)."""
+  betas = [s.weights["kl_loss"] for s in specs if not s.is_yoto]
+  fixed = {b: fixed_name(b) for b in betas}
+  variants = [s.name for s in specs if s.is_yoto]
+  curves = reproduction.collect_curves(specs, model_root, seed_list,
+                                       lambda w: float(w["kl_loss"]))
+  finished = [m for m in list(fixed.values()) + variants if m in curves]
+  if not any(v in curves for v in variants):
+    return {"timings": timings}, "No YOTO model evaluated yet.\n"
+  step = seed_statistics.final_step(curves, finished)
+  baseline = seed_statistics.single_model(curves, fixed, step)
+  present = [v for v in variants if v in curves]
+  rows = seed_statistics.gap_rows(curves, fixed, present, step, baseline)
+  statements = {m: seed_statistics.model_convergence(
+      curves, m, betas if m in present else [float(m[len("fixed_beta"):])])
+                for m in finished}
+  paths = [write_learning_curves(curves, fixed, present[0], out_dir, name)]
+  comps = comparisons(specs, reproduction.seed_dir(model_root, seed_list[0]),
+                      steps)
+  if comps:
+    paths += write_frontier_plots(comps, out_dir, name)
+  sweep_cpu = reproduction.cpu_seconds(timings, list(fixed.values()))
+  yoto_cpu = {v: reproduction.cpu_seconds(timings, [v]) for v in present}
+  seeds_done = sorted({s for m in finished for s in curves[m]})
+  results = {
+      "steps": steps, "compared_step": step, "split": SPLIT,
+      "seeds": seeds_done, "single_model": baseline,
+      "gaps": [{"beta": r["label"], "fixed": _interval_json(r["fixed"]),
+                "gaps": {m: _interval_json(g) for m, g in r["gaps"].items()},
+                "relative": r["relative"]} for r in rows],
+      "convergence": statements, "timings": timings,
+      "cpu_seconds": {"fixed_sweep": sweep_cpu, **yoto_cpu},
+      "files": [os.path.basename(p) for p in paths]}
+  md = (f"Full-loss gap to the fixed model trained at each β, on the test "
+        f"split at step {step} (seeds {', '.join(map(str, seeds_done))}): "
+        "method − fixed in nats per crop, mean ± 95 % interval over seeds "
+        "(paired by seed), and relative to |fixed| where that is not near "
+        "zero; positive: worse than the fixed model.\n\n" +
+        gap_markdown(rows, baseline) +
+        "\nConvergence: the change of each model's test full loss over the "
+        "last quarter of the run (seed mean; for a YOTO model at its worst "
+        f"β); 'not plateaued' when that is more than "
+        f"{100 * seed_statistics.PLATEAU_SHARE:.0f} % of its improvement "
+        "since the first evaluation.\n\n" + convergence_markdown(statements))
+  if sweep_cpu:
+    md += (f"\nCPU time per seed: the {len(fixed)} fixed models together "
+           f"{sweep_cpu:.0f} s; " + ", ".join(
+               f"{v} {c:.0f} s ({sweep_cpu / c:.1f}x less)"
+               for v, c in yoto_cpu.items() if c) + ".\n")
+  md += "\n" + reproduction.seconds_line(timings)
   return results, md
 
 
@@ -298,18 +439,23 @@ def main(argv=None):
   args = _parser().parse_args(argv)
   betas = [float(b) for b in args.betas.split(",") if b]
   steps, model_root = reproduction.steps_and_root(args, DEFAULT_STEPS)
-  specs = model_specs(betas, args.wide, args.ablation)
-  shared = shared_bindings(steps, betas,
+  seed_list = reproduction.seeds(args)
+  specs = model_specs(betas, variant_names(args.variants))
+  shared = shared_bindings(steps, betas, args.evals,
                            reproduction.batch_bindings(args, 8))
   start = time.time()
-  seconds = reproduction.train_all(specs, model_root, steps, shared,
-                                   args.seed, reproduction.only_names(args),
-                                   export=not args.no_export)
-  results, text = analyse(specs, model_root, steps, args.out_dir, seconds)
+  timings = reproduction.train_all(specs, model_root, steps, shared,
+                                   seed_list, reproduction.only_names(args),
+                                   export=not args.no_export,
+                                   max_minutes=args.max_minutes)
+  name = reproduction.results_name(SCRIPT, args, steps, DEFAULT_STEPS)
+  results, text = analyse(specs, model_root, steps, seed_list, args.out_dir,
+                          name, timings)
   results.update(model_root=model_root, betas=betas,
                  wall_seconds_this_run=time.time() - start,
                  shared_bindings=shared)
-  common.write_results("reproduce_vae", args.out_dir, results, text, argv)
+  common.write_results(name, args.out_dir, results, text, argv,
+                       script=SCRIPT)
   return results
 
 

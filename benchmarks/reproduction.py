@@ -2,13 +2,18 @@
 
 Every reproduction script (β-VAE, compression, style transfer) compares one
 or more YOTO models with fixed-weight models trained for the same number of
-steps. This module trains such a set: each model in-process by `experiment`
-with `schedule='train_and_eval'` (what `python -m yoto.main` runs), so each
-ends with eval rows on the test split at every eval weight in
-model_dir/metrics.jsonl and a hub module. A model_dir with FINISHED and eval
-rows at the final step is skipped, so rerunning a script resumes an
-interrupted reproduction; the training time of every model is kept in
-model_dir/reproduce_timing.json.
+steps. This module trains such a set, once per seed: each model in-process
+by `experiment` with `schedule='train_and_eval'` (what `python -m yoto.main`
+runs), checkpointed and evaluated on the test split at every eval weight
+`--evals` times during the run (the learning curves), so each ends with
+eval rows in model_dir/metrics.jsonl and, unless --no_export, a hub module.
+
+Model_dirs are MODEL_ROOT/steps<steps>/seed<seed>/<model>. A model_dir with
+FINISHED and eval rows at the final step is skipped, and an unfinished one
+resumes from its last checkpoint, so rerunning a script (in chunks of
+`--max_minutes`) continues an interrupted reproduction; the wall and CPU
+seconds of every model are kept in model_dir/reproduce_timing.json.
+`collect_curves` reads all of it back as `seed_statistics.Curves`.
 """
 
 import dataclasses
@@ -16,13 +21,14 @@ import json
 import math
 import os
 import time
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from benchmarks import common
 from yoto import main as yoto_main
+from yoto.analysis import seed_statistics
 from yoto.training import evaluator as evaluator_lib
 from yoto.training import experiment as experiment_lib
 from yoto.training import trainer as trainer_lib
@@ -67,8 +73,8 @@ def fixed_model(name: str, config: str,
 
 
 def add_arguments(parser, default_model_root: str, default_steps: int,
-                  tiny_steps: int = 4, analysis_needs_hub_modules: bool = False
-                  ) -> None:
+                  tiny_steps: int = 4, analysis_needs_hub_modules: bool = False,
+                  default_seeds: int = 3, default_evals: int = 8) -> None:
   """The command-line flags every reproduction takes (and --no_export where
   the analysis reads no hub module)."""
   parser.add_argument("--model_root", default=default_model_root,
@@ -79,7 +85,21 @@ def add_arguments(parser, default_model_root: str, default_steps: int,
                       help=f"Training steps of every model (default "
                       f"{default_steps}; {tiny_steps} with --tiny).")
   parser.add_argument("--seed", type=int, default=0,
-                      help="Seed of every model (initialisation, sampling).")
+                      help="The first seed (initialisation, sampling); "
+                      "--seeds=N trains seeds SEED .. SEED+N-1.")
+  parser.add_argument("--seeds", type=int, default=default_seeds,
+                      help="Seeds per model, fixed and YOTO alike "
+                      f"(default {default_seeds}).")
+  parser.add_argument("--evals", type=int, default=default_evals,
+                      help="Evaluations per run, evenly spaced: the "
+                      "learning curves and the convergence statement.")
+  parser.add_argument("--name", default="",
+                      help="A name for this variant of the results: files "
+                      "are <script>_<name>.{json,md,png} (default: "
+                      "<script>_steps<steps> unless the default steps).")
+  parser.add_argument("--max_minutes", type=float, default=None,
+                      help="Start no new model after this many minutes "
+                      "(a chunk of a long reproduction; rerun to go on).")
   parser.add_argument("--only", default="",
                       help="Comma-separated model names: train only these "
                       "(the analysis uses whatever is finished).")
@@ -108,6 +128,25 @@ def steps_and_root(args, default_steps: int, tiny_steps: int = 4):
   return steps, os.path.join(args.model_root, f"steps{steps}")
 
 
+def seeds(args) -> List[int]:
+  """The seeds of every model: SEED .. SEED + SEEDS - 1."""
+  return list(range(args.seed, args.seed + max(1, args.seeds)))
+
+
+def results_name(script: str, args, steps: int, default_steps: int) -> str:
+  """`script`, `script_<name>` or, for non-default steps, `script_steps<N>`.
+  """
+  if args.name:
+    return f"{script}_{args.name}"
+  if args.tiny or steps == default_steps:
+    return script
+  return f"{script}_steps{steps}"
+
+
+def seed_dir(model_root: str, seed: int) -> str:
+  return os.path.join(model_root, f"seed{seed}")
+
+
 def only_names(args) -> Sequence[str]:
   return [n for n in args.only.split(",") if n]
 
@@ -124,17 +163,19 @@ def log_spaced(count: int, low: float, high: float) -> List[float]:
 
 
 def schedule_bindings(steps: int, decay_fractions: Sequence[float],
-                      max_loop: int = 200) -> list:
-  """Steps, one checkpoint/eval/export at the end, and learning-rate decays
-  at the given fractions of the steps (the configs' schedules, rescaled)."""
+                      evals: int = 8, max_loop: int = 200) -> list:
+  """Steps, `evals` evenly spaced checkpoints (each evaluated, the last at
+  the end), and learning-rate decays at the given fractions of the steps
+  (the configs' schedules, rescaled)."""
   boundaries = []
   for fraction in decay_fractions:
     boundaries.append(max(int(fraction * steps),
                           boundaries[-1] + 1 if boundaries else 1))
+  save_every = max(1, -(-steps // max(1, evals)))
   return [
       f"experiment.train_steps = {steps}",
-      f"experiment.iterations_per_loop = {min(max_loop, steps)}",
-      f"experiment.save_checkpoints_steps = {steps}",
+      f"experiment.iterations_per_loop = {min(max_loop, save_every)}",
+      f"experiment.save_checkpoints_steps = {save_every}",
       "TrainingParams.lr_decay_steps_str = "
       f"'{','.join(str(b) for b in boundaries)}'"]
 
@@ -168,47 +209,103 @@ def finished_dirs(specs: Sequence[ModelSpec], model_root: str, steps: int,
 
 
 def train(spec: ModelSpec, model_dir: str, bindings: Sequence[str],
-          seed: int, export: bool = True) -> float:
+          seed: int, export: bool = True) -> Dict[str, float]:
   """Trains, evaluates and (if `export`) exports one model in-process;
-  returns seconds.
+  returns its `{"seconds", "cpu_seconds"}`, also kept in TIMING_FILE.
 
   Like `python -m yoto.main` it saves the parsed config as
   model_dir/config.gin, where the analysis finds a fixed model's weights.
+  A resumed model adds the time of this attempt to the earlier ones'.
   """
-  start = time.time()
+  earlier = read_timing(model_dir) or {"seconds": 0.0, "cpu_seconds": 0.0}
+  start, cpu_start = time.time(), time.process_time()
   yoto_main.run_in_process(
       model_dir, [common.config_path(spec.config)], bindings,
       runtime=experiment_lib.RuntimeOptions(seed=seed,
                                             export_hub_modules=export))
-  seconds = time.time() - start
+  timing = {"seconds": earlier["seconds"] + time.time() - start,
+            "cpu_seconds": (earlier.get("cpu_seconds", 0.0) +
+                            time.process_time() - cpu_start),
+            "seed": seed, "bindings": list(bindings)}
   with open(os.path.join(model_dir, TIMING_FILE), "w") as f:
-    json.dump({"seconds": seconds, "bindings": list(bindings)}, f, indent=2)
-  return seconds
+    json.dump(timing, f, indent=2)
+  return timing
+
+
+def read_timing(model_dir: str) -> Optional[dict]:
+  path = os.path.join(model_dir, TIMING_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
 
 
 def train_all(specs: Sequence[ModelSpec], model_root: str, steps: int,
-              shared: Sequence[str], seed: int,
-              only: Sequence[str] = (), export: bool = True
-              ) -> Dict[str, float]:
-  """Trains every unfinished model (exporting a hub module of each if
-  `export`); returns name -> training seconds."""
-  seconds = {}
+              shared: Sequence[str], seed_list: Sequence[int],
+              only: Sequence[str] = (), export: bool = True,
+              max_minutes: Optional[float] = None
+              ) -> Dict[str, Dict[int, dict]]:
+  """Trains every unfinished model of every seed, seed by seed (so that a
+  chunk leaves whole seeds); returns name -> seed -> timing of the
+  finished ones. With `max_minutes`, starts no model after that long."""
+  start = time.time()
+  timings = {}
+  for seed in seed_list:
+    for spec in specs:
+      model_dir = os.path.join(seed_dir(model_root, seed), spec.name)
+      label = f"{spec.name} seed {seed}"
+      if is_finished(model_dir, steps):
+        print(f"{label}: finished earlier, skipped", flush=True)
+      elif only and spec.name not in only:
+        continue
+      elif max_minutes is not None and time.time() - start > 60 * max_minutes:
+        print(f"{label}: past --max_minutes, left for the next run",
+              flush=True)
+        continue
+      else:
+        print(f"{label}: training {steps} steps ...", flush=True)
+        train(spec, model_dir, spec.all_bindings(shared), seed, export)
+      timing = read_timing(model_dir)
+      if timing and is_finished(model_dir, steps):
+        timings.setdefault(spec.name, {})[seed] = timing
+        print(f"{label}: {timing['seconds']:.0f} s "
+              f"({timing.get('cpu_seconds', 0):.0f} CPU s)", flush=True)
+  return timings
+
+
+def collect_curves(specs: Sequence[ModelSpec], model_root: str,
+                   seed_list: Sequence[int],
+                   label_of: Callable[[Mapping[str, float]], float]
+                   ) -> seed_statistics.Curves:
+  """curves[model][seed][step][label] = test full loss, from every model's
+  metrics.jsonl (unfinished models contribute the steps they reached);
+  `label_of(weights)` names an eval weight vector (e.g. its β)."""
+  curves = {}
   for spec in specs:
-    model_dir = os.path.join(model_root, spec.name)
-    if is_finished(model_dir, steps):
-      print(f"{spec.name}: finished earlier, skipped", flush=True)
-    elif only and spec.name not in only:
-      print(f"{spec.name}: not in --only, skipped", flush=True)
-      continue
-    else:
-      print(f"{spec.name}: training {steps} steps ...", flush=True)
-      train(spec, model_dir, spec.all_bindings(shared), seed, export)
-    timing = os.path.join(model_dir, TIMING_FILE)
-    if os.path.exists(timing):
-      with open(timing) as f:
-        seconds[spec.name] = json.load(f)["seconds"]
-      print(f"{spec.name}: {seconds[spec.name]:.0f} s", flush=True)
-  return seconds
+    for seed in seed_list:
+      model_dir = os.path.join(seed_dir(model_root, seed), spec.name)
+      if not os.path.exists(evaluator_lib.metrics_path(model_dir)):
+        continue
+      per_step = {}
+      for row in evaluator_lib.read_metrics(model_dir):
+        if row.get("split") == SPLIT and "full_loss" in row.get("values", {}):
+          per_step.setdefault(int(row["step"]), {})[
+              label_of(row["weights"])] = float(row["values"]["full_loss"])
+      if per_step:
+        curves.setdefault(spec.name, {})[seed] = per_step
+  return curves
+
+
+def cpu_seconds(timings: Mapping[str, Mapping[int, dict]],
+                names: Sequence[str]) -> Optional[float]:
+  """Mean CPU seconds per seed of the models `names` together (e.g. the
+  whole fixed sweep), over the seeds where all of them finished."""
+  common_seeds = set.intersection(*(set(timings.get(n, {})) for n in names)) \
+      if names else set()
+  if not common_seeds:
+    return None
+  return float(np.mean([sum(timings[n][s].get("cpu_seconds", 0.0)
+                            for n in names) for s in common_seeds]))
 
 
 def restore_state(spec: ModelSpec, model_root: str, shared: Sequence[str],
@@ -245,6 +342,12 @@ def mean(values):
   return sum(values) / len(values) if values else None
 
 
-def seconds_line(seconds: Mapping[str, float]) -> str:
-  return ("Training + evaluation + export time per model (s): " +
-          ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()) + "\n")
+def seconds_line(timings: Mapping[str, Mapping[int, dict]]) -> str:
+  """Mean wall and CPU seconds per model (training, evaluation, export)."""
+  parts = []
+  for name, per_seed in timings.items():
+    wall = np.mean([t["seconds"] for t in per_seed.values()])
+    cpu = np.mean([t.get("cpu_seconds", 0.0) for t in per_seed.values()])
+    parts.append(f"{name} {wall:.0f} ({cpu:.0f} CPU)")
+  return ("Training + evaluation + export time per model, mean over seeds, "
+          "s (CPU s): " + ", ".join(parts) + "\n")

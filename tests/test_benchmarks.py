@@ -98,34 +98,65 @@ def test_beta_grid_is_log_spaced_over_the_range():
   np.testing.assert_allclose(betas, 0.5 * 2.0**np.arange(13), rtol=1e-6)
 
 
-def test_reproduction_resumes_and_its_yoto_model_feeds_hub_latency(tmp_path):
+def test_reproduction_protocol_seeds_curves_convergence_and_resume(tmp_path):
+  """Two seeds, three evaluations each: the gap table with intervals, the
+  convergence statements, the learning curves and the figures; a rerun
+  trains nothing and reproduces the results."""
   models, out = tmp_path / "models", tmp_path / "out"
-  args = ["--tiny", "--betas=2,32", "--wide=0", f"--model_root={models}",
-          f"--out_dir={out}"]
-  first = reproduce_vae.main(args)
-  assert set(first["models_seconds"]) == {"fixed_beta2", "fixed_beta32",
-                                          "yoto"}
+  args = ["--tiny", "--steps=6", "--betas=2,32", "--seeds=2", "--evals=3",
+          "--no_export", f"--model_root={models}", f"--out_dir={out}"]
+  first = reproduce_vae.main(args + ["--variants=yoto"])
+  assert set(first["timings"]) == {"fixed_beta2", "fixed_beta32", "yoto"}
+  assert set(first["timings"]["yoto"]) == {0, 1}
+  assert first["seeds"] == [0, 1] and first["compared_step"] == 6
   assert [row["beta"] for row in first["gaps"]] == [2.0, 32.0]
   for row in first["gaps"]:
-    assert np.isfinite(row["gap"]["yoto"])
+    for method in ("yoto", "single_model"):
+      gap = row["gaps"][method]
+      assert np.isfinite(gap["mean"]) and gap["n"] == 2
+      assert gap["half_width"] is not None and gap["half_width"] >= 0
   assert first["single_model"] in ("fixed_beta2", "fixed_beta32")
-  for name in ("reproduce_vae_frontier.png", "reproduce_vae_full_loss.png"):
-    assert os.path.getsize(out / name) > 1000
-  assert os.path.getsize(out / "reproduce_vae_comparison_yoto.md") > 100
+  for model, statement in first["convergence"].items():
+    assert statement["to_step"] == 6 and statement["from_step"] == 4, model
+  assert first["cpu_seconds"]["fixed_sweep"] > first["cpu_seconds"]["yoto"]
+  for name in ("frontier", "full_loss", "learning_curves"):
+    assert os.path.getsize(out / f"reproduce_vae_{name}.png") > 1000
   _assert_written(out, "reproduce_vae")
+  assert sorted(evaluator.evaluated_steps(
+      str(models / "steps6" / "seed1" / "yoto"))) == [2, 4, 6]
 
-  yoto_dir = models / "steps4" / "yoto"
-  yoto_metrics = evaluator.metrics_path(str(yoto_dir))
+  # A rerun finds everything finished: only the analysis runs.
+  yoto_metrics = evaluator.metrics_path(str(models / "steps6" / "seed0" /
+                                            "yoto"))
   before = os.path.getmtime(yoto_metrics)
-  second = reproduce_vae.main(args)  # Everything finished: only analysis.
+  second = reproduce_vae.main(args + ["--variants=yoto"])
   assert os.path.getmtime(yoto_metrics) == before
   assert second["gaps"] == first["gaps"]
 
-  latency = hub_latency.main(["--tiny", f"--model_dir={yoto_dir}",
+
+def test_reproduced_yoto_model_feeds_hub_latency(tmp_path):
+  models = tmp_path / "models"
+  reproduce_vae.main(["--tiny", "--betas=2,32", "--seeds=1", "--evals=1",
+                      "--variants=yoto", "--only=yoto",
+                      f"--model_root={models}",
+                      f"--out_dir={tmp_path / 'out'}"])
+  latency = hub_latency.main(["--tiny",
+                              f"--model_dir={models / 'steps4' / 'seed0' / 'yoto'}",
                               f"--out_dir={tmp_path / 'hub'}"])
   # The exported module computes what the restored Keras model computes.
   assert max(latency["max_abs_difference_to_keras_function"].values()) < 1e-3
   _assert_written(tmp_path / "hub", "hub_latency")
+
+
+def test_every_vae_variant_builds():
+  """Each named YOTO variant's bindings build a model (the ablations)."""
+  betas = [0.5, 512.0]
+  arch = common.ARCHITECTURES["photo_patches"]
+  for spec in reproduce_vae.model_specs(betas, list(reproduce_vae.VARIANTS)):
+    if spec.is_yoto:
+      state = common.build_state(spec.config, reproduce_vae.shared_bindings(
+          4, betas) + list(spec.bindings), arch.image_shape, batch_size=2)
+      assert state.problem.encoder is not None, spec.name
 
 
 def test_wide_bindings_widen_channels_and_hidden_layers():
@@ -251,9 +282,9 @@ def test_style_transfer_reproduction_blends_the_extreme_models_and_resumes(
   assert first["step_time"]["ratio"]["cpu"] > 0
   _assert_written(out, "reproduce_style_transfer")
   # --no_export: evaluated, but no hub module (the analysis needs none).
-  assert not list(models.glob("steps3/*/hub_modules"))
+  assert not list(models.glob("steps3/seed0/*/hub_modules"))
 
-  metrics_files = [evaluator.metrics_path(str(models / "steps3" / name))
+  metrics_files = [evaluator.metrics_path(str(models / "steps3" / "seed0" / name))
                    for name in sorted(names)]
   before = [os.path.getmtime(path) for path in metrics_files]
   second = reproduce_style_transfer.main(args)  # Only the analysis reruns.

@@ -435,3 +435,59 @@ def test_encoder_input_of_wrong_rank_raises(shape):
   net = convnet.ConditionalConvnet(num_blocks=1, base_num_channels=4)
   with pytest.raises(ValueError, match=r'\[batch, height, width, channels\]'):
     net(tf.zeros(shape))
+
+
+def _outputs_and_gradients(net, images, inputs_extra):
+  """The network's outputs and the gradients of a non-linear function of
+  them with respect to the images, inputs_extra and every variable."""
+  with tf.GradientTape() as tape:
+    tape.watch([images, inputs_extra])
+    outputs, _ = net(images, inputs_extra)
+    weights = tf.random.stateless_normal(tf.shape(outputs), seed=[7, 8])
+    loss = tf.reduce_sum(weights * outputs + 0.5 * tf.square(outputs))
+  return [outputs] + tape.gradient(
+      loss, [images, inputs_extra] + net.trainable_variables)
+
+
+@pytest.mark.parametrize('config,image,strategy_name', [
+    (CIFAR_ENCODER, CIFAR_IMAGE, 'mirrored'),
+    (CIFAR_DECODER, CIFAR_LATENT, 'one_device'),
+    (SHAPES3D_DECODER, SHAPES3D_LATENT, 'mirrored')])
+def test_folded_bias_film_equals_the_literal_formulation(config, image,
+                                                         strategy_name):
+  """`fold_conv_bias` (conv without bias, bias folded into FiLM's shifts)
+  computes the same outputs and gradients as `scales * (conv(x) + bias) +
+  shifts`, with the same variables, under one device and mirrored."""
+  strategy = (tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+              if strategy_name == 'mirrored' else
+              tf.distribute.OneDeviceStrategy('/cpu:0'))
+  images = tf.random.stateless_normal(image, seed=[1, 2])
+  inputs_extra = tf.random.stateless_normal([BATCH, N_EXTRA], seed=[3, 4])
+  post = conditioning.ConditioningPostprocessing(0.5, 1.0, 0.5, 0.0)
+  with strategy.scope():
+    folded = convnet.ConditionalConvnet(**config, fold_conv_bias=True,
+                                        conditioning_postprocessing=post)
+    literal = convnet.ConditionalConvnet(**config, fold_conv_bias=False,
+                                         conditioning_postprocessing=post)
+    folded(images, inputs_extra)
+    literal(images, inputs_extra)
+  # Non-zero biases, so that folding them matters.
+  for i, variable in enumerate(folded.trainable_variables):
+    if variable.shape.rank == 1:
+      variable.assign(0.1 * tf.random.stateless_normal(variable.shape,
+                                                       seed=[5, i]))
+  inner_names = lambda net: [v.name.split('/', 1)[1] for v in net.variables]
+  assert inner_names(folded) == inner_names(literal)
+  literal.set_weights(folded.get_weights())
+
+  @tf.function
+  def run(net):
+    return strategy.run(_outputs_and_gradients,
+                        (net, images, inputs_extra))
+
+  for got, want in zip(run(folded), run(literal)):
+    got = strategy.experimental_local_results(got)[0]
+    want = strategy.experimental_local_results(want)[0]
+    scale = float(tf.reduce_max(tf.abs(want))) + 1e-6
+    np.testing.assert_allclose(got.numpy() / scale, want.numpy() / scale,
+                               atol=2e-5)

@@ -12,7 +12,8 @@ tfd = tfp.distributions
 LATENT = 4
 
 
-def _problem(output_distribution="gaussian", conditioned=True, latent=LATENT):
+def _problem(output_distribution="gaussian", conditioned=True, latent=LATENT,
+             **kwargs):
   channels = 6 if output_distribution == "gaussian" else 3
   encoder = lambda: convnet.ConditionalConvnet(
       num_blocks=2, layers_per_block=1, base_num_channels=4,
@@ -23,7 +24,8 @@ def _problem(output_distribution="gaussian", conditioned=True, latent=LATENT):
       fc_layer_sizes=[16, 2 * 2 * 8], upconv_reshape_size=[2, 2, 8],
       channels_out=channels, conditioning_layer_sizes=[8], name="decoder")
   problem = vae.ConditionalVaeProblem(
-      encoder, decoder, latent, output_distribution=output_distribution)
+      encoder, decoder, latent, output_distribution=output_distribution,
+      **kwargs)
   spec = {"image": tf.TensorSpec([None, 8, 8, 3], tf.float32)}
   problem.initialize_model(spec, 2 if conditioned else None)
   return problem
@@ -181,9 +183,28 @@ def test_unconditioned_problem_works_without_inputs_extra():
               if "conditioning" in v.name]
 
 
+def test_networks_see_centred_and_scaled_inputs_extra():
+  """With an offset and a scale the networks see (log w - offset) * scale:
+  the same outputs as an unshifted problem given those inputs directly."""
+  tf.keras.utils.set_random_seed(3)
+  centred = _problem(conditioning_input_offset=[2.0, 0.5],
+                     conditioning_input_scale=0.25)
+  tf.keras.utils.set_random_seed(3)
+  plain = _problem()
+  images = _images()
+  extra = _extra(beta=8.0)
+  want, _ = plain.reconstruct(images, (extra - [[2.0, 0.5]]) * 0.25)
+  got, _ = centred.reconstruct(images, extra)
+  unshifted, _ = plain.reconstruct(images, extra)
+  np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-6)
+  assert not np.allclose(got.numpy(), unshifted.numpy(), atol=1e-4)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(output_distribution="poisson"), "output_distribution"),
     (dict(latent_dimensions=0), "latent_dimensions"),
+    (dict(conditioning_input_offset=[1.0]), "conditioning_input_offset"),
+    (dict(conditioning_input_scale=0.0), "conditioning_input_scale"),
 ])
 def test_bad_arguments_raise(kwargs, message):
   args = dict(encoder=None, decoder=None, latent_dimensions=3)

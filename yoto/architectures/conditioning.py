@@ -101,6 +101,24 @@ def _expand_to_rank(inputs_extra: tf.Tensor, rank: int) -> tf.Tensor:
   return inputs_extra
 
 
+def modulate(features: tf.Tensor, scales: tf.Tensor,
+             shifts: tf.Tensor) -> tf.Tensor:
+  """FiLM's modulation: `scales * features + shifts`, per example and channel.
+
+  Args:
+    features: `[B, ..., C]`.
+    scales: `[B, C]`.
+    shifts: `[B, C]`.
+
+  Returns:
+    `[B, ..., C]`; `scales` and `shifts` are broadcast over the middle
+    (spatial) dimensions.
+  """
+  rank = features.shape.rank
+  return (_expand_to_rank(scales, rank) * features +
+          _expand_to_rank(shifts, rank))
+
+
 def broadcast_and_concat(features: tf.Tensor,
                          inputs_extra: tf.Tensor) -> tf.Tensor:
   """Appends `inputs_extra` to every spatial position's channels.
@@ -182,12 +200,23 @@ class FilmConditioning(tf.keras.layers.Layer):
     return self.postprocessing(self.scales_mlp(inputs_extra),
                                self.shifts_mlp(inputs_extra))
 
-  def call(self, features: tf.Tensor, inputs_extra: tf.Tensor) -> tf.Tensor:
-    """Returns `scales * features + shifts`, same shape as `features`."""
+  def call(self, features: tf.Tensor, inputs_extra: tf.Tensor,
+           bias: Optional[tf.Tensor] = None) -> tf.Tensor:
+    """Returns `scales * (features + bias) + shifts`, shaped like `features`.
+
+    Args:
+      features: `[B, ..., C]`.
+      inputs_extra: `[B, n]`.
+      bias: optional `[C]`, the bias of the convolution that produced
+        `features` without it. It is folded into the shifts
+        (`scales * bias + shifts`, a `[B, C]` operation), so the convolution
+        can run bias-free and no pass over the feature map is spent on the
+        bias, forward or backward: the same function and gradients, cheaper.
+    """
     scales, shifts = self.scales_and_shifts(inputs_extra)
-    rank = features.shape.rank
-    return (_expand_to_rank(scales, rank) * features +
-            _expand_to_rank(shifts, rank))
+    if bias is not None:
+      shifts = shifts + scales * tf.cast(bias, scales.dtype)
+    return modulate(features, scales, shifts)
 
   def get_config(self):
     config = super().get_config()

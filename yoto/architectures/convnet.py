@@ -98,6 +98,7 @@ class ConditionalConvnet(tf.keras.Model):
                final_sigmoid: bool = False,
                conditioning_type: str = 'mult_and_add',
                kernel_initializer_mode: str = 'fan_in',
+               fold_conv_bias: bool = True,
                name: Optional[str] = None):
     """Creates the layers (variables are created on the first call).
 
@@ -120,6 +121,10 @@ class ConditionalConvnet(tf.keras.Model):
       conditioning_type: one of `conditioning.CONDITIONING_TYPES`.
       kernel_initializer_mode: `mode` of the convolutions' VarianceScaling
         initializer ('fan_in', 'fan_out' or 'fan_avg').
+      fold_conv_bias: with FiLM, run the convolution before it without its
+        bias and fold the bias into FiLM's shifts (the same function and
+        gradients, cheaper: see `FilmConditioning.call`); False computes
+        `scales * (conv(x) + bias) + shifts` literally, as the original.
       name: model name (e.g. 'encoder', 'decoder').
 
     Raises:
@@ -148,6 +153,7 @@ class ConditionalConvnet(tf.keras.Model):
     self.final_sigmoid = bool(final_sigmoid)
     self.conditioning_type = conditioning_type
     self.kernel_initializer_mode = kernel_initializer_mode
+    self.fold_conv_bias = bool(fold_conv_bias)
     self._check_shapes_config()
 
     # Set by the first call: whether the model is conditioned, and the width
@@ -260,13 +266,23 @@ class ConditionalConvnet(tf.keras.Model):
         self.conditioning_type == 'concat' or
         (self.conditioning_type == 'input' and block == 0)):
       x = conditioning.broadcast_and_concat(x, inputs_extra)
-    for i, layer in enumerate(self.conv_blocks[block]):
+    film = (self.film_layers[block] if inputs_extra is not None and
+            self.conditioning_type == 'mult_and_add' else None)
+    convs = self.conv_blocks[block]
+    for i, layer in enumerate(convs):
       if i > 0:
         x = self._leaky_relu(x)
-      x = layer(x)
-    if inputs_extra is not None and self.conditioning_type == 'mult_and_add':
-      endpoints[f'{prefix}_before_cond_{block}'] = x
-      x = self.film_layers[block](x, inputs_extra)
+      if film is None or i < len(convs) - 1:
+        x = layer(x)
+      elif self.fold_conv_bias:
+        unbiased = _convolve_without_bias(layer, x)
+        endpoints[f'{prefix}_before_cond_{block}'] = tf.nn.bias_add(
+            unbiased, layer.bias)  # Pruned from graphs that do not use it.
+        x = film(unbiased, inputs_extra, bias=layer.bias)
+      else:
+        x = layer(x)
+        endpoints[f'{prefix}_before_cond_{block}'] = x
+        x = film(x, inputs_extra)
     endpoints[f'{prefix}_before_nonlin_{block}'] = x
     if apply_nonlin:
       x = self._leaky_relu(x)
@@ -328,6 +344,27 @@ class ConditionalConvnet(tf.keras.Model):
     if self.final_sigmoid:
       outputs = tf.sigmoid(outputs)
     return outputs, endpoints
+
+
+def _convolve_without_bias(layer: tf.keras.layers.Conv2D,
+                           x: tf.Tensor) -> tf.Tensor:
+  """`layer(x)` minus `layer.bias`: the 3x3 'same' (transposed) convolution
+  alone, `[B, H, W, C_in] -> [B, H', W', C_out]`, for FiLM to fold the bias
+  into its shifts (`FilmConditioning.call`)."""
+  if not layer.built:
+    layer(x)  # Creates the variables under the layer's name; pruned in graphs.
+  if not isinstance(layer, tf.keras.layers.Conv2DTranspose):
+    return layer.convolution_op(x, layer.kernel)
+  stride = layer.strides[0]
+  shape = tf.shape(x)
+  output_shape = tf.stack([shape[0], shape[1] * stride, shape[2] * stride,
+                           layer.filters])
+  outputs = tf.nn.conv2d_transpose(x, layer.kernel, output_shape,
+                                   strides=layer.strides, padding='SAME')
+  static = x.shape
+  return tf.ensure_shape(outputs, [
+      static[0], None if static[1] is None else static[1] * stride,
+      None if static[2] is None else static[2] * stride, layer.filters])
 
 
 def _flatten(x: tf.Tensor) -> tf.Tensor:

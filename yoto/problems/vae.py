@@ -19,7 +19,7 @@ are available as `*_logits` / extras.
 """
 
 import json
-from typing import Callable, Mapping, Optional, Tuple, Union
+from typing import Callable, Mapping, Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -47,6 +47,8 @@ class ConditionalVaeProblem(base.Problem):
   def __init__(self, encoder: NetworkFactory, decoder: NetworkFactory,
                latent_dimensions: int, features_key: str = "image",
                output_distribution: str = "gaussian", epsilon: float = 1e-6,
+               conditioning_input_offset: Optional[Sequence[float]] = None,
+               conditioning_input_scale: float = 1.0,
                name: Optional[str] = None):
     """Creates the problem; networks are built in `initialize_model`.
 
@@ -59,6 +61,13 @@ class ConditionalVaeProblem(base.Problem):
       features_key: which feature holds the images.
       output_distribution: 'gaussian' or 'bernoulli'.
       epsilon: added to every softplus standard deviation.
+      conditioning_input_offset: a constant [2] (kl_loss, reconstruction_loss)
+        subtracted from `inputs_extra` before the networks see it, e.g. the
+        log of each training range's geometric centre (see
+        `conditioning.check_input_offset`); the conditioning contract
+        (inputs_extra = log of the raw weights) is unchanged.
+      conditioning_input_scale: multiplies the centred inputs (see
+        `conditioning.check_input_scale`).
       name: tf.Module name.
     """
     super().__init__(name=name)
@@ -75,6 +84,11 @@ class ConditionalVaeProblem(base.Problem):
     self.features_key = features_key
     self.output_distribution = output_distribution
     self.epsilon = epsilon
+    self.conditioning_input_offset = conditioning_lib.check_input_offset(
+        conditioning_input_offset, len(self.losses_keys),
+        "ConditionalVaeProblem", self.losses_keys)
+    self.conditioning_input_scale = conditioning_lib.check_input_scale(
+        conditioning_input_scale, "ConditionalVaeProblem")
     self.encoder = None
     self.decoder = None
     self.image_shape = None
@@ -126,9 +140,18 @@ class ConditionalVaeProblem(base.Problem):
           f"needs {expected}; check decoder/ConditionalConvnet.channels_out, "
           "num_blocks and upconv_reshape_size.")
 
+  def _network_inputs(self, inputs_extra):
+    """`inputs_extra` [B, 2] centred and scaled as configured (or None)."""
+    if inputs_extra is None:
+      return None
+    return conditioning_lib.offset_and_scale(
+        inputs_extra, self.conditioning_input_offset,
+        self.conditioning_input_scale)
+
   def posterior(self, images, inputs_extra=None, training=False):
     """q(z | x): a diagonal Gaussian with batch shape [B] and event [L]."""
-    code, endpoints = self.encoder(images, inputs_extra, training=training)
+    code, endpoints = self.encoder(images, self._network_inputs(inputs_extra),
+                                   training=training)
     code = tf.reshape(code, [-1, 2 * self.latent_dimensions])
     mean, raw_std = tf.split(code, 2, axis=-1)
     std = tf.nn.softplus(raw_std) + self.epsilon
@@ -136,7 +159,8 @@ class ConditionalVaeProblem(base.Problem):
 
   def likelihood(self, latents, inputs_extra=None, training=False):
     """p(x | z): independent over pixels, batch shape [B], event [H, W, C]."""
-    outputs, endpoints = self.decoder(latents, inputs_extra, training=training)
+    outputs, endpoints = self.decoder(
+        latents, self._network_inputs(inputs_extra), training=training)
     if self.output_distribution == "gaussian":
       mean, raw_std = tf.split(outputs, 2, axis=-1)
       pixels = tfd.Normal(loc=mean,
