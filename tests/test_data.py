@@ -157,25 +157,28 @@ def test_embedded_dataset_is_built_on_first_use(tmp_path):
   assert batch['image'].shape == (16, 64, 64, 3)
   assert batch['image'].dtype == np.float32
   assert -1.0 <= batch['image'].min() and batch['image'].max() <= 1.0
-  assert (tmp_path / 'photo_patches' / '64' / '1.1.0').is_dir()
+  assert (tmp_path / 'photo_patches' / '64' / '2.0.0').is_dir()
 
 
-def test_embedded_validation_split_comes_from_the_held_out_photo(tmp_path):
-  for split, sources in ((data.DatasetSplit.VALID, {b'chelsea'}),
-                         (data.DatasetSplit.TRAIN,
-                          {s.encode() for s in photo_patches.TRAIN_SOURCES})):
+def test_embedded_splits_come_from_their_own_photos(tmp_path):
+  expected = {
+      data.DatasetSplit.TRAIN: photo_patches.TRAIN_SOURCES,
+      data.DatasetSplit.VALID: ('chelsea',),
+      data.DatasetSplit.TEST: ('rocket', 'grace_hopper'),
+  }
+  for split, sources in expected.items():
     raw = data.load_split('photo_patches/64', {
         data.DatasetSplit.VALID: 'validation',
-        data.DatasetSplit.TRAIN: 'train'}[split], data_dir=str(tmp_path))
+        data.DatasetSplit.TRAIN: 'train',
+        data.DatasetSplit.TEST: 'test'}[split], data_dir=str(tmp_path))
     seen = {example['source'].numpy() for example in raw}
-    assert seen == sources
+    assert seen == {s.encode() for s in sources}
   validation = data.get_dataset('photo_patches/64', data.DatasetSplit.VALID,
                                 batch_size=500, data_dir=str(tmp_path))
   test = data.get_dataset('photo_patches/64', data.DatasetSplit.TEST,
-                          batch_size=500, data_dir=str(tmp_path))
-  # Both come from chelsea but are different crops.
-  assert not np.array_equal(_first_batch(validation)['image'],
-                            _first_batch(test)['image'])
+                          batch_size=512, data_dir=str(tmp_path))
+  assert len(_all_images(validation)) == 500
+  assert len(_all_images(test)) == 512  # 256 of each test photo.
 
 
 def _write_pngs(folder, count):
