@@ -1,6 +1,6 @@
 r"""Input pipeline: its share of the training step on the embedded dataset.
 
-  python -m benchmarks.input_pipeline            # about 3 minutes
+  python -m benchmarks.input_pipeline            # about 6 minutes
   python -m benchmarks.input_pipeline --tiny     # seconds; for tests
 
 The embedded VAE config (config/photo_patches_conv_vae_yoto.gin: the
@@ -15,23 +15,26 @@ prefetch), in two forms:
   (`get_dataset(batch_preprocessing=False)`, the earlier form).
 
 Two comparisons, each timed interleaved in one process (see
-benchmarks/common.py):
+benchmarks/common.py), every timed call being one epoch of batches (188 of
+64) through a fresh iterator, as a training run meets them:
 
-1. `alone`: `steps` batches drawn from each pipeline without training, and
-   `steps` steps of the project's compiled training loop on a constant
-   in-memory batch. Reports the pipeline's CPU time per batch as a share of
-   the training step's: what the pipeline takes from the 2 cores that the
-   step could use. This is the precise measure; the next one includes it.
+1. `alone`: an epoch drawn from each pipeline without training, and as many
+   steps of the project's compiled training loop on a constant in-memory
+   batch. Reports the pipeline's CPU time per batch as a share of the
+   training step's: what the pipeline takes from the 2 cores that the step
+   could use. The precise measure; the next one includes it.
 2. `loop`: the training loop fed by each pipeline and by the in-memory
    batch. Reports `real/in-memory` (process CPU time, wall in brackets) per
    pipeline: 1.05 means the pipeline costs 5 % of the step.
 
-Every pipeline first delivers one epoch untimed: TFDS decodes the PNGs in the
-first epoch and serves them from its in-memory cache afterwards, and the
-steady state is what a run of 4,000 steps (21 epochs) sees.
+Fresh iterators per call keep the comparison fair: a live tf.data iterator
+keeps filling its prefetch buffer in the background, and process CPU time
+would charge that work to whichever variant is being timed. The untimed
+warm-up call fills TFDS's in-memory cache (autocache) of the decoded
+examples, which later iterators of the same dataset share: the first epoch
+of a run decodes the PNGs, the other 20 of a 4,000-step run do not.
 """
 
-import functools
 import os
 import sys
 import tempfile
@@ -39,6 +42,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from benchmarks import common
@@ -56,7 +60,9 @@ def _parser():
                       help="Comma-separated subset of " + ", ".join(SECTIONS))
   parser.add_argument("--steps", type=int, default=None,
                       help="Batches (training steps) per timed call "
-                      "(default 20; 2 with --tiny).")
+                      "(default one epoch, 188 of 64; 2 with --tiny). Under "
+                      "an epoch, TFDS's cache never fills and every call "
+                      "decodes PNGs.")
   parser.add_argument("--batch_size", type=int, default=None,
                       help="Override the config's batch size (64).")
   parser.add_argument("--data_dir", default=None,
@@ -89,28 +95,28 @@ def real_dataset_fn(batch_size, pipeline, batch_preprocessing, data_dir=None):
   return dataset_fn
 
 
-def _warm_iterator(trainer, dataset_fn, num_batches):
-  """The trainer's distributed iterator of `dataset_fn`, `num_batches` in.
-
-  Drawing one epoch first fills TFDS's in-memory cache (autocache), so the
-  timed calls see the steady state of a long run, not its first epoch, in
-  which the PNGs are decoded.
-  """
-  iterator = iter(trainer.strategy.distribute_datasets_from_function(
-      dataset_fn))
-  for _ in range(num_batches):
-    next(iterator)
-  return iterator
-
-
-def _draw_fn(iterator, steps):
-  """One call: `steps` batches from the pipeline, nothing else."""
+def _draw_fn(dataset, steps):
+  """One call: `steps` batches from a fresh iterator, nothing else."""
 
   def run():
     batch = None
-    for _ in range(steps):
-      batch = next(iterator)
+    for batch in dataset.take(steps):
+      pass
     return batch["image"][0, 0, 0]
+  return run
+
+
+def _loop_fn(trainer, dataset, steps):
+  """One call: `steps` training steps on a fresh iterator of `dataset`.
+
+  The dataset object is the same in every call, so TFDS's cache in it is
+  filled once.
+  """
+
+  def run():
+    iterator = iter(trainer.strategy.distribute_datasets_from_function(
+        lambda unused_context: dataset.take(steps)))
+    return trainer.run_steps(iterator, steps)
   return run
 
 
@@ -133,37 +139,34 @@ def bench(batch_size, steps, repeats, sections, data_dir, tmp):
   arch = common.ARCHITECTURES["photo_patches"]
   state = common.build_state(arch.yoto_config, (), arch.image_shape,
                              batch_size)
-  trainer = common.make_trainer(state, os.path.join(tmp, "pipeline"), steps)
   pipeline = _config_pipeline()
-  dataset_fns = {
-      name: real_dataset_fn(state.batch_size, pipeline, name == "batched",
-                            data_dir)
-      for name in PIPELINES}
-  in_memory = common.in_memory_dataset_fn(common.synthetic_images(
-      state.batch_size, arch.image_shape, arch.value_range))
   data.load_split("photo_patches", "train", data_dir=data_dir)  # Builds it.
   num_train = tfds.builder("photo_patches", data_dir=data_dir).info.splits[
       "train"].num_examples
-  epoch = -(-num_train // state.batch_size)  # Batches per epoch, rounded up.
+  # One epoch and one batch more per call, so that the first call reads a
+  # whole epoch and TFDS's cache completes.
+  steps = steps or -(-num_train // state.batch_size)
+  trainer = common.make_trainer(state, os.path.join(tmp, "pipeline"), steps)
+  context = tf.distribute.InputContext()
+  datasets = {
+      name: real_dataset_fn(state.batch_size, pipeline, name == "batched",
+                            data_dir)(context)
+      for name in PIPELINES}
+  datasets["in_memory"] = common.in_memory_dataset_fn(common.synthetic_images(
+      state.batch_size, arch.image_shape, arch.value_range))(context)
   results = {"config": arch.yoto_config, "preprocess": pipeline,
-             "batch_size": state.batch_size, "warmup_batches": epoch}
-
-  def warm_iterators():
-    return {name: _warm_iterator(trainer, fn, epoch)
-            for name, fn in dataset_fns.items()}
-
+             "batch_size": state.batch_size, "num_train": num_train,
+             "steps_per_call": steps}
   if "alone" in sections:
-    variants = {name: _draw_fn(iterator, steps)
-                for name, iterator in warm_iterators().items()}
-    variants["train_step"] = common.loop_fn(trainer, in_memory, steps)
+    variants = {name: _draw_fn(datasets[name], steps) for name in PIPELINES}
+    variants["train_step"] = _loop_fn(trainer, datasets["in_memory"], steps)
     times = common.interleaved(variants, repeats)
     results["alone"] = _shares(times, steps, state.batch_size, PIPELINES,
                                "train_step")
     print(f"alone: {results['alone']['share_of_step']}", flush=True)
   if "loop" in sections:
-    variants = {name: functools.partial(trainer.run_steps, iterator, steps)
-                for name, iterator in warm_iterators().items()}
-    variants["in_memory"] = common.loop_fn(trainer, in_memory, steps)
+    variants = {name: _loop_fn(trainer, datasets[name], steps)
+                for name in PIPELINES + ("in_memory",)}
     times = common.interleaved(variants, repeats)
     medians = common.medians(times)
     results["loop"] = {
@@ -228,8 +231,8 @@ def main(argv=None):
   if unknown:
     raise SystemExit(f"Unknown --sections {', '.join(unknown)}; choose from "
                      f"{', '.join(SECTIONS)}.")
-  repeats = args.repeats or (1 if args.tiny else 15)
-  steps = args.steps or (2 if args.tiny else 20)
+  repeats = args.repeats or (1 if args.tiny else 5)
+  steps = args.steps or (2 if args.tiny else None)
   batch_size = args.batch_size or (4 if args.tiny else None)
   with tempfile.TemporaryDirectory() as tmp:
     results = bench(batch_size, steps, repeats, sections, args.data_dir, tmp)
