@@ -112,3 +112,17 @@ def test_bad_policy_names_the_choices_and_restores_the_policy():
 def test_experiment_rejects_a_bad_policy_before_building_anything(tmp_path):
   with pytest.raises(ValueError, match="experiment.mixed_precision_policy"):
     _train(tmp_path, "bfloat16")
+
+
+def test_problems_without_mixed_precision_support_are_rejected():
+  from yoto.problems import compression  # pylint: disable=g-import-not-at-top
+  from yoto.problems import style_transfer  # pylint: disable=g-import-not-at-top
+  from yoto.problems import vae  # pylint: disable=g-import-not-at-top
+  assert vae.ConditionalVaeProblem.supports_mixed_precision
+  for problem_class in (compression.HyperpriorCompressionProblem,
+                        style_transfer.StyleTransferProblem):
+    problem = problem_class.__new__(problem_class)  # No networks needed.
+    precision.check_problem(problem)  # float32: fine.
+    with precision.policy_scope("mixed_bfloat16"):
+      with pytest.raises(ValueError, match=problem_class.__name__):
+        precision.check_problem(problem)

@@ -48,6 +48,8 @@ def _make_network(factory: NetworkFactory, name: str) -> tf.keras.Model:
 class ConditionalVaeProblem(base.Problem):
   """A VAE whose encoder and decoder can be conditioned on `inputs_extra`."""
 
+  supports_mixed_precision = True  # KL and likelihood in float32.
+
   def __init__(self, encoder: NetworkFactory, decoder: NetworkFactory,
                latent_dimensions: int, features_key: str = "image",
                output_distribution: str = "gaussian", epsilon: float = 1e-6,

@@ -131,6 +131,7 @@ def experiment(model_dir: str, schedule: str,
         f"{strategy.num_replicas_in_sync} replicas of the strategy.")
 
   problem = problem_class()
+  precision.check_problem(problem)
   mlo = optimizer_class(problem, batch_size=batch_size)
   train_fn = _dataset_fn(dataset_name, data.DatasetSplit.TRAIN, batch_size,
                          preprocess, runtime, training=True)

@@ -8,10 +8,12 @@ policy in the config, e.g.
   experiment.mixed_precision_policy = 'mixed_bfloat16'
 
 `experiment` then builds every network under that policy and restores the
-previous one when it returns. What stays in float32: the problems cast the
+previous one when it returns. What stays in float32: the problem casts the
 networks' outputs to float32 before the losses (the VAE's posterior, KL and
-likelihood, for example), so per-example losses, their weighting and the
-summaries are float32. With float16, whose range is narrow, the training loop
+likelihood), so per-example losses, their weighting and the summaries are
+float32. Only problems that declare `supports_mixed_precision` accept a
+policy (the β-VAE so far); compression and style transfer raise a clear
+error. With float16, whose range is narrow, the training loop
 scales the loss (`tf.keras.mixed_precision.LossScaleOptimizer`, dynamic
 scale) so that small gradients do not underflow, and skips steps whose
 gradients overflow; bfloat16 has float32's range and needs no scaling.
@@ -80,6 +82,27 @@ def with_policy_argument(fn: Callable) -> Callable:
     with policy_scope(bound.arguments[ARGUMENT]):
       return fn(*args, **kwargs)
   return wrapped
+
+
+def check_problem(problem) -> None:
+  """Raises unless `problem` supports the global policy.
+
+  Only problems that compute their losses in float32 from 16-bit networks
+  (`Problem.supports_mixed_precision`, so far the VAE) run under a mixed
+  policy; the compression problem's entropy models and the style-transfer
+  problem's VGG-16 loss network are float32 only.
+
+  Raises:
+    ValueError: naming the problem and what to change.
+  """
+  policy = tf.keras.mixed_precision.global_policy().name
+  if policy != "float32" and not getattr(problem, "supports_mixed_precision",
+                                         False):
+    raise ValueError(
+        f"experiment.{ARGUMENT} = {policy!r} is not supported by "
+        f"{type(problem).__name__}, which computes in float32 only (so far "
+        "only ConditionalVaeProblem supports mixed precision); unset "
+        f"experiment.{ARGUMENT}.")
 
 
 def needs_loss_scaling() -> bool:
