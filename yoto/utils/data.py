@@ -306,7 +306,8 @@ def get_dataset(
       'test').
     validation_percent: p of the TRAIN (train[p%:]) and VALID (train[:p%])
       splits. The embedded `photo_patches` ignores it: its VALID split is
-      crops of the held-out test photo and TRAIN is all of `train`.
+      its `validation` split (crops of a photo held out of training and
+      test) and TRAIN is all of `train`.
     batch_size: the batch size of the returned dataset. Under a distribution
       strategy that is the per-replica batch size, which the caller computes
       (`input_context.get_per_replica_batch_size(global_batch_size)`), as
@@ -358,7 +359,7 @@ def get_dataset(
     tfds_split = split.tfds_split(validation_percent)
     if _is_embedded(dataset_name) and split in (DatasetSplit.TRAIN,
                                                 DatasetSplit.VALID):
-      # The embedded dataset holds out whole photos for validation too.
+      # The embedded dataset holds out a whole photo for validation.
       tfds_split = {DatasetSplit.TRAIN: 'train',
                     DatasetSplit.VALID: 'validation'}[split]
     dataset = load_split(dataset_name, tfds_split,
