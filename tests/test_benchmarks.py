@@ -20,6 +20,7 @@ from benchmarks import common
 from benchmarks import eval_cost
 from benchmarks import film_overhead
 from benchmarks import hub_latency
+from benchmarks import input_pipeline
 from benchmarks import reproduce_compression
 from benchmarks import reproduce_style_transfer
 from benchmarks import reproduce_vae
@@ -56,6 +57,19 @@ def test_train_throughput_runs_every_section(tmp_path):
   for section in (loop, results["xla"]["cifar10"], results["pipeline"]):
     _all_ratios_positive(section["ratios"])
   _assert_written(tmp_path, "train_throughput")
+
+
+def test_input_pipeline_times_both_pipelines_against_the_step(tmp_path):
+  results = input_pipeline.main(["--tiny", f"--out_dir={tmp_path}"])
+  assert results["preprocess"] == "flip_lr()|value_range(-1,1)"
+  assert results["num_train"] == 12000 and results["steps_per_call"] == 2
+  for name in input_pipeline.PIPELINES:
+    assert results["alone"]["ms_per_batch"]["cpu"][name] > 0
+  _all_ratios_positive(results["alone"]["share_of_step"])
+  _all_ratios_positive(results["loop"]["ratios"])
+  assert set(results["loop"]["ratios"]) == {"batched/in-memory",
+                                            "per_example/in-memory"}
+  _assert_written(tmp_path, "input_pipeline")
 
 
 def test_film_overhead_times_a_variant(tmp_path):

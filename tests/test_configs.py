@@ -2,6 +2,7 @@
 """
 
 import glob
+import inspect
 import os
 
 from conftest import CONFIG_DIR
@@ -74,7 +75,7 @@ def test_config_parses_builds_and_runs_a_forward_pass(config):
 
 
 def test_experiment_bindings_cover_the_original_names():
-  names = set(experiment.experiment.__code__.co_varnames)
+  names = set(inspect.signature(experiment.experiment).parameters)
   for original in [
       "problem_class", "optimizer_class", "dataset_name", "batch_size",
       "eval_batch_size", "train_steps", "eval_steps", "base_optimizer_class",

@@ -157,25 +157,28 @@ def test_embedded_dataset_is_built_on_first_use(tmp_path):
   assert batch['image'].shape == (16, 64, 64, 3)
   assert batch['image'].dtype == np.float32
   assert -1.0 <= batch['image'].min() and batch['image'].max() <= 1.0
-  assert (tmp_path / 'photo_patches' / '64' / '1.1.0').is_dir()
+  assert (tmp_path / 'photo_patches' / '64' / '2.0.0').is_dir()
 
 
-def test_embedded_validation_split_comes_from_the_held_out_photo(tmp_path):
-  for split, sources in ((data.DatasetSplit.VALID, {b'chelsea'}),
-                         (data.DatasetSplit.TRAIN,
-                          {s.encode() for s in photo_patches.TRAIN_SOURCES})):
+def test_embedded_splits_come_from_their_own_photos(tmp_path):
+  expected = {
+      data.DatasetSplit.TRAIN: photo_patches.TRAIN_SOURCES,
+      data.DatasetSplit.VALID: ('chelsea',),
+      data.DatasetSplit.TEST: ('rocket', 'grace_hopper'),
+  }
+  for split, sources in expected.items():
     raw = data.load_split('photo_patches/64', {
         data.DatasetSplit.VALID: 'validation',
-        data.DatasetSplit.TRAIN: 'train'}[split], data_dir=str(tmp_path))
+        data.DatasetSplit.TRAIN: 'train',
+        data.DatasetSplit.TEST: 'test'}[split], data_dir=str(tmp_path))
     seen = {example['source'].numpy() for example in raw}
-    assert seen == sources
+    assert seen == {s.encode() for s in sources}
   validation = data.get_dataset('photo_patches/64', data.DatasetSplit.VALID,
                                 batch_size=500, data_dir=str(tmp_path))
   test = data.get_dataset('photo_patches/64', data.DatasetSplit.TEST,
-                          batch_size=500, data_dir=str(tmp_path))
-  # Both come from chelsea but are different crops.
-  assert not np.array_equal(_first_batch(validation)['image'],
-                            _first_batch(test)['image'])
+                          batch_size=512, data_dir=str(tmp_path))
+  assert len(_all_images(validation)) == 500
+  assert len(_all_images(test)) == 512  # 256 of each test photo.
 
 
 def _write_pngs(folder, count):
@@ -230,3 +233,71 @@ def test_glob_errors_name_the_problem(tmp_path):
   assert 'notes.png' in errors[0]
   with pytest.raises(ValueError, match='has no files'):
     data.glob_split_files(str(tmp_path / 'photo_00.png'), 'test')
+
+
+def _cifar_batches(pipeline, batch_preprocessing, seed=None, num_examples=16,
+                   batch_size=8, **kwargs):
+  preprocess_fn = preprocessing.get_preprocess_fn(pipeline)
+  with tfds.testing.mock_data(num_examples=num_examples):
+    dataset = data.get_dataset(
+        'cifar10', 'train_full', batch_size=batch_size,
+        preprocess_fn=preprocess_fn, seed=seed,
+        batch_preprocessing=batch_preprocessing, **kwargs)
+    return _all_images(dataset)
+
+
+def test_batched_preprocessing_equals_per_example_when_deterministic():
+  pipeline = 'central_crop(24)|resize(20)|value_range(-1, 1)'
+  batched = _cifar_batches(pipeline, True, drop_remainder=False,
+                           num_examples=13)
+  np.testing.assert_array_equal(batched, _cifar_batches(
+      pipeline, False, drop_remainder=False, num_examples=13))
+  assert batched.shape == (13, 20, 20, 3)
+
+
+def test_batched_preprocessing_draws_a_crop_and_flip_per_image():
+  """Same distribution as per example: every image its own offset and flip."""
+  originals = _cifar_batches('', True, num_examples=8, batch_size=8)
+  crops = _cifar_batches('random_crop(28)|flip_lr()', True, seed=0,
+                         num_examples=8, batch_size=8)
+  windows = np.lib.stride_tricks.sliding_window_view(
+      originals, (28, 28), axis=(1, 2))  # [8, 5, 5, 3, 28, 28]
+  windows = np.moveaxis(windows, 3, -1)  # [8, 5, 5, 28, 28, 3]
+  offsets, flips = [], []
+  for image, crop in zip(windows, crops):
+    for flipped, candidate in ((0, crop), (1, crop[:, ::-1])):
+      found = np.argwhere(np.all(image == candidate, axis=(2, 3, 4)))
+      if len(found):
+        offsets.append(tuple(found[0]))
+        flips.append(flipped)
+        break
+    else:
+      raise AssertionError('A crop is no flipped window of its image.')
+  assert len(set(offsets)) > 1 and 0 < sum(flips) < len(flips)
+
+
+def test_flip_probability_is_one_half_with_batched_preprocessing():
+  originals = _cifar_batches('', True, num_examples=64, batch_size=64)
+  flipped = _cifar_batches('flip_lr()', True, seed=1, num_examples=64,
+                           batch_size=64)
+  is_flipped = [not np.array_equal(a, b) for a, b in zip(originals, flipped)]
+  assert 20 <= sum(is_flipped) <= 44  # Binomial(64, 1/2): 4 sigma.
+
+
+def test_preprocess_fns_without_batch_support_run_per_example():
+  ranks = []
+
+  def preprocess_fn(features):
+    ranks.append(features['image'].shape.rank)
+    return features
+
+  with tfds.testing.mock_data(num_examples=4):
+    data.get_dataset('cifar10', 'test', batch_size=2,
+                     preprocess_fn=preprocess_fn)
+  assert ranks == [3]
+  ranks.clear()
+  preprocess_fn.supports_batches = True
+  with tfds.testing.mock_data(num_examples=4):
+    data.get_dataset('cifar10', 'test', batch_size=2,
+                     preprocess_fn=preprocess_fn)
+  assert ranks == [4]

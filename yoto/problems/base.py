@@ -27,6 +27,11 @@ class Problem(tf.Module, metaclass=abc.ABCMeta):
   -> `losses_and_metrics` in training and evaluation -> `export_module`.
   """
 
+  # Whether the problem works under a Keras mixed-precision policy
+  # (`experiment.mixed_precision_policy`): its networks compute in 16 bits
+  # and it casts their outputs to float32 before computing the losses.
+  supports_mixed_precision: bool = False
+
   @property
   @abc.abstractmethod
   def losses_keys(self) -> Tuple[str, ...]:

@@ -12,6 +12,10 @@ p(x | z) is either a diagonal Gaussian (the decoder emits 2·C channels: means
 and pre-softplus stds) or a Bernoulli (C channels of logits, for images in
 [0, 1] such as Shapes3D).
 
+Under a mixed-precision policy (`experiment.mixed_precision_policy`) the
+networks compute in 16 bits and their outputs are cast to float32 here, so
+the KL, the likelihood and the losses are computed in float32.
+
 Deviation from the original export: `reconstructions`/`samples` are always in
 image space (Gaussian means, or Bernoulli probabilities rather than logits),
 and `*_log_sigmas` are true log standard deviations; the raw decoder outputs
@@ -43,6 +47,8 @@ def _make_network(factory: NetworkFactory, name: str) -> tf.keras.Model:
 
 class ConditionalVaeProblem(base.Problem):
   """A VAE whose encoder and decoder can be conditioned on `inputs_extra`."""
+
+  supports_mixed_precision = True  # KL and likelihood in float32.
 
   def __init__(self, encoder: NetworkFactory, decoder: NetworkFactory,
                latent_dimensions: int, features_key: str = "image",
@@ -152,7 +158,9 @@ class ConditionalVaeProblem(base.Problem):
     """q(z | x): a diagonal Gaussian with batch shape [B] and event [L]."""
     code, endpoints = self.encoder(images, self._network_inputs(inputs_extra),
                                    training=training)
-    code = tf.reshape(code, [-1, 2 * self.latent_dimensions])
+    # Mixed precision: the distribution (KL, samples) is float32.
+    code = tf.reshape(tf.cast(code, tf.float32),
+                      [-1, 2 * self.latent_dimensions])
     mean, raw_std = tf.split(code, 2, axis=-1)
     std = tf.nn.softplus(raw_std) + self.epsilon
     return tfd.MultivariateNormalDiag(loc=mean, scale_diag=std), endpoints
@@ -161,6 +169,7 @@ class ConditionalVaeProblem(base.Problem):
     """p(x | z): independent over pixels, batch shape [B], event [H, W, C]."""
     outputs, endpoints = self.decoder(
         latents, self._network_inputs(inputs_extra), training=training)
+    outputs = tf.cast(outputs, tf.float32)  # Mixed precision: float32 log p.
     if self.output_distribution == "gaussian":
       mean, raw_std = tf.split(outputs, 2, axis=-1)
       pixels = tfd.Normal(loc=mean,

@@ -26,6 +26,7 @@ import tensorflow as tf
 from yoto.optimizers import distributions
 from yoto.training import evaluator as evaluator_lib
 from yoto.training import export as export_lib
+from yoto.training import precision
 from yoto.training import strategy as strategy_lib
 from yoto.training import trainer as trainer_lib
 from yoto.utils import data
@@ -74,6 +75,7 @@ def eval_splits(eval_on_test: bool) -> Dict[str, data.DatasetSplit]:
   return {"train": data.DatasetSplit.TRAIN, "valid": data.DatasetSplit.VALID}
 
 
+@precision.with_policy_argument  # Builds everything under that policy.
 def experiment(model_dir: str, schedule: str,
                problem_class: Callable = None,
                optimizer_class: Callable = None,
@@ -94,8 +96,14 @@ def experiment(model_dir: str, schedule: str,
                save_checkpoints_steps: Optional[int] = None,
                keep_checkpoint_max: int = 0,
                eval_on_test: bool = False,
+               mixed_precision_policy: Optional[str] = None,
                runtime: Optional[RuntimeOptions] = None) -> ExperimentResult:
-  """Runs one schedule of one experiment; see the module docstring."""
+  """Runs one schedule of one experiment; see the module docstring.
+
+  `mixed_precision_policy` ('mixed_float16', 'mixed_bfloat16' or None for
+  float32) is the Keras policy the networks are built and trained under;
+  see `yoto.training.precision`.
+  """
   required = dict(problem_class=problem_class, optimizer_class=optimizer_class,
                   dataset_name=dataset_name, batch_size=batch_size,
                   train_steps=train_steps, eval_steps=eval_steps,
@@ -123,6 +131,7 @@ def experiment(model_dir: str, schedule: str,
         f"{strategy.num_replicas_in_sync} replicas of the strategy.")
 
   problem = problem_class()
+  precision.check_problem(problem)
   mlo = optimizer_class(problem, batch_size=batch_size)
   train_fn = _dataset_fn(dataset_name, data.DatasetSplit.TRAIN, batch_size,
                          preprocess, runtime, training=True)

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from yoto.architectures import conditioning as conditioning_layers
 from yoto.training import params as params_lib
+from yoto.training import precision
 from yoto.training import strategy as strategy_lib
 
 
@@ -103,12 +104,16 @@ class TrainingState:
           base_optimizer_factory, training_params, normal,
           normal if separate else variables)
       self.optimizers = [self.optimizer]
-      trackables = {"problem": self.problem, "optimizer": self.optimizer}
       if separate:
         self.conditioning_optimizer = params_lib.make_optimizer(
             conditioning_optimizer_factory, conditioning_training_params,
             conditioning, conditioning)
         self.optimizers.append(self.conditioning_optimizer)
+      # Under float16, a LossScaleOptimizer around the built optimizer.
+      self.optimizers = precision.maybe_loss_scale(self.optimizers)
+      self.optimizer = self.optimizers[0]
+      trackables = {"problem": self.problem, "optimizer": self.optimizer}
+      if separate:
         trackables["conditioning_optimizer"] = self.conditioning_optimizer
     self.checkpoint = tf.train.Checkpoint(**trackables)
     logging.info("Model: %d trainable variables, %d parameters (%d in "
@@ -199,8 +204,12 @@ class Trainer:
       # the optimizer sums gradients over replicas, giving the global mean.
       loss = tf.nn.compute_average_loss(
           total, global_batch_size=self.config.global_batch_size)
+      # Times the loss scale under float16 (mixed precision), else as is.
+      scaled_loss = precision.scale_loss(self.state.optimizer, loss)
     groups = self.state.variable_groups
-    gradients = tape.gradient(loss, [v for group in groups for v in group])
+    gradients = precision.unscale_gradients(
+        self.state.optimizer,
+        tape.gradient(scaled_loss, [v for group in groups for v in group]))
     start = 0
     for optimizer, group in zip(self.state.optimizers, groups):
       optimizer.apply_gradients(

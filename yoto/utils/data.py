@@ -6,6 +6,17 @@ drops non-numeric features (such as the `source` string of `photo_patches`)
 and batches. Splits follow the original YOTO code: the validation split is the
 first `validation_percent` percent of `train`, the training split the rest.
 
+Speed: when the images have one static shape (every TFDS image dataset) and
+the preprocessing is a `preprocessing.get_preprocess_fn` pipeline (it works on
+batches: every image gets its own crop offset and flip), examples are batched
+first and the pipeline runs once per batch. No function then runs per example
+after TFDS's decoding: a `Dataset.map` costs tens of microseconds per call
+whatever it does, and per-example preprocessing cost about 5.5 ms of CPU per
+batch of 64 on `photo_patches` (8 % of a training step on 2 cores), the
+batched form under 1 ms (`python -m benchmarks.input_pipeline`). Decoded
+examples are cached in memory by TFDS's autocache when a small split is
+repeated (`load_split(autocache=True)`), so PNGs are decoded once.
+
 Image files: a dataset name 'glob:PATTERN' (e.g. 'glob:/data/photos/*.jpg')
 reads the JPEG, PNG, GIF or BMP files matching PATTERN as {'image': uint8
 [H, W, 3]} of each file's own size, so the preprocessing must make them one
@@ -235,11 +246,12 @@ def numeric_features(features: Dict[str, Any]) -> Features:
 
 def _add_seeds(dataset: tf.data.Dataset, seed: int,
                pipeline_id: int) -> tf.data.Dataset:
-  """Adds preprocessing.SEED_KEY = [s, index] to every example.
+  """Adds preprocessing.SEED_KEY = [s, index] to every element.
 
-  `index` counts examples in the order they come out of `dataset` (after
-  repeat), so every epoch gets fresh random crops and flips; `s` mixes the
-  seed with the input pipeline id so that pipelines do not share randomness.
+  `index` counts the elements (examples, or batches when the preprocessing
+  runs on batches) in the order they come out of `dataset` (after repeat), so
+  every epoch gets fresh random crops and flips; `s` mixes the seed with the
+  input pipeline id so that pipelines do not share randomness.
   """
   stream_seed = int(np.random.SeedSequence([seed, pipeline_id]).generate_state(
       1, dtype=np.uint32)[0])
@@ -251,6 +263,21 @@ def _add_seeds(dataset: tf.data.Dataset, seed: int,
     return features
 
   return dataset.enumerate().map(add_seed)
+
+
+def _preprocesses_batches(preprocess_fn, element_spec) -> bool:
+  """Whether `preprocess_fn` may run on whole batches of `element_spec`.
+
+  True for the identity (None) and for functions that declare it
+  (`preprocessing.get_preprocess_fn` sets `supports_batches`), provided the
+  images have one static shape, so that they can be batched before the
+  preprocessing makes them one size.
+  """
+  if preprocess_fn is not None and not getattr(preprocess_fn,
+                                               'supports_batches', False):
+    return False
+  image = element_spec.get('image') if isinstance(element_spec, dict) else None
+  return image is None or image.shape.is_fully_defined()
 
 
 def get_dataset(
@@ -267,6 +294,7 @@ def get_dataset(
     drop_remainder: bool = True,
     shuffle_buffer_size: int = DEFAULT_SHUFFLE_BUFFER_SIZE,
     cache: bool = False,
+    batch_preprocessing: bool = True,
 ) -> tf.data.Dataset:
   """Returns batches of preprocessed numeric features of a TFDS split.
 
@@ -278,7 +306,8 @@ def get_dataset(
       'test').
     validation_percent: p of the TRAIN (train[p%:]) and VALID (train[:p%])
       splits. The embedded `photo_patches` ignores it: its VALID split is
-      crops of the held-out test photo and TRAIN is all of `train`.
+      its `validation` split (crops of a photo held out of training and
+      test) and TRAIN is all of `train`.
     batch_size: the batch size of the returned dataset. Under a distribution
       strategy that is the per-replica batch size, which the caller computes
       (`input_context.get_per_replica_batch_size(global_batch_size)`), as
@@ -296,6 +325,11 @@ def get_dataset(
     drop_remainder: drop the last, smaller batch.
     shuffle_buffer_size: examples in the shuffle buffer.
     cache: cache decoded examples in memory (small datasets only).
+    batch_preprocessing: run `preprocess_fn` once per batch where it can
+      (see the module docstring): the same augmentations from the same
+      distribution, drawn from one seed per batch instead of per example, so
+      a seeded run gives other (equally deterministic) crops and flips than
+      with False, which runs it on every example before batching.
 
   Returns:
     A dataset of dicts of numeric tensors with leading dimension the batch
@@ -325,7 +359,7 @@ def get_dataset(
     tfds_split = split.tfds_split(validation_percent)
     if _is_embedded(dataset_name) and split in (DatasetSplit.TRAIN,
                                                 DatasetSplit.VALID):
-      # The embedded dataset holds out whole photos for validation too.
+      # The embedded dataset holds out a whole photo for validation.
       tfds_split = {DatasetSplit.TRAIN: 'train',
                     DatasetSplit.VALID: 'validation'}[split]
     dataset = load_split(dataset_name, tfds_split,
@@ -334,6 +368,8 @@ def get_dataset(
                          seed=seed, autocache=repeat)
     if num_pipelines > 1:
       dataset = dataset.shard(num_pipelines, pipeline_id)
+  batched = batch_preprocessing and _preprocesses_batches(
+      preprocess_fn, dataset.element_spec)
   if cache:
     dataset = dataset.cache()
   if shuffle:
@@ -341,6 +377,8 @@ def get_dataset(
                               reshuffle_each_iteration=True)
   if repeat:
     dataset = dataset.repeat()
+  if batched:
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
   if seed is not None:
     dataset = _add_seeds(dataset, seed, pipeline_id)
   preprocess_fn = preprocess_fn or (lambda features: features)
@@ -359,7 +397,8 @@ def get_dataset(
         f'{dataset.element_spec["image"].shape}); add resize(SIZE), '
         'random_crop(SIZE) or central_crop(SIZE) to experiment.preprocess '
         'and experiment.preprocess_eval.')
-  dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+  if not batched:
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
   if seed is not None:
     options = tf.data.Options()
     options.deterministic = True

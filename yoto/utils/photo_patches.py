@@ -2,25 +2,34 @@
 
 A fresh machine without internet cannot download CIFAR-10 or Shapes3D, yet the
 README's main command has to run. This TFDS dataset provides real-photo
-training data that needs no download: random square crops of the photographs
-that the scikit-image wheel bundles (`skimage.data`).
+training data that needs no download: random square crops of photographs that
+installed wheels bundle (`skimage.data`, and matplotlib's sample data).
 
-Splits are by image, never by crop, so the test split measures generalisation
-to an unseen photo:
-  train: crops of astronaut, coffee, hubble_deep_field, ihc
-         (`skimage.data.immunohistochemistry()`), motorcycle_left
-         (`skimage.data.stereo_motorcycle()[0]`) and retina;
-  test:  crops of chelsea.
-(`yoto.utils.data` carves its validation split out of `train`, as for the real
-datasets, so validation crops come from the training photos.)
+Splits are by photograph, never by crop, and no photograph is in two splits,
+so validation and test both measure generalisation to unseen photos:
+  train:      crops of astronaut, coffee, hubble_deep_field, ihc
+              (`skimage.data.immunohistochemistry()`), motorcycle_left
+              (`skimage.data.stereo_motorcycle()[0]`) and retina;
+  validation: crops of chelsea;
+  test:       crops of rocket (`skimage.data.rocket()`) and grace_hopper
+              (matplotlib's `sample_data/grace_hopper.jpg`), the same number
+              from each.
+Version 2.0.0 (the default) has this layout. Version 1.1.0 used chelsea for
+both test and validation (different crops); data of it already prepared stays
+readable (`photo_patches/32:1.1.0`), but TFDS generates only the default
+version. Not used anywhere: `skimage.data.cat()` (it is chelsea) and
+`stereo_motorcycle()[1]` (the same scene as a training photo).
 
 Features: `image` (uint8 [size, size, 3]) and `source` (the photo's name, a
 string). Configs `photo_patches/32` (default, for the VAE), `/64` and `/128`
-differ in crop size and count. Crop positions are drawn uniformly without
-replacement by a numpy Generator seeded by (photo name, crop size), so every
-build gives identical data; flat crops (pixel standard deviation below
-`MIN_CROP_STD`, e.g. retina's black border, about 17 % of its positions) are
-skipped and replaced by further draws.
+differ in crop size and count (`BUILDER_CONFIGS`); `/32` has 2,000 crops of
+each training photo (12,000), 2,000 of chelsea and 1,024 of each test photo
+(2,048). Crop positions are drawn uniformly without replacement by a numpy
+Generator seeded by (photo name, crop size), so every build gives identical
+data; flat crops (pixel standard deviation below `MIN_CROP_STD`, e.g. retina's
+black border, about 17 % of its positions) are skipped and replaced by further
+draws. TFDS stores every split in an order shuffled by example key, so the
+first batches of `test` already mix both photos.
 
 Importing this module registers the builder with TFDS and switches off TFDS's
 access to its GCS bucket: a builder whose data is not prepared otherwise asks
@@ -40,7 +49,10 @@ from tensorflow_datasets.core.utils import gcs_utils
 # Names of the source photographs (`source` feature), by split.
 TRAIN_SOURCES: Tuple[str, ...] = ('astronaut', 'coffee', 'hubble_deep_field',
                                   'ihc', 'motorcycle_left', 'retina')
-TEST_SOURCES: Tuple[str, ...] = ('chelsea',)
+VALIDATION_SOURCES: Tuple[str, ...] = ('chelsea',)
+TEST_SOURCES: Tuple[str, ...] = ('rocket', 'grace_hopper')
+# Every photo `load_photo` knows, each in exactly one split.
+SOURCES: Tuple[str, ...] = TRAIN_SOURCES + VALIDATION_SOURCES + TEST_SOURCES
 
 # Base of the per-(photo, config) seeds; changing it changes the dataset.
 _SEED = 20200426
@@ -62,18 +74,36 @@ def disable_tfds_gcs() -> None:
 disable_tfds_gcs()
 
 
+def _matplotlib_sample(file_name: str) -> np.ndarray:
+  """A photo of matplotlib's bundled sample data, uint8 [h, w, 3]."""
+  import matplotlib.cbook  # pylint: disable=g-import-not-at-top  # Only to build.
+  import PIL.Image  # pylint: disable=g-import-not-at-top
+  with PIL.Image.open(matplotlib.cbook.get_sample_data(
+      file_name, asfileobj=False)) as image:
+    return np.asarray(image.convert('RGB'))
+
+
 def load_photo(name: str) -> np.ndarray:
-  """Returns the bundled photo `name` as uint8 [height, width, 3]."""
+  """Returns the bundled photo `name` (one of `SOURCES`) as uint8 [h, w, 3].
+
+  Raises:
+    KeyError: for a name that is not in `SOURCES`.
+  """
   import skimage.data  # pylint: disable=g-import-not-at-top  # Only to build.
   loaders = {
       'astronaut': skimage.data.astronaut,
       'chelsea': skimage.data.chelsea,
       'coffee': skimage.data.coffee,
+      'grace_hopper': lambda: _matplotlib_sample('grace_hopper.jpg'),
       'hubble_deep_field': skimage.data.hubble_deep_field,
       'ihc': skimage.data.immunohistochemistry,
       'motorcycle_left': lambda: skimage.data.stereo_motorcycle()[0],
       'retina': skimage.data.retina,
+      'rocket': skimage.data.rocket,
   }
+  if name not in loaders:
+    raise KeyError(f'Unknown photo {name!r}; the bundled photos are '
+                   f'{", ".join(SOURCES)}.')
   photo = np.asarray(loaders[name]())
   if photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[-1] < 3:
     raise ValueError(f'Photo {name} has unexpected shape {photo.shape} and '
@@ -125,41 +155,90 @@ def encode_png(image: np.ndarray) -> bytes:
 
 @dataclasses.dataclass(eq=False)
 class PhotoPatchesConfig(tfds.core.BuilderConfig):
-  """Crop size and count of one `photo_patches` variant."""
+  """Crop size and counts of one `photo_patches` variant.
+
+  Attributes:
+    crop_size: side of the square crops, in pixels.
+    crops_per_train_photo: crops of each of `TRAIN_SOURCES`.
+    crops_per_test_photo: crops of each of `TEST_SOURCES` (version 2.0.0).
+    validation_crops: crops of chelsea in `validation` (and, in version
+      1.1.0, in `test`).
+  """
   crop_size: int = 32
   crops_per_train_photo: int = 2000
-  test_crops: int = 2000
+  crops_per_test_photo: int = 1024
+  validation_crops: int = 2000
 
 
 def _config(crop_size: int, crops_per_train_photo: int,
-            test_crops: int) -> PhotoPatchesConfig:
+            crops_per_test_photo: int,
+            validation_crops: int) -> PhotoPatchesConfig:
   return PhotoPatchesConfig(
       name=str(crop_size),
-      description=(f'{crop_size}x{crop_size} crops: {crops_per_train_photo} '
-                   f'per training photo, {test_crops} of the test photo.'),
+      description=(
+          f'{crop_size}x{crop_size} crops: {crops_per_train_photo} per '
+          f'training photo, {validation_crops} of the validation photo, '
+          f'{crops_per_test_photo} per test photo.'),
       crop_size=crop_size,
       crops_per_train_photo=crops_per_train_photo,
-      test_crops=test_crops)
+      crops_per_test_photo=crops_per_test_photo,
+      validation_crops=validation_crops)
+
+
+# One split's recipe: the photos, the crops per photo and the seed salt.
+_SplitRecipe = Tuple[Tuple[str, ...], int, str]
+
+
+def split_recipes(version: str,
+                  config: PhotoPatchesConfig) -> Dict[str, _SplitRecipe]:
+  """What each split of `version` holds: {split: (photos, crops each, salt)}.
+
+  The salt is appended to the photo's name in `crop_seed`, so two splits of
+  one photo (1.1.0's test and validation) get different crops.
+  """
+  recipes = {
+      'train': (TRAIN_SOURCES, config.crops_per_train_photo, ''),
+      'validation': (VALIDATION_SOURCES, config.validation_crops,
+                     'validation'),
+  }
+  if str(version) == '1.1.0':
+    recipes['test'] = (VALIDATION_SOURCES, config.validation_crops, '')
+  elif str(version) == '2.0.0':
+    recipes['test'] = (TEST_SOURCES, config.crops_per_test_photo, '')
+  else:
+    raise ValueError(f'photo_patches has no version {version}; known: '
+                     f'{", ".join(PhotoPatches.RELEASE_NOTES)}.')
+  return recipes
 
 
 class PhotoPatches(tfds.core.GeneratorBasedBuilder):
-  """Random crops of scikit-image's bundled photographs, split by photo."""
+  """Random crops of photographs bundled with installed wheels, by photo."""
 
-  VERSION = tfds.core.Version('1.1.0')
-  RELEASE_NOTES = {'1.0.0': 'Initial release.',
-                   '1.1.0': 'A validation split of held-out chelsea crops.'}
+  VERSION = tfds.core.Version('2.0.0')
+  # Readable when prepared (TFDS only generates VERSION).
+  SUPPORTED_VERSIONS = [tfds.core.Version('1.1.0')]
+  RELEASE_NOTES = {
+      '1.0.0': 'Initial release.',
+      '1.1.0': 'A validation split of held-out chelsea crops.',
+      '2.0.0': ('Test split from two other held-out photos, rocket and '
+                'grace_hopper (2,048 crops in /32); validation keeps chelsea, '
+                'so no photo is in two splits.'),
+  }
   BUILDER_CONFIGS = [
-      _config(32, crops_per_train_photo=2000, test_crops=2000),
-      _config(64, crops_per_train_photo=500, test_crops=500),
-      _config(128, crops_per_train_photo=200, test_crops=200),
+      _config(32, crops_per_train_photo=2000, crops_per_test_photo=1024,
+              validation_crops=2000),
+      _config(64, crops_per_train_photo=500, crops_per_test_photo=256,
+              validation_crops=500),
+      _config(128, crops_per_train_photo=200, crops_per_test_photo=100,
+              validation_crops=200),
   ]
 
   def _info(self) -> tfds.core.DatasetInfo:
     size = self.builder_config.crop_size
     return self.dataset_info_from_configs(
-        description=('Random crops of the photographs bundled with '
-                     'scikit-image; train and test crops come from different '
-                     'photos.'),
+        description=('Random crops of photographs bundled with scikit-image '
+                     'and matplotlib; train, validation and test crops come '
+                     'from different photos.'),
         features=tfds.features.FeaturesDict({
             'image': tfds.features.Image(shape=(size, size, 3),
                                      encoding_format='png'),
@@ -169,15 +248,11 @@ class PhotoPatches(tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager):
-    del dl_manager  # Everything is in the scikit-image wheel.
-    config = self.builder_config
+    del dl_manager  # Everything is in the installed wheels.
     return {
-        'train': self._generate_examples(
-            TRAIN_SOURCES, config.crops_per_train_photo),
-        'test': self._generate_examples(TEST_SOURCES, config.test_crops),
-        # Held out like test (another photo than train), different crops.
-        'validation': self._generate_examples(
-            TEST_SOURCES, config.test_crops, seed_salt='validation'),
+        split: self._generate_examples(sources, crops_per_photo, salt)
+        for split, (sources, crops_per_photo, salt) in split_recipes(
+            self.version, self.builder_config).items()
     }
 
   def _generate_examples(

@@ -25,8 +25,9 @@ Ops act on `features['image']`, either one image `[height, width, channels]`
 Randomness (`random_crop`, `flip_lr`) uses stateless random ops. The seed of an
 example is read from `features[SEED_KEY]` (an int64 tensor of shape `[2]`,
 removed from the output); `yoto.utils.data.get_dataset(seed=...)` provides one
-derived from the seed and the position of the example in the input stream, so
-a seeded pipeline yields the same crops and flips on every run, independent of
+derived from the seed and the position of the example (or of the batch: it
+applies a pipeline to whole batches where it can) in the input stream, so a
+seeded pipeline yields the same crops and flips on every run, independent of
 parallelism, and different ones in every epoch. Without `SEED_KEY` a fresh seed
 is drawn from TensorFlow's global generator (non-deterministic unless the
 global seed is set). Each random op gets its own seed split from the example
@@ -382,5 +383,9 @@ def get_preprocess_fn(
     return features
 
   preprocess.__doc__ = f'Applies {description!r} to features[{IMAGE_KEY!r}].'
+  # Every op accepts a batch [b, h, w, c] and treats its images independently
+  # (own crop offset, own flip), so `data.get_dataset` may batch first and
+  # call this once per batch.
+  preprocess.supports_batches = True
   return preprocess
 
