@@ -5,22 +5,21 @@ r"""Where YOTO's training-step overhead goes, and candidate FiLM formulations.
   python -m benchmarks.film_overhead --tiny           # seconds; for tests
 
 Times the project's training loop (as benchmarks/train_throughput.py does)
-for the fixed-weight model, the YOTO model, and YOTO models whose FiLM layers
-compute the same function a different way. Every variant keeps the layer's
-variables (the two MLPs), so parameter counts are unchanged; the variants are
-swapped in per layer instance for this measurement only:
+for the fixed-weight model, the YOTO model (FiLM with the convolution's bias
+folded into its shifts, the default), the same YOTO model computing FiLM
+literally as `scales * (conv(x) + bias) + shifts` (`literal`, the original
+formulation: `fold_conv_bias=False`), and YOTO models whose FiLM layers
+compute the same function another way. Every variant keeps the layers'
+variables, so parameter counts are unchanged; the variants are swapped in
+per layer instance for this measurement only:
 
   no_modulation      the MLPs run but their output is not applied (a
                      feature map + 0 * sum(scales + shifts)): what remains
                      of the overhead is the MLPs, their optimizer updates
                      and the loss-weight sampling;
-  fused_mlp          both MLPs in one matmul per layer (first-layer kernels
-                     concatenated at call time, later layers as one batched
-                     matmul);
-  xla_modulation     `scales * x + shifts` in a `jit_compile=True` function,
-                     so XLA fuses it and its gradient;
-  matmul_modulation  for <= 16 channels, `x @ diag(scales) + shifts` as a
-                     batched matmul (the gradient becomes matmuls too).
+  custom_gradient    the folded bias, and the modulation with a
+                     hand-written gradient (reductions over fixed axes
+                     instead of TF's generic broadcasting gradient).
 
 With --profile it also traces one loop of the fixed and the YOTO model with
 the TensorFlow profiler and lists the op types whose time grew most.
@@ -210,7 +209,8 @@ def main(argv=None):
       results[name], _, loops = bench_architecture(
           arch, variants, batch_size, steps, repeats, tmp)
       if args.profile:
-        results[name]["profile_ms"] = op_profile(loops, tmp)
+        results[name]["profile_ms"] = op_profile(loops,
+                                                 os.path.join(tmp, name))
       print(f"{name}: {results[name]['ratios']}", flush=True)
   text = markdown(results)
   common.write_results("film_overhead", args.out_dir, results, text, argv)

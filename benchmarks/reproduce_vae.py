@@ -40,7 +40,11 @@ results name (`reproduce_vae`, `reproduce_vae_<name>` with --name, or
   <name>_frontier.png     reconstruction loss vs KL with each method's
                           Pareto front (Figure 2, left; the first seed);
   <name>_full_loss.png    full loss minus the fixed model's vs log2 β
-                          (Figure 2, right; the first seed).
+                          (Figure 2, right; the first seed);
+  <name>_figure3_{reconstructions,samples}.png  Figure 3: test crops
+                          reconstructed, and samples from the same noise, by
+                          the first YOTO variant and the fixed model at each
+                          β, side by side (the first seed).
 
 Model_dirs go to --model_root/steps<steps>/seed<seed>/<model>.
 """
@@ -59,11 +63,13 @@ from benchmarks import reproduction
 import gin
 from matplotlib.figure import Figure
 import numpy as np
+import tensorflow as tf
 
 from yoto.analysis import frontier
 from yoto.analysis import metrics
 from yoto.analysis import plots
 from yoto.analysis import seed_statistics
+from yoto.analysis import vae_outputs
 from yoto.analysis import tables
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -329,6 +335,63 @@ def write_learning_curves(curves, fixed, variant, out_dir, name) -> str:
                                          f"{name}_learning_curves.png"))
 
 
+def figure3_rows(yoto, yoto_name, fixed, images, noise):
+  """Reconstructions and samples of a YOTO model and of the fixed model at
+  each β, interleaved.
+
+  Args:
+    yoto: the YOTO model's TrainingState.
+    yoto_name: its name, for the labels.
+    fixed: β -> the fixed model's TrainingState.
+    images: [N, H, W, C] test images.
+    noise: [N, latent], the same latents for every model.
+
+  Returns:
+    (reconstructions, samples, labels): rows [2 * len(fixed), N, H, W, C]
+    each, YOTO then fixed for every β, and the rows' labels.
+  """
+  recons, samples, labels = [], [], []
+  for beta, state in sorted(fixed.items()):
+    weights = tf.constant([[beta, 1.0]] * len(images), tf.float32)
+    extra = yoto.multi_loss_optimizer.conditioning.transform(weights)
+    recons += [yoto.problem.reconstruct(images, extra)[0],
+               state.problem.reconstruct(images)[0]]
+    samples += [yoto.problem.sample(noise, extra[:len(noise)])[0],
+                state.problem.sample(noise)[0]]
+    labels += [f"{yoto_name} β={beta:g}", f"fixed β={beta:g}"]
+  stack = lambda rows: np.stack([np.asarray(r) for r in rows])
+  return stack(recons), stack(samples), labels
+
+
+def write_figure3(specs, seed_root, shared, betas, out_dir, name,
+                  num_images: int = 8) -> List[str]:
+  """The paper's Figure 3 as two images: test crops reconstructed, and
+  samples from the same noise, by the first YOTO variant and by the fixed
+  model at each β."""
+  images = vae_outputs.load_images(num_images, split=SPLIT)
+  restore = lambda spec: reproduction.restore_state(spec, seed_root, shared,
+                                                    images.shape[1:])
+  yoto_spec = next(s for s in specs if s.is_yoto)
+  yoto = restore(yoto_spec)
+  fixed = {b: restore(next(s for s in specs if s.name == fixed_name(b)))
+           for b in betas}
+  noise = np.random.default_rng(0).standard_normal(
+      (num_images, yoto.problem.latent_dimensions)).astype(np.float32)
+  recons, samples, labels = figure3_rows(yoto, yoto_spec.name, fixed,
+                                         tf.constant(images), noise)
+  value_range = (-1.0, 1.0)
+  recon_figure = plots.rows_figure(
+      np.concatenate([images[None], recons]), ["input"] + labels,
+      "Test crops and their reconstructions", value_range)
+  sample_figure = plots.rows_figure(
+      samples, labels, "Samples (the same noise for every model)",
+      value_range)
+  return [plots.save(recon_figure, os.path.join(
+      out_dir, f"{name}_figure3_reconstructions.png")),
+          plots.save(sample_figure, os.path.join(
+              out_dir, f"{name}_figure3_samples.png"))]
+
+
 def _cell(value: Optional[seed_statistics.Interval], relative=None) -> str:
   if value is None:
     return ""
@@ -381,7 +444,8 @@ def _interval_json(value):
   return None if value is None else value.to_json()
 
 
-def analyse(specs, model_root, steps, seed_list, out_dir, name, timings):
+def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
+            shared=()):
   """Tables and figures from the evaluated models; returns (results, md)."""
   betas = [s.weights["kl_loss"] for s in specs if not s.is_yoto]
   fixed = {b: fixed_name(b) for b in betas}
@@ -403,6 +467,12 @@ def analyse(specs, model_root, steps, seed_list, out_dir, name, timings):
                       steps)
   if comps:
     paths += write_frontier_plots(comps, out_dir, name)
+    first = next(iter(comps))
+    seed_root = reproduction.seed_dir(model_root, seed_list[0])
+    if all(os.path.exists(os.path.join(seed_root, fixed_name(b)))
+           for b in betas) and first == next(s.name for s in specs
+                                             if s.is_yoto):
+      paths += write_figure3(specs, seed_root, shared, betas, out_dir, name)
   sweep_cpu = reproduction.cpu_seconds(timings, list(fixed.values()))
   yoto_cpu = {v: reproduction.cpu_seconds(timings, [v]) for v in present}
   seeds_done = sorted({s for m in finished for s in curves[m]})
@@ -450,7 +520,7 @@ def main(argv=None):
                                    max_minutes=args.max_minutes)
   name = reproduction.results_name(SCRIPT, args, steps, DEFAULT_STEPS)
   results, text = analyse(specs, model_root, steps, seed_list, args.out_dir,
-                          name, timings)
+                          name, timings, shared)
   results.update(model_root=model_root, betas=betas,
                  wall_seconds_this_run=time.time() - start,
                  shared_bindings=shared)

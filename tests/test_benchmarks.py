@@ -133,7 +133,8 @@ def test_reproduction_protocol_seeds_curves_convergence_and_resume(tmp_path):
   for model, statement in first["convergence"].items():
     assert statement["to_step"] == 6 and statement["from_step"] == 4, model
   assert first["cpu_seconds"]["fixed_sweep"] > first["cpu_seconds"]["yoto"]
-  for name in ("frontier", "full_loss", "learning_curves"):
+  for name in ("frontier", "full_loss", "learning_curves",
+               "figure3_reconstructions", "figure3_samples"):
     assert os.path.getsize(out / f"reproduce_vae_{name}.png") > 1000
   _assert_written(out, "reproduce_vae")
   assert sorted(evaluator.evaluated_steps(
