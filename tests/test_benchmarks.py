@@ -5,6 +5,7 @@ exercises its code paths and writes its result files, that the reproduction
 resumes instead of retraining, and that the wider YOTO model is wider.
 """
 
+import functools
 import json
 import os
 import sys
@@ -74,27 +75,35 @@ def test_input_pipeline_times_both_pipelines_against_the_step(tmp_path):
 
 def test_film_overhead_times_a_variant(tmp_path):
   results = film_overhead.main(["--tiny", "--architectures=shapes3d",
-                                "--variants=xla_modulation",
+                                "--variants=custom_gradient",
                                 f"--out_dir={tmp_path}"])
   ratios = results["shapes3d"]["ratios"]
-  assert set(ratios) == {"yoto/fixed", "xla_modulation/fixed",
-                         "xla_modulation/yoto"}
+  assert set(ratios) == {"yoto/fixed", "literal/fixed", "yoto/literal",
+                         "custom_gradient/fixed", "custom_gradient/yoto"}
   _all_ratios_positive(ratios)
   _assert_written(tmp_path, "film_overhead")
 
 
-def test_film_variants_compute_the_same_modulation():
+def test_custom_gradient_variant_computes_film_and_its_gradients():
   arch = common.ARCHITECTURES["shapes3d"]
   state = common.build_state(arch.yoto_config, (), arch.image_shape,
                              batch_size=2)
   layer = state.problem.decoder.film_layers[0]  # 8 channels at 64x64.
   features = tf.random.normal([2, 64, 64, 8])
+  bias = tf.random.normal([8])
   inputs_extra = tf.math.log([[4.0, 1.0], [300.0, 1.0]])
-  expected = layer(features, inputs_extra)
-  for name in ("fused_mlp", "xla_modulation", "matmul_modulation"):
-    np.testing.assert_allclose(
-        film_overhead.VARIANTS[name](layer, features, inputs_extra),
-        expected, rtol=1e-5, atol=1e-5, err_msg=name)
+  outputs = {}
+  for name, fn in (("layer", layer),
+                   ("custom", functools.partial(film_overhead.custom_gradient,
+                                                layer))):
+    with tf.GradientTape() as tape:
+      tape.watch([features, bias])
+      y = fn(features, inputs_extra, bias=bias)
+      loss = tf.reduce_sum(y * tf.cos(y))
+    outputs[name] = [y] + tape.gradient(
+        loss, [features, bias] + layer.trainable_variables)
+  for got, want in zip(outputs["custom"], outputs["layer"]):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
 def test_eval_cost_times_every_number_of_weights(tmp_path):
