@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tensorflow as tf
 
 from benchmarks import common
+from benchmarks import compute_limit
 from benchmarks import keras_reference
 from yoto.utils import data
 from yoto.utils import preprocessing
@@ -75,6 +76,21 @@ class Models:
         name: common.make_trainer(state, os.path.join(tmp, arch.name, name),
                                   steps)
         for name, state in (("yoto", self.yoto), ("fixed", self.fixed))}
+
+  def forward_macs(self):
+    """Forward MACs per image of the YOTO and the fixed model (the plain
+    Keras model has the fixed one's layers)."""
+    macs = {}
+    for name, state in (("yoto", self.yoto), ("fixed", self.fixed)):
+      width = state.multi_loss_optimizer.num_conditioning_inputs
+
+      def forward(images, state=state, width=width):
+        extra = None if width is None else tf.zeros(
+            tf.stack([tf.shape(images)[0], width]))
+        return state.problem.losses_and_metrics({"image": images}, extra)
+      macs[name] = compute_limit.forward_macs_per_image(
+          forward, self.arch.image_shape)
+    return macs
 
   def params(self):
     return {"yoto": common.num_params(self.yoto.problem.trainable_variables),
@@ -129,7 +145,22 @@ def bench_loop(models: Models, steps, repeats):
       "yoto/fixed": ("yoto", "fixed"), "yoto/keras": ("yoto", "keras"),
       "fixed/keras": ("fixed", "keras")})
   results["params"] = models.params()
+  results["forward_macs_per_image"] = models.forward_macs()
   return results
+
+
+def add_compute_limit(loop_results, peak_flops):
+  """The images/s limit of each architecture at `peak_flops`, and the
+  fraction of it each model reached (wall-clock rate)."""
+  for r in loop_results.values():
+    macs = r["forward_macs_per_image"]
+    r["peak_gflops"] = peak_flops / 1e9
+    r["limit_images_per_s"] = {
+        m: compute_limit.images_per_second_limit(peak_flops, macs[m])
+        for m in macs}
+    r["fraction_of_limit"] = {
+        m: r["images_per_s"][m] / r["limit_images_per_s"][
+            "fixed" if m == "keras" else m] for m in MODELS}
 
 
 def bench_xla(models: Models, steps, repeats, names=MODELS):
@@ -205,9 +236,30 @@ def _loop_markdown(loop_results) -> str:
                 [common.format_ratio(ratio["yoto/fixed"], bold=True),
                  common.format_ratio(ratio["yoto/keras"]),
                  common.format_ratio(ratio["fixed/keras"])])
-  return common.markdown_table(
+  table = common.markdown_table(
       ["architecture", "batch", "YOTO", "fixed", "plain Keras", "YOTO/fixed",
        "YOTO/keras", "fixed/keras"], rows)
+  limits = []
+  for arch, r in loop_results.items():
+    if "fraction_of_limit" not in r:
+      continue
+    macs = r["forward_macs_per_image"]
+    limits.append([arch, f"{macs['fixed'] / 1e6:.2f} / {macs['yoto'] / 1e6:.2f}",
+                   f"{r['limit_images_per_s']['fixed']:.0f}"] +
+                  [f"{100 * r['fraction_of_limit'][m]:.0f} %"
+                   for m in MODELS])
+  if limits:
+    peak = next(iter(loop_results.values()))["peak_gflops"]
+    table += (f"\nThe compute limit: forward MACs per image counted from the "
+              f"traced graph (convolutions and matrix products), a training "
+              f"step taken as 3 forward passes, and the float32 peak of a "
+              f"2048x2048 matmul measured in the same run ({peak:.0f} "
+              "GFLOP/s); each model's wall-clock rate as a fraction of its "
+              "limit:\n\n" + common.markdown_table(
+                  ["architecture", "forward MMACs/image (fixed / YOTO)",
+                   "limit img/s (fixed)"] + [f"{m} of limit" for m in MODELS],
+                  limits))
+  return table
 
 
 def _xla_markdown(xla_results) -> str:
@@ -277,6 +329,9 @@ def main(argv=None):
               flush=True)
     if "pipeline" in sections:
       results["pipeline"] = bench_pipeline(batch_size, steps, repeats, tmp)
+  if "loop" in results:
+    add_compute_limit(results["loop"], compute_limit.matmul_peak_flops(
+        512 if args.tiny else 2048))
   text = markdown(results)
   common.write_results("train_throughput", args.out_dir, results, text, argv)
   return results

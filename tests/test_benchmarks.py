@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import common
+from benchmarks import compute_limit
 from benchmarks import eval_cost
 from benchmarks import film_overhead
 from benchmarks import hub_latency
@@ -331,3 +332,14 @@ def test_style_weight_effect_measures_both_ends_of_every_weight(tmp_path):
   assert report["num_images"] == 4  # 2 content crops x 2 held-out styles.
   for name in (style_weight_effect.RESULT_FILE, style_weight_effect.GRID_FILE):
     assert os.path.getsize(os.path.join(tmp_path, name)) > 100
+
+
+def test_forward_macs_count_convolutions_transposed_convolutions_matmuls():
+  conv = tf.keras.layers.Conv2D(5, 3, padding="same")
+  up = tf.keras.layers.Conv2DTranspose(2, 3, strides=2, padding="same")
+  dense = tf.keras.layers.Dense(7)
+  forward = lambda x: dense(tf.reshape(up(conv(x)), [-1, 16 * 16 * 2]))
+  macs = compute_limit.forward_macs_per_image(forward, [8, 8, 3])
+  # conv: 8x8 outputs of 3x3x3 -> 5; transposed: each of 8x8 inputs
+  # scatters 3x3x5 -> 2; dense: 512 -> 7.
+  assert macs == 8 * 8 * 3 * 3 * 3 * 5 + 8 * 8 * 3 * 3 * 5 * 2 + 512 * 7
