@@ -161,7 +161,12 @@ VARIANTS = {
     "yoto_input": ("log β concatenated to the input instead of FiLM "
                    "(Figure 4)",
                    lambda betas: _both("conditioning_type", "'input'")),
+    # Trained K times as long, K the number of fixed models (its schedule
+    # is set in `model_specs`).
+    "yoto_same_compute": ("trained as many steps as the whole fixed sweep",
+                          lambda betas: []),
 }
+SAME_COMPUTE = "yoto_same_compute"
 
 
 def _parser():
@@ -239,14 +244,20 @@ def fixed_name(beta: float) -> str:
   return f"fixed_beta{beta:g}"
 
 
-def model_specs(betas: Sequence[float],
-                variants: Sequence[str]) -> List[reproduction.ModelSpec]:
+def model_specs(betas: Sequence[float], variants: Sequence[str],
+                steps: int = DEFAULT_STEPS,
+                evals: int = 8) -> List[reproduction.ModelSpec]:
   """The models of the reproduction, fixed ones first."""
   specs = [reproduction.fixed_model(fixed_name(b), FIXED_CONFIG, _weights(b))
            for b in betas]
-  specs += [reproduction.ModelSpec(name, YOTO_CONFIG,
-                                   tuple(VARIANTS[name][1](betas)))
-            for name in variants]
+  for name in variants:
+    bindings = VARIANTS[name][1](betas)
+    own_steps = None
+    if name == SAME_COMPUTE:
+      own_steps = steps * len(betas)
+      bindings = reproduction.schedule_bindings(own_steps, (0.5, 0.75), evals)
+    specs.append(reproduction.ModelSpec(name, YOTO_CONFIG, tuple(bindings),
+                                        steps=own_steps))
   return specs
 
 
@@ -259,10 +270,11 @@ def comparisons(specs, model_root, steps):
   fixed_dirs = list(reproduction.finished_dirs(specs, model_root, steps,
                                                yoto=False).values())
   result = {}
+  own_steps = {s.name: s.steps for s in specs if s.steps}
   for name, model_dir in reproduction.finished_dirs(specs, model_root, steps,
                                                     yoto=True).items():
-    yoto, fixed = metrics.load_comparison(model_dir, fixed_dirs, step=steps,
-                                          split=SPLIT)
+    yoto, fixed = metrics.load_comparison(
+        model_dir, fixed_dirs, step=own_steps.get(name, steps), split=SPLIT)
     result[name] = frontier.compare(yoto, fixed)
   return result
 
@@ -400,9 +412,11 @@ def _cell(value: Optional[seed_statistics.Interval], relative=None) -> str:
                  else "")
 
 
-def gap_markdown(rows: List[dict], baseline: Optional[str]) -> str:
+def gap_markdown(rows: List[dict], baseline: Optional[str],
+                 method_steps=None) -> str:
   """Rows: the fixed models' loss and noise floor, then every method's gap;
   columns: β, then the mean over β."""
+  method_steps = method_steps or {}
   methods = list(rows[0]["gaps"])
   header = ["", *[f"β = {r['label']:g}" for r in rows], "mean over β"]
   fixed = ["fixed full loss"] + [r["fixed"].format(1) if r["fixed"] else ""
@@ -416,6 +430,8 @@ def gap_markdown(rows: List[dict], baseline: Optional[str]) -> str:
     means = [g.mean for g in gaps if g is not None]
     label = (f"single model ({baseline})" if method == "single_model"
              else method)
+    if method in method_steps:
+      label += f" (at step {method_steps[method]})"
     table.append([label] + [_cell(g, r["relative"][method])
                             for g, r in zip(gaps, rows)] +
                  [f"{np.mean(means):+.1f}" if means else ""])
@@ -455,10 +471,15 @@ def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
   finished = [m for m in list(fixed.values()) + variants if m in curves]
   if not any(v in curves for v in variants):
     return {"timings": timings}, "No YOTO model evaluated yet.\n"
-  step = seed_statistics.final_step(curves, finished)
+  own_steps = {s.name: s.steps for s in specs if s.steps}
+  step = seed_statistics.final_step(
+      curves, [m for m in finished if m not in own_steps])
   baseline = seed_statistics.single_model(curves, fixed, step)
   present = [v for v in variants if v in curves]
-  rows = seed_statistics.gap_rows(curves, fixed, present, step, baseline)
+  method_steps = {m: seed_statistics.final_step(curves, [m])
+                  for m in present if m in own_steps}
+  rows = seed_statistics.gap_rows(curves, fixed, present, step, baseline,
+                                  method_steps)
   statements = {m: seed_statistics.model_convergence(
       curves, m, betas if m in present else [float(m[len("fixed_beta"):])])
                 for m in finished}
@@ -479,6 +500,7 @@ def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
   results = {
       "steps": steps, "compared_step": step, "split": SPLIT,
       "seeds": seeds_done, "single_model": baseline,
+      "method_steps": method_steps,
       "gaps": [{"beta": r["label"], "fixed": _interval_json(r["fixed"]),
                 "gaps": {m: _interval_json(g) for m, g in r["gaps"].items()},
                 "relative": r["relative"]} for r in rows],
@@ -490,7 +512,7 @@ def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
         "method − fixed in nats per crop, mean ± 95 % interval over seeds "
         "(paired by seed), and relative to |fixed| where that is not near "
         "zero; positive: worse than the fixed model.\n\n" +
-        gap_markdown(rows, baseline) +
+        gap_markdown(rows, baseline, method_steps) +
         "\nConvergence: the change of each model's test full loss over the "
         "last quarter of the run (seed mean; for a YOTO model at its worst "
         f"β); 'not plateaued' when that is more than "
@@ -510,7 +532,7 @@ def main(argv=None):
   betas = [float(b) for b in args.betas.split(",") if b]
   steps, model_root = reproduction.steps_and_root(args, DEFAULT_STEPS)
   seed_list = reproduction.seeds(args)
-  specs = model_specs(betas, variant_names(args.variants))
+  specs = model_specs(betas, variant_names(args.variants), steps, args.evals)
   shared = shared_bindings(steps, betas, args.evals,
                            reproduction.batch_bindings(args, 8))
   start = time.time()

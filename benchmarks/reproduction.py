@@ -47,11 +47,14 @@ class ModelSpec:
     bindings: gin bindings on top of the config and the shared ones.
     weights: the training loss weights of a fixed-weight model; None for a
       YOTO model.
+    steps: its own number of training steps (its bindings then carry its
+      schedule); None trains the reproduction's steps.
   """
   name: str
   config: str
   bindings: Sequence[str] = ()
   weights: Optional[Mapping[str, float]] = None
+  steps: Optional[int] = None
 
   @property
   def is_yoto(self) -> bool:
@@ -203,9 +206,9 @@ def is_finished(model_dir: str, steps: int) -> bool:
 def finished_dirs(specs: Sequence[ModelSpec], model_root: str, steps: int,
                   yoto: bool) -> Dict[str, str]:
   """name -> model_dir of the finished YOTO (or fixed) models, in order."""
-  dirs = {s.name: os.path.join(model_root, s.name) for s in specs
-          if s.is_yoto == yoto}
-  return {n: d for n, d in dirs.items() if is_finished(d, steps)}
+  return {s.name: os.path.join(model_root, s.name) for s in specs
+          if s.is_yoto == yoto and
+          is_finished(os.path.join(model_root, s.name), s.steps or steps)}
 
 
 def train(spec: ModelSpec, model_dir: str, bindings: Sequence[str],
@@ -254,7 +257,8 @@ def train_all(specs: Sequence[ModelSpec], model_root: str, steps: int,
     for spec in specs:
       model_dir = os.path.join(seed_dir(model_root, seed), spec.name)
       label = f"{spec.name} seed {seed}"
-      if is_finished(model_dir, steps):
+      spec_steps = spec.steps or steps
+      if is_finished(model_dir, spec_steps):
         print(f"{label}: finished earlier, skipped", flush=True)
       elif only and spec.name not in only:
         continue
@@ -263,10 +267,10 @@ def train_all(specs: Sequence[ModelSpec], model_root: str, steps: int,
               flush=True)
         continue
       else:
-        print(f"{label}: training {steps} steps ...", flush=True)
+        print(f"{label}: training {spec_steps} steps ...", flush=True)
         train(spec, model_dir, spec.all_bindings(shared), seed, export)
       timing = read_timing(model_dir)
-      if timing and is_finished(model_dir, steps):
+      if timing and is_finished(model_dir, spec_steps):
         timings.setdefault(spec.name, {})[seed] = timing
         print(f"{label}: {timing['seconds']:.0f} s "
               f"({timing.get('cpu_seconds', 0):.0f} CPU s)", flush=True)

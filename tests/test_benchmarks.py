@@ -129,8 +129,13 @@ def test_reproduction_protocol_seeds_curves_convergence_and_resume(tmp_path):
   models, out = tmp_path / "models", tmp_path / "out"
   args = ["--tiny", "--steps=6", "--betas=2,32", "--seeds=2", "--evals=3",
           "--no_export", f"--model_root={models}", f"--out_dir={out}"]
-  first = reproduce_vae.main(args + ["--variants=yoto"])
-  assert set(first["timings"]) == {"fixed_beta2", "fixed_beta32", "yoto"}
+  variants = ["--variants=yoto,yoto_same_compute"]
+  first = reproduce_vae.main(args + variants)
+  assert set(first["timings"]) == {"fixed_beta2", "fixed_beta32", "yoto",
+                                   "yoto_same_compute"}
+  # Two fixed models: the same-compute YOTO model trains twice as long and
+  # is compared at its own last step.
+  assert first["method_steps"] == {"yoto_same_compute": 12}
   assert set(first["timings"]["yoto"]) == {0, 1}
   assert first["seeds"] == [0, 1] and first["compared_step"] == 6
   assert [row["beta"] for row in first["gaps"]] == [2.0, 32.0]
@@ -141,7 +146,9 @@ def test_reproduction_protocol_seeds_curves_convergence_and_resume(tmp_path):
       assert gap["half_width"] is not None and gap["half_width"] >= 0
   assert first["single_model"] in ("fixed_beta2", "fixed_beta32")
   for model, statement in first["convergence"].items():
-    assert statement["to_step"] == 6 and statement["from_step"] == 4, model
+    last = 12 if model == "yoto_same_compute" else 6
+    assert statement["to_step"] == last, model
+    assert statement["from_step"] == 2 * last // 3, model
   assert first["cpu_seconds"]["fixed_sweep"] > first["cpu_seconds"]["yoto"]
   for name in ("frontier", "full_loss", "learning_curves",
                "figure3_reconstructions", "figure3_samples"):
@@ -154,7 +161,7 @@ def test_reproduction_protocol_seeds_curves_convergence_and_resume(tmp_path):
   yoto_metrics = evaluator.metrics_path(str(models / "steps6" / "seed0" /
                                             "yoto"))
   before = os.path.getmtime(yoto_metrics)
-  second = reproduce_vae.main(args + ["--variants=yoto"])
+  second = reproduce_vae.main(args + variants)
   assert os.path.getmtime(yoto_metrics) == before
   assert second["gaps"] == first["gaps"]
 

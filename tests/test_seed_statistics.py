@@ -129,3 +129,13 @@ def test_final_step_is_the_smallest_last_step_of_all_seeds():
   curves = {"a": {0: {100: {}, 200: {}}, 1: {100: {}}}, "b": {0: {300: {}}}}
   assert st.final_step(curves, ["a", "b"]) == 100
   assert st.final_step(curves, ["b"]) == 300
+
+
+def test_a_method_with_its_own_steps_is_compared_at_its_last_step():
+  curves = _curves()
+  curves["yoto_long"] = {seed: {800: {1.0: -100.0 + seed - 5.0}}
+                         for seed in range(3)}
+  rows = st.gap_rows(curves, FIXED, ["yoto", "yoto_long"], 400,
+                     method_steps={"yoto_long": 800})
+  assert rows[0]["gaps"]["yoto_long"].mean == pytest.approx(-5.0)
+  assert rows[0]["gaps"]["yoto"].mean == pytest.approx(3.0)

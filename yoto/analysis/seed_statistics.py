@@ -110,7 +110,8 @@ def single_model(curves: Curves, fixed: Mapping[float, str],
 
 def gap_rows(curves: Curves, fixed: Mapping[float, str],
              methods: Sequence[str], step: int,
-             baseline: Optional[str] = None) -> List[dict]:
+             baseline: Optional[str] = None,
+             method_steps: Optional[Mapping[str, int]] = None) -> List[dict]:
   """Per label: the fixed model's loss and every method's gap to it.
 
   Args:
@@ -119,6 +120,9 @@ def gap_rows(curves: Curves, fixed: Mapping[float, str],
     methods: the models compared with the fixed ones (YOTO variants).
     step: the step compared.
     baseline: a model added as 'single_model' (e.g. `single_model(...)`).
+    method_steps: the step of a method trained for another number of steps
+      (e.g. a YOTO model given the whole sweep's compute), compared at its
+      own step with the fixed models at `step`.
 
   Returns:
     One dict per label, in label order: `label`, `fixed` (Interval of the
@@ -134,9 +138,11 @@ def gap_rows(curves: Curves, fixed: Mapping[float, str],
   rows = []
   for label in sorted(fixed):
     reference = at_step(curves, fixed[label], label, step)
+    own_step = lambda name: (method_steps or {}).get(name, step)
     rows.append({"label": label, "fixed": interval(list(reference.values())),
                  "gaps": {name: paired_gap(at_step(curves, models[name],
-                                                   label, step), reference)
+                                                   label, own_step(name)),
+                                           reference)
                           for name in names}})
   scales = [abs(r["fixed"].mean) for r in rows if r["fixed"]]
   near_zero = 0.1 * float(np.median(scales)) if scales else 0.0
