@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from benchmarks import common
 from yoto import main as yoto_main
-from yoto.training import evaluator as evaluator_lib
+from yoto import results
 from yoto.training import experiment as experiment_lib
 from yoto.training import trainer as trainer_lib
 
@@ -156,7 +156,7 @@ def batch_bindings(args, tiny_batch_size: int) -> list:
 def is_finished(model_dir: str, steps: int) -> bool:
   """FINISHED written and the final step evaluated on the test split."""
   return (os.path.exists(experiment_lib.finished_path(model_dir)) and
-          SPLIT in evaluator_lib.evaluated_steps(model_dir).get(steps, set()))
+          SPLIT in results.evaluated_steps(model_dir).get(steps, set()))
 
 
 def finished_dirs(specs: Sequence[ModelSpec], model_root: str, steps: int,

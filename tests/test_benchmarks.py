@@ -26,7 +26,7 @@ from benchmarks import reproduce_vae
 from benchmarks import style_weight_effect
 from benchmarks import reproduction
 from benchmarks import train_throughput
-from yoto.training import evaluator
+from yoto import results
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 
@@ -115,7 +115,7 @@ def test_reproduction_resumes_and_its_yoto_model_feeds_hub_latency(tmp_path):
   _assert_written(out, "reproduce_vae")
 
   yoto_dir = models / "steps4" / "yoto"
-  yoto_metrics = evaluator.metrics_path(str(yoto_dir))
+  yoto_metrics = results.metrics_path(str(yoto_dir))
   before = os.path.getmtime(yoto_metrics)
   second = reproduce_vae.main(args)  # Everything finished: only analysis.
   assert os.path.getmtime(yoto_metrics) == before
@@ -253,7 +253,7 @@ def test_style_transfer_reproduction_blends_the_extreme_models_and_resumes(
   # --no_export: evaluated, but no hub module (the analysis needs none).
   assert not list(models.glob("steps3/*/hub_modules"))
 
-  metrics_files = [evaluator.metrics_path(str(models / "steps3" / name))
+  metrics_files = [results.metrics_path(str(models / "steps3" / name))
                    for name in sorted(names)]
   before = [os.path.getmtime(path) for path in metrics_files]
   second = reproduce_style_transfer.main(args)  # Only the analysis reruns.

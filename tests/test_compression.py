@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 import tiny_compression_runs
 
+from yoto import results
 from yoto.architectures import conditioning as conditioning_layers
 from yoto.problems import compression
-from yoto.training import evaluator
 from yoto.utils import photo_patches
 
 FILTERS = 8
@@ -230,7 +230,7 @@ def runs_fixture(tmp_path_factory):
 
 def test_embedded_config_trains_evaluates_and_exports(runs):
   """The embedded config (shrunk) writes codec metrics rows and a module."""
-  rows = evaluator.read_metrics(runs.yoto_dir)
+  rows = results.read_rows(runs.yoto_dir)
   assert {r["split"] for r in rows} == {"train_full", "test"}
   assert sorted({r["weights"]["distortion"] for r in rows}) == list(
       tiny_compression_runs.EVAL_LAMBDAS)
@@ -242,7 +242,7 @@ def test_embedded_config_trains_evaluates_and_exports(runs):
     assert values["full_loss"] == pytest.approx(
         values["rate"] + row["weights"]["distortion"] * values["distortion"],
         rel=1e-4)
-  fixed_rows = evaluator.read_metrics(runs.fixed_dir)
+  fixed_rows = results.read_rows(runs.fixed_dir)
   assert {r["model"] for r in fixed_rows} == {"fixed"}
 
 

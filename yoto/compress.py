@@ -32,7 +32,7 @@ is not an image, or a λ outside the module's range are rejected with a
 `evaluate` compresses every image at every λ with real range coding and
 appends one metrics row per λ (mean over images: psnr, ms_ssim, ms_ssim_db,
 estimated_bpp, actual_bpp from the coded strings, file_bpp with the header)
-to a metrics file in the format of the training evaluator (`split` is the
+to a metrics file in the format of `yoto.results` (`split` is the
 `--split` name), so full-size test sets such as Kodak sit next to the crops
 evaluated during training.
 """
@@ -54,9 +54,9 @@ import tensorflow as tf
 # Importing tensorflow_compression registers the range coding ops modules use.
 import tensorflow_compression  # pylint: disable=unused-import
 
+from yoto import results
 from yoto.problems import compression
 from yoto.problems import conditioning as conditioning_lib
-from yoto.training import evaluator
 from yoto.training import export
 from yoto.utils import arguments
 
@@ -328,8 +328,8 @@ def evaluate(codec: Codec, paths: Sequence[str], lambdas: Sequence[float],
   Each row is the mean over images of psnr, ms_ssim, ms_ssim_db (on the
   decoded 8-bit images), estimated_bpp, actual_bpp (range-coded strings),
   file_bpp (with the header), distortion (MSE, 0-255 scale), rate (=
-  estimated_bpp) and full_loss (rate + λ · distortion), in the evaluator's
-  format, plus encode/decode throughput in megapixels per second.
+  estimated_bpp) and full_loss (rate + λ · distortion), as `yoto.results`
+  rows, plus encode/decode throughput in megapixels per second.
   """
   images = [read_image(path) for path in paths]
   if images and lambdas:  # Untimed warm-up: the first calls build kernels.
@@ -427,7 +427,7 @@ def _evaluate_command(args) -> str:
                      f"{args.lmbda!r}.") from None
   rows = evaluate(codec, paths, lambdas, args.split)
   if args.metrics_file:
-    evaluator.append_rows(args.metrics_file, rows)
+    results.append_rows(args.metrics_file, rows)
   lines = [f"{len(paths)} images, module {codec.path}:"]
   for row in rows:
     v = row["values"]

@@ -1,7 +1,7 @@
 """Reading the eval metrics of runs, for plots and tables.
 
 Every evaluated checkpoint appends one row per (split, eval weights) to
-`model_dir/metrics.jsonl` (see `yoto.training.evaluator`). A plot compares
+`model_dir/metrics.jsonl` (see `yoto.results`). A plot compares
 runs at one step and split, so this module picks them (the latest step by
 default, and the 'test' or else 'valid' split), and pairs a YOTO run with
 fixed-weight runs, checking that they fit together: same losses, same eval
@@ -15,13 +15,12 @@ hold the weights it was *evaluated* at, so those come from the row's
 """
 
 import dataclasses
-import json
 import os
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from yoto import results
 from yoto.analysis import run_config
 
-METRICS_FILE = "metrics.jsonl"  # As written by yoto.training.evaluator.
 SPLIT_PREFERENCE = ("test", "valid", "train_full", "train")
 YOTO, FIXED = "yoto", "fixed"
 
@@ -101,27 +100,16 @@ def read_rows(model_dir: str) -> List[dict]:
   if not os.path.isdir(model_dir):
     raise MetricsError(f"{model_dir} is not a directory; pass the model_dir "
                        "of a training run.")
-  path = os.path.join(model_dir, METRICS_FILE)
+  path = results.metrics_path(model_dir)
   if not os.path.isfile(path):
     raise MetricsError(
-        f"{model_dir} has no {METRICS_FILE}: the run was never evaluated. "
-        "Evaluate it with `python -m yoto.main --schedule=eval "
+        f"{model_dir} has no {results.METRICS_FILE}: the run was never "
+        "evaluated. Evaluate it with `python -m yoto.main --schedule=eval "
         f"--model_dir={model_dir}`.")
-  rows = []
-  with open(path) as f:
-    for line in f:
-      try:
-        rows.append(json.loads(line))
-      except json.JSONDecodeError:  # A torn last line of a crashed eval.
-        continue
-  rows = [r for r in rows if isinstance(r, dict) and _is_row(r)]
+  rows = results.read_rows(path)
   if not rows:
     raise MetricsError(f"{path} holds no eval rows; evaluate the run again.")
   return rows
-
-
-def _is_row(row: dict) -> bool:
-  return {"step", "split", "weights", "values"} <= set(row)
 
 
 def choose_split(rows: Sequence[dict], split: Optional[str] = None,

@@ -23,6 +23,7 @@ from typing import Callable, Dict, Optional
 from absl import logging
 import tensorflow as tf
 
+from yoto import results
 from yoto.optimizers import distributions
 from yoto.training import evaluator as evaluator_lib
 from yoto.training import export as export_lib
@@ -147,7 +148,7 @@ def experiment(model_dir: str, schedule: str,
       model_dir if chief else None,
       model_kind="yoto" if mlo.conditioning.is_conditioned else "fixed")
   result = ExperimentResult(model_dir,
-                            metrics_file=evaluator_lib.metrics_path(model_dir),
+                            metrics_file=results.metrics_path(model_dir),
                             problem=type(problem).__name__,
                             conditioned=mlo.conditioning.is_conditioned,
                             chief=chief)
@@ -181,7 +182,7 @@ def experiment(model_dir: str, schedule: str,
 def _evaluate_once(state, evaluator, model_dir, step, result, export):
   """Evaluates `step` unless already done; exports it if `export` (and not
   already exported)."""
-  done = evaluator_lib.evaluated_steps(model_dir).get(step, set())
+  done = results.evaluated_steps(model_dir).get(step, set())
   if not set(evaluator.split_dataset_fns) <= done:
     evaluator.evaluate(step)
   if export:
