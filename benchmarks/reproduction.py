@@ -173,7 +173,8 @@ def train(spec: ModelSpec, model_dir: str, bindings: Sequence[str],
   returns seconds.
 
   Like `python -m yoto.main` it saves the parsed config as
-  model_dir/config.gin, where the analysis finds a fixed model's weights.
+  model_dir/config.gin and the resolved settings as run_config.json, where
+  the analysis finds a fixed model's weights.
   """
   start = time.time()
   yoto_main.run_in_process(

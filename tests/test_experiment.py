@@ -12,6 +12,7 @@ import tensorflow_datasets as tfds
 import tensorflow_hub as hub
 
 from yoto import results
+from yoto import run_config
 from yoto.training import experiment
 
 YOTO_CONFIG = "photo_patches_conv_vae_yoto.gin"
@@ -53,6 +54,24 @@ def test_metrics_rows_hold_full_loss_for_each_eval_weight(yoto_run):
                     values["reconstruction_loss"])
         assert values["full_loss"] == pytest.approx(expected, rel=1e-4)
         assert row["model"] == "yoto" and row["num_examples"] == 64
+
+
+def test_run_config_records_the_resolved_settings(yoto_run):
+  model_dir, _ = yoto_run
+  config = run_config.read(str(model_dir))
+  assert config.source == os.path.join(model_dir, "run_config.json")
+  assert (config.problem, config.optimizer, config.model) == (
+      "ConditionalVaeProblem", "YotoOptimizer", "yoto")
+  assert config.loss_names == ("kl_loss", "reconstruction_loss")
+  assert config.train_weights is None
+  assert config.train_distribution == {
+      "type": "LOG_UNIFORM", "preprocessing": "log",
+      "ranges": {"kl_loss": [0.5, 512.0],
+                 "reconstruction_loss": [0.999, 1.001]}}
+  assert [w["kl_loss"] for w in config.eval_weights] == [
+      0.5, 2.0, 8.0, 32.0, 128.0, 512.0]
+  assert (config.dataset_name, config.train_steps, config.eval_steps,
+          config.seed) == ("photo_patches", 6, 1, 0)
 
 
 def test_module_loads_with_hub_load_and_beta_changes_outputs(yoto_run):
@@ -192,6 +211,11 @@ def test_fixed_weight_run_is_evaluated_at_every_eval_weight(
   assert metadata["preprocessing"] is None
   assert metadata["fixed_weights"] == {"kl_loss": 8.0,
                                        "reconstruction_loss": 1.0}
+  config = run_config.read(str(tmp_path))
+  assert (config.optimizer, config.model) == (
+      "LinearlyScalarizedOptimizer", "fixed")
+  assert config.train_weights == metadata["fixed_weights"]
+  assert config.train_distribution is None
 
 
 @pytest.mark.parametrize("config, dataset, eval_batch", [

@@ -21,10 +21,10 @@ import os
 import sys
 from typing import List, Optional, Sequence
 
+from yoto import run_config
 from yoto.analysis import frontier
 from yoto.analysis import metrics
 from yoto.analysis import plots
-from yoto.analysis import run_config
 from yoto.analysis import tables
 from yoto.utils import arguments
 
@@ -121,15 +121,17 @@ def run_grid(args) -> List[str]:
     raise ValueError(f"{path} is not inside a model_dir; pass --out.")
   if args.num_examples < 1 or args.num_samples < 1:
     raise ValueError("--num_examples and --num_samples must be positive.")
-  dataset, preprocess = (run_config.eval_data(model_dir) if model_dir
-                         else (None, None))
+  config = (run_config.read(model_dir) if model_dir
+            else run_config.RunConfig())
   module = vae_outputs.load_module(path)
   betas = args.betas or vae_outputs.default_betas(module)
   vae_outputs.check_betas(module, betas)  # Before the slower data loading.
   images = vae_outputs.load_images(
-      args.num_examples, args.dataset or dataset or
-      vae_outputs.DEFAULT_DATASET, args.split,
-      args.preprocess or preprocess or vae_outputs.DEFAULT_PREPROCESS,
+      args.num_examples,
+      args.dataset or config.dataset_name or vae_outputs.DEFAULT_DATASET,
+      args.split,
+      (args.preprocess or config.preprocess_eval
+       or vae_outputs.DEFAULT_PREPROCESS),
       data_dir=args.data_dir)
   grid = vae_outputs.beta_grid(module, images, betas, args.num_samples,
                                seed=args.seed)

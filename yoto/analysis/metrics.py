@@ -11,7 +11,7 @@ it without a traceback.
 
 A fixed-weight run is compared at the weights it was *trained* with. Its rows
 hold the weights it was *evaluated* at, so those come from the row's
-'train_weights' when present, otherwise from the run's saved config.
+'train_weights' when present, otherwise from the run's `run_config`.
 """
 
 import dataclasses
@@ -19,7 +19,7 @@ import os
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from yoto import results
-from yoto.analysis import run_config
+from yoto import run_config
 
 SPLIT_PREFERENCE = ("test", "valid", "train_full", "train")
 YOTO, FIXED = "yoto", "fixed"
@@ -169,7 +169,7 @@ def load_run(model_dir: str, step: Optional[int] = None,
   train_weights = None
   if kind == FIXED:
     train_weights = (selected[-1].get("train_weights")
-                     or run_config.fixed_weights(model_dir))
+                     or run_config.read(model_dir).train_weights)
   return RunMetrics(model_dir=model_dir, kind=kind, step=step, split=split,
                     evals=evals, eval_weights=tuple(eval_weights.values()),
                     train_weights=train_weights)
@@ -230,9 +230,10 @@ def _check_fixed(run: RunMetrics, yoto: RunMetrics) -> None:
         "experiment.eval_weights.")
   if run.train_weights is None:
     raise MetricsError(
-        f"Cannot tell which weights {run.model_dir} was trained with: its "
-        "config.gin does not bind LinearlyScalarizedOptimizer.weights to a "
-        "dict. Train fixed-weight models with literal weights.")
+        f"Cannot tell which weights {run.model_dir} was trained with: it "
+        "has no run_config.json, and its config.gin does not bind "
+        "LinearlyScalarizedOptimizer.weights to a dict. Train fixed-weight "
+        "models with literal weights.")
   if set(run.train_weights) != set(run.loss_names):
     raise MetricsError(
         f"{run.model_dir} was trained with weights "

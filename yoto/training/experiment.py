@@ -24,6 +24,7 @@ from absl import logging
 import tensorflow as tf
 
 from yoto import results
+from yoto import run_config
 from yoto.optimizers import distributions
 from yoto.training import evaluator as evaluator_lib
 from yoto.training import export as export_lib
@@ -141,6 +142,19 @@ def experiment(model_dir: str, schedule: str,
       if training_params_conditioning_class else None)
   weights = _eval_weights(eval_weights, eval_num_samples, mlo)
   chief = strategy_lib.is_chief(strategy)
+  if chief and schedule != "eval":
+    run_config.write(model_dir, run_config.RunConfig(
+        problem=type(problem).__name__, optimizer=type(mlo).__name__,
+        model="yoto" if mlo.conditioning.is_conditioned else "fixed",
+        loss_names=mlo.losses_names,
+        train_weights=mlo.conditioning.fixed_weights,
+        train_distribution=_train_distribution(mlo),
+        eval_weights=tuple(weights), dataset_name=dataset_name,
+        preprocess=preprocess, preprocess_eval=preprocess_eval,
+        batch_size=batch_size, eval_batch_size=eval_batch_size,
+        train_steps=train_steps, eval_steps=eval_steps,
+        eval_on_test=eval_on_test, seed=runtime.seed,
+        validation_percent=runtime.validation_percent))
   # Every worker takes part in evaluation (it runs collectives under
   # MultiWorkerMirroredStrategy); only the chief writes and exports.
   evaluator = evaluator_lib.Evaluator(
@@ -228,6 +242,16 @@ def _eval_weights(eval_weights, eval_num_samples, mlo):
       return [dict(mlo.conditioning.fixed_weights)]
   return distributions.get_samples_as_dicts(
       eval_weights, num_samples=eval_num_samples, names=names, seed=17)
+
+
+def _train_distribution(mlo) -> Optional[dict]:
+  """A YOTO model's training distribution as JSON-ready values."""
+  conditioning = mlo.conditioning
+  if not conditioning.is_conditioned:
+    return None
+  return {"type": mlo.train_distribution_spec.distribution_type.name,
+          "preprocessing": conditioning.preprocessing,
+          "ranges": {k: list(v) for k, v in conditioning.ranges.items()}}
 
 
 def follow_checkpoints(model_dir: str, timeout_secs: float,
