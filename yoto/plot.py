@@ -146,13 +146,19 @@ def _expected_errors():
   return errors
 
 
+def draw(argv: Sequence[str]) -> List[str]:
+  """Runs one subcommand (argv without the program name); returns the paths
+  it wrote. A user error raises (see `main`)."""
+  args = _parser().parse_args(argv)
+  command = {"grid": run_grid, "frontier": run_frontier}[args.command]
+  return command(args)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
   """Runs one subcommand; returns the exit status (1 on a user error)."""
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-  args = _parser().parse_args(argv)
-  command = {"grid": run_grid, "frontier": run_frontier}[args.command]
   try:
-    paths = command(args)
+    paths = draw(sys.argv[1:] if argv is None else argv)
   except Exception as e:  # pylint: disable=broad-except
     if not isinstance(e, _expected_errors()):
       raise

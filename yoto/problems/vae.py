@@ -44,6 +44,9 @@ def _make_network(factory: NetworkFactory, name: str) -> tf.keras.Model:
 class ConditionalVaeProblem(base.Problem):
   """A VAE whose encoder and decoder can be conditioned on `inputs_extra`."""
 
+  # Figure 3 of the paper: inputs, reconstructions and samples across β.
+  after_run_plot = "grid"
+
   def __init__(self, encoder: NetworkFactory, decoder: NetworkFactory,
                latent_dimensions: int, features_key: str = "image",
                output_distribution: str = "gaussian", epsilon: float = 1e-6,

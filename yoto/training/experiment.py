@@ -62,6 +62,7 @@ class ExperimentResult:
   train_history: list = dataclasses.field(default_factory=list)
   problem: str = ""
   conditioned: bool = False
+  after_run_plot: Optional[str] = None  # The problem's; see `Problem`.
   chief: bool = True
 
 
@@ -164,6 +165,7 @@ def experiment(model_dir: str, schedule: str,
   result = ExperimentResult(model_dir,
                             metrics_file=results.metrics_path(model_dir),
                             problem=type(problem).__name__,
+                            after_run_plot=problem.after_run_plot,
                             conditioned=mlo.conditioning.is_conditioned,
                             chief=chief)
 
