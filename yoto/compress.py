@@ -164,9 +164,8 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
-  """PSNR in dB of two uint8 images."""
-  mse = np.mean((original.astype(np.float64) - decoded.astype(np.float64))**2)
-  return float("inf") if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
+  """PSNR in dB of two uint8 images (`compression.psnr`)."""
+  return float(compression.psnr(original, decoded, max_val=255))
 
 
 class Codec:
