@@ -39,6 +39,7 @@ evaluated during training.
 
 import argparse
 import dataclasses
+import functools
 import glob
 import json
 import math
@@ -176,16 +177,17 @@ class Codec:
   of a few hundred functions, which takes seconds.
   """
 
-  _cache: Dict[tuple, "Codec"] = {}
-
   @classmethod
   def load(cls, module_path: str) -> "Codec":
     path = export.resolve_hub_module(module_path)
-    key = (os.path.abspath(path),
-           os.path.getmtime(os.path.join(path, "saved_model.pb")))
-    if key not in cls._cache:
-      cls._cache[key] = cls(path)
-    return cls._cache[key]
+    return cls._load(os.path.abspath(path),
+                     os.path.getmtime(os.path.join(path, "saved_model.pb")))
+
+  @classmethod
+  @functools.lru_cache(maxsize=None)
+  def _load(cls, path: str, mtime: float) -> "Codec":
+    del mtime  # Only part of the cache key: a re-exported module reloads.
+    return cls(path)
 
   def __init__(self, module_path: str):
     self.path = export.resolve_hub_module(module_path)

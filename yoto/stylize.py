@@ -22,6 +22,7 @@ are reported as one-line errors (exit status 2), never as tracebacks.
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -37,7 +38,6 @@ CONTENT_WEIGHT = 'content_weight'
 CONTENT_LOSS = 'content_loss'
 
 
-_LOADED = {}  # (path, mtime) -> Stylizer; see Stylizer.load.
 
 
 class StylizeError(ValueError):
@@ -92,15 +92,13 @@ class Stylizer:
     """Loads a module (cached per path while its saved_model.pb is unchanged:
     a notebook or a test may stylize many times)."""
     path = export.resolve_hub_module(path)
-    key = (os.path.abspath(path),
-           os.path.getmtime(os.path.join(path, 'saved_model.pb')))
-    if key not in _LOADED:
-      _LOADED.clear()  # Keep one module in memory.
-      _LOADED[key] = cls._load(path)
-    return _LOADED[key]
+    return cls._load(os.path.abspath(path),
+                     os.path.getmtime(os.path.join(path, 'saved_model.pb')))
 
   @classmethod
-  def _load(cls, path: str) -> 'Stylizer':
+  @functools.lru_cache(maxsize=1)  # Keep one module in memory.
+  def _load(cls, path: str, mtime: float) -> 'Stylizer':
+    del mtime  # Only part of the cache key.
     module = tf.saved_model.load(path)
     if not hasattr(module, 'stylize'):
       raise StylizeError(f'{path} is not a style-transfer module (it has no '
