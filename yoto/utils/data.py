@@ -217,8 +217,8 @@ def load_split(dataset_name: str, split: str,
   try:
     return builder.as_dataset(split=split, shuffle_files=shuffle_files,
                               read_config=read_config)
-  except AssertionError as e:  # TFDS's "could not find data in DIR".
-    if 'could not find data' not in str(e):
+  except AssertionError as e:  # What TFDS raises for missing data, too.
+    if builder.is_prepared():
       raise
     raise DatasetNotAvailableError(_not_available_message(
         dataset_name, str(builder.data_dir_root))) from e
