@@ -37,7 +37,6 @@ to a metrics file in the format of `yoto.results` (`split` is the
 evaluated during training.
 """
 
-import argparse
 import dataclasses
 import functools
 import glob
@@ -61,6 +60,7 @@ from yoto.problems import conditioning as conditioning_lib
 from yoto.training import export
 from yoto.utils import arguments
 
+COMMAND = "yoto.compress"
 MAGIC = b"YOTO"
 FORMAT_VERSION = 1
 FINGERPRINT_BYTES = 8
@@ -420,12 +420,7 @@ def _evaluate_command(args) -> str:
   paths = sorted(glob.glob(args.images))
   if not paths:
     raise CodecError(f"No file matches --images={args.images!r}.")
-  try:
-    lambdas = ([codec.check_lmbda(None)] if not args.lmbda else
-               [float(v) for v in args.lmbda.split(",")])
-  except ValueError:
-    raise CodecError(f"--lmbda must be comma-separated numbers, got "
-                     f"{args.lmbda!r}.") from None
+  lambdas = args.lmbda or [codec.check_lmbda(None)]
   rows = evaluate(codec, paths, lambdas, args.split)
   if args.metrics_file:
     results.append_rows(args.metrics_file, rows)
@@ -443,11 +438,9 @@ def _evaluate_command(args) -> str:
   return "\n".join(lines)
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-  """Parses the command line (argv without the program name)."""
-  parser = argparse.ArgumentParser(
-      prog="python -m yoto.compress",
-      description="Compress images at any rate with one YOTO module.")
+def _parser() -> arguments.ArgumentParser:
+  parser = arguments.ArgumentParser(
+      COMMAND, description="Compress images at any rate with one YOTO module.")
   commands = parser.add_subparsers(dest="command", required=True)
 
   def add_module(sub):
@@ -477,28 +470,30 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
   add_module(sub)
   sub.add_argument("--images", required=True,
                    help="Glob of images, e.g. 'kodak/*.png'.")
-  sub.add_argument("--lmbda", default=None,
+  sub.add_argument("--lmbda", type=arguments.numbers, default=None,
                    help="Comma-separated λ values (default: a fixed-λ "
                    "module's own).")
   sub.add_argument("--split", default="images",
                    help="Split name written to the metrics rows.")
   sub.add_argument("--metrics_file", default=None,
                    help="Append the rows to this metrics.jsonl file.")
-  return parser.parse_args(argv)
+  return parser
+
+
+def _execute(args) -> str:
+  return {"compress": _compress_command,
+          "decompress": _decompress_command,
+          "evaluate": _evaluate_command}[args.command](args)
+
+
+USER_ERRORS = (CodecError, export.HubModuleNotFoundError)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-  args = parse_args(sys.argv[1:] if argv is None else argv)
-  command = {"compress": _compress_command,
-             "decompress": _decompress_command,
-             "evaluate": _evaluate_command}[args.command]
-  try:
-    print(command(args), flush=True)
-  except (CodecError, export.HubModuleNotFoundError) as e:
-    print(f"yoto.compress: error: {e}", file=sys.stderr, flush=True)
-    return 1
-  return 0
+  """Runs one subcommand; returns the exit status (1 on a user error)."""
+  return arguments.run(COMMAND, _parser(), _execute,
+                       sys.argv[1:] if argv is None else argv, USER_ERRORS)
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  arguments.run_app(COMMAND, _parser, _execute, USER_ERRORS)

@@ -24,7 +24,9 @@ import gin
 from yoto import configurables
 from yoto.training import experiment as experiment_lib
 from yoto.training import strategy as strategy_lib
+from yoto.utils import arguments
 
+COMMAND = "yoto.main"
 FLAGS = flags.FLAGS
 CONFIG_FILE = "config.gin"
 OPERATIVE_CONFIG_FILE = "operative_config.gin"
@@ -248,20 +250,28 @@ def _user_error_types():
           data.DatasetNotAvailableError, OSError, ValueError)
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-  if not FLAGS.model_dir:
-    raise app.UsageError("--model_dir is required.")
+def _parse_flags(argv):
+  """absl's flag parsing, with the yoto error line for a bad flag."""
   try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    sys.exit(arguments.report(COMMAND, e))
+
+
+def main(argv):
+  try:
+    if len(argv) > 1:
+      raise UserError(f"Unexpected arguments: {' '.join(argv[1:])}; pass "
+                      "everything as --flag=value (see --help).")
+    if not FLAGS.model_dir:
+      raise UserError("--model_dir is required (see --help).")
     result = run(FLAGS.model_dir, FLAGS.schedule)
   except _user_error_types() as e:
     logging.debug("Failure details", exc_info=True)
-    print(f"yoto: error: {e}", file=sys.stderr, flush=True)
-    sys.exit(1)
+    sys.exit(arguments.report(COMMAND, e))
   plots = _draw_after_run_plot(result) if FLAGS.schedule != "train" else []
   _print_summary(result, plots)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=_parse_flags)

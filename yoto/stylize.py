@@ -17,7 +17,7 @@ first varies along the columns, the second along the rows.
 
 Images are read with PIL (any format it knows) as RGB; `--max_size` shrinks
 large content images. Bad images, weights out of range or of the wrong count
-are reported as one-line errors (exit status 2), never as tracebacks.
+are reported as one-line errors (exit status 1), never as tracebacks.
 """
 
 import argparse
@@ -34,6 +34,7 @@ import tensorflow as tf
 from yoto.training import export
 from yoto.utils import arguments
 
+COMMAND = 'yoto.stylize'
 CONTENT_WEIGHT = 'content_weight'
 CONTENT_LOSS = 'content_loss'
 
@@ -383,11 +384,10 @@ def save_figure(fig, path: str) -> None:
   fig.savefig(path, dpi=100)
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-  parser = argparse.ArgumentParser(
-      prog='python -m yoto.stylize',
-      description='Stylize an image at any loss weights with one exported '
-      'YOTO style-transfer module.')
+def _parser() -> arguments.ArgumentParser:
+  parser = arguments.ArgumentParser(
+      COMMAND, description='Stylize an image at any loss weights with one '
+      'exported YOTO style-transfer module.')
   parser.add_argument('--module', required=True,
                       help='hub module directory, or a model_dir (newest '
                       'module)')
@@ -406,7 +406,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
   parser.add_argument('--max_size', type=int, default=512,
                       help='shrink content images larger than this (pixels)')
   parser.add_argument('output', help='output image (or grid figure) path')
-  return parser.parse_args(argv)
+  return parser
 
 
 def run(args: argparse.Namespace) -> str:
@@ -433,18 +433,15 @@ def run(args: argparse.Namespace) -> str:
   return f'Wrote {args.output} ({described}).'
 
 
+USER_ERRORS = (StylizeError, export.HubModuleNotFoundError,
+               tf.errors.InvalidArgumentError)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-  args = parse_args(sys.argv[1:] if argv is None else argv)
-  try:
-    print(run(args))
-  except (StylizeError, export.HubModuleNotFoundError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
-  except tf.errors.InvalidArgumentError as e:
-    print(f'error: {e.message.strip().splitlines()[0]}', file=sys.stderr)
-    return 2
-  return 0
+  """Stylizes; returns the exit status (1 on a user error)."""
+  return arguments.run(COMMAND, _parser(), run,
+                       sys.argv[1:] if argv is None else argv, USER_ERRORS)
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  arguments.run_app(COMMAND, _parser, run, USER_ERRORS)
