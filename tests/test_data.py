@@ -1,7 +1,9 @@
 """Tests of the tfds input pipelines, offline (mocked or embedded data)."""
 
+import os
 import time
 
+import conftest
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -230,3 +232,11 @@ def test_glob_errors_name_the_problem(tmp_path):
   assert 'notes.png' in errors[0]
   with pytest.raises(ValueError, match='has no files'):
     data.glob_split_files(str(tmp_path / 'photo_00.png'), 'test')
+
+
+def test_tests_build_tfds_data_in_a_temporary_directory():
+  assert os.environ["TFDS_DATA_DIR"] == conftest.TFDS_DATA_DIR
+  assert os.path.basename(conftest.TFDS_DATA_DIR).startswith(
+      "yoto_tests_tfds_")
+  builder = tfds.builder("photo_patches")
+  assert str(builder.data_dir_root) == conftest.TFDS_DATA_DIR
