@@ -266,7 +266,6 @@ def get_dataset(
     input_context: Optional[tf.distribute.InputContext] = None,
     drop_remainder: bool = True,
     shuffle_buffer_size: int = DEFAULT_SHUFFLE_BUFFER_SIZE,
-    cache: bool = False,
 ) -> tf.data.Dataset:
   """Returns batches of preprocessed numeric features of a TFDS split.
 
@@ -295,7 +294,6 @@ def get_dataset(
       pipeline `input_pipeline_id`); it does not change the batch size.
     drop_remainder: drop the last, smaller batch.
     shuffle_buffer_size: examples in the shuffle buffer.
-    cache: cache decoded examples in memory (small datasets only).
 
   Returns:
     A dataset of dicts of numeric tensors with leading dimension the batch
@@ -334,8 +332,6 @@ def get_dataset(
                          seed=seed, autocache=repeat)
     if num_pipelines > 1:
       dataset = dataset.shard(num_pipelines, pipeline_id)
-  if cache:
-    dataset = dataset.cache()
   if shuffle:
     dataset = dataset.shuffle(shuffle_buffer_size, seed=seed,
                               reshuffle_each_iteration=True)
