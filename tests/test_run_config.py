@@ -51,6 +51,12 @@ def test_a_written_record_reads_back_equal_and_wins_over_config_gin(
   assert not os.path.exists(written + ".tmp")
 
 
+def test_write_creates_the_model_dir(tmp_path):
+  model_dir = tmp_path / "new" / "run"
+  run_config.write(str(model_dir), RECORD)
+  assert run_config.read(str(model_dir)) == RECORD
+
+
 def test_from_json_ignores_unknown_keys_and_rejects_other_versions():
   text = RECORD.to_json().replace('"format_version": 1',
                                   '"format_version": 1, "future": 7')

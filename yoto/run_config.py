@@ -115,6 +115,7 @@ def path(model_dir: str) -> str:
 def write(model_dir: str, config: RunConfig) -> str:
   """Writes `config` to model_dir/run_config.json atomically; returns the path.
   """
+  os.makedirs(model_dir, exist_ok=True)
   target = path(model_dir)
   tmp = target + ".tmp"
   with open(tmp, "w") as f:
