@@ -74,28 +74,21 @@ ARCHITECTURES = {
 }
 
 
-# A narrow stylization network for the style-transfer scripts' --tiny modes:
-# exercises every code path in seconds, means nothing.
-TINY_STYLE_NETWORK_BINDINGS = (
-    "StylizationNetwork.width_multiplier = 0.125",
-    "StylizationNetwork.num_residual_blocks = 1",
-    "StylizationNetwork.conditioning_hidden_size = 16",
-    "StylizationNetwork.loss_weights_hidden_size = 16",
-    "StyleTransferProblem.style_image_size = 32",
-)
-# ... and a two-step run of it, batches of two, one eval batch.
-TINY_STYLE_RUN_BINDINGS = TINY_STYLE_NETWORK_BINDINGS + (
-    "experiment.train_steps = 2",
-    "experiment.iterations_per_loop = 2",
-    "experiment.save_checkpoints_steps = 2",
-    "experiment.eval_steps = 1",
-    "experiment.batch_size = 2",
-    "experiment.eval_batch_size = 2",
-)
-
-
 def config_path(name: str) -> str:
   return name if os.path.isabs(name) else os.path.join(CONFIG_DIR, name)
+
+
+def include(name: str) -> str:
+  """A gin binding that includes config/`name`: an overlay config added
+  among a run's bindings."""
+  return f"include '{config_path(name)}'"
+
+
+# The style-transfer scripts' --tiny modes: a narrow network, and a two-step
+# run of it (overlays in config/tiny/, which the tests use too).
+TINY_STYLE_NETWORK_BINDINGS = (include("tiny/style_transfer_network.gin"),)
+TINY_STYLE_RUN_BINDINGS = TINY_STYLE_NETWORK_BINDINGS + (
+    include("tiny/two_step_run.gin"),)
 
 
 # Models from configs.

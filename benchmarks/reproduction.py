@@ -28,8 +28,8 @@ import tensorflow as tf
 
 from benchmarks import common
 from yoto import main as yoto_main
+from yoto import results
 from yoto.analysis import seed_statistics
-from yoto.training import evaluator as evaluator_lib
 from yoto.training import experiment as experiment_lib
 from yoto.training import trainer as trainer_lib
 
@@ -200,7 +200,7 @@ def batch_bindings(args, tiny_batch_size: int) -> list:
 def is_finished(model_dir: str, steps: int) -> bool:
   """FINISHED written and the final step evaluated on the test split."""
   return (os.path.exists(experiment_lib.finished_path(model_dir)) and
-          SPLIT in evaluator_lib.evaluated_steps(model_dir).get(steps, set()))
+          SPLIT in results.evaluated_steps(model_dir).get(steps, set()))
 
 
 def finished_dirs(specs: Sequence[ModelSpec], model_root: str, steps: int,
@@ -217,8 +217,9 @@ def train(spec: ModelSpec, model_dir: str, bindings: Sequence[str],
   returns its `{"seconds", "cpu_seconds"}`, also kept in TIMING_FILE.
 
   Like `python -m yoto.main` it saves the parsed config as
-  model_dir/config.gin, where the analysis finds a fixed model's weights.
-  A resumed model adds the time of this attempt to the earlier ones'.
+  model_dir/config.gin and the resolved settings as run_config.json, where
+  the analysis finds a fixed model's weights. A resumed model adds the
+  time of this attempt to the earlier ones'.
   """
   earlier = read_timing(model_dir) or {"seconds": 0.0, "cpu_seconds": 0.0}
   start, cpu_start = time.time(), time.process_time()
@@ -288,10 +289,10 @@ def collect_curves(specs: Sequence[ModelSpec], model_root: str,
   for spec in specs:
     for seed in seed_list:
       model_dir = os.path.join(seed_dir(model_root, seed), spec.name)
-      if not os.path.exists(evaluator_lib.metrics_path(model_dir)):
+      if not os.path.exists(results.metrics_path(model_dir)):
         continue
       per_step = {}
-      for row in evaluator_lib.read_metrics(model_dir):
+      for row in results.read_rows(model_dir):
         if row.get("split") == SPLIT and "full_loss" in row.get("values", {}):
           per_step.setdefault(int(row["step"]), {})[
               label_of(row["weights"])] = float(row["values"]["full_loss"])

@@ -1,12 +1,20 @@
-"""Shared pytest setup: quiet TF logs and a CPU split into two logical devices.
+"""Shared pytest setup: quiet TF logs, a temporary TFDS data directory, and a
+CPU split into two logical devices.
 
-Two logical CPU devices let strategy tests run MirroredStrategy on one machine;
-they must be configured before TensorFlow initialises its runtime, so it happens
-here, at collection time, for the whole session.
+TFDS data that the tests build (the embedded photo_patches dataset) goes to a
+temporary TFDS_DATA_DIR, removed at the end of the session, never to the
+user's ~/tensorflow_datasets; subprocesses inherit it. Two logical CPU devices
+let strategy tests run MirroredStrategy on one machine; they must be
+configured before TensorFlow initialises its runtime, so it happens here, at
+collection time, for the whole session.
 """
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+TFDS_DATA_DIR = tempfile.mkdtemp(prefix="yoto_tests_tfds_")
+os.environ["TFDS_DATA_DIR"] = TFDS_DATA_DIR
 
 import tensorflow as tf  # noqa: E402
 
@@ -30,6 +38,11 @@ TINY_BINDINGS = (
     "experiment.save_checkpoints_steps = 3",
     "experiment.eval_steps = 1",
 )
+
+
+def pytest_sessionfinish(session, exitstatus):
+  del session, exitstatus
+  shutil.rmtree(TFDS_DATA_DIR, ignore_errors=True)
 
 
 def config_path(name):

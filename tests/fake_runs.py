@@ -1,4 +1,4 @@
-"""Hand-made model_dirs: metrics.jsonl rows and a config.gin, no training.
+"""Hand-made model_dirs: metrics.jsonl rows and a run config, no training.
 
 The losses of a fake VAE at weight β are whatever the test says; the full loss
 is computed as the evaluator does (β · kl_loss + reconstruction_loss), so
@@ -8,6 +8,8 @@ tests know every number the analysis should produce.
 import json
 import os
 
+from yoto import run_config
+
 
 def vae_weights(beta):
   return {"kl_loss": float(beta), "reconstruction_loss": 1.0}
@@ -15,8 +17,8 @@ def vae_weights(beta):
 
 def write_run(model_dir, losses, eval_betas, kind="yoto", train_beta=None,
               steps=(100,), splits=("train_full", "test"),
-              train_weights_in_rows=False):
-  """Writes a fake run's metrics (and, for a fixed run, its config.gin).
+              train_weights_in_rows=False, legacy_config=False):
+  """Writes a fake run's metrics and its run_config.json (or config.gin).
 
   Args:
     model_dir: directory to create.
@@ -29,7 +31,9 @@ def write_run(model_dir, losses, eval_betas, kind="yoto", train_beta=None,
     steps: evaluated steps.
     splits: evaluated splits.
     train_weights_in_rows: also record the training weights in each row
-      instead of relying on config.gin alone.
+      instead of relying on the run config alone.
+    legacy_config: write a config.gin, as runs from before run_config.json
+      did, instead of the record.
 
   Returns:
     model_dir as a string.
@@ -50,6 +54,18 @@ def write_run(model_dir, losses, eval_betas, kind="yoto", train_beta=None,
         rows.append(row)
   with open(os.path.join(model_dir, "metrics.jsonl"), "w") as f:
     f.writelines(json.dumps(row) + "\n" for row in rows)
+  if legacy_config:
+    _write_config_gin(model_dir, kind, train_beta)
+  else:
+    run_config.write(model_dir, run_config.RunConfig(
+        model=kind, loss_names=("kl_loss", "reconstruction_loss"),
+        train_weights=vae_weights(train_beta) if kind == "fixed" else None,
+        eval_weights=tuple(vae_weights(b) for b in eval_betas),
+        dataset_name="photo_patches"))
+  return model_dir
+
+
+def _write_config_gin(model_dir, kind, train_beta):
   config = "experiment.dataset_name = 'photo_patches'\n"
   if kind == "fixed":
     config += ("experiment.optimizer_class = @LinearlyScalarizedOptimizer\n"
@@ -57,7 +73,6 @@ def write_run(model_dir, losses, eval_betas, kind="yoto", train_beta=None,
                f"    {vae_weights(train_beta)!r}\n")
   with open(os.path.join(model_dir, "config.gin"), "w") as f:
     f.write(config)
-  return model_dir
 
 
 def tradeoff(beta, step=100, split="test"):

@@ -29,7 +29,7 @@ from benchmarks import reproduce_vae
 from benchmarks import style_weight_effect
 from benchmarks import reproduction
 from benchmarks import train_throughput
-from yoto.training import evaluator
+from yoto import results
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 
@@ -154,11 +154,11 @@ def test_reproduction_protocol_seeds_curves_convergence_and_resume(tmp_path):
                "figure3_reconstructions", "figure3_samples"):
     assert os.path.getsize(out / f"reproduce_vae_{name}.png") > 1000
   _assert_written(out, "reproduce_vae")
-  assert sorted(evaluator.evaluated_steps(
+  assert sorted(results.evaluated_steps(
       str(models / "steps6" / "seed1" / "yoto"))) == [2, 4, 6]
 
   # A rerun finds everything finished: only the analysis runs.
-  yoto_metrics = evaluator.metrics_path(str(models / "steps6" / "seed0" /
+  yoto_metrics = results.metrics_path(str(models / "steps6" / "seed0" /
                                             "yoto"))
   before = os.path.getmtime(yoto_metrics)
   second = reproduce_vae.main(args + variants)
@@ -316,7 +316,7 @@ def test_style_transfer_reproduction_blends_the_extreme_models_and_resumes(
   # --no_export: evaluated, but no hub module (the analysis needs none).
   assert not list(models.glob("steps3/seed0/*/hub_modules"))
 
-  metrics_files = [evaluator.metrics_path(str(models / "steps3" / "seed0" / name))
+  metrics_files = [results.metrics_path(str(models / "steps3" / "seed0" / name))
                    for name in sorted(names)]
   before = [os.path.getmtime(path) for path in metrics_files]
   second = reproduce_style_transfer.main(args)  # Only the analysis reruns.

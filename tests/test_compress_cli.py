@@ -9,8 +9,8 @@ import pytest
 import tiny_compression_runs
 
 from yoto import compress
+from yoto import results
 from yoto.analysis import rate_distortion
-from yoto.training import evaluator
 from yoto.utils import photo_patches
 
 LAMBDA_RANGE = (0.0012, 0.26)
@@ -176,7 +176,7 @@ def test_evaluate_appends_rate_distortion_rows(capsys, modules, image_path,
                            f"--metrics_file={metrics_file}")
   assert code == 0, err
   assert "MP/s" in stdout
-  rows = evaluator.read_metrics(str(metrics_file))
+  rows = results.read_rows(str(metrics_file))
   assert [r["weights"] for r in rows] == [
       {"distortion": 0.0012, "rate": 1.0}, {"distortion": 0.26, "rate": 1.0}]
   for row in rows:

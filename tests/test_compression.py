@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 import tiny_compression_runs
 
+from yoto import results
 from yoto.architectures import conditioning as conditioning_layers
 from yoto.problems import compression
-from yoto.training import evaluator
 from yoto.utils import photo_patches
 
 FILTERS = 8
@@ -147,8 +147,18 @@ def test_distortion_is_mse_on_the_255_scale():
   images = tf.fill([1, 4, 4, 3], 0.5)
   np.testing.assert_allclose(
       compression.mse_255(images, images + 2.0 / 255.0), [4.0], rtol=1e-5)
-  np.testing.assert_allclose(compression.psnr_from_mse_255(tf.constant(
-      [255.0**2 / 100.0])), [20.0], rtol=1e-6)
+
+
+def test_psnr_is_per_example_and_capped_for_equal_images():
+  images = tf.fill([2, 4, 4, 3], 0.5)
+  # An MSE of 1/100 of the range squared is 20 dB.
+  reconstructions = tf.stack([images[0] + 0.1, images[1]])
+  np.testing.assert_allclose(compression.psnr(images, reconstructions),
+                             [20.0, compression.MAX_PSNR_DB], rtol=1e-6)
+  uint8 = tf.fill([4, 4, 3], tf.constant(100, tf.uint8))
+  np.testing.assert_allclose(
+      compression.psnr(uint8, uint8 + 10, max_val=255),
+      10 * np.log10(255.0**2 / 100.0), rtol=1e-6)
 
 
 @pytest.mark.parametrize("size,scales", [(176, 5), (175, 4), (64, 3),
@@ -230,7 +240,7 @@ def runs_fixture(tmp_path_factory):
 
 def test_embedded_config_trains_evaluates_and_exports(runs):
   """The embedded config (shrunk) writes codec metrics rows and a module."""
-  rows = evaluator.read_metrics(runs.yoto_dir)
+  rows = results.read_rows(runs.yoto_dir)
   assert {r["split"] for r in rows} == {"train_full", "test"}
   assert sorted({r["weights"]["distortion"] for r in rows}) == list(
       tiny_compression_runs.EVAL_LAMBDAS)
@@ -242,7 +252,7 @@ def test_embedded_config_trains_evaluates_and_exports(runs):
     assert values["full_loss"] == pytest.approx(
         values["rate"] + row["weights"]["distortion"] * values["distortion"],
         rel=1e-4)
-  fixed_rows = evaluator.read_metrics(runs.fixed_dir)
+  fixed_rows = results.read_rows(runs.fixed_dir)
   assert {r["model"] for r in fixed_rows} == {"fixed"}
 
 

@@ -18,6 +18,10 @@ from yoto.utils import preprocessing
 
 CONFIGS = sorted(os.path.basename(p)
                  for p in glob.glob(os.path.join(CONFIG_DIR, "*.gin")))
+# Overlays that shrink a config for tests and the benchmarks' --tiny modes.
+TINY_OVERLAYS = ("tiny/style_transfer_network.gin", "tiny/two_step_run.gin")
+# What this module's tests built and ran, for test_every_config_is_exercised.
+_EXERCISED = set()
 
 
 def _bound(name):
@@ -50,13 +54,6 @@ def _build_and_run(files, bindings=()):
     gin.clear_config()
 
 
-def test_every_config_is_tested():
-  assert {"cifar_conv_vae_yoto.gin", "cifar_conv_vae_fixed.gin",
-          "shapes3d_conv_vae_yoto.gin", "shapes3d_conv_vae_fixed.gin",
-          "photo_patches_conv_vae_yoto.gin",
-          "photo_patches_conv_vae_fixed.gin"} <= set(CONFIGS)
-
-
 @pytest.mark.parametrize("config", CONFIGS)
 def test_config_parses_builds_and_runs_a_forward_pass(config):
   bindings = []
@@ -72,6 +69,26 @@ def test_config_parses_builds_and_runs_a_forward_pass(config):
   with open(os.path.join(CONFIG_DIR, config)) as f:
     header = f.readline()
   assert header.startswith("# "), "configs start with a comment"
+  _EXERCISED.add(config)
+
+
+def test_tiny_overlays_shrink_the_style_transfer_config():
+  files = [os.path.join(CONFIG_DIR, name) for name in
+           ("photo_patches_magenta_style_transfer_yoto.gin",) + TINY_OVERLAYS]
+  with tfds.testing.mock_data(num_examples=8):
+    problem, _ = _build_and_run(files)
+  assert problem.trainable_variables
+  gin.clear_config()
+  main.parse_config(files, [])
+  try:
+    assert _bound("experiment.train_steps") == 2
+    assert _bound("StylizationNetwork.width_multiplier") == 0.125
+  finally:
+    gin.clear_config()
+  for name in TINY_OVERLAYS:
+    with open(os.path.join(CONFIG_DIR, name)) as f:
+      assert f.readline().startswith("# "), name
+  _EXERCISED.update(TINY_OVERLAYS)
 
 
 def test_experiment_bindings_cover_the_original_names():
@@ -247,3 +264,25 @@ def test_original_shapes3d_config_builds_the_architecture_it_describes(
              + _film(256, 8))
   assert _count(problem.encoder) == encoder
   assert _count(problem.decoder) == decoder
+
+
+def test_every_config_is_exercised(request):
+  """Every file under config/ is built and run by this module's tests.
+
+  Kept last: it checks what the tests above recorded, so it runs (rather
+  than skips) only when all of them were selected.
+  """
+  on_disk = {os.path.relpath(os.path.join(directory, name), CONFIG_DIR)
+             for directory, _, names in os.walk(CONFIG_DIR) for name in names}
+  assert on_disk == set(CONFIGS) | set(TINY_OVERLAYS), (
+      "a file in config/ that test_configs does not build")
+  assert {"cifar_conv_vae_yoto.gin", "shapes3d_conv_vae_yoto.gin",
+          "photo_patches_conv_vae_yoto.gin"} <= set(CONFIGS)
+  selected = {item.name for item in request.session.items
+              if item.module is request.module}
+  expected = ({f"test_config_parses_builds_and_runs_a_forward_pass[{c}]"
+               for c in CONFIGS}
+              | {"test_tiny_overlays_shrink_the_style_transfer_config"})
+  if not expected <= selected:
+    pytest.skip("run every test of test_configs.py to check them all")
+  assert _EXERCISED == on_disk

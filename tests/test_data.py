@@ -1,7 +1,9 @@
 """Tests of the tfds input pipelines, offline (mocked or embedded data)."""
 
+import os
 import time
 
+import conftest
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -301,3 +303,11 @@ def test_preprocess_fns_without_batch_support_run_per_example():
     data.get_dataset('cifar10', 'test', batch_size=2,
                      preprocess_fn=preprocess_fn)
   assert ranks == [4]
+
+
+def test_tests_build_tfds_data_in_a_temporary_directory():
+  assert os.environ["TFDS_DATA_DIR"] == conftest.TFDS_DATA_DIR
+  assert os.path.basename(conftest.TFDS_DATA_DIR).startswith(
+      "yoto_tests_tfds_")
+  builder = tfds.builder("photo_patches")
+  assert str(builder.data_dir_root) == conftest.TFDS_DATA_DIR

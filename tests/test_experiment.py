@@ -11,7 +11,8 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 import tensorflow_hub as hub
 
-from yoto.training import evaluator
+from yoto import results
+from yoto import run_config
 from yoto.training import experiment
 
 YOTO_CONFIG = "photo_patches_conv_vae_yoto.gin"
@@ -40,7 +41,7 @@ def test_train_and_eval_leaves_checkpoints_metrics_and_modules(yoto_run):
 
 def test_metrics_rows_hold_full_loss_for_each_eval_weight(yoto_run):
   model_dir, _ = yoto_run
-  rows = evaluator.read_metrics(str(model_dir))
+  rows = results.read_rows(str(model_dir))
   betas = [0.5, 2.0, 8.0, 32.0, 128.0, 512.0]
   for step in (3, 6):
     for split in ("train_full", "test"):
@@ -53,6 +54,24 @@ def test_metrics_rows_hold_full_loss_for_each_eval_weight(yoto_run):
                     values["reconstruction_loss"])
         assert values["full_loss"] == pytest.approx(expected, rel=1e-4)
         assert row["model"] == "yoto" and row["num_examples"] == 64
+
+
+def test_run_config_records_the_resolved_settings(yoto_run):
+  model_dir, _ = yoto_run
+  config = run_config.read(str(model_dir))
+  assert config.source == os.path.join(model_dir, "run_config.json")
+  assert (config.problem, config.optimizer, config.model) == (
+      "ConditionalVaeProblem", "YotoOptimizer", "yoto")
+  assert config.loss_names == ("kl_loss", "reconstruction_loss")
+  assert config.train_weights is None
+  assert config.train_distribution == {
+      "type": "LOG_UNIFORM", "preprocessing": "log",
+      "ranges": {"kl_loss": [0.5, 512.0],
+                 "reconstruction_loss": [0.999, 1.001]}}
+  assert [w["kl_loss"] for w in config.eval_weights] == [
+      0.5, 2.0, 8.0, 32.0, 128.0, 512.0]
+  assert (config.dataset_name, config.train_steps, config.eval_steps,
+          config.seed) == ("photo_patches", 6, 1, 0)
 
 
 def test_module_loads_with_hub_load_and_beta_changes_outputs(yoto_run):
@@ -122,7 +141,7 @@ def test_module_rejects_wrong_inputs_extra_width(yoto_run):
 def test_finished_run_is_not_retrained_and_eval_skips_done_work(yoto_run):
   from conftest import run_experiment  # pylint: disable=g-import-not-at-top
   model_dir, _ = yoto_run
-  rows_before = len(evaluator.read_metrics(str(model_dir)))
+  rows_before = len(results.read_rows(str(model_dir)))
   result = run_experiment(model_dir, YOTO_CONFIG, TINY_BINDINGS,
                           schedule="train")
   assert result.final_step == 6 and result.train_history == []
@@ -130,7 +149,7 @@ def test_finished_run_is_not_retrained_and_eval_skips_done_work(yoto_run):
                           schedule="eval", eval_timeout_secs=5,
                           eval_poll_secs=0.2)
   assert result.evaluated_steps == [3, 6]
-  assert len(evaluator.read_metrics(str(model_dir))) == rows_before
+  assert len(results.read_rows(str(model_dir))) == rows_before
 
 
 def test_eval_schedule_evaluates_every_checkpoint_of_a_train_run(
@@ -141,7 +160,7 @@ def test_eval_schedule_evaluates_every_checkpoint_of_a_train_run(
                           schedule="eval", eval_timeout_secs=5,
                           eval_poll_secs=0.2)
   assert result.evaluated_steps == [3, 6]
-  steps = {r["step"] for r in evaluator.read_metrics(str(tmp_path))}
+  steps = {r["step"] for r in results.read_rows(str(tmp_path))}
   assert steps == {3, 6}
 
 
@@ -151,13 +170,13 @@ def test_noexport_evaluates_only_and_a_later_eval_run_exports(
                           export_hub_modules=False)
   assert result.evaluated_steps == [3, 6] and result.hub_module is None
   assert not os.path.exists(tmp_path / "hub_modules")
-  rows = len(evaluator.read_metrics(str(tmp_path)))
+  rows = len(results.read_rows(str(tmp_path)))
   assert rows > 0
   result = run_experiment(tmp_path, YOTO_CONFIG, TINY_BINDINGS,
                           schedule="eval", eval_timeout_secs=5,
                           eval_poll_secs=0.2)
   assert result.hub_module.endswith("step-000000006")
-  assert len(evaluator.read_metrics(str(tmp_path))) == rows  # Not re-run.
+  assert len(results.read_rows(str(tmp_path))) == rows  # Not re-run.
 
 
 def test_same_seed_gives_the_same_loss_curve(tmp_path, run_experiment):
@@ -178,7 +197,7 @@ def test_same_seed_gives_the_same_loss_curve(tmp_path, run_experiment):
 def test_fixed_weight_run_is_evaluated_at_every_eval_weight(
     tmp_path, run_experiment):
   result = run_experiment(tmp_path, FIXED_CONFIG, TINY_BINDINGS)
-  rows = [r for r in evaluator.read_metrics(str(tmp_path))
+  rows = [r for r in results.read_rows(str(tmp_path))
           if r["step"] == 6 and r["split"] == "test"]
   assert len(rows) == 6 and all(r["model"] == "fixed" for r in rows)
   # One model: the same losses at every weight, a different full loss.
@@ -192,6 +211,11 @@ def test_fixed_weight_run_is_evaluated_at_every_eval_weight(
   assert metadata["preprocessing"] is None
   assert metadata["fixed_weights"] == {"kl_loss": 8.0,
                                        "reconstruction_loss": 1.0}
+  config = run_config.read(str(tmp_path))
+  assert (config.optimizer, config.model) == (
+      "LinearlyScalarizedOptimizer", "fixed")
+  assert config.train_weights == metadata["fixed_weights"]
+  assert config.train_distribution is None
 
 
 @pytest.mark.parametrize("config, dataset, eval_batch", [
@@ -207,7 +231,7 @@ def test_original_style_configs_train_and_eval_on_mock_data(
         ["experiment.train_steps = 2", "experiment.iterations_per_loop = 1",
          "experiment.save_checkpoints_steps = 2", "experiment.eval_steps = 1"])
   assert result.final_step == 2
-  rows = evaluator.read_metrics(str(tmp_path))
+  rows = results.read_rows(str(tmp_path))
   assert rows and all(np.isfinite(r["values"]["full_loss"]) for r in rows)
   assert result.hub_module is not None
 

@@ -12,6 +12,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from yoto import main as yoto_main
+from yoto import plot
+from yoto.problems import compression
+from yoto.problems import style_transfer
+from yoto.problems import vae
+from yoto.training import experiment
+
 YOTO_CONFIG = config_path("photo_patches_conv_vae_yoto.gin")
 
 
@@ -166,6 +173,28 @@ def test_eval_without_gin_config_uses_the_saved_one(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   assert "hub module:" in result.stdout
   # The Figure-3-style grid of a YOTO VAE is drawn at the end.
-  assert (model_dir / "plots" / "beta_grid.png").stat().st_size > 1000
+  grid = model_dir / "plots" / "beta_grid.png"
+  assert grid.stat().st_size > 1000
+  assert f"plot:          {grid}" in result.stdout
   assert (model_dir / "hub_modules" / "step-000000002" /
           "saved_model.pb").exists()
+
+
+@pytest.mark.parametrize("conditioned, after_run_plot", [
+    (False, "grid"), (True, None)])
+def test_no_after_run_plot_unless_conditioned_and_asked_for(
+    conditioned, after_run_plot):
+  result = experiment.ExperimentResult(
+      "run", hub_module="run/hub_modules/step-000000001",
+      conditioned=conditioned, after_run_plot=after_run_plot)
+  # pylint: disable-next=protected-access
+  assert yoto_main._draw_after_run_plot(result) == []
+
+
+def test_problems_ask_for_plots_that_yoto_plot_draws():
+  assert vae.ConditionalVaeProblem.after_run_plot == "grid"
+  assert compression.HyperpriorCompressionProblem.after_run_plot is None
+  assert style_transfer.StyleTransferProblem.after_run_plot is None
+  with pytest.raises(SystemExit) as exit_info:  # --help of the subcommand.
+    plot.draw([vae.ConditionalVaeProblem.after_run_plot, "--help"])
+  assert exit_info.value.code == 0

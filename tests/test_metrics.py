@@ -72,17 +72,24 @@ def test_torn_last_line_is_skipped_and_later_rows_win(tmp_path):
   assert len(run.eval_weights) == 3
 
 
-def test_fixed_run_training_weights_come_from_rows_or_config(tmp_path):
-  from_config = fake_runs.write_run(tmp_path / "a", _by_step, BETAS,
+def test_fixed_run_training_weights_come_from_record_rows_or_config_gin(
+    tmp_path):
+  from_record = fake_runs.write_run(tmp_path / "a", _by_step, BETAS,
                                     kind="fixed", train_beta=8.0)
-  assert metrics.load_run(from_config).train_weights == \
+  assert metrics.load_run(from_record).train_weights == \
       fake_runs.vae_weights(8.0)
   from_rows = fake_runs.write_run(tmp_path / "b", _by_step, BETAS,
                                   kind="fixed", train_beta=2.0,
                                   train_weights_in_rows=True)
-  os.remove(os.path.join(from_rows, "config.gin"))
+  os.remove(os.path.join(from_rows, "run_config.json"))
   assert metrics.load_run(from_rows).train_weights == \
       fake_runs.vae_weights(2.0)
+  old_run = fake_runs.write_run(tmp_path / "c", _by_step, BETAS,
+                                kind="fixed", train_beta=0.5,
+                                legacy_config=True)
+  assert not os.path.exists(os.path.join(old_run, "run_config.json"))
+  assert metrics.load_run(old_run).train_weights == \
+      fake_runs.vae_weights(0.5)
 
 
 def test_load_comparison_pairs_yoto_with_fixed_runs(tmp_path):
@@ -125,6 +132,7 @@ def test_two_fixed_runs_at_the_same_weights_are_rejected(tmp_path):
 
 def test_fixed_run_with_unknown_training_weights_is_rejected(tmp_path):
   yoto_dir, fixed_dirs = fake_runs.write_sweep(tmp_path, fixed_betas=(8.0,))
+  os.remove(os.path.join(fixed_dirs[0], "run_config.json"))
   with open(os.path.join(fixed_dirs[0], "config.gin"), "w") as f:
     f.write("LinearlyScalarizedOptimizer.weights = @train/DistributionSpec\n")
   with pytest.raises(metrics.MetricsError, match="Cannot tell which weights"):

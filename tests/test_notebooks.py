@@ -21,7 +21,18 @@ NOTEBOOKS = ("plot_yoto_vae.ipynb", "plot_yoto_frontier.ipynb")
 KERNEL = "yoto-tests-python"
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+# Every notebook in colabs/, this module's and the other notebook tests'.
+ALL_NOTEBOOKS = tuple(sorted(n for n in os.listdir(COLABS)
+                             if n.endswith(".ipynb")))
+
+
+def test_the_clean_check_sees_every_notebook():
+  assert set(NOTEBOOKS) < set(ALL_NOTEBOOKS)
+  assert {"plot_yoto_compression.ipynb",
+          "plot_yoto_style_transfer.ipynb"} < set(ALL_NOTEBOOKS)
+
+
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
 def test_notebook_is_committed_without_outputs_and_with_parameters(name):
   notebook = nbformat.read(os.path.join(COLABS, name), as_version=4)
   nbformat.validate(notebook)

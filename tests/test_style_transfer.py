@@ -3,6 +3,7 @@
 
 import numpy as np
 import pytest
+import random_vgg
 import tensorflow as tf
 
 from yoto.architectures import conditioning
@@ -165,7 +166,7 @@ def test_gradients_reach_the_conditioning_variables():
 
 @pytest.fixture(name="random_vgg", scope="module")
 def random_vgg_fixture():
-  return vgg.Vgg16Features(vgg.random_vgg16_weights(), "block4_conv3")
+  return vgg.Vgg16Features(random_vgg.random_vgg16_weights(), "block4_conv3")
 
 
 @pytest.mark.parametrize("size", [16, 40])

@@ -12,7 +12,7 @@ import tensorflow_hub as hub
 import tiny_style_runs
 
 from yoto import main
-from yoto.training import evaluator
+from yoto import results
 
 FIVE = ("content_loss", "style_loss_1", "style_loss_2", "style_loss_3",
         "style_loss_4")
@@ -70,7 +70,7 @@ def test_a_few_steps_on_the_embedded_config_lower_the_full_loss():
 
 
 def test_training_writes_every_loss_at_every_eval_weight(run):
-  rows = evaluator.read_metrics(run.model_dir)
+  rows = results.read_rows(run.model_dir)
   assert {r["split"] for r in rows} == {"train_full", "test"}
   assert len(rows) == 2 * len(tiny_style_runs.EVAL_WEIGHTS)
   for row in rows:

@@ -65,8 +65,9 @@ def test_grid_over_two_weights_writes_a_figure(module_dir, images, tmp_path,
 ])
 def test_bad_weights_give_one_line_errors(module_dir, images, tmp_path, capsys,
                                           extra, message):
-  assert _run(module_dir, images, *extra, str(tmp_path / "x.png")) == 2
+  assert _run(module_dir, images, *extra, str(tmp_path / "x.png")) == 1
   err = capsys.readouterr().err
+  assert err.startswith("yoto.stylize: error: ") and len(err.splitlines()) == 1
   assert message in err and "Traceback" not in err
 
 
@@ -74,14 +75,14 @@ def test_bad_images_and_modules_give_one_line_errors(module_dir, images,
                                                      tmp_path, capsys):
   text = tmp_path / "notes.png"
   text.write_text("not an image")
-  assert _run(module_dir, (str(text), images[1]), str(tmp_path / "x.png")) == 2
+  assert _run(module_dir, (str(text), images[1]), str(tmp_path / "x.png")) == 1
   assert "is not a readable image" in capsys.readouterr().err
   assert _run(module_dir, (images[0], str(tmp_path / "missing.png")),
-              str(tmp_path / "x.png")) == 2
+              str(tmp_path / "x.png")) == 1
   assert "does not exist" in capsys.readouterr().err
   tiny = tmp_path / "tiny.png"
   PIL.Image.fromarray(np.zeros((4, 30, 3), np.uint8)).save(tiny)
-  assert _run(module_dir, (str(tiny), images[1]), str(tmp_path / "x.png")) == 2
+  assert _run(module_dir, (str(tiny), images[1]), str(tmp_path / "x.png")) == 1
   assert "at least 8x8" in capsys.readouterr().err
-  assert _run(str(tmp_path), images, str(tmp_path / "x.png")) == 2
+  assert _run(str(tmp_path), images, str(tmp_path / "x.png")) == 1
   assert "neither a hub module" in capsys.readouterr().err

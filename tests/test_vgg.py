@@ -4,6 +4,7 @@
 import h5py
 import numpy as np
 import pytest
+import random_vgg
 import tensorflow as tf
 
 from yoto.architectures import vgg
@@ -121,7 +122,7 @@ def test_missing_or_unreadable_files_say_what_to_install(tmp_path, monkeypatch):
 
 
 def test_features_follow_the_vgg_pyramid_and_stop_at_the_last_layer():
-  network = vgg.Vgg16Features(vgg.random_vgg16_weights(), "block3_conv3")
+  network = vgg.Vgg16Features(random_vgg.random_vgg16_weights(), "block3_conv3")
   assert not network.trainable_variables
   assert len(network.variables) == 2 * 7
   features = network(tf.random.uniform([2, 24, 40, 3]),

@@ -46,8 +46,8 @@ _RUNS = {}
 
 def train_in_process(model_dir, config, bindings):
   """Trains, evaluates and exports in-process, like `python -m yoto.main`
-  (which also saves model_dir/config.gin: the analysis reads a fixed-weight
-  run's weights from there)."""
+  (the run's run_config.json tells the analysis a fixed-weight run's
+  weights)."""
   return main.run_in_process(model_dir, [config_path(config)], bindings)
 
 

@@ -2,12 +2,13 @@
 
 The hub-module, command-line and notebook tests need a real exported module:
 the embedded config (photo_patches_magenta_style_transfer_yoto.gin) shrunk to
-a narrower network, two steps and three eval weight vectors.
+a narrower network and two steps (config/tiny/), with three eval weight
+vectors.
 """
 
 import os
 
-from benchmarks import common
+from conftest import config_path
 from tiny_runs import train_in_process
 
 CONFIG = "photo_patches_magenta_style_transfer_yoto.gin"
@@ -18,9 +19,10 @@ CENTRE = {"content_loss": 3.16, "style_loss_1": 3.16e-5,
           "total_variation_loss": 10000.0}
 EVAL_WEIGHTS = [CENTRE, {**CENTRE, "content_loss": 0.1},
                 {**CENTRE, "content_loss": 100.0}]
-BINDINGS = common.TINY_STYLE_RUN_BINDINGS + (
-    f"experiment.eval_weights = {EVAL_WEIGHTS!r}",
-)
+# The overlays of config/tiny/ that the benchmarks' --tiny modes use too.
+BINDINGS = tuple(f"include '{config_path(name)}'" for name in (
+    "tiny/style_transfer_network.gin", "tiny/two_step_run.gin")) + (
+        f"experiment.eval_weights = {EVAL_WEIGHTS!r}",)
 
 _RUNS = {}
 

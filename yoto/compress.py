@@ -32,13 +32,13 @@ is not an image, or a λ outside the module's range are rejected with a
 `evaluate` compresses every image at every λ with real range coding and
 appends one metrics row per λ (mean over images: psnr, ms_ssim, ms_ssim_db,
 estimated_bpp, actual_bpp from the coded strings, file_bpp with the header)
-to a metrics file in the format of the training evaluator (`split` is the
+to a metrics file in the format of `yoto.results` (`split` is the
 `--split` name), so full-size test sets such as Kodak sit next to the crops
 evaluated during training.
 """
 
-import argparse
 import dataclasses
+import functools
 import glob
 import json
 import math
@@ -54,12 +54,13 @@ import tensorflow as tf
 # Importing tensorflow_compression registers the range coding ops modules use.
 import tensorflow_compression  # pylint: disable=unused-import
 
+from yoto import results
 from yoto.problems import compression
 from yoto.problems import conditioning as conditioning_lib
-from yoto.training import evaluator
 from yoto.training import export
 from yoto.utils import arguments
 
+COMMAND = "yoto.compress"
 MAGIC = b"YOTO"
 FORMAT_VERSION = 1
 FINGERPRINT_BYTES = 8
@@ -164,9 +165,8 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
-  """PSNR in dB of two uint8 images."""
-  mse = np.mean((original.astype(np.float64) - decoded.astype(np.float64))**2)
-  return float("inf") if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
+  """PSNR in dB of two uint8 images (`compression.psnr`)."""
+  return float(compression.psnr(original, decoded, max_val=255))
 
 
 class Codec:
@@ -177,16 +177,17 @@ class Codec:
   of a few hundred functions, which takes seconds.
   """
 
-  _cache: Dict[tuple, "Codec"] = {}
-
   @classmethod
   def load(cls, module_path: str) -> "Codec":
     path = export.resolve_hub_module(module_path)
-    key = (os.path.abspath(path),
-           os.path.getmtime(os.path.join(path, "saved_model.pb")))
-    if key not in cls._cache:
-      cls._cache[key] = cls(path)
-    return cls._cache[key]
+    return cls._load(os.path.abspath(path),
+                     os.path.getmtime(os.path.join(path, "saved_model.pb")))
+
+  @classmethod
+  @functools.lru_cache(maxsize=None)
+  def _load(cls, path: str, mtime: float) -> "Codec":
+    del mtime  # Only part of the cache key: a re-exported module reloads.
+    return cls(path)
 
   def __init__(self, module_path: str):
     self.path = export.resolve_hub_module(module_path)
@@ -328,8 +329,8 @@ def evaluate(codec: Codec, paths: Sequence[str], lambdas: Sequence[float],
   Each row is the mean over images of psnr, ms_ssim, ms_ssim_db (on the
   decoded 8-bit images), estimated_bpp, actual_bpp (range-coded strings),
   file_bpp (with the header), distortion (MSE, 0-255 scale), rate (=
-  estimated_bpp) and full_loss (rate + λ · distortion), in the evaluator's
-  format, plus encode/decode throughput in megapixels per second.
+  estimated_bpp) and full_loss (rate + λ · distortion), as `yoto.results`
+  rows, plus encode/decode throughput in megapixels per second.
   """
   images = [read_image(path) for path in paths]
   if images and lambdas:  # Untimed warm-up: the first calls build kernels.
@@ -419,15 +420,10 @@ def _evaluate_command(args) -> str:
   paths = sorted(glob.glob(args.images))
   if not paths:
     raise CodecError(f"No file matches --images={args.images!r}.")
-  try:
-    lambdas = ([codec.check_lmbda(None)] if not args.lmbda else
-               [float(v) for v in args.lmbda.split(",")])
-  except ValueError:
-    raise CodecError(f"--lmbda must be comma-separated numbers, got "
-                     f"{args.lmbda!r}.") from None
+  lambdas = args.lmbda or [codec.check_lmbda(None)]
   rows = evaluate(codec, paths, lambdas, args.split)
   if args.metrics_file:
-    evaluator.append_rows(args.metrics_file, rows)
+    results.append_rows(args.metrics_file, rows)
   lines = [f"{len(paths)} images, module {codec.path}:"]
   for row in rows:
     v = row["values"]
@@ -442,11 +438,9 @@ def _evaluate_command(args) -> str:
   return "\n".join(lines)
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-  """Parses the command line (argv without the program name)."""
-  parser = argparse.ArgumentParser(
-      prog="python -m yoto.compress",
-      description="Compress images at any rate with one YOTO module.")
+def _parser() -> arguments.ArgumentParser:
+  parser = arguments.ArgumentParser(
+      COMMAND, description="Compress images at any rate with one YOTO module.")
   commands = parser.add_subparsers(dest="command", required=True)
 
   def add_module(sub):
@@ -476,28 +470,30 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
   add_module(sub)
   sub.add_argument("--images", required=True,
                    help="Glob of images, e.g. 'kodak/*.png'.")
-  sub.add_argument("--lmbda", default=None,
+  sub.add_argument("--lmbda", type=arguments.numbers, default=None,
                    help="Comma-separated λ values (default: a fixed-λ "
                    "module's own).")
   sub.add_argument("--split", default="images",
                    help="Split name written to the metrics rows.")
   sub.add_argument("--metrics_file", default=None,
                    help="Append the rows to this metrics.jsonl file.")
-  return parser.parse_args(argv)
+  return parser
+
+
+def _execute(args) -> str:
+  return {"compress": _compress_command,
+          "decompress": _decompress_command,
+          "evaluate": _evaluate_command}[args.command](args)
+
+
+USER_ERRORS = (CodecError, export.HubModuleNotFoundError)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-  args = parse_args(sys.argv[1:] if argv is None else argv)
-  command = {"compress": _compress_command,
-             "decompress": _decompress_command,
-             "evaluate": _evaluate_command}[args.command]
-  try:
-    print(command(args), flush=True)
-  except (CodecError, export.HubModuleNotFoundError) as e:
-    print(f"yoto.compress: error: {e}", file=sys.stderr, flush=True)
-    return 1
-  return 0
+  """Runs one subcommand; returns the exit status (1 on a user error)."""
+  return arguments.run(COMMAND, _parser(), _execute,
+                       sys.argv[1:] if argv is None else argv, USER_ERRORS)
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  arguments.run_app(COMMAND, _parser, _execute, USER_ERRORS)

@@ -24,7 +24,9 @@ import gin
 from yoto import configurables
 from yoto.training import experiment as experiment_lib
 from yoto.training import strategy as strategy_lib
+from yoto.utils import arguments
 
+COMMAND = "yoto.main"
 FLAGS = flags.FLAGS
 CONFIG_FILE = "config.gin"
 OPERATIVE_CONFIG_FILE = "operative_config.gin"
@@ -203,29 +205,32 @@ def run_in_process(model_dir, config_files, bindings=(),
     gin.clear_config()
 
 
-def _write_beta_grid(result):
-  """The Figure-3-style grid of a YOTO β-VAE run (best effort).
+def _draw_after_run_plot(result):
+  """The plot the run's problem asks for (`Problem.after_run_plot`, e.g. the
+  β-VAE's Figure-3-style grid), drawn from the run's last hub module across
+  the loss weights it was trained on (best effort).
 
   Returns:
-    The PNG path, or None when the run is not a conditioned VAE or the
-    plot failed (the run itself succeeded; the failure is logged).
+    The paths written: none when the run is unconditioned, its problem asks
+    for no plot, or the plot failed (the run itself succeeded; the failure
+    is logged).
   """
   from yoto import plot  # pylint: disable=g-import-not-at-top
   if not (result.chief and result.hub_module and result.conditioned
-          and result.problem == "ConditionalVaeProblem"):
-    return None
-  args = ["grid", f"--module={result.hub_module}"]
+          and result.after_run_plot):
+    return []
+  args = [result.after_run_plot, f"--module={result.hub_module}"]
   if FLAGS.data_dir:
     args.append(f"--data_dir={FLAGS.data_dir}")
   try:
-    if plot.main(args) == 0:
-      return os.path.join(result.model_dir, plot.PLOTS_DIR, "beta_grid.png")
+    return plot.draw(args)
   except Exception:  # pylint: disable=broad-except
-    logging.warning("Could not draw the β grid.", exc_info=True)
-  return None
+    logging.warning("Could not draw the %r plot.", result.after_run_plot,
+                    exc_info=True)
+  return []
 
 
-def _print_summary(result, grid=None):
+def _print_summary(result, plots=()):
   lines = [f"yoto: done ({FLAGS.schedule}) at step {result.final_step}.",
            f"  model_dir:     {result.model_dir}",
            f"  checkpoints:   {result.model_dir}/ckpt-*"]
@@ -233,8 +238,7 @@ def _print_summary(result, grid=None):
     lines.append(f"  eval metrics:  {result.metrics_file}")
   if result.hub_module:
     lines.append(f"  hub module:    {result.hub_module}")
-  if grid:
-    lines.append(f"  β grid:        {grid}")
+  lines.extend(f"  plot:          {path}" for path in plots)
   lines.append(f"  TensorBoard:   tensorboard --logdir {result.model_dir}")
   print("\n".join(lines), flush=True)
 
@@ -246,22 +250,28 @@ def _user_error_types():
           data.DatasetNotAvailableError, OSError, ValueError)
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-  if not FLAGS.model_dir:
-    raise app.UsageError("--model_dir is required.")
+def _parse_flags(argv):
+  """absl's flag parsing, with the yoto error line for a bad flag."""
   try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    sys.exit(arguments.report(COMMAND, e))
+
+
+def main(argv):
+  try:
+    if len(argv) > 1:
+      raise UserError(f"Unexpected arguments: {' '.join(argv[1:])}; pass "
+                      "everything as --flag=value (see --help).")
+    if not FLAGS.model_dir:
+      raise UserError("--model_dir is required (see --help).")
     result = run(FLAGS.model_dir, FLAGS.schedule)
   except _user_error_types() as e:
     logging.debug("Failure details", exc_info=True)
-    print(f"yoto: error: {e}", file=sys.stderr, flush=True)
-    sys.exit(1)
-  grid = None
-  if FLAGS.schedule != "train":
-    grid = _write_beta_grid(result)
-  _print_summary(result, grid)
+    sys.exit(arguments.report(COMMAND, e))
+  plots = _draw_after_run_plot(result) if FLAGS.schedule != "train" else []
+  _print_summary(result, plots)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=_parse_flags)

@@ -16,25 +16,24 @@ path, a run without metrics, or runs evaluated at different weights end the
 command with one line on stderr and exit status 1.
 """
 
-import argparse
 import os
 import sys
 from typing import List, Optional, Sequence
 
+from yoto import run_config
 from yoto.analysis import frontier
 from yoto.analysis import metrics
 from yoto.analysis import plots
-from yoto.analysis import run_config
 from yoto.analysis import tables
 from yoto.utils import arguments
 
+COMMAND = "yoto.plot"
 PLOTS_DIR = "plots"
 
 
-def _parser() -> argparse.ArgumentParser:
-  parser = argparse.ArgumentParser(
-      prog="python -m yoto.plot",
-      description="Plots and tables of trained YOTO models.")
+def _parser() -> arguments.ArgumentParser:
+  parser = arguments.ArgumentParser(
+      COMMAND, description="Plots and tables of trained YOTO models.")
   commands = parser.add_subparsers(dest="command", required=True)
 
   grid = commands.add_parser(
@@ -121,15 +120,17 @@ def run_grid(args) -> List[str]:
     raise ValueError(f"{path} is not inside a model_dir; pass --out.")
   if args.num_examples < 1 or args.num_samples < 1:
     raise ValueError("--num_examples and --num_samples must be positive.")
-  dataset, preprocess = (run_config.eval_data(model_dir) if model_dir
-                         else (None, None))
+  config = (run_config.read(model_dir) if model_dir
+            else run_config.RunConfig())
   module = vae_outputs.load_module(path)
   betas = args.betas or vae_outputs.default_betas(module)
   vae_outputs.check_betas(module, betas)  # Before the slower data loading.
   images = vae_outputs.load_images(
-      args.num_examples, args.dataset or dataset or
-      vae_outputs.DEFAULT_DATASET, args.split,
-      args.preprocess or preprocess or vae_outputs.DEFAULT_PREPROCESS,
+      args.num_examples,
+      args.dataset or config.dataset_name or vae_outputs.DEFAULT_DATASET,
+      args.split,
+      (args.preprocess or config.preprocess_eval
+       or vae_outputs.DEFAULT_PREPROCESS),
       data_dir=args.data_dir)
   grid = vae_outputs.beta_grid(module, images, betas, args.num_samples,
                                seed=args.seed)
@@ -144,23 +145,28 @@ def _expected_errors():
   return errors
 
 
+_COMMANDS = {"grid": run_grid, "frontier": run_frontier}
+
+
+def draw(argv: Sequence[str]) -> List[str]:
+  """Runs one subcommand (argv without the program name); returns the paths
+  it wrote. A user error raises (`arguments.UsageError`, ValueError, ...)."""
+  args = _parser().parse_args(list(argv))
+  return _COMMANDS[args.command](args)
+
+
+def _execute(args) -> str:
+  return "\n".join(f"wrote {path}" for path in _COMMANDS[args.command](args))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
   """Runs one subcommand; returns the exit status (1 on a user error)."""
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-  args = _parser().parse_args(argv)
-  command = {"grid": run_grid, "frontier": run_frontier}[args.command]
-  try:
-    paths = command(args)
-  except Exception as e:  # pylint: disable=broad-except
-    if not isinstance(e, _expected_errors()):
-      raise
-    print(f"yoto.plot: error: {str(e).strip() or type(e).__name__}",
-          file=sys.stderr)
-    return 1
-  for path in paths:
-    print(f"wrote {path}")
-  return 0
+  return arguments.run(COMMAND, _parser(), _execute,
+                       sys.argv[1:] if argv is None else argv,
+                       _expected_errors)
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  arguments.run_app(COMMAND, _parser, _execute, _expected_errors)

@@ -17,11 +17,12 @@ first varies along the columns, the second along the rows.
 
 Images are read with PIL (any format it knows) as RGB; `--max_size` shrinks
 large content images. Bad images, weights out of range or of the wrong count
-are reported as one-line errors (exit status 2), never as tracebacks.
+are reported as one-line errors (exit status 1), never as tracebacks.
 """
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -33,11 +34,11 @@ import tensorflow as tf
 from yoto.training import export
 from yoto.utils import arguments
 
+COMMAND = 'yoto.stylize'
 CONTENT_WEIGHT = 'content_weight'
 CONTENT_LOSS = 'content_loss'
 
 
-_LOADED = {}  # (path, mtime) -> Stylizer; see Stylizer.load.
 
 
 class StylizeError(ValueError):
@@ -92,15 +93,13 @@ class Stylizer:
     """Loads a module (cached per path while its saved_model.pb is unchanged:
     a notebook or a test may stylize many times)."""
     path = export.resolve_hub_module(path)
-    key = (os.path.abspath(path),
-           os.path.getmtime(os.path.join(path, 'saved_model.pb')))
-    if key not in _LOADED:
-      _LOADED.clear()  # Keep one module in memory.
-      _LOADED[key] = cls._load(path)
-    return _LOADED[key]
+    return cls._load(os.path.abspath(path),
+                     os.path.getmtime(os.path.join(path, 'saved_model.pb')))
 
   @classmethod
-  def _load(cls, path: str) -> 'Stylizer':
+  @functools.lru_cache(maxsize=1)  # Keep one module in memory.
+  def _load(cls, path: str, mtime: float) -> 'Stylizer':
+    del mtime  # Only part of the cache key.
     module = tf.saved_model.load(path)
     if not hasattr(module, 'stylize'):
       raise StylizeError(f'{path} is not a style-transfer module (it has no '
@@ -385,11 +384,10 @@ def save_figure(fig, path: str) -> None:
   fig.savefig(path, dpi=100)
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-  parser = argparse.ArgumentParser(
-      prog='python -m yoto.stylize',
-      description='Stylize an image at any loss weights with one exported '
-      'YOTO style-transfer module.')
+def _parser() -> arguments.ArgumentParser:
+  parser = arguments.ArgumentParser(
+      COMMAND, description='Stylize an image at any loss weights with one '
+      'exported YOTO style-transfer module.')
   parser.add_argument('--module', required=True,
                       help='hub module directory, or a model_dir (newest '
                       'module)')
@@ -408,7 +406,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
   parser.add_argument('--max_size', type=int, default=512,
                       help='shrink content images larger than this (pixels)')
   parser.add_argument('output', help='output image (or grid figure) path')
-  return parser.parse_args(argv)
+  return parser
 
 
 def run(args: argparse.Namespace) -> str:
@@ -435,18 +433,15 @@ def run(args: argparse.Namespace) -> str:
   return f'Wrote {args.output} ({described}).'
 
 
+USER_ERRORS = (StylizeError, export.HubModuleNotFoundError,
+               tf.errors.InvalidArgumentError)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-  args = parse_args(sys.argv[1:] if argv is None else argv)
-  try:
-    print(run(args))
-  except (StylizeError, export.HubModuleNotFoundError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
-  except tf.errors.InvalidArgumentError as e:
-    print(f'error: {e.message.strip().splitlines()[0]}', file=sys.stderr)
-    return 2
-  return 0
+  """Stylizes; returns the exit status (1 on a user error)."""
+  return arguments.run(COMMAND, _parser(), run,
+                       sys.argv[1:] if argv is None else argv, USER_ERRORS)
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  arguments.run_app(COMMAND, _parser, run, USER_ERRORS)

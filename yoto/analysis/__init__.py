@@ -2,7 +2,6 @@
 
   metrics      eval rows of runs (`model_dir/metrics.jsonl`): pick a step and
                split, pair a YOTO run with fixed-weight runs, check they fit.
-  run_config   values from the gin config a run saved in its model_dir.
   frontier     Pareto frontiers and the full-loss comparison of the paper.
   tables       the comparison as rows, CSV and Markdown.
   vae_outputs  inputs, reconstructions and samples of a VAE hub module

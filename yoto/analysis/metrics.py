@@ -1,7 +1,7 @@
 """Reading the eval metrics of runs, for plots and tables.
 
 Every evaluated checkpoint appends one row per (split, eval weights) to
-`model_dir/metrics.jsonl` (see `yoto.training.evaluator`). A plot compares
+`model_dir/metrics.jsonl` (see `yoto.results`). A plot compares
 runs at one step and split, so this module picks them (the latest step by
 default, and the 'test' or else 'valid' split), and pairs a YOTO run with
 fixed-weight runs, checking that they fit together: same losses, same eval
@@ -11,17 +11,16 @@ it without a traceback.
 
 A fixed-weight run is compared at the weights it was *trained* with. Its rows
 hold the weights it was *evaluated* at, so those come from the row's
-'train_weights' when present, otherwise from the run's saved config.
+'train_weights' when present, otherwise from the run's `run_config`.
 """
 
 import dataclasses
-import json
 import os
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from yoto.analysis import run_config
+from yoto import results
+from yoto import run_config
 
-METRICS_FILE = "metrics.jsonl"  # As written by yoto.training.evaluator.
 SPLIT_PREFERENCE = ("test", "valid", "train_full", "train")
 YOTO, FIXED = "yoto", "fixed"
 
@@ -101,27 +100,16 @@ def read_rows(model_dir: str) -> List[dict]:
   if not os.path.isdir(model_dir):
     raise MetricsError(f"{model_dir} is not a directory; pass the model_dir "
                        "of a training run.")
-  path = os.path.join(model_dir, METRICS_FILE)
+  path = results.metrics_path(model_dir)
   if not os.path.isfile(path):
     raise MetricsError(
-        f"{model_dir} has no {METRICS_FILE}: the run was never evaluated. "
-        "Evaluate it with `python -m yoto.main --schedule=eval "
+        f"{model_dir} has no {results.METRICS_FILE}: the run was never "
+        "evaluated. Evaluate it with `python -m yoto.main --schedule=eval "
         f"--model_dir={model_dir}`.")
-  rows = []
-  with open(path) as f:
-    for line in f:
-      try:
-        rows.append(json.loads(line))
-      except json.JSONDecodeError:  # A torn last line of a crashed eval.
-        continue
-  rows = [r for r in rows if isinstance(r, dict) and _is_row(r)]
+  rows = results.read_rows(path)
   if not rows:
     raise MetricsError(f"{path} holds no eval rows; evaluate the run again.")
   return rows
-
-
-def _is_row(row: dict) -> bool:
-  return {"step", "split", "weights", "values"} <= set(row)
 
 
 def choose_split(rows: Sequence[dict], split: Optional[str] = None,
@@ -181,7 +169,7 @@ def load_run(model_dir: str, step: Optional[int] = None,
   train_weights = None
   if kind == FIXED:
     train_weights = (selected[-1].get("train_weights")
-                     or run_config.fixed_weights(model_dir))
+                     or run_config.read(model_dir).train_weights)
   return RunMetrics(model_dir=model_dir, kind=kind, step=step, split=split,
                     evals=evals, eval_weights=tuple(eval_weights.values()),
                     train_weights=train_weights)
@@ -242,9 +230,10 @@ def _check_fixed(run: RunMetrics, yoto: RunMetrics) -> None:
         "experiment.eval_weights.")
   if run.train_weights is None:
     raise MetricsError(
-        f"Cannot tell which weights {run.model_dir} was trained with: its "
-        "config.gin does not bind LinearlyScalarizedOptimizer.weights to a "
-        "dict. Train fixed-weight models with literal weights.")
+        f"Cannot tell which weights {run.model_dir} was trained with: it "
+        "has no run_config.json, and its config.gin does not bind "
+        "LinearlyScalarizedOptimizer.weights to a dict. Train fixed-weight "
+        "models with literal weights.")
   if set(run.train_weights) != set(run.loss_names):
     raise MetricsError(
         f"{run.model_dir} was trained with weights "

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_hub as hub
 
-from yoto.analysis import run_config
+from yoto import run_config
 from yoto.training import export
 from yoto.utils import data
 from yoto.utils import preprocessing

@@ -266,17 +266,6 @@ def read_vgg16_weights(weights: str = 'hed') -> Vgg16Weights:
   return Vgg16Weights(convs, mean, f'{kind}: {path}', _sha256(path))
 
 
-def random_vgg16_weights(seed: int = 0) -> Vgg16Weights:
-  """He-initialised weights: for shape tests only, never for real losses."""
-  rng = np.random.default_rng(seed)
-  convs = {}
-  for name, c_in, c_out in VGG16_CONVS:
-    std = np.sqrt(2.0 / (9 * c_in))
-    convs[name] = (rng.normal(0, std, (3, 3, c_in, c_out)).astype(np.float32),
-                   np.zeros([c_out], np.float32))
-  return Vgg16Weights(convs, IMAGENET_MEAN_BGR, f'random (seed {seed})', '')
-
-
 def caffe_preprocess(images: tf.Tensor,
                      mean_bgr: Sequence[float]) -> tf.Tensor:
   """[B, H, W, 3] RGB in [0, 1] -> BGR in 0-255 minus the mean."""

@@ -32,10 +32,8 @@ def stack_losses(losses: Tensors, names) -> tf.Tensor:
 class MultiLossOptimizer(metaclass=abc.ABCMeta):
   """Base class: turns a problem's losses into a weighted training loss."""
 
-  def __init__(self, problem: problems_base.Problem,
-               batch_size: Optional[int] = None):
+  def __init__(self, problem: problems_base.Problem):
     self.problem = problem
-    self.batch_size = batch_size
     self.losses_names = tuple(sorted(problem.losses_keys))
 
   @property

@@ -26,10 +26,12 @@ class LinearlyScalarizedOptimizer(base.MultiLossOptimizer):
       problem: the `Problem` to train.
       weights: a {loss name: weight} dict (or a string holding one), or a
         DistributionSpec (or its class) to draw one weight vector from.
-      batch_size: kept for compatibility with the original signature.
+      batch_size: ignored; kept for compatibility with the original
+        signature (experiment passes it, configs may bind it).
       seed: seed for drawing the weights from a distribution.
     """
-    super().__init__(problem, batch_size)
+    del batch_size  # Accepted, as the original did, and unused.
+    super().__init__(problem)
     if weights is None:
       raise ValueError(
           "LinearlyScalarizedOptimizer needs weights, e.g. "

@@ -31,7 +31,8 @@ class YotoOptimizer(base.MultiLossOptimizer):
 
     Args:
       problem: the `Problem` to train.
-      batch_size: kept for compatibility with the original signature.
+      batch_size: ignored; kept for compatibility with the original
+        signature (experiment passes it, configs may bind it).
       train_distribution_spec_class: a DistributionSpec, or a zero-argument
         callable returning one (what gin's `@train/DistributionSpec` gives).
       extra_inputs_preprocessing: TransformType applied to λ before it is fed
@@ -39,7 +40,8 @@ class YotoOptimizer(base.MultiLossOptimizer):
       weights_per_sample: sample λ per example (True) or per batch (False).
       normalize_loss_weights: divide the loss weights by their geometric mean.
     """
-    super().__init__(problem, batch_size)
+    del batch_size  # Accepted, as the original did, and unused.
+    super().__init__(problem)
     if train_distribution_spec_class is None:
       raise ValueError("YotoOptimizer needs train_distribution_spec_class "
                        "(e.g. YotoOptimizer.train_distribution_spec_class = "

@@ -25,12 +25,18 @@ class Problem(tf.Module, metaclass=abc.ABCMeta):
   Lifecycle: construct (cheap, no variables) -> `initialize_model` inside the
   distribution strategy's scope (creates the networks and their variables)
   -> `losses_and_metrics` in training and evaluation -> `export_module`.
+
+  Attributes:
+    after_run_plot: the `python -m yoto.plot` subcommand that
+      `python -m yoto.main` draws from a conditioned run's last hub module
+      once it is evaluated (e.g. the β-VAE's 'grid'); None draws nothing.
   """
 
   # Whether the problem works under a Keras mixed-precision policy
   # (`experiment.mixed_precision_policy`): its networks compute in 16 bits
   # and it casts their outputs to float32 before computing the losses.
   supports_mixed_precision: bool = False
+  after_run_plot: Optional[str] = None
 
   @property
   @abc.abstractmethod

@@ -96,10 +96,18 @@ def mse_255(images: tf.Tensor, reconstructions: tf.Tensor) -> tf.Tensor:
   return tf.reduce_mean(tf.square(diff), axis=[1, 2, 3])
 
 
-def psnr_from_mse_255(mse: tf.Tensor) -> tf.Tensor:
-  """PSNR in dB of an MSE on the 0-255 scale (capped at 100 dB for mse=0)."""
-  return 10.0 * tf.math.log(255.0**2 / tf.maximum(mse, 255.0**2 * 1e-10)) / \
-      math.log(10.0)
+MAX_PSNR_DB = 100.0  # The PSNR of equal images, instead of infinity.
+
+
+def psnr(images: tf.Tensor, reconstructions: tf.Tensor,
+         max_val: float = 1.0) -> tf.Tensor:
+  """Per-example PSNR in dB of images in [0, max_val]: [..., H, W, C] -> [...].
+
+  `tf.image.psnr`, capped at MAX_PSNR_DB so that an image decoded exactly
+  does not turn a mean over images into infinity.
+  """
+  return tf.minimum(tf.image.psnr(images, reconstructions, max_val),
+                    MAX_PSNR_DB)
 
 
 def to_8bit(images: tf.Tensor) -> tf.Tensor:
@@ -152,7 +160,7 @@ def image_metrics(images: tf.Tensor,
                   decoded: tf.Tensor) -> Dict[str, tf.Tensor]:
   """psnr, ms_ssim and ms_ssim_db ([B] each) of decoded [0, 1] images."""
   value = ms_ssim(images, decoded)
-  return {"psnr": psnr_from_mse_255(mse_255(images, decoded)),
+  return {"psnr": psnr(images, decoded),
           "ms_ssim": value, "ms_ssim_db": ms_ssim_db(value)}
 
 
@@ -442,7 +450,7 @@ class HyperpriorCompressionProblem(base.Problem):
     distortion = mse_255(images, x_tilde)
     losses = {"rate": (bits + side_bits) / _num_pixels(images),
               "distortion": distortion}
-    return losses, {"psnr": psnr_from_mse_255(distortion)}
+    return losses, {"psnr": psnr(images, x_tilde)}
 
   def _evaluation_losses(self, images, inputs_extra):
     models = self.entropy_models(stateless=True)

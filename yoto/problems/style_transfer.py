@@ -324,8 +324,7 @@ class StyleTransferProblem(base.Problem):
     return self.style_network(self.style_network.frozen_features(style_images))
 
   def stylize(self, content: tf.Tensor, style_embedding: tf.Tensor,
-              inputs_extra: Optional[tf.Tensor] = None,
-              training: bool = False) -> tf.Tensor:
+              inputs_extra: Optional[tf.Tensor] = None) -> tf.Tensor:
     """Stylized images [B, H, W, 3] in (0, 1).
 
     Args:
@@ -333,9 +332,7 @@ class StyleTransferProblem(base.Problem):
       style_embedding: [B, E].
       inputs_extra: [B, n_losses] preprocessed weights of all losses (as in
         training), or None for a fixed-weight model.
-      training: unused by these networks; passed for symmetry.
     """
-    del training  # No dropout or batch statistics.
     return self.stylization_network(content, style_embedding,
                                     self.conditioned_inputs(inputs_extra))
 

@@ -49,6 +49,8 @@ class ConditionalVaeProblem(base.Problem):
   """A VAE whose encoder and decoder can be conditioned on `inputs_extra`."""
 
   supports_mixed_precision = True  # KL and likelihood in float32.
+  # Figure 3 of the paper: inputs, reconstructions and samples across β.
+  after_run_plot = "grid"
 
   def __init__(self, encoder: NetworkFactory, decoder: NetworkFactory,
                latent_dimensions: int, features_key: str = "image",

@@ -5,16 +5,10 @@ every loss, every metric and `full_loss = Σ_i w_i L_i` over `eval_steps`
 batches. All K weight vectors of a batch go through the network in one pass
 (see `MultiLossOptimizer.eval_losses_and_metrics`).
 
-Results are appended to `model_dir/metrics.jsonl`, one row per (step, split,
-weights):
-  {"step": 1000, "split": "test", "weights": {"kl_loss": 4.0, ...},
-   "values": {"kl_loss": .., "reconstruction_loss": .., "full_loss": ..},
-   "num_examples": 6400, "model": "yoto"}
-(fixed-weight runs add "train_weights": the weights they were trained with)
-so plots and tables never need TensorBoard.
+Results are appended to `model_dir/metrics.jsonl` (see `yoto.results`), one
+row per (step, split, weights), and written as TensorBoard summaries.
 """
 
-import json
 import os
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
@@ -22,41 +16,10 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from yoto import results
 from yoto.optimizers import distributions
 
-METRICS_FILE = "metrics.jsonl"
-
 DatasetFn = Callable[[tf.distribute.InputContext], tf.data.Dataset]
-
-
-def metrics_path(model_dir: str) -> str:
-  return os.path.join(model_dir, METRICS_FILE)
-
-
-def read_metrics(model_dir_or_file: str) -> List[dict]:
-  """Reads every row of a metrics file (skipping a torn last line)."""
-  path = model_dir_or_file
-  if os.path.isdir(path):
-    path = metrics_path(path)
-  rows = []
-  if not os.path.exists(path):
-    return rows
-  with open(path) as f:
-    for line in f:
-      try:
-        rows.append(json.loads(line))
-      except json.JSONDecodeError:
-        logging.warning("Skipping a malformed line in %s", path)
-  return rows
-
-
-def append_rows(path: str, rows: Sequence[dict]) -> None:
-  """Appends rows durably: a crash leaves at most one torn last line."""
-  with open(path, "a") as f:
-    for row in rows:
-      f.write(json.dumps(row, sort_keys=True) + "\n")
-    f.flush()
-    os.fsync(f.fileno())
 
 
 class Evaluator:
@@ -143,7 +106,7 @@ class Evaluator:
                    _summarise(rows[-len(self.eval_weights):]))
     if self.model_dir:
       self._write_summaries(step, rows)
-      append_rows(metrics_path(self.model_dir), rows)
+      results.append_rows(results.metrics_path(self.model_dir), rows)
     return rows
 
   def _train_weights_field(self):
@@ -209,10 +172,3 @@ def _summarise(rows):
                  f"{values['full_loss']:.4g}")
   return "; ".join(parts)
 
-
-def evaluated_steps(model_dir: str) -> Dict[int, set]:
-  """Which splits of which steps already have metrics rows."""
-  done = {}
-  for row in read_metrics(model_dir):
-    done.setdefault(int(row["step"]), set()).add(row["split"])
-  return done

@@ -23,6 +23,8 @@ from typing import Callable, Dict, Optional
 from absl import logging
 import tensorflow as tf
 
+from yoto import results
+from yoto import run_config
 from yoto.optimizers import distributions
 from yoto.training import evaluator as evaluator_lib
 from yoto.training import export as export_lib
@@ -61,6 +63,7 @@ class ExperimentResult:
   train_history: list = dataclasses.field(default_factory=list)
   problem: str = ""
   conditioned: bool = False
+  after_run_plot: Optional[str] = None  # The problem's; see `Problem`.
   chief: bool = True
 
 
@@ -149,6 +152,19 @@ def experiment(model_dir: str, schedule: str,
       if training_params_conditioning_class else None)
   weights = _eval_weights(eval_weights, eval_num_samples, mlo)
   chief = strategy_lib.is_chief(strategy)
+  if chief and schedule != "eval":
+    run_config.write(model_dir, run_config.RunConfig(
+        problem=type(problem).__name__, optimizer=type(mlo).__name__,
+        model="yoto" if mlo.conditioning.is_conditioned else "fixed",
+        loss_names=mlo.losses_names,
+        train_weights=mlo.conditioning.fixed_weights,
+        train_distribution=_train_distribution(mlo),
+        eval_weights=tuple(weights), dataset_name=dataset_name,
+        preprocess=preprocess, preprocess_eval=preprocess_eval,
+        batch_size=batch_size, eval_batch_size=eval_batch_size,
+        train_steps=train_steps, eval_steps=eval_steps,
+        eval_on_test=eval_on_test, seed=runtime.seed,
+        validation_percent=runtime.validation_percent))
   # Every worker takes part in evaluation (it runs collectives under
   # MultiWorkerMirroredStrategy); only the chief writes and exports.
   evaluator = evaluator_lib.Evaluator(
@@ -156,8 +172,9 @@ def experiment(model_dir: str, schedule: str,
       model_dir if chief else None,
       model_kind="yoto" if mlo.conditioning.is_conditioned else "fixed")
   result = ExperimentResult(model_dir,
-                            metrics_file=evaluator_lib.metrics_path(model_dir),
+                            metrics_file=results.metrics_path(model_dir),
                             problem=type(problem).__name__,
+                            after_run_plot=problem.after_run_plot,
                             conditioned=mlo.conditioning.is_conditioned,
                             chief=chief)
 
@@ -190,7 +207,7 @@ def experiment(model_dir: str, schedule: str,
 def _evaluate_once(state, evaluator, model_dir, step, result, export):
   """Evaluates `step` unless already done; exports it if `export` (and not
   already exported)."""
-  done = evaluator_lib.evaluated_steps(model_dir).get(step, set())
+  done = results.evaluated_steps(model_dir).get(step, set())
   if not set(evaluator.split_dataset_fns) <= done:
     evaluator.evaluate(step)
   if export:
@@ -236,6 +253,16 @@ def _eval_weights(eval_weights, eval_num_samples, mlo):
       return [dict(mlo.conditioning.fixed_weights)]
   return distributions.get_samples_as_dicts(
       eval_weights, num_samples=eval_num_samples, names=names, seed=17)
+
+
+def _train_distribution(mlo) -> Optional[dict]:
+  """A YOTO model's training distribution as JSON-ready values."""
+  conditioning = mlo.conditioning
+  if not conditioning.is_conditioned:
+    return None
+  return {"type": mlo.train_distribution_spec.distribution_type.name,
+          "preprocessing": conditioning.preprocessing,
+          "ranges": {k: list(v) for k, v in conditioning.ranges.items()}}
 
 
 def follow_checkpoints(model_dir: str, timeout_secs: float,

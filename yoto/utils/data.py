@@ -228,8 +228,8 @@ def load_split(dataset_name: str, split: str,
   try:
     return builder.as_dataset(split=split, shuffle_files=shuffle_files,
                               read_config=read_config)
-  except AssertionError as e:  # TFDS's "could not find data in DIR".
-    if 'could not find data' not in str(e):
+  except AssertionError as e:  # What TFDS raises for missing data, too.
+    if builder.is_prepared():
       raise
     raise DatasetNotAvailableError(_not_available_message(
         dataset_name, str(builder.data_dir_root))) from e
@@ -293,7 +293,6 @@ def get_dataset(
     input_context: Optional[tf.distribute.InputContext] = None,
     drop_remainder: bool = True,
     shuffle_buffer_size: int = DEFAULT_SHUFFLE_BUFFER_SIZE,
-    cache: bool = False,
     batch_preprocessing: bool = True,
 ) -> tf.data.Dataset:
   """Returns batches of preprocessed numeric features of a TFDS split.
@@ -324,7 +323,6 @@ def get_dataset(
       pipeline `input_pipeline_id`); it does not change the batch size.
     drop_remainder: drop the last, smaller batch.
     shuffle_buffer_size: examples in the shuffle buffer.
-    cache: cache decoded examples in memory (small datasets only).
     batch_preprocessing: run `preprocess_fn` once per batch where it can
       (see the module docstring): the same augmentations from the same
       distribution, drawn from one seed per batch instead of per example, so
@@ -370,8 +368,6 @@ def get_dataset(
       dataset = dataset.shard(num_pipelines, pipeline_id)
   batched = batch_preprocessing and _preprocesses_batches(
       preprocess_fn, dataset.element_spec)
-  if cache:
-    dataset = dataset.cache()
   if shuffle:
     dataset = dataset.shuffle(shuffle_buffer_size, seed=seed,
                               reshuffle_each_iteration=True)
