@@ -92,15 +92,15 @@ def shared_bindings(steps: int, eval_lmbdas: Sequence[float],
   (`reproduction.batch_bindings`)."""
   return reproduction.schedule_bindings(steps, (0.8,), evals=1,
                                         max_loop=100) + [
-      f"experiment.eval_weights = {[_weights(l) for l in eval_lmbdas]!r}",
+      f"experiment.eval_weights = {[_weights(lmbda) for lmbda in eval_lmbdas]!r}",
   ] + list(batch)
 
 
 def model_specs(fixed_lmbdas: Sequence[float],
                 wide: float) -> List[reproduction.ModelSpec]:
   """The models of the reproduction, fixed ones first."""
-  specs = [reproduction.fixed_model(f"fixed_lmbda{l:g}", FIXED_CONFIG,
-                                    _weights(l)) for l in fixed_lmbdas]
+  specs = [reproduction.fixed_model(f"fixed_lmbda{lmbda:g}", FIXED_CONFIG,
+                                    _weights(lmbda)) for lmbda in fixed_lmbdas]
   specs.append(reproduction.ModelSpec("yoto", YOTO_CONFIG))
   if wide:
     filters = max(1, int(round(DEFAULT_FILTERS * wide)))
@@ -153,9 +153,9 @@ def bd_summary(fixed: rate_distortion.RdCurve,
 
 
 def _curve_points(curve: rate_distortion.RdCurve) -> List[dict]:
-  return [{"lmbda": float(l), "bpp": float(b),
+  return [{"lmbda": float(lmbda), "bpp": float(b),
            **{q: float(curve.quality[q][i]) for q in QUALITIES}}
-          for i, (l, b) in enumerate(zip(curve.lmbdas, curve.bpp))]
+          for i, (lmbda, b) in enumerate(zip(curve.lmbdas, curve.bpp))]
 
 
 def _fmt(value, digits=1, suffix=""):

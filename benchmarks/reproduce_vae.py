@@ -488,6 +488,9 @@ def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
                       steps)
   if comps:
     paths += write_frontier_plots(comps, out_dir, name)
+    for variant, comp in comps.items():  # KL and reconstruction too.
+      paths += tables.write_tables(tables.comparison_table(comp), out_dir,
+                                   basename=f"{name}_comparison_{variant}")
     first = next(iter(comps))
     seed_root = reproduction.seed_dir(model_root, seed_list[0])
     if all(os.path.exists(os.path.join(seed_root, fixed_name(b)))

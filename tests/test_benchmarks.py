@@ -235,7 +235,7 @@ def test_compression_reproduction_gives_bd_rates_and_speeds(tmp_path):
           f"--out_dir={out}"]
   results = reproduce_compression.main(args)
   assert set(results["models_seconds"]) == {
-      f"fixed_lmbda{l:g}" for l in results["fixed_lmbdas"]} | {"yoto"}
+      f"fixed_lmbda{lmbda:g}" for lmbda in results["fixed_lmbdas"]} | {"yoto"}
   for data in ("test crops", "chelsea (full)"):
     summary = results["bd"][data]["yoto"]
     # Two fixed points are too few for the cubic fit: reported, not a number.

@@ -12,7 +12,7 @@ import tiny_compression_runs
 from test_notebooks import _execute
 from test_notebooks import _outputs
 from test_notebooks import _text
-from test_notebooks import kernel_name_fixture  # pylint: disable=unused-import
+from test_notebooks import kernel_name_fixture  # noqa: F401  # pylint: disable=unused-import
 
 NAME = "plot_yoto_compression.ipynb"
 

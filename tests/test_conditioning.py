@@ -27,8 +27,8 @@ def test_mlp_leaky_relu_between_layers_not_after_last():
   net = mlp.build_mlp([6, 3])
   x = np.random.RandomState(0).randn(4, 5).astype(np.float32)
   outputs = net(x).numpy()
-  (w0, b0), (w1, b1) = [(l.kernel.numpy(), l.bias.numpy())
-                        for l in net.dense_layers]
+  (w0, b0), (w1, b1) = [(layer.kernel.numpy(), layer.bias.numpy())
+                        for layer in net.dense_layers]
   hidden = x @ w0 + b0
   hidden = np.where(hidden > 0, hidden, 0.2 * hidden)
   np.testing.assert_allclose(outputs, hidden @ w1 + b1, rtol=1e-5, atol=1e-5)
@@ -45,7 +45,7 @@ def test_mlp_initialization():
   # Same shapes, distinct draws: each layer has its own initializer.
   net = mlp.build_mlp([7, 7, 7])
   net(tf.zeros([1, 7]))
-  kernels = [l.kernel.numpy() for l in net.dense_layers]
+  kernels = [layer.kernel.numpy() for layer in net.dense_layers]
   assert not np.allclose(kernels[1], kernels[2])
 
 

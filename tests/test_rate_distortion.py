@@ -86,11 +86,11 @@ def _values(bpp, psnr):
 def test_curves_from_metrics_files(tmp_path):
   lmbdas = [0.26, 0.0012, 0.01]  # Evaluated in any order.
   yoto_dir = _write_run(tmp_path / "yoto", "yoto", [
-      (l, _values(b, p)) for l, b, p in zip(lmbdas, [1.5, 0.1, 0.4],
+      (lmbda, _values(b, p)) for lmbda, b, p in zip(lmbdas, [1.5, 0.1, 0.4],
                                             [34.0, 26.0, 30.0])])
   fixed_dirs = [
       _write_run(tmp_path / f"fixed_{own}", "fixed",
-                 [(l, _values(b, p)) for l in lmbdas], train_lmbda=own)
+                 [(lmbda, _values(b, p)) for lmbda in lmbdas], train_lmbda=own)
       for own, b, p in [(0.0012, 0.09, 26.5), (0.01, 0.38, 30.5),
                         (0.26, 1.4, 34.5)]]
   (yoto,), fixed = rd.load_curves([yoto_dir], fixed_dirs)

@@ -32,7 +32,7 @@ BINDINGS = (
     f"experiment.iterations_per_loop = {STEPS}",
     f"experiment.save_checkpoints_steps = {STEPS}",
     "experiment.eval_steps = 1",
-    f"experiment.eval_weights = {[_weights(l) for l in EVAL_LAMBDAS]!r}",
+    f"experiment.eval_weights = {[_weights(lmbda) for lmbda in EVAL_LAMBDAS]!r}",
 )
 
 

@@ -52,7 +52,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 # Importing tensorflow_compression registers the range coding ops modules use.
-import tensorflow_compression  # pylint: disable=unused-import
+import tensorflow_compression  # noqa: F401  # pylint: disable=unused-import
 
 from yoto import results
 from yoto.problems import compression
