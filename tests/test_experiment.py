@@ -145,6 +145,19 @@ def test_eval_schedule_evaluates_every_checkpoint_of_a_train_run(
   assert steps == {3, 6}
 
 
+def test_eval_schedule_skips_a_damaged_checkpoint(tmp_path, run_experiment):
+  run_experiment(tmp_path, YOTO_CONFIG, TINY_BINDINGS, schedule="train")
+  (data_file,) = glob.glob(str(tmp_path / "ckpt-3.data-*"))
+  with open(data_file, "r+b") as f:
+    f.truncate(10)
+  result = run_experiment(tmp_path, YOTO_CONFIG, TINY_BINDINGS,
+                          schedule="eval", eval_timeout_secs=5,
+                          eval_poll_secs=0.2, export_hub_modules=False)
+  assert result.evaluated_steps == [6]
+  assert {r["step"] for r in evaluator.read_metrics(str(tmp_path))} == {6}
+  assert os.path.getsize(data_file) == 10  # Left as it was.
+
+
 def test_noexport_evaluates_only_and_a_later_eval_run_exports(
     tmp_path, run_experiment):
   result = run_experiment(tmp_path, YOTO_CONFIG, TINY_BINDINGS,

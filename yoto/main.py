@@ -242,7 +242,9 @@ def _print_summary(result, grid=None):
 def _user_error_types():
   from yoto.training import trainer  # pylint: disable=g-import-not-at-top
   from yoto.utils import data  # pylint: disable=g-import-not-at-top
+  from yoto.training import checkpoints  # pylint: disable=g-import-not-at-top
   return (UserError, trainer.NonFiniteLossError,
+          checkpoints.NoReadableCheckpointError,
           data.DatasetNotAvailableError, OSError, ValueError)
 
 

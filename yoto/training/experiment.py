@@ -24,6 +24,7 @@ from absl import logging
 import tensorflow as tf
 
 from yoto.optimizers import distributions
+from yoto.training import checkpoints
 from yoto.training import evaluator as evaluator_lib
 from yoto.training import export as export_lib
 from yoto.training import strategy as strategy_lib
@@ -171,6 +172,11 @@ def experiment(model_dir: str, schedule: str,
   else:
     for path in follow_checkpoints(model_dir, runtime.eval_timeout_secs,
                                    runtime.eval_poll_secs):
+      problem = checkpoints.damage(path)
+      if problem is not None:
+        logging.warning("Skipping checkpoint %s, which cannot be read: %s.",
+                        path, problem)
+        continue
       step = state.restore(path)
       evaluate_and_export(step)
       result.final_step = step

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from yoto.architectures import conditioning as conditioning_layers
+from yoto.training import checkpoints
 from yoto.training import params as params_lib
 from yoto.training import strategy as strategy_lib
 
@@ -169,12 +170,25 @@ class Trainer:
     self.history = []  # (step, {loss name: mean over the loop}) per loop.
 
   def restore_latest(self) -> int:
-    """Resumes from the latest checkpoint in model_dir, if any."""
+    """Resumes from the newest readable checkpoint in model_dir, if any.
+
+    A damaged newer checkpoint is logged and (by the chief) moved into
+    model_dir/damaged_checkpoints/; see `yoto.training.checkpoints`.
+
+    Raises:
+      checkpoints.NoReadableCheckpointError: if model_dir has checkpoints
+        and none of them can be read.
+    """
     latest = tf.train.latest_checkpoint(self.model_dir)
-    if latest is None:
+    newest = checkpoints.newest_readable(self.model_dir,
+                                         set_aside_damaged=self.is_chief)
+    if newest is None:
       return 0
-    step = self.state.restore(latest)
-    logging.info("Restored %s (step %d).", latest, step)
+    if newest != latest:  # The state file changed: the manager must know.
+      self.manager = make_checkpoint_manager(
+          self.state, self.model_dir, self.config.keep_checkpoint_max)
+    step = self.state.restore(newest)
+    logging.info("Restored %s (step %d).", newest, step)
     return step
 
   def replica_step(self, features: Dict[str, tf.Tensor]
