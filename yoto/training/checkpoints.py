@@ -90,15 +90,20 @@ def damage(prefix: str) -> Optional[str]:
     reader = tf.train.load_checkpoint(prefix)
   except READ_ERRORS as e:
     return f"{index} is damaged ({_first_line(e)})"
+  dtypes = reader.get_variable_to_dtype_map()
+  names = sorted(dtypes)
   try:
-    for name in reader.get_variable_to_shape_map():
-      reader.get_tensor(name)
+    # RestoreV2 reads (and checksums) every tensor, variants such as the
+    # input iterator's state included, which the reader cannot return.
+    tf.raw_ops.RestoreV2(prefix=prefix, tensor_names=names,
+                         shape_and_slices=[""] * len(names),
+                         dtypes=[dtypes[n] for n in names])
   except READ_ERRORS as e:
     shards = sorted(os.path.basename(p)
                     for p in glob.glob(glob.escape(prefix) + ".data-*"))
     return (f"its data files {os.path.basename(prefix)}.data-* ("
             f"{', '.join(shards) or 'none present'}) are truncated, damaged "
-            f"or incomplete: reading tensor {name} failed ({_first_line(e)})")
+            f"or incomplete ({_first_line(e)})")
   return None
 
 

@@ -10,6 +10,16 @@ Randomness: the loss weights and the problem's own sampling for a step are
 drawn from a stateless seed built from (run seed, global step, replica id), so
 a run is reproducible from its seed and every replica and step draws
 different weights.
+
+Resume is exact: the training checkpoint also holds the input iterator
+(tf.data checkpoints its position, shuffle buffer and RNG state, also for
+the distributed iterators of the mirrored strategies), so a run killed at any
+point and restarted ends bit-identical to one that was never interrupted.
+The price is checkpoint size: the iterator's buffers (shuffle, prefetch) are
+saved with it. An iterator that cannot be checkpointed (a strategy whose
+iterators are not trackable), or a checkpoint written without one (by an
+older yoto), is logged: that run resumes with the data stream from its
+start.
 """
 
 import dataclasses
@@ -111,6 +121,7 @@ class TrainingState:
             conditioning, conditioning)
         self.optimizers.append(self.conditioning_optimizer)
         trackables["conditioning_optimizer"] = self.conditioning_optimizer
+    self.trackables = trackables
     self.checkpoint = tf.train.Checkpoint(**trackables)
     logging.info("Model: %d trainable variables, %d parameters (%d in "
                  "conditioning).", len(variables),
@@ -135,7 +146,8 @@ def _num_params(variables):
 
 
 def make_checkpoint_manager(state: TrainingState, model_dir: str,
-                            keep_checkpoint_max: int
+                            keep_checkpoint_max: int,
+                            checkpoint: Optional[tf.train.Checkpoint] = None
                             ) -> tf.train.CheckpointManager:
   """A manager writing to model_dir (chief) or a scratch dir (other workers).
 
@@ -147,7 +159,7 @@ def make_checkpoint_manager(state: TrainingState, model_dir: str,
     directory = os.path.join(
         model_dir, f".worker_{strategy_lib.worker_id(state.strategy)}_tmp")
   return tf.train.CheckpointManager(
-      state.checkpoint, directory,
+      checkpoint or state.checkpoint, directory,
       max_to_keep=keep_checkpoint_max if keep_checkpoint_max > 0 else None)
 
 
@@ -161,6 +173,9 @@ class Trainer:
     self.model_dir = model_dir
     self.strategy = state.strategy
     self.is_chief = strategy_lib.is_chief(self.strategy)
+    # The checkpoint saved: the state's, plus the input iterator once
+    # `train` tracks it.
+    self.checkpoint = state.checkpoint
     self.manager = make_checkpoint_manager(state, model_dir,
                                            config.keep_checkpoint_max)
     self._writer = (tf.summary.create_file_writer(model_dir) if self.is_chief
@@ -186,10 +201,41 @@ class Trainer:
       return 0
     if newest != latest:  # The state file changed: the manager must know.
       self.manager = make_checkpoint_manager(
-          self.state, self.model_dir, self.config.keep_checkpoint_max)
-    step = self.state.restore(newest)
+          self.state, self.model_dir, self.config.keep_checkpoint_max,
+          self.checkpoint)
+    if self.checkpoint is not self.state.checkpoint and \
+        _has_iterator(newest):
+      self.checkpoint.restore(newest).assert_existing_objects_matched()
+      step = self.state.step
+    else:
+      if self.checkpoint is not self.state.checkpoint:
+        logging.warning(
+            "%s holds no input pipeline state (written by an older yoto): "
+            "the resumed run reads its data from the start of the stream, so "
+            "it will not match an uninterrupted run bit for bit.", newest)
+      step = self.state.restore(newest)
     logging.info("Restored %s (step %d).", newest, step)
     return step
+
+  def track_iterator(self, iterator) -> bool:
+    """Saves (and restores) `iterator` with the training checkpoint.
+
+    Returns:
+      Whether it could be tracked; if not, the log says so and resumed runs
+      restart the data stream.
+    """
+    if not isinstance(iterator, tf.__internal__.tracking.Trackable):
+      logging.warning(
+          "The %s strategy's input iterator cannot be checkpointed: a "
+          "resumed run restarts the data stream and is not bit-identical to "
+          "an uninterrupted one.", type(self.strategy).__name__)
+      return False
+    self.checkpoint = tf.train.Checkpoint(**self.state.trackables,
+                                          iterator=iterator)
+    self.manager = make_checkpoint_manager(
+        self.state, self.model_dir, self.config.keep_checkpoint_max,
+        self.checkpoint)
+    return True
 
   def replica_step(self, features: Dict[str, tf.Tensor]
                    ) -> Dict[str, tf.Tensor]:
@@ -266,14 +312,16 @@ class Trainer:
     Returns:
       The final step.
     """
+    # The iterator exists before the restore, which restores its position.
+    iterator = iter(self.strategy.distribute_datasets_from_function(
+        dataset_fn))
+    self.track_iterator(iterator)
     step = self.restore_latest()
     total = self.config.train_steps
     if step >= total:
       logging.info("Already trained to step %d >= train_steps=%d; nothing to "
                    "do.", step, total)
       return step
-    iterator = iter(self.strategy.distribute_datasets_from_function(
-        dataset_fn))
     start_time, start_step = time.time(), step
     while step < total:
       every = self.config.checkpoint_every
@@ -339,6 +387,12 @@ class Trainer:
       tf.summary.scalar("train/examples_per_sec",
                         steps_per_sec * self.config.global_batch_size)
     self._writer.flush()
+
+
+def _has_iterator(path: str) -> bool:
+  """Whether a checkpoint holds an input iterator's state."""
+  names = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+  return any(name.startswith("iterator/") for name in names)
 
 
 def replica_seed(run_seed, step, replica_id) -> tf.Tensor:
