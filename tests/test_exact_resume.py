@@ -81,3 +81,24 @@ def test_an_iterator_that_cannot_be_saved_is_logged(tmp_path, monkeypatch):
   if not tracked:
     assert any("MirroredStrategy" in w and "not bit-identical" in w
                for w in warnings)
+
+
+def test_a_pipeline_that_cannot_be_saved_is_dropped_with_a_warning(
+    tmp_path, monkeypatch):
+  """tf.py_function is stateful: such an iterator cannot be serialized."""
+
+  def dataset_fn(ctx):
+    return resume_worker.dataset_fn(ctx).map(
+        lambda e: {"x": tf.ensure_shape(
+            tf.py_function(lambda x: x, [e["x"]], tf.float32), e["x"].shape)})
+
+  warnings = []
+  monkeypatch.setattr(logging, "warning",
+                      lambda msg, *args: warnings.append(msg % args))
+  trainer = resume_worker.make_trainer(str(tmp_path),
+                                       tf.distribute.get_strategy())
+  assert trainer.train(dataset_fn) == resume_worker.STEPS
+  assert any("cannot be checkpointed" in w for w in warnings)
+  names = tf.train.load_checkpoint(
+      str(tmp_path / f"ckpt-{resume_worker.STEPS}")).get_variable_to_shape_map()
+  assert not any(name.startswith("iterator/") for name in names)

@@ -348,7 +348,7 @@ class Trainer:
           f"Model variables became NaN/Inf before step {step}; not saving. "
           f"The last good checkpoint in {self.model_dir} is intact.")
     try:
-      path = self.manager.save(checkpoint_number=step)
+      path = self._save_with_input(step)
     except (OSError, tf.errors.OpError) as e:
       raise OSError(
           f"Could not write the step-{step} checkpoint to "
@@ -358,6 +358,29 @@ class Trainer:
       shutil.rmtree(self.manager.directory, ignore_errors=True)
     logging.info("Saved checkpoint %s", path)
     return path
+
+  def _save_with_input(self, step: int) -> str:
+    """Saves a checkpoint, with the input iterator where it serializes.
+
+    Some pipelines cannot be saved (a `tf.py_function`, e.g. tfds mock data,
+    is stateful): then the iterator is dropped from this and later
+    checkpoints with a warning, and resumed runs restart the data stream.
+    """
+    try:
+      return self.manager.save(checkpoint_number=step)
+    except tf.errors.OpError as e:
+      if self.checkpoint is self.state.checkpoint or \
+          "SerializeIterator" not in str(e):
+        raise
+      logging.warning(
+          "The input pipeline cannot be checkpointed (%s): saving without "
+          "it, so a resumed run restarts the data stream and is not "
+          "bit-identical to an uninterrupted one.",
+          str(e).strip().splitlines()[0])
+      self.checkpoint = self.state.checkpoint
+      self.manager = make_checkpoint_manager(
+          self.state, self.model_dir, self.config.keep_checkpoint_max)
+      return self.manager.save(checkpoint_number=step)
 
   def _check_finite(self, means, step, num_steps):
     bad = {k: v for k, v in means.items() if not math.isfinite(v)}
