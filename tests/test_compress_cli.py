@@ -275,3 +275,28 @@ def test_max_pixels_flag_bounds_compress(capsys, modules, image_path,
                       "--lmbda=0.01", "--max_pixels=1961", image_path,
                       tmp_path / "out.yoto")
   assert code == 0, err
+
+
+@pytest.mark.parametrize("lmbda, message", [
+    (float("nan"), "must be finite"),
+    (float("inf"), "must be finite"),
+    ([0.01, 0.01, 0.01], "one weight vector per example for a batch of a "
+     "different size"),
+])
+def test_module_rejects_bad_lambda(modules, lmbda, message):
+  codec = compress.Codec.load(modules["yoto"])
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    codec.module.signatures["compress"](image=tf.zeros([2, 16, 16, 3]),
+                                        lmbda=tf.constant(lmbda))
+
+
+@pytest.mark.parametrize("image, message", [
+    (tf.zeros([1, 16, 16, 1]), r"\[batch, height, width, 3\]"),
+    (tf.zeros([1, 0, 16, 3]), "at least 1"),
+    (tf.zeros([1, 16, 16, 3], tf.uint8), "expected to be a float tensor"),
+])
+def test_module_rejects_bad_images(modules, image, message):
+  codec = compress.Codec.load(modules["yoto"])
+  for name in ("compress", "reconstruct"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+      codec.module.signatures[name](image=image, lmbda=tf.constant(0.01))

@@ -99,6 +99,10 @@ def test_module_loads_as_keras_layer_with_dict_inputs(yoto_run):
     (0.0, "must be positive"),
     (-1.0, "must be positive"),
     (4096.0, "outside the training range"),
+    (float("nan"), "must be finite"),
+    (float("inf"), "must be finite"),
+    ([4.0, 4.0, 4.0], "one weight vector per example for a batch of a "
+     "different size"),
 ])
 def test_module_rejects_bad_beta(yoto_run, beta, message):
   _, result = yoto_run

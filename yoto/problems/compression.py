@@ -608,7 +608,9 @@ class CompressionExportModule(tf.Module):
     compress(image, lmbda) -> {latent_strings [B], hyper_latent_strings [B],
         image_shape [2] int32}
     decompress(latent_strings, hyper_latent_strings, image_shape, lmbda)
-        -> {image [B, H, W, 3] in [0, 1]}
+        -> {image [B, H, W, 3] in [0, 1]}; an image_shape that is not
+        positive, or whose latents cannot fit in strings of these lengths
+        (`check_coded_size`), is an InvalidArgumentError before decoding.
     reconstruct(image, lmbda) -> {reconstruction [B, H, W, 3] in [0, 1],
         estimated_bpp [B]}: bit-identical to decompress(compress(.)) for the
         same batch.
@@ -688,7 +690,25 @@ class CompressionExportModule(tf.Module):
       tensor = tf.identity(tensor)
     return tensor, (inputs_extra if conditioned else None)
 
+  @staticmethod
+  def _checked_image(image):
+    """The image, gated on being [B, H, W, 3] with H, W >= 1.
+
+    A SavedModel signature does not enforce its TensorSpec's shape, so a
+    one-channel image would otherwise fail deep inside the first convolution.
+    """
+    shape = tf.shape(image)
+    padded = tf.concat([shape, tf.zeros([4], tf.int32)], 0)  # Any rank.
+    check = tf.debugging.Assert(
+        (tf.size(shape) == 4) & (padded[3] == 3) &
+        (tf.reduce_min(padded[1:3]) > 0),
+        ["image must be float32 [batch, height, width, 3]: RGB in [0, 1], "
+         "height and width at least 1; got shape", shape])
+    with tf.control_dependencies([check]):
+      return tf.identity(image)
+
   def _compress(self, image, lmbda):
+    image = self._checked_image(image)
     image, inputs_extra = self._checked(lmbda, tf.shape(image)[0], image)
     latent, hyper_latent = self._untracked.problem.compress(
         image, inputs_extra, self.models)
@@ -710,6 +730,7 @@ class CompressionExportModule(tf.Module):
     return {"image": tf.clip_by_value(x_hat, 0.0, 1.0)}
 
   def _reconstruct(self, image, lmbda):
+    image = self._checked_image(image)
     image, inputs_extra = self._checked(lmbda, tf.shape(image)[0], image)
     result = self._untracked.problem.quantized_pass(image, inputs_extra,
                                                     self.models)
