@@ -39,7 +39,9 @@ def dataset_fn(ctx):
           .repeat().batch(batch, drop_remainder=True).prefetch(2))
 
 
-def make_trainer(model_dir: str, strategy) -> trainer_lib.Trainer:
+def make_trainer(model_dir: str, strategy,
+                 checkpoint_input_pipeline: bool = True
+                 ) -> trainer_lib.Trainer:
   mlo = yoto.YotoOptimizer(LinearProblem(),
                            train_distribution_spec_class=SPEC,
                            extra_inputs_preprocessing=d.TransformType.LOG)
@@ -50,7 +52,9 @@ def make_trainer(model_dir: str, strategy) -> trainer_lib.Trainer:
   config = trainer_lib.LoopConfig(train_steps=STEPS,
                                   global_batch_size=GLOBAL_BATCH,
                                   iterations_per_loop=1,
-                                  save_checkpoints_steps=2, seed=7)
+                                  save_checkpoints_steps=2, seed=7,
+                                  checkpoint_input_pipeline=(
+                                      checkpoint_input_pipeline))
   return trainer_lib.Trainer(state, config, model_dir)
 
 

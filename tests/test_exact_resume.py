@@ -8,6 +8,7 @@ import sys
 
 from absl import logging
 import numpy as np
+import pytest
 import resume_worker
 import tensorflow as tf
 
@@ -56,13 +57,14 @@ def test_a_run_killed_twice_ends_bit_identical(tmp_path):
     np.testing.assert_array_equal(got[name], value, err_msg=name)
 
 
-def test_the_input_position_is_saved_with_the_checkpoint(tmp_path):
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_input_position_is_saved_unless_turned_off(tmp_path, enabled):
   trainer = resume_worker.make_trainer(str(tmp_path),
-                                       tf.distribute.get_strategy())
+                                       tf.distribute.get_strategy(), enabled)
   trainer.train(resume_worker.dataset_fn)
   names = tf.train.load_checkpoint(
       str(tmp_path / "ckpt-2")).get_variable_to_shape_map()
-  assert any(name.startswith("iterator/") for name in names)
+  assert any(name.startswith("iterator/") for name in names) == enabled
 
 
 def test_an_iterator_that_cannot_be_saved_is_logged(tmp_path, monkeypatch):

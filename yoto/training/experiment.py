@@ -94,6 +94,7 @@ def experiment(model_dir: str, schedule: str,
                preprocess_eval: str = "",
                save_checkpoints_steps: Optional[int] = None,
                keep_checkpoint_max: int = 0,
+               checkpoint_input_pipeline: bool = True,
                eval_on_test: bool = False,
                runtime: Optional[RuntimeOptions] = None) -> ExperimentResult:
   """Runs one schedule of one experiment; see the module docstring."""
@@ -117,7 +118,8 @@ def experiment(model_dir: str, schedule: str,
       train_steps=train_steps, global_batch_size=batch_size,
       iterations_per_loop=iterations_per_loop,
       save_checkpoints_steps=save_checkpoints_steps,
-      keep_checkpoint_max=keep_checkpoint_max, seed=runtime.seed)
+      keep_checkpoint_max=keep_checkpoint_max, seed=runtime.seed,
+      checkpoint_input_pipeline=checkpoint_input_pipeline)
   if batch_size % strategy.num_replicas_in_sync:
     raise ValueError(
         f"experiment.batch_size={batch_size} is not divisible by the "

@@ -55,6 +55,8 @@ class LoopConfig:
       and every loop's end rounded to 1000 steps).
     keep_checkpoint_max: how many checkpoints to keep; 0 keeps all.
     seed: run seed for the loss-weight and problem sampling.
+    checkpoint_input_pipeline: save the input iterator with each checkpoint
+      (exact resume; larger checkpoints: the shuffle buffer is saved too).
   """
   train_steps: int
   global_batch_size: int
@@ -62,6 +64,7 @@ class LoopConfig:
   save_checkpoints_steps: Optional[int] = None
   keep_checkpoint_max: int = 0
   seed: int = 0
+  checkpoint_input_pipeline: bool = True
 
   def __post_init__(self):
     for name in ("train_steps", "global_batch_size", "iterations_per_loop"):
@@ -132,8 +135,13 @@ class TrainingState:
     return int(self.optimizer.iterations.numpy())
 
   def restore(self, path: str) -> int:
-    """Restores a checkpoint; returns its step."""
-    self.checkpoint.restore(path).assert_existing_objects_matched()
+    """Restores a checkpoint; returns its step.
+
+    Every model and optimizer variable must be in it; what else it holds
+    (the training input iterator, for evaluation) is left unrestored quietly.
+    """
+    self.checkpoint.restore(path).assert_existing_objects_matched() \
+        .expect_partial()
     return self.step
 
   def all_finite(self) -> bool:
@@ -315,7 +323,8 @@ class Trainer:
     # The iterator exists before the restore, which restores its position.
     iterator = iter(self.strategy.distribute_datasets_from_function(
         dataset_fn))
-    self.track_iterator(iterator)
+    if self.config.checkpoint_input_pipeline:
+      self.track_iterator(iterator)
     step = self.restore_latest()
     total = self.config.train_steps
     if step >= total:
