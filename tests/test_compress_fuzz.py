@@ -13,6 +13,7 @@ mutation left the decoded content unchanged); nothing else, and never slowly.
 import dataclasses
 import struct
 import time
+import zlib
 from typing import List, Tuple
 
 import numpy as np
@@ -58,7 +59,7 @@ def _with_crc(data: bytes) -> bytes:
   """The CRC recomputed for the (possibly changed) header and payload."""
   head = data[:compress.HEADER_SIZE - 4]
   payload = data[compress.HEADER_SIZE:]
-  crc = compress.zlib.crc32(payload, compress.zlib.crc32(head))
+  crc = zlib.crc32(payload, zlib.crc32(head))
   return head + struct.pack(">I", crc) + payload
 
 
