@@ -3,9 +3,12 @@
 import dataclasses
 import json
 import os
+import time
 
 import numpy as np
+import image_headers
 import pytest
+import tensorflow as tf
 import tiny_compression_runs
 
 from yoto import compress
@@ -202,3 +205,98 @@ def test_sweep_codes_one_image_at_each_lambda(modules, image_path):
     assert point.psnr == pytest.approx(compress.psnr(image, point.decoded))
   figure = rate_distortion.sweep_figure(image, points, title="cat")
   assert len(figure.axes) == 3
+
+
+def _forged(data: bytes, **fields) -> bytes:
+  """The file with header fields replaced and its CRC recomputed."""
+  coded = compress.CompressedImage.from_bytes(data)
+  return dataclasses.replace(coded, **fields).to_bytes()
+
+
+def test_decompress_refuses_a_huge_announced_size_quickly(capsys, modules,
+                                                          image_path,
+                                                          tmp_path):
+  out = _compressed(capsys, modules, image_path, tmp_path)
+  bad = tmp_path / "bomb.yoto"
+  bad.write_bytes(_forged(out.read_bytes(), height=60000, width=60000))
+  start = time.perf_counter()
+  err = _rejected(capsys, "decompress", f"--module={modules['yoto']}", bad,
+                  tmp_path / "never.png")
+  assert time.perf_counter() - start < 5.0
+  assert "60000x60000" in err and "--max_pixels" in err
+  assert len(err.strip().splitlines()) == 1
+  assert not (tmp_path / "never.png").exists()
+
+
+def test_decompress_refuses_a_size_its_strings_cannot_code(capsys, modules,
+                                                           image_path,
+                                                           tmp_path):
+  out = _compressed(capsys, modules, image_path, tmp_path)
+  bad = tmp_path / "forged.yoto"
+  bad.write_bytes(_forged(out.read_bytes(), height=2**31 - 1, width=8))
+  err = _rejected(capsys, "decompress", f"--module={modules['yoto']}",
+                  f"--max_pixels={2**40}", bad, tmp_path / "never.png")
+  assert "can code at most" in err
+  assert len(err.strip().splitlines()) == 1
+
+
+def test_module_decompress_checks_image_shape_against_strings(
+    capsys, modules, image_path, tmp_path):
+  out = _compressed(capsys, modules, image_path, tmp_path)
+  coded = compress.CompressedImage.from_bytes(out.read_bytes())
+  codec = compress.Codec.load(modules["yoto"])
+  with pytest.raises(tf.errors.InvalidArgumentError, match="image_shape"):
+    codec.module.signatures["decompress"](
+        latent_strings=tf.constant([coded.latent_string]),
+        hyper_latent_strings=tf.constant([coded.hyper_latent_string]),
+        image_shape=tf.constant([2**30, 2**30], tf.int32),
+        lmbda=tf.constant(coded.lmbda))
+
+
+def test_compress_refuses_a_huge_png_from_its_header(capsys, modules,
+                                                     tmp_path):
+  huge = tmp_path / "huge.png"
+  huge.write_bytes(image_headers.png_header(30000, 30000))
+  start = time.perf_counter()
+  err = _rejected(capsys, "compress", f"--module={modules['yoto']}",
+                  "--lmbda=0.01", huge, tmp_path / "out.yoto")
+  assert time.perf_counter() - start < 5.0
+  assert "30000x30000" in err and "--max_pixels" in err
+  assert not (tmp_path / "out.yoto").exists()
+
+
+def test_max_pixels_flag_bounds_compress(capsys, modules, image_path,
+                                         tmp_path):
+  err = _rejected(capsys, "compress", f"--module={modules['yoto']}",
+                  "--lmbda=0.01", "--max_pixels=1000", image_path,
+                  tmp_path / "out.yoto")
+  assert "53x37 = 1961 pixels" in err
+  code, _, err = _run(capsys, "compress", f"--module={modules['yoto']}",
+                      "--lmbda=0.01", "--max_pixels=1961", image_path,
+                      tmp_path / "out.yoto")
+  assert code == 0, err
+
+
+@pytest.mark.parametrize("lmbda, message", [
+    (float("nan"), "must be finite"),
+    (float("inf"), "must be finite"),
+    ([0.01, 0.01, 0.01], "one weight vector per example for a batch of a "
+     "different size"),
+])
+def test_module_rejects_bad_lambda(modules, lmbda, message):
+  codec = compress.Codec.load(modules["yoto"])
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    codec.module.signatures["compress"](image=tf.zeros([2, 16, 16, 3]),
+                                        lmbda=tf.constant(lmbda))
+
+
+@pytest.mark.parametrize("image, message", [
+    (tf.zeros([1, 16, 16, 1]), r"\[batch, height, width, 3\]"),
+    (tf.zeros([1, 0, 16, 3]), "at least 1"),
+    (tf.zeros([1, 16, 16, 3], tf.uint8), "expected to be a float tensor"),
+])
+def test_module_rejects_bad_images(modules, image, message):
+  codec = compress.Codec.load(modules["yoto"])
+  for name in ("compress", "reconstruct"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+      codec.module.signatures[name](image=image, lmbda=tf.constant(0.01))

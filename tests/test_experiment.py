@@ -118,6 +118,10 @@ def test_module_loads_as_keras_layer_with_dict_inputs(yoto_run):
     (0.0, "must be positive"),
     (-1.0, "must be positive"),
     (4096.0, "outside the training range"),
+    (float("nan"), "must be finite"),
+    (float("inf"), "must be finite"),
+    ([4.0, 4.0, 4.0], "one weight vector per example for a batch of a "
+     "different size"),
 ])
 def test_module_rejects_bad_beta(yoto_run, beta, message):
   _, result = yoto_run
@@ -162,6 +166,19 @@ def test_eval_schedule_evaluates_every_checkpoint_of_a_train_run(
   assert result.evaluated_steps == [3, 6]
   steps = {r["step"] for r in results.read_rows(str(tmp_path))}
   assert steps == {3, 6}
+
+
+def test_eval_schedule_skips_a_damaged_checkpoint(tmp_path, run_experiment):
+  run_experiment(tmp_path, YOTO_CONFIG, TINY_BINDINGS, schedule="train")
+  (data_file,) = glob.glob(str(tmp_path / "ckpt-3.data-*"))
+  with open(data_file, "r+b") as f:
+    f.truncate(10)
+  result = run_experiment(tmp_path, YOTO_CONFIG, TINY_BINDINGS,
+                          schedule="eval", eval_timeout_secs=5,
+                          eval_poll_secs=0.2, export_hub_modules=False)
+  assert result.evaluated_steps == [6]
+  assert {r["step"] for r in evaluator.read_metrics(str(tmp_path))} == {6}
+  assert os.path.getsize(data_file) == 10  # Left as it was.
 
 
 def test_noexport_evaluates_only_and_a_later_eval_run_exports(

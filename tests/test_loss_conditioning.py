@@ -64,3 +64,27 @@ def test_contract_round_trips_through_json():
   assert record["loss_names"] == ["kl_loss", "reconstruction_loss"]
   assert record["preprocessing"] == "log"
   assert record["ranges"]["kl_loss"] == [0.5, 512.0]
+
+
+@pytest.mark.parametrize("weights", [[float("nan"), 1.0],
+                                     [float("inf"), 1.0],
+                                     [[2.0, 1.0], [2.0, float("-inf")]]])
+def test_nan_and_inf_weights_are_named_as_such(weights):
+  with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite"):
+    CONTRACT.weights_to_inputs_extra(weights, batch_size=2)
+
+
+def test_a_fixed_weight_contract_also_rejects_inf():
+  fixed = conditioning.LossConditioning(("a", "b"),
+                                        fixed_weights={"a": 1.0, "b": 2.0})
+  with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite"):
+    fixed.weights_to_inputs_extra([float("inf"), 1.0], check_range=False)
+
+
+def test_weights_for_a_batch_of_another_size_are_rejected():
+  weights = [[2.0, 1.0]] * 3
+  assert CONTRACT.weights_to_inputs_extra(weights, batch_size=3).shape == [3, 2]
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match="one weight vector per example for a batch of a "
+                     "different size"):
+    CONTRACT.weights_to_inputs_extra(weights, batch_size=2)

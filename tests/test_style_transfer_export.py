@@ -134,6 +134,8 @@ def test_a_style_embedding_can_be_reused_across_weights(module):
     ([1.0, 1e-3, 1e-3, 0.1], r"shape \[5\] or \[batch, 5\]"),
     ([1000.0, 3e-5, 3e-4, 0.03, 0.3], "outside the training range"),
     ([-1.0, 3e-5, 3e-4, 0.03, 0.3], "must be positive"),
+    ([float("nan"), 3e-5, 3e-4, 0.03, 0.3], "must be finite"),
+    ([1.0, 3e-5, float("inf"), 0.03, 0.3], "must be finite"),
 ])
 def test_bad_weights_give_clear_errors(module, weights, message):
   with pytest.raises(tf.errors.InvalidArgumentError, match=message):
@@ -151,3 +153,11 @@ def test_bad_images_give_clear_errors(module):
                      match="one per content image"):
     module.stylize(content=_images([3, 16, 16, 3], 8),
                    style=_images([2, 16, 16, 3], 9), weights=weights)
+
+
+def test_weights_for_another_batch_size_give_a_clear_error(module):
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match="one per content image; got.*3.*for a batch of.*2"):
+    module.stylize(content=_images([2, 16, 16, 3], 8),
+                   style=_images([1, 16, 16, 3], 9),
+                   weights=tf.constant([CENTRE_FIVE] * 3))

@@ -28,6 +28,12 @@ The file format (version 1) stores everything decoding needs, big-endian:
 A truncated or corrupt file, a file written with another module, a file that
 is not an image, or a λ outside the module's range are rejected with a
 `CodecError` naming the problem; no image is ever decoded from bad input.
+The header's image size is never trusted: it must be within `--max_pixels`
+(default 4096x4096, like PIL's MAX_IMAGE_PIXELS) and its latents (H/16 x W/16
+x filters and H/64 x W/64 x filters values) must fit in the coded strings'
+lengths (see `compression.check_coded_size`), both checked before anything is
+allocated. Images to compress are bounded the same way, from their header,
+before their pixels are decoded.
 
 `evaluate` compresses every image at every λ with real range coding and
 appends one metrics row per λ (mean over images: psnr, ms_ssim, ms_ssim_db,
@@ -43,6 +49,7 @@ import glob
 import json
 import math
 import os
+import re
 import struct
 import sys
 import time
@@ -59,6 +66,7 @@ from yoto.problems import compression
 from yoto.problems import conditioning as conditioning_lib
 from yoto.training import export
 from yoto.utils import arguments
+from yoto.utils import image_files
 
 COMMAND = "yoto.compress"
 MAGIC = b"YOTO"
@@ -136,12 +144,19 @@ class CompressedImage:
                payload[side_length:])
 
 
-def read_image(path: str) -> np.ndarray:
+def read_image(path: str,
+               max_pixels: int = image_files.DEFAULT_MAX_PIXELS
+               ) -> np.ndarray:
   """Reads a PNG / JPEG / BMP / GIF as uint8 [H, W, 3] (alpha dropped).
 
   Raises:
-    CodecError: if the file is missing or not a decodable image.
+    CodecError: if the file is missing, not a decodable image, or larger
+      than `max_pixels` (checked from its header, before decoding).
   """
+  try:
+    image_files.check_file(path, max_pixels)
+  except image_files.ImageTooLargeError as e:
+    raise CodecError(str(e)) from None
   try:
     data = tf.io.read_file(path)
   except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as e:
@@ -253,20 +268,27 @@ class Codec:
         result["hyper_latent_strings"].numpy()[0],
         result["latent_strings"].numpy()[0])
 
-  def decompress(self, coded: CompressedImage,
-                 name: str = "the file") -> np.ndarray:
+  def decompress(self, coded: CompressedImage, name: str = "the file",
+                 max_pixels: int = image_files.DEFAULT_MAX_PIXELS
+                 ) -> np.ndarray:
     """Decodes to uint8 [H, W, 3].
 
     Raises:
-      CodecError: if the file was written with another module or holds a λ
-        this module cannot decode at.
+      CodecError: if the file was written with another module, holds a λ
+        this module cannot decode at, announces more than `max_pixels`
+        pixels, or a size its strings cannot code.
     """
+    self.check_size(coded, name, max_pixels)
     if coded.fingerprint != self.fingerprint:
       raise CodecError(
           f"{name} was compressed with a different model (fingerprint "
           f"{coded.fingerprint.hex()}); this module's is "
           f"{self.fingerprint.hex()} ({self.path}).")
-    lmbda = self.check_lmbda(coded.lmbda)
+    try:
+      lmbda = self.check_lmbda(coded.lmbda)
+    except CodecError as e:
+      raise CodecError(f"{name} cannot be decoded with this module: {e}"
+                       ) from None
     try:
       result = self.module.signatures["decompress"](
           latent_strings=tf.constant([coded.latent_string]),
@@ -274,8 +296,31 @@ class Codec:
           image_shape=tf.constant([coded.height, coded.width], tf.int32),
           lmbda=tf.constant(lmbda, tf.float32))
     except tf.errors.InvalidArgumentError as e:
-      raise CodecError(f"{name} could not be decoded: {e.message}") from None
+      raise CodecError(f"{name} could not be decoded: "
+                       f"{_decode_failure(e.message)}") from None
     return to_uint8(result["image"].numpy()[0])
+
+  def check_size(self, coded: CompressedImage, name: str,
+                 max_pixels: int) -> None:
+    """Refuses a header size that is too large or that the strings belie.
+
+    Raises:
+      CodecError: naming the file and what is wrong with its size.
+    """
+    try:
+      image_files.check_pixels(coded.height, coded.width, max_pixels,
+                               f"the image in {name}")
+    except image_files.ImageTooLargeError as e:
+      raise CodecError(str(e)) from None
+    if max(coded.height, coded.width) > np.iinfo(np.int32).max:
+      raise CodecError(f"{name} is corrupt: image size {coded.width}x"
+                       f"{coded.height}.")
+    try:
+      compression.check_coded_size(
+          coded.height, coded.width, len(coded.latent_string),
+          len(coded.hyper_latent_string), self.metadata["num_filters"])
+    except ValueError as e:
+      raise CodecError(f"{name} is corrupt: {e}") from None
 
   def reconstruct(self, image: np.ndarray, lmbda: Optional[float] = None):
     """(uint8 decoded image, estimated bpp) without producing strings."""
@@ -285,6 +330,21 @@ class Codec:
                                                    lmbda=tf.constant(lmbda))
     return (to_uint8(result["reconstruction"].numpy()[0]),
             float(result["estimated_bpp"].numpy()[0]))
+
+
+def _decode_failure(message: str) -> str:
+  """One line of why the module refused to decode (its message is a page)."""
+  if "EntropyDecodeFinalize" in message:
+    return ("the range decoder did not end where the coded strings do (they "
+            "are corrupt).")
+  lines = [line.strip() for line in message.splitlines()]
+  for line in lines:
+    if line.startswith("assertion failed:"):
+      parts = re.findall(r"\[([^\[\]]*)\]", line)
+      return parts[0] if parts else line
+  lines = [line for line in lines if line and not line.startswith(
+      ("Graph execution error", "Detected at node", "<stack", "[["))]
+  return lines[0] if lines else "the decoder failed."
 
 
 def bpp(coded: CompressedImage, with_header: bool = True) -> float:
@@ -323,7 +383,8 @@ def _module_step(path: str) -> int:
 
 
 def evaluate(codec: Codec, paths: Sequence[str], lambdas: Sequence[float],
-             split: str = "images") -> List[Dict]:
+             split: str = "images",
+             max_pixels: int = image_files.DEFAULT_MAX_PIXELS) -> List[Dict]:
   """Codes every image at every λ; returns one metrics row per λ.
 
   Each row is the mean over images of psnr, ms_ssim, ms_ssim_db (on the
@@ -332,7 +393,7 @@ def evaluate(codec: Codec, paths: Sequence[str], lambdas: Sequence[float],
   estimated_bpp) and full_loss (rate + λ · distortion), as `yoto.results`
   rows, plus encode/decode throughput in megapixels per second.
   """
-  images = [read_image(path) for path in paths]
+  images = [read_image(path, max_pixels) for path in paths]
   if images and lambdas:  # Untimed warm-up: the first calls build kernels.
     codec.decompress(codec.compress(images[0], lambdas[0]))
   rows = []
@@ -382,7 +443,7 @@ def _image_values(original: np.ndarray, decoded: np.ndarray):
 
 def _compress_command(args) -> str:
   codec = Codec.load(args.module)
-  image = read_image(args.input)
+  image = read_image(args.input, args.max_pixels)
   coded = codec.compress(image, args.lmbda)
   data = coded.to_bytes()
   with open(args.output, "wb") as f:
@@ -401,12 +462,12 @@ def _decompress_command(args) -> str:
   except OSError as e:
     raise CodecError(f"Cannot read {args.input}: {e.strerror}") from None
   coded = CompressedImage.from_bytes(data, args.input)
-  decoded = codec.decompress(coded, args.input)
+  decoded = codec.decompress(coded, args.input, args.max_pixels)
   write_png(args.output, decoded)
   message = (f"{args.output}: {coded.width}x{coded.height}, {bpp(coded):.4f} "
              f"bpp, λ={coded.lmbda:g}")
   if args.original:
-    original = read_image(args.original)
+    original = read_image(args.original, args.max_pixels)
     if original.shape != decoded.shape:
       raise CodecError(f"--original {args.original} is {original.shape[1]}x"
                        f"{original.shape[0]}, the decoded image "
@@ -421,7 +482,7 @@ def _evaluate_command(args) -> str:
   if not paths:
     raise CodecError(f"No file matches --images={args.images!r}.")
   lambdas = args.lmbda or [codec.check_lmbda(None)]
-  rows = evaluate(codec, paths, lambdas, args.split)
+  rows = evaluate(codec, paths, lambdas, args.split, args.max_pixels)
   if args.metrics_file:
     results.append_rows(args.metrics_file, rows)
   lines = [f"{len(paths)} images, module {codec.path}:"]
@@ -447,6 +508,9 @@ def _parser() -> arguments.ArgumentParser:
     sub.add_argument("--module", required=True,
                      help="Exported hub module (model_dir/hub_modules/"
                      "step-XXXXXXXXX) or a model_dir (uses its newest).")
+    sub.add_argument("--max_pixels", type=arguments.positive_int,
+                     default=image_files.DEFAULT_MAX_PIXELS,
+                     help=image_files.MAX_PIXELS_HELP)
 
   sub = commands.add_parser("compress", help="Image -> .yoto file.")
   add_module(sub)

@@ -11,6 +11,7 @@ both in one process. Without --gin_config, the config saved in model_dir by
 the training run is used.
 """
 
+import contextlib
 import logging as pylogging
 import os
 import sys
@@ -23,6 +24,7 @@ import gin
 
 from yoto import configurables
 from yoto.training import experiment as experiment_lib
+from yoto.training import run_lock
 from yoto.training import strategy as strategy_lib
 from yoto.utils import arguments
 
@@ -167,22 +169,30 @@ def run_parsed(model_dir, schedule, runtime):
 
   Like every run of the command line, it saves the config as
   model_dir/config.gin first (not for `eval`; only the chief writes) and
-  the operative config afterwards.
+  the operative config afterwards. A training schedule holds model_dir's
+  lock file while it runs (the chief only; see `yoto.training.run_lock`).
+
+  Raises:
+    run_lock.ModelDirLockedError: if another live process trains model_dir.
 
   Returns:
     The ExperimentResult.
   """
   chief = strategy_lib.is_chief(runtime.strategy)
-  if schedule != "eval" and chief:
-    save_config(model_dir)
-  experiment = configurables.register()
-  try:
-    result = experiment(model_dir=model_dir, schedule=schedule,
-                        runtime=runtime)
-  finally:
-    if chief:
-      with open(os.path.join(model_dir, OPERATIVE_CONFIG_FILE), "w") as f:
-        f.write(gin.operative_config_str())
+  trains = schedule != "eval"
+  # One training job per model_dir: refused before anything is written.
+  with (run_lock.held(model_dir) if trains and chief
+        else contextlib.nullcontext()):
+    if trains and chief:
+      save_config(model_dir)
+    experiment = configurables.register()
+    try:
+      result = experiment(model_dir=model_dir, schedule=schedule,
+                          runtime=runtime)
+    finally:
+      if chief:
+        with open(os.path.join(model_dir, OPERATIVE_CONFIG_FILE), "w") as f:
+          f.write(gin.operative_config_str())
   return result
 
 
@@ -246,7 +256,9 @@ def _print_summary(result, plots=()):
 def _user_error_types():
   from yoto.training import trainer  # pylint: disable=g-import-not-at-top
   from yoto.utils import data  # pylint: disable=g-import-not-at-top
+  from yoto.training import checkpoints  # pylint: disable=g-import-not-at-top
   return (UserError, trainer.NonFiniteLossError,
+          checkpoints.NoReadableCheckpointError, run_lock.ModelDirLockedError,
           data.DatasetNotAvailableError, OSError, ValueError)
 
 

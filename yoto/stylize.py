@@ -16,8 +16,10 @@ weights, each log-spaced over its whole range (the paper's Figure 7): the
 first varies along the columns, the second along the rows.
 
 Images are read with PIL (any format it knows) as RGB; `--max_size` shrinks
-large content images. Bad images, weights out of range or of the wrong count
-are reported as one-line errors (exit status 1), never as tracebacks.
+large content images, and an image of more than `--max_pixels` pixels
+(default 4096x4096) is refused from its header, before it is decoded. Bad
+images, weights out of range or of the wrong count are reported as one-line
+errors (exit status 1), never as tracebacks.
 """
 
 import argparse
@@ -33,6 +35,7 @@ import tensorflow as tf
 
 from yoto.training import export
 from yoto.utils import arguments
+from yoto.utils import image_files
 
 COMMAND = 'yoto.stylize'
 CONTENT_WEIGHT = 'content_weight'
@@ -45,11 +48,22 @@ class StylizeError(ValueError):
   """Bad input from the user: reported without a traceback."""
 
 
-def read_image(path: str, max_size: Optional[int] = None) -> np.ndarray:
-  """An image file as float32 [H, W, 3] in [0, 1] (RGB)."""
+def read_image(path: str, max_size: Optional[int] = None,
+               max_pixels: int = image_files.DEFAULT_MAX_PIXELS
+               ) -> np.ndarray:
+  """An image file as float32 [H, W, 3] in [0, 1] (RGB).
+
+  Raises:
+    StylizeError: if the file is missing, not an image, or larger than
+      `max_pixels` (checked from its header, before decoding).
+  """
   import PIL.Image  # pylint: disable=g-import-not-at-top
   if not os.path.isfile(path):
     raise StylizeError(f'Image {path} does not exist.')
+  try:
+    image_files.check_file(path, max_pixels)
+  except image_files.ImageTooLargeError as e:
+    raise StylizeError(str(e)) from None
   try:
     with PIL.Image.open(path) as image:
       image = image.convert('RGB')
@@ -59,7 +73,7 @@ def read_image(path: str, max_size: Optional[int] = None) -> np.ndarray:
                               max(1, round(image.size[1] * scale))),
                              PIL.Image.LANCZOS)
       array = np.asarray(image, np.float32) / 255.0
-  except (OSError, ValueError) as e:
+  except (OSError, ValueError, PIL.Image.DecompressionBombError) as e:
     raise StylizeError(f'{path} is not a readable image: {e}') from None
   return array
 
@@ -405,14 +419,17 @@ def _parser() -> arguments.ArgumentParser:
                       help='values per grid axis')
   parser.add_argument('--max_size', type=int, default=512,
                       help='shrink content images larger than this (pixels)')
+  parser.add_argument('--max_pixels', type=arguments.positive_int,
+                      default=image_files.DEFAULT_MAX_PIXELS,
+                      help=image_files.MAX_PIXELS_HELP)
   parser.add_argument('output', help='output image (or grid figure) path')
   return parser
 
 
 def run(args: argparse.Namespace) -> str:
   """Does what the arguments say; returns a one-line summary."""
-  content = read_image(args.content, args.max_size)
-  style = read_image(args.style, args.max_size)
+  content = read_image(args.content, args.max_size, args.max_pixels)
+  style = read_image(args.style, args.max_size, args.max_pixels)
   names = [n.strip() for n in args.grid.split(',')] if args.grid else []
   if args.grid and len(names) != 2:
     raise StylizeError('--grid takes two weight names, e.g. '

@@ -54,6 +54,12 @@ LATENT_STRIDE = 16
 HYPER_LATENT_STRIDE = 64
 MS_SSIM_POWER_FACTORS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 MS_SSIM_FILTER_SIZE = 11
+# tensorflow-compression's range coder precision (its default, used by both
+# entropy models here): probabilities are multiples of 2^-12.
+RANGE_CODER_PRECISION = 12
+# Bits a range-coded string may lack beyond the information of its symbols
+# (the coder's final flush); generous, it only loosens the bound below.
+RANGE_CODER_SLACK_BITS = 64
 
 
 class EntropyModels(NamedTuple):
@@ -493,6 +499,82 @@ def latent_shapes(image_shape: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
           hyperprior.downsampled_size(image_shape, HYPER_LATENT_STRIDE))
 
 
+def max_coded_symbols(num_bytes, precision: int = RANGE_CODER_PRECISION):
+  """The most symbols a range-coded string of `num_bytes` can hold.
+
+  The quantized CDFs give every value, and the overflow bin, at least one
+  count of 2^precision, so no symbol is likelier than 1 - 2^-precision and
+  each costs at least -log2(1 - 2^-precision) bits (3.5e-4 at precision 12;
+  measured, an all-zero latent costs about three times that). A decoder that
+  is told to read more symbols than that from a string is being lied to: the
+  range decoder itself would happily invent them. Works on ints and on
+  float64 tensors.
+  """
+  bits_per_symbol = -math.log2(1.0 - 2.0**-precision)
+  return (8 * num_bytes + RANGE_CODER_SLACK_BITS) / bits_per_symbol
+
+
+def coded_symbols(height, width, num_filters: int):
+  """(latent, hyper-latent) symbol counts of one height x width image.
+
+  ceil(H/16) ceil(W/16) C and ceil(H/64) ceil(W/64) C; works on ints and on
+  int64 tensors.
+  """
+  y_height, y_width = (hyperprior.downsampled_size(s, LATENT_STRIDE)
+                       for s in (height, width))
+  z_height, z_width = (hyperprior.downsampled_size(s, HYPER_LATENT_STRIDE)
+                       for s in (height, width))
+  return (y_height * y_width * num_filters, z_height * z_width * num_filters)
+
+
+def check_coded_size(height: int, width: int, latent_bytes: int,
+                     hyper_latent_bytes: int, num_filters: int) -> None:
+  """Checks that strings of these lengths can code a height x width image.
+
+  Run before decoding, so that a header announcing a huge image over a few
+  bytes of strings is refused before anything is allocated.
+
+  Raises:
+    ValueError: for a non-positive size, or a size whose latents cannot be
+      coded in strings this short.
+  """
+  if height <= 0 or width <= 0:
+    raise ValueError(f"the image size {width}x{height} is not positive.")
+  counts = coded_symbols(height, width, num_filters)
+  for name, count, num_bytes in (
+      ("latent", counts[0], latent_bytes),
+      ("hyper-latent", counts[1], hyper_latent_bytes)):
+    most = int(max_coded_symbols(num_bytes))
+    if count > most:
+      raise ValueError(
+          f"a {width}x{height} image has {count} {name} values, but its "
+          f"{num_bytes}-byte {name} string can code at most {most}.")
+
+
+def _assert_coded_size(image_shape, latent_strings, hyper_latent_strings,
+                       num_filters):
+  """The in-graph `check_coded_size` of a batch: assertion ops to depend on.
+
+  image_shape is [2] int32; the strings are [B].
+  """
+  shape = tf.cast(image_shape, tf.int64)
+  counts = coded_symbols(shape[0], shape[1], num_filters)
+  checks = [tf.debugging.assert_positive(
+      image_shape, message="decompress: image_shape must be positive "
+      "[height, width].")]
+  for name, count, strings in (("latent", counts[0], latent_strings),
+                               ("hyper-latent", counts[1],
+                                hyper_latent_strings)):
+    most = max_coded_symbols(
+        tf.cast(tf.strings.length(strings), tf.float64))
+    checks.append(tf.debugging.Assert(
+        tf.reduce_all(tf.cast(count, tf.float64) <= most),
+        [f"decompress: image_shape announces more {name} values than the "
+         f"{name} strings can code (a corrupt or forged image_shape); "
+         "image_shape:", image_shape]))
+  return checks
+
+
 def lambda_weights(lmbda: tf.Tensor) -> tf.Tensor:
   """Raw weights [distortion, rate] = [λ, 1] for a scalar or [B] λ."""
   lmbda = tf.convert_to_tensor(lmbda, tf.float32)
@@ -534,7 +616,9 @@ class CompressionExportModule(tf.Module):
     compress(image, lmbda) -> {latent_strings [B], hyper_latent_strings [B],
         image_shape [2] int32}
     decompress(latent_strings, hyper_latent_strings, image_shape, lmbda)
-        -> {image [B, H, W, 3] in [0, 1]}
+        -> {image [B, H, W, 3] in [0, 1]}; an image_shape that is not
+        positive, or whose latents cannot fit in strings of these lengths
+        (`check_coded_size`), is an InvalidArgumentError before decoding.
     reconstruct(image, lmbda) -> {reconstruction [B, H, W, 3] in [0, 1],
         estimated_bpp [B]}: bit-identical to decompress(compress(.)) for the
         same batch.
@@ -614,7 +698,25 @@ class CompressionExportModule(tf.Module):
       tensor = tf.identity(tensor)
     return tensor, (inputs_extra if conditioned else None)
 
+  @staticmethod
+  def _checked_image(image):
+    """The image, gated on being [B, H, W, 3] with H, W >= 1.
+
+    A SavedModel signature does not enforce its TensorSpec's shape, so a
+    one-channel image would otherwise fail deep inside the first convolution.
+    """
+    shape = tf.shape(image)
+    padded = tf.concat([shape, tf.zeros([4], tf.int32)], 0)  # Any rank.
+    check = tf.debugging.Assert(
+        (tf.size(shape) == 4) & (padded[3] == 3) &
+        (tf.reduce_min(padded[1:3]) > 0),
+        ["image must be float32 [batch, height, width, 3]: RGB in [0, 1], "
+         "height and width at least 1; got shape", shape])
+    with tf.control_dependencies([check]):
+      return tf.identity(image)
+
   def _compress(self, image, lmbda):
+    image = self._checked_image(image)
     image, inputs_extra = self._checked(lmbda, tf.shape(image)[0], image)
     latent, hyper_latent = self._untracked.problem.compress(
         image, inputs_extra, self.models)
@@ -625,12 +727,18 @@ class CompressionExportModule(tf.Module):
                   lmbda):
     latent_strings, inputs_extra = self._checked(
         lmbda, tf.shape(latent_strings)[0], latent_strings)
+    # Checked before decoding: a forged image_shape must not allocate.
+    with tf.control_dependencies(_assert_coded_size(
+        image_shape, latent_strings, hyper_latent_strings,
+        self._untracked.problem.num_filters)):
+      latent_strings = tf.identity(latent_strings)
     x_hat = self._untracked.problem.decompress(
         latent_strings, hyper_latent_strings, image_shape, inputs_extra,
         self.models)
     return {"image": tf.clip_by_value(x_hat, 0.0, 1.0)}
 
   def _reconstruct(self, image, lmbda):
+    image = self._checked_image(image)
     image, inputs_extra = self._checked(lmbda, tf.shape(image)[0], image)
     result = self._untracked.problem.quantized_pass(image, inputs_extra,
                                                     self.models)

@@ -82,15 +82,24 @@ class LossConditioning:
       float32 tensor [batch, num_losses]: the preprocessed conditioning input.
 
     Raises:
-      tf.errors.InvalidArgumentError (at run time) for a wrong shape, a
-      non-positive weight, or a weight outside the training range.
+      tf.errors.InvalidArgumentError (at run time) for a wrong shape, a NaN,
+      infinite or non-positive weight, a weight outside the training range,
+      or (with batch_size) a number of weight vectors other than 1 or
+      batch_size.
     """
     weights = tf.convert_to_tensor(weights, tf.float32)
     with tf.control_dependencies(self._weight_checks(weights, check_range)):
       weights = tf.reshape(weights, [-1, self.num_losses])
     if batch_size is not None:
-      weights = tf.broadcast_to(weights, tf.stack([batch_size,
-                                                   self.num_losses]))
+      rows = tf.shape(weights)[0]
+      check = tf.debugging.Assert(
+          (rows == 1) | (rows == batch_size),
+          ["got one weight vector per example for a batch of a different "
+           "size: give one vector for the whole batch or exactly one per "
+           "example; weight vectors, batch size:", rows, batch_size])
+      with tf.control_dependencies([check]):
+        weights = tf.broadcast_to(weights, tf.stack([batch_size,
+                                                     self.num_losses]))
     return self.transform(weights)
 
   def _weight_checks(self, weights, check_range):
@@ -98,15 +107,21 @@ class LossConditioning:
     order = ", ".join(self.loss_names)
     shape = tf.shape(weights)
     last_dim = tf.concat([[-1], shape], 0)[-1]  # -1 for a scalar.
+    finite = tf.debugging.Assert(
+        tf.reduce_all(tf.math.is_finite(weights)),
+        ["loss weights must be finite numbers (no NaN or inf); got",
+         weights])
+    with tf.control_dependencies([finite]):  # Its message first for NaN.
+      positive = tf.debugging.Assert(
+          tf.reduce_all(weights > 0),
+          ["loss weights must be positive (the model is conditioned on "
+           "their logarithm); got", weights])
     checks = [
         tf.debugging.Assert(
             (tf.size(shape) >= 1) & (tf.size(shape) <= 2) & (last_dim == n),
             [f"loss weights must have shape [{n}] or [batch, {n}], one "
              f"entry per loss in the order [{order}]; got shape", shape]),
-        tf.debugging.Assert(
-            tf.reduce_all(weights > 0),
-            ["loss weights must be positive (the model is conditioned on "
-             "their logarithm); got", weights]),
+        finite, positive,
     ]
     if check_range and self.ranges:
       low = tf.constant([self.ranges[k][0] for k in self.loss_names])

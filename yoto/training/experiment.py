@@ -26,6 +26,7 @@ import tensorflow as tf
 from yoto import results
 from yoto import run_config
 from yoto.optimizers import distributions
+from yoto.training import checkpoints
 from yoto.training import evaluator as evaluator_lib
 from yoto.training import export as export_lib
 from yoto.training import precision
@@ -98,6 +99,7 @@ def experiment(model_dir: str, schedule: str,
                preprocess_eval: str = "",
                save_checkpoints_steps: Optional[int] = None,
                keep_checkpoint_max: int = 0,
+               checkpoint_input_pipeline: bool = True,
                eval_on_test: bool = False,
                mixed_precision_policy: Optional[str] = None,
                runtime: Optional[RuntimeOptions] = None) -> ExperimentResult:
@@ -127,7 +129,8 @@ def experiment(model_dir: str, schedule: str,
       train_steps=train_steps, global_batch_size=batch_size,
       iterations_per_loop=iterations_per_loop,
       save_checkpoints_steps=save_checkpoints_steps,
-      keep_checkpoint_max=keep_checkpoint_max, seed=runtime.seed)
+      keep_checkpoint_max=keep_checkpoint_max, seed=runtime.seed,
+      checkpoint_input_pipeline=checkpoint_input_pipeline)
   if batch_size % strategy.num_replicas_in_sync:
     raise ValueError(
         f"experiment.batch_size={batch_size} is not divisible by the "
@@ -197,6 +200,11 @@ def experiment(model_dir: str, schedule: str,
   else:
     for path in follow_checkpoints(model_dir, runtime.eval_timeout_secs,
                                    runtime.eval_poll_secs):
+      problem = checkpoints.damage(path)
+      if problem is not None:
+        logging.warning("Skipping checkpoint %s, which cannot be read: %s.",
+                        path, problem)
+        continue
       step = state.restore(path)
       evaluate_and_export(step)
       result.final_step = step

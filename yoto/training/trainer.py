@@ -10,6 +10,16 @@ Randomness: the loss weights and the problem's own sampling for a step are
 drawn from a stateless seed built from (run seed, global step, replica id), so
 a run is reproducible from its seed and every replica and step draws
 different weights.
+
+Resume is exact: the training checkpoint also holds the input iterator
+(tf.data checkpoints its position, shuffle buffer and RNG state, also for
+the distributed iterators of the mirrored strategies), so a run killed at any
+point and restarted ends bit-identical to one that was never interrupted.
+The price is checkpoint size: the iterator's buffers (shuffle, prefetch) are
+saved with it. An iterator that cannot be checkpointed (a strategy whose
+iterators are not trackable), or a checkpoint written without one (by an
+older yoto), is logged: that run resumes with the data stream from its
+start.
 """
 
 import dataclasses
@@ -24,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from yoto.architectures import conditioning as conditioning_layers
+from yoto.training import checkpoints
 from yoto.training import params as params_lib
 from yoto.training import precision
 from yoto.training import strategy as strategy_lib
@@ -45,6 +56,8 @@ class LoopConfig:
       and every loop's end rounded to 1000 steps).
     keep_checkpoint_max: how many checkpoints to keep; 0 keeps all.
     seed: run seed for the loss-weight and problem sampling.
+    checkpoint_input_pipeline: save the input iterator with each checkpoint
+      (exact resume; larger checkpoints: the shuffle buffer is saved too).
   """
   train_steps: int
   global_batch_size: int
@@ -52,6 +65,7 @@ class LoopConfig:
   save_checkpoints_steps: Optional[int] = None
   keep_checkpoint_max: int = 0
   seed: int = 0
+  checkpoint_input_pipeline: bool = True
 
   def __post_init__(self):
     for name in ("train_steps", "global_batch_size", "iterations_per_loop"):
@@ -115,6 +129,7 @@ class TrainingState:
       trackables = {"problem": self.problem, "optimizer": self.optimizer}
       if separate:
         trackables["conditioning_optimizer"] = self.conditioning_optimizer
+    self.trackables = trackables
     self.checkpoint = tf.train.Checkpoint(**trackables)
     logging.info("Model: %d trainable variables, %d parameters (%d in "
                  "conditioning).", len(variables),
@@ -125,8 +140,13 @@ class TrainingState:
     return int(self.optimizer.iterations.numpy())
 
   def restore(self, path: str) -> int:
-    """Restores a checkpoint; returns its step."""
-    self.checkpoint.restore(path).assert_existing_objects_matched()
+    """Restores a checkpoint; returns its step.
+
+    Every model and optimizer variable must be in it; what else it holds
+    (the training input iterator, for evaluation) is left unrestored quietly.
+    """
+    self.checkpoint.restore(path).assert_existing_objects_matched() \
+        .expect_partial()
     return self.step
 
   def all_finite(self) -> bool:
@@ -139,7 +159,8 @@ def _num_params(variables):
 
 
 def make_checkpoint_manager(state: TrainingState, model_dir: str,
-                            keep_checkpoint_max: int
+                            keep_checkpoint_max: int,
+                            checkpoint: Optional[tf.train.Checkpoint] = None
                             ) -> tf.train.CheckpointManager:
   """A manager writing to model_dir (chief) or a scratch dir (other workers).
 
@@ -151,7 +172,7 @@ def make_checkpoint_manager(state: TrainingState, model_dir: str,
     directory = os.path.join(
         model_dir, f".worker_{strategy_lib.worker_id(state.strategy)}_tmp")
   return tf.train.CheckpointManager(
-      state.checkpoint, directory,
+      checkpoint or state.checkpoint, directory,
       max_to_keep=keep_checkpoint_max if keep_checkpoint_max > 0 else None)
 
 
@@ -165,6 +186,9 @@ class Trainer:
     self.model_dir = model_dir
     self.strategy = state.strategy
     self.is_chief = strategy_lib.is_chief(self.strategy)
+    # The checkpoint saved: the state's, plus the input iterator once
+    # `train` tracks it.
+    self.checkpoint = state.checkpoint
     self.manager = make_checkpoint_manager(state, model_dir,
                                            config.keep_checkpoint_max)
     self._writer = (tf.summary.create_file_writer(model_dir) if self.is_chief
@@ -174,13 +198,57 @@ class Trainer:
     self.history = []  # (step, {loss name: mean over the loop}) per loop.
 
   def restore_latest(self) -> int:
-    """Resumes from the latest checkpoint in model_dir, if any."""
+    """Resumes from the newest readable checkpoint in model_dir, if any.
+
+    A damaged newer checkpoint is logged and (by the chief) moved into
+    model_dir/damaged_checkpoints/; see `yoto.training.checkpoints`.
+
+    Raises:
+      checkpoints.NoReadableCheckpointError: if model_dir has checkpoints
+        and none of them can be read.
+    """
     latest = tf.train.latest_checkpoint(self.model_dir)
-    if latest is None:
+    newest = checkpoints.newest_readable(self.model_dir,
+                                         set_aside_damaged=self.is_chief)
+    if newest is None:
       return 0
-    step = self.state.restore(latest)
-    logging.info("Restored %s (step %d).", latest, step)
+    if newest != latest:  # The state file changed: the manager must know.
+      self.manager = make_checkpoint_manager(
+          self.state, self.model_dir, self.config.keep_checkpoint_max,
+          self.checkpoint)
+    if self.checkpoint is not self.state.checkpoint and \
+        _has_iterator(newest):
+      self.checkpoint.restore(newest).assert_existing_objects_matched()
+      step = self.state.step
+    else:
+      if self.checkpoint is not self.state.checkpoint:
+        logging.warning(
+            "%s holds no input pipeline state (written by an older yoto): "
+            "the resumed run reads its data from the start of the stream, so "
+            "it will not match an uninterrupted run bit for bit.", newest)
+      step = self.state.restore(newest)
+    logging.info("Restored %s (step %d).", newest, step)
     return step
+
+  def track_iterator(self, iterator) -> bool:
+    """Saves (and restores) `iterator` with the training checkpoint.
+
+    Returns:
+      Whether it could be tracked; if not, the log says so and resumed runs
+      restart the data stream.
+    """
+    if not isinstance(iterator, tf.__internal__.tracking.Trackable):
+      logging.warning(
+          "The %s strategy's input iterator cannot be checkpointed: a "
+          "resumed run restarts the data stream and is not bit-identical to "
+          "an uninterrupted one.", type(self.strategy).__name__)
+      return False
+    self.checkpoint = tf.train.Checkpoint(**self.state.trackables,
+                                          iterator=iterator)
+    self.manager = make_checkpoint_manager(
+        self.state, self.model_dir, self.config.keep_checkpoint_max,
+        self.checkpoint)
+    return True
 
   def replica_step(self, features: Dict[str, tf.Tensor]
                    ) -> Dict[str, tf.Tensor]:
@@ -261,14 +329,17 @@ class Trainer:
     Returns:
       The final step.
     """
+    # The iterator exists before the restore, which restores its position.
+    iterator = iter(self.strategy.distribute_datasets_from_function(
+        dataset_fn))
+    if self.config.checkpoint_input_pipeline:
+      self.track_iterator(iterator)
     step = self.restore_latest()
     total = self.config.train_steps
     if step >= total:
       logging.info("Already trained to step %d >= train_steps=%d; nothing to "
                    "do.", step, total)
       return step
-    iterator = iter(self.strategy.distribute_datasets_from_function(
-        dataset_fn))
     start_time, start_step = time.time(), step
     while step < total:
       every = self.config.checkpoint_every
@@ -295,7 +366,7 @@ class Trainer:
           f"Model variables became NaN/Inf before step {step}; not saving. "
           f"The last good checkpoint in {self.model_dir} is intact.")
     try:
-      path = self.manager.save(checkpoint_number=step)
+      path = self._save_with_input(step)
     except (OSError, tf.errors.OpError) as e:
       raise OSError(
           f"Could not write the step-{step} checkpoint to "
@@ -305,6 +376,29 @@ class Trainer:
       shutil.rmtree(self.manager.directory, ignore_errors=True)
     logging.info("Saved checkpoint %s", path)
     return path
+
+  def _save_with_input(self, step: int) -> str:
+    """Saves a checkpoint, with the input iterator where it serializes.
+
+    Some pipelines cannot be saved (a `tf.py_function`, e.g. tfds mock data,
+    is stateful): then the iterator is dropped from this and later
+    checkpoints with a warning, and resumed runs restart the data stream.
+    """
+    try:
+      return self.manager.save(checkpoint_number=step)
+    except tf.errors.OpError as e:
+      if self.checkpoint is self.state.checkpoint or \
+          "SerializeIterator" not in str(e):
+        raise
+      logging.warning(
+          "The input pipeline cannot be checkpointed (%s): saving without "
+          "it, so a resumed run restarts the data stream and is not "
+          "bit-identical to an uninterrupted one.",
+          str(e).strip().splitlines()[0])
+      self.checkpoint = self.state.checkpoint
+      self.manager = make_checkpoint_manager(
+          self.state, self.model_dir, self.config.keep_checkpoint_max)
+      return self.manager.save(checkpoint_number=step)
 
   def _check_finite(self, means, step, num_steps):
     bad = {k: v for k, v in means.items() if not math.isfinite(v)}
@@ -334,6 +428,12 @@ class Trainer:
       tf.summary.scalar("train/examples_per_sec",
                         steps_per_sec * self.config.global_batch_size)
     self._writer.flush()
+
+
+def _has_iterator(path: str) -> bool:
+  """Whether a checkpoint holds an input iterator's state."""
+  names = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+  return any(name.startswith("iterator/") for name in names)
 
 
 def replica_seed(run_seed, step, replica_id) -> tf.Tensor:

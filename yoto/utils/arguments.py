@@ -146,6 +146,18 @@ def number(text: str) -> float:
         f"expected a number, got {text!r}") from None
 
 
+def positive_int(text: str) -> int:
+  """A positive integer: '16777216'."""
+  try:
+    value = int(text)
+  except ValueError:
+    value = 0
+  if value <= 0:
+    raise argparse.ArgumentTypeError(
+        f"expected a positive integer, got {text!r}")
+  return value
+
+
 def numbers(text: str) -> List[float]:
   """Comma-separated numbers (spaces allowed): '1e-3,1e-2, 0.1'."""
   try:
