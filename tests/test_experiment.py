@@ -177,7 +177,7 @@ def test_eval_schedule_skips_a_damaged_checkpoint(tmp_path, run_experiment):
                           schedule="eval", eval_timeout_secs=5,
                           eval_poll_secs=0.2, export_hub_modules=False)
   assert result.evaluated_steps == [6]
-  assert {r["step"] for r in evaluator.read_metrics(str(tmp_path))} == {6}
+  assert {r["step"] for r in results.read_rows(str(tmp_path))} == {6}
   assert os.path.getsize(data_file) == 10  # Left as it was.
 
 
