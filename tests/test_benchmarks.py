@@ -215,7 +215,10 @@ def test_wide_bindings_widen_channels_and_hidden_layers():
 def test_schedule_bindings_rescale_the_decay_boundaries():
   bindings = reproduction.schedule_bindings(4000, (0.5, 0.75))
   assert "TrainingParams.lr_decay_steps_str = '2000,3000'" in bindings
-  assert "experiment.save_checkpoints_steps = 4000" in bindings
+  # Eight evaluations by default: the learning curves.
+  assert "experiment.save_checkpoints_steps = 500" in bindings
+  assert "experiment.save_checkpoints_steps = 4000" in (
+      reproduction.schedule_bindings(4000, (0.5, 0.75), evals=1))
   # Tiny runs keep strictly increasing boundaries.
   assert ("TrainingParams.lr_decay_steps_str = '2,3'" in
           reproduction.schedule_bindings(4, (0.5, 0.75)))

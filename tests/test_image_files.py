@@ -55,6 +55,7 @@ def test_stylize_refuses_a_huge_image_before_decoding(huge_png):
 
 
 def test_stylize_parses_max_pixels():
-  args = stylize.parse_args(["--module=m", "--content=c", "--style=s",
-                             "--max_pixels=100", "out.png"])
+  args = stylize._parser().parse_args(  # pylint: disable=protected-access
+      ["--module=m", "--content=c", "--style=s", "--max_pixels=100",
+       "out.png"])
   assert args.max_pixels == 100
