@@ -466,7 +466,7 @@ def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
   betas = [s.weights["kl_loss"] for s in specs if not s.is_yoto]
   fixed = {b: fixed_name(b) for b in betas}
   variants = [s.name for s in specs if s.is_yoto]
-  curves = reproduction.collect_curves(specs, model_root, seed_list,
+  curves = reproduction.collect_curves(specs, model_root, seed_list, steps,
                                        lambda w: float(w["kl_loss"]))
   finished = [m for m in list(fixed.values()) + variants if m in curves]
   if not any(v in curves for v in variants):

@@ -279,17 +279,18 @@ def train_all(specs: Sequence[ModelSpec], model_root: str, steps: int,
 
 
 def collect_curves(specs: Sequence[ModelSpec], model_root: str,
-                   seed_list: Sequence[int],
+                   seed_list: Sequence[int], steps: int,
                    label_of: Callable[[Mapping[str, float]], float]
                    ) -> seed_statistics.Curves:
-  """curves[model][seed][step][label] = test full loss, from every model's
-  metrics.jsonl (unfinished models contribute the steps they reached);
+  """curves[model][seed][step][label] = test full loss, from the
+  metrics.jsonl of every model that finished its steps (a run still in
+  progress is left out, so that every compared model reached the end);
   `label_of(weights)` names an eval weight vector (e.g. its β)."""
   curves = {}
   for spec in specs:
     for seed in seed_list:
       model_dir = os.path.join(seed_dir(model_root, seed), spec.name)
-      if not os.path.exists(results.metrics_path(model_dir)):
+      if not is_finished(model_dir, spec.steps or steps):
         continue
       per_step = {}
       for row in results.read_rows(model_dir):
