@@ -72,7 +72,7 @@ def _parser():
   return parser
 
 
-def _config_pipeline():
+def config_pipeline():
   """The embedded config's training preprocessing string."""
   common.parse_config(common.ARCHITECTURES["photo_patches"].yoto_config)
   try:
@@ -139,7 +139,7 @@ def bench(batch_size, steps, repeats, sections, data_dir, tmp):
   arch = common.ARCHITECTURES["photo_patches"]
   state = common.build_state(arch.yoto_config, (), arch.image_shape,
                              batch_size)
-  pipeline = _config_pipeline()
+  pipeline = config_pipeline()
   data.load_split("photo_patches", "train", data_dir=data_dir)  # Builds it.
   num_train = tfds.builder("photo_patches", data_dir=data_dir).info.splits[
       "train"].num_examples

@@ -32,9 +32,8 @@ import tensorflow as tf
 
 from benchmarks import common
 from benchmarks import compute_limit
+from benchmarks import input_pipeline
 from benchmarks import keras_reference
-from yoto.utils import data
-from yoto.utils import preprocessing
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 SECTIONS = ("loop", "xla", "pipeline")
@@ -185,20 +184,8 @@ def bench_xla(models: Models, steps, repeats, names=MODELS):
 
 def _real_dataset_fn(batch_size):
   """The training pipeline `experiment` builds for the embedded config."""
-  common.parse_config("photo_patches_conv_vae_yoto.gin")
-  try:
-    pipeline = common.experiment_value("preprocess")
-  finally:
-    common.gin.clear_config()
-  preprocess_fn = preprocessing.get_preprocess_fn(pipeline)
-
-  def dataset_fn(context):
-    return data.get_dataset(
-        "photo_patches", data.DatasetSplit.TRAIN,
-        batch_size=context.get_per_replica_batch_size(batch_size),
-        preprocess_fn=preprocess_fn, shuffle=True, repeat=True, seed=0,
-        input_context=context, drop_remainder=True)
-  return dataset_fn, pipeline
+  pipeline = input_pipeline.config_pipeline()
+  return input_pipeline.real_dataset_fn(batch_size, pipeline, True), pipeline
 
 
 def bench_pipeline(batch_size, steps, repeats, tmp):
