@@ -111,22 +111,23 @@ def range_bindings(low: float, high: float) -> List[str]:
           "{'low': 0.999, 'high': 1.001}]"]
 
 
-def learning_rate_bindings(factor: float) -> List[str]:
+def yoto_config_value(parameter: str):
+  """The value the YOTO config binds to `parameter`."""
   common.parse_config(YOTO_CONFIG)
   try:
-    lr = gin.query_parameter("TrainingParams.initial_lr")
+    return gin.query_parameter(parameter)
   finally:
     gin.clear_config()
+
+
+def learning_rate_bindings(factor: float) -> List[str]:
+  lr = yoto_config_value("TrainingParams.initial_lr")
   return [f"TrainingParams.initial_lr = {lr * factor:g}"]
 
 
 def film_width_bindings(factor: float) -> List[str]:
-  common.parse_config(YOTO_CONFIG)
-  try:
-    sizes = gin.query_parameter(
-        "encoder/ConditionalConvnet.conditioning_layer_sizes")
-  finally:
-    gin.clear_config()
+  sizes = yoto_config_value(
+      "encoder/ConditionalConvnet.conditioning_layer_sizes")
   return _both("conditioning_layer_sizes",
                [int(round(n * factor)) for n in sizes])
 
