@@ -11,6 +11,7 @@ import os
 import sys
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
@@ -353,3 +354,9 @@ def test_forward_macs_count_convolutions_transposed_convolutions_matmuls():
   # conv: 8x8 outputs of 3x3x3 -> 5; transposed: each of 8x8 inputs
   # scatters 3x3x5 -> 2; dense: 512 -> 7.
   assert macs == 8 * 8 * 3 * 3 * 3 * 5 + 8 * 8 * 3 * 3 * 5 * 2 + 512 * 7
+
+
+def test_unknown_vae_variant_is_named_in_the_error():
+  with pytest.raises(SystemExit, match="Unknown --variants yoto_bogus"):
+    reproduce_vae.variant_names("yoto,yoto_bogus")
+  assert reproduce_vae.variant_names("all") == list(reproduce_vae.VARIANTS)
