@@ -89,7 +89,7 @@ def grids(num_fixed: int):
 def shared_bindings(steps: int, eval_lmbdas: Sequence[float],
                     batch: Sequence[str] = ()) -> List[str]:
   """Bindings every model gets: steps, schedule, eval λ grid, and `batch`
-  (`reproduction.batch_bindings`)."""
+  (`reproduction.override_bindings`)."""
   return reproduction.schedule_bindings(steps, (0.8,), evals=1,
                                         max_loop=100) + [
       f"experiment.eval_weights = {[_weights(lmbda) for lmbda in eval_lmbdas]!r}",
@@ -270,7 +270,7 @@ def main(argv=None):
   fixed_lmbdas, eval_lmbdas = grids(args.num_fixed)
   specs = model_specs(fixed_lmbdas, args.wide)
   shared = shared_bindings(steps, eval_lmbdas,
-                           reproduction.batch_bindings(args, 2))
+                           reproduction.override_bindings(args, 2))
   start = time.time()
   seeds = reproduction.seeds(args)
   seconds = reproduction.train_all(specs, model_root, steps, shared, seeds,

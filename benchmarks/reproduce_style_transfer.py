@@ -249,7 +249,7 @@ def shared_bindings(steps: int, config: ConfigValues, grid: Grid,
                     batch: Sequence[str] = (),
                     tiny: bool = False) -> List[str]:
   """Bindings every model gets: steps, schedule, eval weights, `batch`
-  (`reproduction.batch_bindings`) and, with `tiny`, a narrow network."""
+  (`reproduction.override_bindings`) and, with `tiny`, a narrow network."""
   return (reproduction.schedule_bindings(steps, config.decay_fractions,
                                          evals=1,
                                          max_loop=config.iterations_per_loop) +
@@ -625,7 +625,7 @@ def main(argv=None):
                    small(args.style_points, 3, 5))
   specs = model_specs(grid)
   shared = shared_bindings(steps, config, grid,
-                           reproduction.batch_bindings(args, TINY_BATCH),
+                           reproduction.override_bindings(args, TINY_BATCH),
                            args.tiny)
   start = time.time()
   seeds = reproduction.seeds(args)

@@ -190,7 +190,7 @@ def _weights(beta: float) -> Dict[str, float]:
 def shared_bindings(steps: int, betas: Sequence[float], evals: int = 8,
                     batch: Sequence[str] = ()) -> List[str]:
   """Bindings every model gets: steps, schedule and evaluations, eval grid,
-  β range, and `batch` (`reproduction.batch_bindings`)."""
+  β range, and `batch` (`reproduction.override_bindings`)."""
   return reproduction.schedule_bindings(steps, (0.5, 0.75), evals) + [
       f"experiment.eval_weights = {[_weights(b) for b in betas]!r}",
   ] + range_bindings(min(betas), max(betas)) + list(batch)
@@ -538,7 +538,7 @@ def main(argv=None):
   seed_list = reproduction.seeds(args)
   specs = model_specs(betas, variant_names(args.variants), steps, args.evals)
   shared = shared_bindings(steps, betas, args.evals,
-                           reproduction.batch_bindings(args, 8))
+                           reproduction.override_bindings(args, 8))
   start = time.time()
   timings = reproduction.train_all(specs, model_root, steps, shared,
                                    seed_list, reproduction.only_names(args),

@@ -111,6 +111,11 @@ def add_arguments(parser, default_model_root: str, default_steps: int,
   parser.add_argument("--batch_size", type=int, default=None,
                       help="Training and eval batch (default: the config's; "
                       "a small one with --tiny).")
+  parser.add_argument("--gin_bindings", action="append", default=[],
+                      help="A gin binding for every model, fixed and YOTO, "
+                      "after the config's and the reproduction's own (a "
+                      "setting of the whole reproduction; give it its own "
+                      "--model_root and --name). Repeat for several.")
   parser.add_argument("--eval_steps", type=int, default=None,
                       help="Test batches per evaluation (default: the "
                       "config's; 1 with --tiny).")
@@ -183,9 +188,10 @@ def schedule_bindings(steps: int, decay_fractions: Sequence[float],
       f"'{','.join(str(b) for b in boundaries)}'"]
 
 
-def batch_bindings(args, tiny_batch_size: int) -> list:
-  """Overrides of the training and eval batch and of the eval batches: the
-  flags' values, or the tiny mode's small ones; none by default."""
+def override_bindings(args, tiny_batch_size: int) -> list:
+  """Overrides every model gets last: the training and eval batch and the
+  eval batches (the flags' values, or the tiny mode's small ones), then the
+  --gin_bindings flags; none by default."""
   batch_size = args.batch_size or (tiny_batch_size if args.tiny else None)
   eval_steps = args.eval_steps or (1 if args.tiny else None)
   bindings = []
@@ -194,7 +200,7 @@ def batch_bindings(args, tiny_batch_size: int) -> list:
                  f"experiment.eval_batch_size = {batch_size}"]
   if eval_steps:
     bindings.append(f"experiment.eval_steps = {eval_steps}")
-  return bindings
+  return bindings + list(args.gin_bindings or ())
 
 
 def is_finished(model_dir: str, steps: int) -> bool:
