@@ -18,7 +18,8 @@ every seed of `--seeds` (default 3):
   YOTO model with β log-uniform over the grid's range and one change
   (`VARIANTS` below lists them: widths, FiLM width, loss-weight
   normalisation, centred log β, learning rate, per-batch weights, a wider
-  training range, and Figure 4's uniform β and input conditioning).
+  training range, and Figure 4's uniform β, raw β and input or concat
+  conditioning).
 
 Every model is evaluated on the test split at every β of the grid `--evals`
 times during training (default 8: the learning curves). A model_dir with
@@ -37,6 +38,8 @@ results name (`reproduce_vae`, `reproduce_vae_<name>` with --name, or
                           statement of every model; CPU seconds of the
                           fixed sweep against one YOTO model;
   <name>_learning_curves.png  YOTO's gap per β against training steps;
+  <name>_variants.png     every method's gap per β with its interval (the
+                          ablation table and Figure 4 as one figure);
   <name>_frontier.png     reconstruction loss vs KL with each method's
                           Pareto front (Figure 2, left; the first seed);
   <name>_full_loss.png    full loss minus the fixed model's vs log2 β
@@ -86,6 +89,7 @@ EXTRA_STYLES = {
     "yoto_wide": dict(color="tab:purple", marker="D"),
     "yoto_uniform": dict(color="tab:red", marker="v"),
     "yoto_input": dict(color="tab:brown", marker="P"),
+    "yoto_concat": dict(color="tab:olive", marker="X"),
 }
 
 
@@ -162,6 +166,13 @@ VARIANTS = {
     "yoto_input": ("log β concatenated to the input instead of FiLM "
                    "(Figure 4)",
                    lambda betas: _both("conditioning_type", "'input'")),
+    "yoto_concat": ("log β concatenated before every block instead of FiLM "
+                    "(Figure 4)",
+                    lambda betas: _both("conditioning_type", "'concat'")),
+    "yoto_no_log": ("raw β fed to the conditioning instead of log β "
+                    "(Figure 4)",
+                    lambda betas: ["YotoOptimizer.extra_inputs_preprocessing"
+                                   " = %TransformType.IDENTITY"]),
     # Trained K times as long, K the number of fixed models (its schedule
     # is set in `model_specs`).
     "yoto_same_compute": ("trained as many steps as the whole fixed sweep",
@@ -348,6 +359,33 @@ def write_learning_curves(curves, fixed, variant, out_dir, name) -> str:
                                          f"{name}_learning_curves.png"))
 
 
+def write_variant_gaps(rows, out_dir, name) -> str:
+  """The ablation (and Figure 4) as one figure: every method's full-loss
+  gap against log2 β, mean ± 95 % interval over seeds."""
+  figure = Figure(figsize=(7, 4.5))
+  axes = figure.add_subplot()
+  methods = list(rows[0]["gaps"])
+  for index, method in enumerate(methods):
+    points = [(r["label"], r["gaps"][method]) for r in rows
+              if r["gaps"][method] is not None]
+    if not points:
+      continue
+    # Methods side by side within a β, so that the error bars do not hide
+    # each other.
+    shift = 0.08 * (index - (len(methods) - 1) / 2)
+    axes.errorbar([math.log2(b) + shift for b, _ in points],
+                  [g.mean for _, g in points],
+                  yerr=[g.half_width or 0.0 for _, g in points],
+                  marker="o", capsize=3, label=method)
+  axes.axhline(0.0, color="black", lw=0.8)
+  axes.set_xlabel("log2 β")
+  axes.set_ylabel("method − fixed full loss (nats per crop)")
+  axes.set_title("Gap to the fixed models per method (mean ± 95 % interval "
+                 "over seeds)", fontsize=9)
+  axes.legend(fontsize=7)
+  return plots.save(figure, os.path.join(out_dir, f"{name}_variants.png"))
+
+
 def figure3_rows(yoto, yoto_name, fixed, images, noise):
   """Reconstructions and samples of a YOTO model and of the fixed model at
   each β, interleaved.
@@ -484,7 +522,8 @@ def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
   statements = {m: seed_statistics.model_convergence(
       curves, m, betas if m in present else [float(m[len("fixed_beta"):])])
                 for m in finished}
-  paths = [write_learning_curves(curves, fixed, present[0], out_dir, name)]
+  paths = [write_learning_curves(curves, fixed, present[0], out_dir, name),
+           write_variant_gaps(rows, out_dir, name)]
   comps = comparisons(specs, reproduction.seed_dir(model_root, seed_list[0]),
                       steps)
   if comps:

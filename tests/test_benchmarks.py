@@ -151,7 +151,7 @@ def test_reproduction_protocol_seeds_curves_convergence_and_resume(tmp_path):
     assert statement["to_step"] == last, model
     assert statement["from_step"] == 2 * last // 3, model
   assert first["cpu_seconds"]["fixed_sweep"] > first["cpu_seconds"]["yoto"]
-  for name in ("frontier", "full_loss", "learning_curves",
+  for name in ("frontier", "full_loss", "learning_curves", "variants",
                "figure3_reconstructions", "figure3_samples"):
     assert os.path.getsize(out / f"reproduce_vae_{name}.png") > 1000
   _assert_written(out, "reproduce_vae")
@@ -360,3 +360,19 @@ def test_unknown_vae_variant_is_named_in_the_error():
   with pytest.raises(SystemExit, match="Unknown --variants yoto_bogus"):
     reproduce_vae.variant_names("yoto,yoto_bogus")
   assert reproduce_vae.variant_names("all") == list(reproduce_vae.VARIANTS)
+
+
+def test_reproduction_gin_bindings_reach_every_model(tmp_path):
+  """--gin_bindings sets the whole reproduction's setting: fixed and YOTO
+  models alike are built with it."""
+  models = tmp_path / "models"
+  reproduce_vae.main(["--tiny", "--steps=2", "--betas=2,32", "--seeds=1",
+                      "--evals=1", "--variants=yoto", "--no_export",
+                      "--only=yoto,fixed_beta2",
+                      "--gin_bindings=ConditionalVaeProblem.epsilon = 0.0123",
+                      f"--model_root={models}",
+                      f"--out_dir={tmp_path / 'out'}"])
+  for model in ("yoto", "fixed_beta2"):
+    operative = (models / "steps2" / "seed0" / model /
+                 "operative_config.gin").read_text()
+    assert "ConditionalVaeProblem.epsilon = 0.0123" in operative, model
