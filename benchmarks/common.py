@@ -71,6 +71,9 @@ ARCHITECTURES = {
     "photo_patches": Architecture(
         "photo_patches", "photo_patches_conv_vae_yoto.gin",
         "photo_patches_conv_vae_fixed.gin", (32, 32, 3), (-1, 1)),
+    "procedural_shapes": Architecture(
+        "procedural_shapes", "procedural_shapes_conv_vae_yoto.gin",
+        "procedural_shapes_conv_vae_fixed.gin", (32, 32, 3), (0, 1)),
 }
 
 

@@ -52,11 +52,12 @@ results name (`reproduce_vae`, `reproduce_vae_<name>` with --name, or
 Model_dirs go to --model_root/steps<steps>/seed<seed>/<model>.
 """
 
+import dataclasses
 import math
 import os
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -76,10 +77,36 @@ from yoto.analysis import vae_outputs
 from yoto.analysis import tables
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
-YOTO_CONFIG = "photo_patches_conv_vae_yoto.gin"
-FIXED_CONFIG = "photo_patches_conv_vae_fixed.gin"
-DEFAULT_BETAS = "0.5,2,8,32,128,512"
-DEFAULT_STEPS = 4000
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+  """The data and models of one reproduction: its configs, β grid and
+  training length, and how to read its images."""
+  dataset: str
+  yoto_config: str
+  fixed_config: str
+  betas: str
+  steps: int
+  preprocess: str
+  value_range: Tuple[float, float]
+
+
+SETTINGS = {
+    # The default: Shapes3D-like scenes, Bernoulli outputs; fixed models
+    # converge within the run (BENCHMARKS.md §5).
+    "procedural_shapes": Setting(
+        "procedural_shapes", "procedural_shapes_conv_vae_yoto.gin",
+        "procedural_shapes_conv_vae_fixed.gin", "0.5,4,32,256,2048", 6000,
+        "value_range(0,1)", (0.0, 1.0)),
+    # Photo crops with the CIFAR-10 network and Gaussian outputs: the
+    # embedded default's setting, far from converged at these lengths.
+    "photo_patches": Setting(
+        "photo_patches", "photo_patches_conv_vae_yoto.gin",
+        "photo_patches_conv_vae_fixed.gin", "0.5,2,8,32,128,512", 4000,
+        "value_range(-1,1)", (-1.0, 1.0)),
+}
+DEFAULT_SETTING = "procedural_shapes"
 DEFAULT_VARIANTS = "yoto,yoto_wide"
 SPLIT = reproduction.SPLIT
 SCRIPT = "reproduce_vae"
@@ -115,68 +142,74 @@ def range_bindings(low: float, high: float) -> List[str]:
           "{'low': 0.999, 'high': 1.001}]"]
 
 
-def yoto_config_value(parameter: str):
-  """The value the YOTO config binds to `parameter`."""
-  common.parse_config(YOTO_CONFIG)
+def yoto_config_value(parameter: str, config: str):
+  """The value the YOTO `config` binds to `parameter`."""
+  common.parse_config(config)
   try:
     return gin.query_parameter(parameter)
   finally:
     gin.clear_config()
 
 
-def learning_rate_bindings(factor: float) -> List[str]:
-  lr = yoto_config_value("TrainingParams.initial_lr")
+def learning_rate_bindings(factor: float, config: str) -> List[str]:
+  lr = yoto_config_value("TrainingParams.initial_lr", config)
   return [f"TrainingParams.initial_lr = {lr * factor:g}"]
 
 
-def film_width_bindings(factor: float) -> List[str]:
+def film_width_bindings(factor: float, config: str) -> List[str]:
   sizes = yoto_config_value(
-      "encoder/ConditionalConvnet.conditioning_layer_sizes")
+      "encoder/ConditionalConvnet.conditioning_layer_sizes", config)
   return _both("conditioning_layer_sizes",
                [int(round(n * factor)) for n in sizes])
 
 
-# name -> (what changes, bindings given the β grid). Each is the default
-# YOTO model with one change.
+def _constant(*bindings: str):
+  """A variant's bindings that depend neither on the β grid nor on the
+  config."""
+  return lambda betas, config: list(bindings)
+
+
+# name -> (what changes, bindings given the β grid and the YOTO config).
+# Each is the setting's YOTO model with one change.
 VARIANTS = {
-    "yoto": ("the embedded config as it is", lambda betas: []),
+    "yoto": ("the setting's YOTO config as it is", _constant()),
     "yoto_wide": ("1.5x wider: channels, FC and FiLM hidden sizes",
-                  lambda betas: widen_bindings(YOTO_CONFIG, 1.5)),
-    "yoto_wide2": ("2x wider", lambda betas: widen_bindings(YOTO_CONFIG, 2)),
+                  lambda betas, config: widen_bindings(config, 1.5)),
+    "yoto_wide2": ("2x wider",
+                   lambda betas, config: widen_bindings(config, 2)),
     "yoto_normalized": (
         "loss weights divided by their geometric mean",
-        lambda betas: ["YotoOptimizer.normalize_loss_weights = True"]),
+        _constant("YotoOptimizer.normalize_loss_weights = True")),
     "yoto_centred": ("log β centred and scaled to [-1, 1] for the networks",
-                     centring_bindings),
+                     lambda betas, config: centring_bindings(betas)),
     "yoto_film2x": ("FiLM MLPs 2x wider",
-                    lambda betas: film_width_bindings(2.0)),
-    "yoto_lr_half": ("learning rate / 2",
-                     lambda betas: learning_rate_bindings(0.5)),
-    "yoto_lr_double": ("learning rate x 2",
-                       lambda betas: learning_rate_bindings(2.0)),
-    "yoto_per_batch": ("one β per batch instead of per example",
-                       lambda betas: ["YotoOptimizer.weights_per_sample = "
-                                      "False"]),
+                    lambda betas, config: film_width_bindings(2.0, config)),
+    "yoto_lr_half": ("learning rate / 2", lambda betas, config:
+                     learning_rate_bindings(0.5, config)),
+    "yoto_lr_double": ("learning rate x 2", lambda betas, config:
+                       learning_rate_bindings(2.0, config)),
+    "yoto_per_batch": ("one β per batch instead of per example", _constant(
+        "YotoOptimizer.weights_per_sample = False")),
     "yoto_wider_range": (
         "trained on β in [low / 2, high x 2]",
-        lambda betas: range_bindings(min(betas) / 2, max(betas) * 2)),
-    "yoto_uniform": ("β uniform instead of log-uniform (Figure 4)",
-                     lambda betas: ["train/DistributionSpec.distribution_type"
-                                    " = %DistributionType.UNIFORM"]),
+        lambda betas, config: range_bindings(min(betas) / 2, max(betas) * 2)),
+    "yoto_uniform": ("β uniform instead of log-uniform (Figure 4)", _constant(
+        "train/DistributionSpec.distribution_type = "
+        "%DistributionType.UNIFORM")),
+    "yoto_no_log": ("raw β fed to the conditioning instead of log β "
+                    "(Figure 4)", _constant(
+                        "YotoOptimizer.extra_inputs_preprocessing = "
+                        "%TransformType.IDENTITY")),
     "yoto_input": ("log β concatenated to the input instead of FiLM "
                    "(Figure 4)",
-                   lambda betas: _both("conditioning_type", "'input'")),
+                   _constant(*_both("conditioning_type", "'input'"))),
     "yoto_concat": ("log β concatenated before every block instead of FiLM "
                     "(Figure 4)",
-                    lambda betas: _both("conditioning_type", "'concat'")),
-    "yoto_no_log": ("raw β fed to the conditioning instead of log β "
-                    "(Figure 4)",
-                    lambda betas: ["YotoOptimizer.extra_inputs_preprocessing"
-                                   " = %TransformType.IDENTITY"]),
+                    _constant(*_both("conditioning_type", "'concat'"))),
     # Trained K times as long, K the number of fixed models (its schedule
     # is set in `model_specs`).
     "yoto_same_compute": ("trained as many steps as the whole fixed sweep",
-                          lambda betas: []),
+                          _constant()),
 }
 SAME_COMPUTE = "yoto_same_compute"
 
@@ -184,10 +217,18 @@ SAME_COMPUTE = "yoto_same_compute"
 def _parser():
   parser = common.base_parser(__doc__)
   reproduction.add_arguments(parser, os.path.join(
-      common.REPO_ROOT, "runs", "reproduce_vae"), DEFAULT_STEPS)
-  parser.add_argument("--betas", default=DEFAULT_BETAS,
+      common.REPO_ROOT, "runs", "reproduce_vae"), None)
+  parser.add_argument("--setting", default=DEFAULT_SETTING,
+                      choices=sorted(SETTINGS),
+                      help="Dataset and configs (default "
+                      f"{DEFAULT_SETTING}); each has its own β grid and "
+                      "steps: " + "; ".join(
+                          f"{k}: β {v.betas}, {v.steps} steps"
+                          for k, v in SETTINGS.items()))
+  parser.add_argument("--betas", default=None,
                       help="Comma-separated β grid: one fixed model each, "
-                      "the eval weights of all, and YOTO's training range.")
+                      "the eval weights of all, and YOTO's training range "
+                      "(default: the setting's).")
   parser.add_argument("--variants", default=DEFAULT_VARIANTS,
                       help="Comma-separated YOTO variants, or 'all': " +
                       "; ".join(f"{k}: {v[0]}" for k, v in VARIANTS.items()))
@@ -257,19 +298,21 @@ def fixed_name(beta: float) -> str:
 
 
 def model_specs(betas: Sequence[float], variants: Sequence[str],
-                steps: int = DEFAULT_STEPS,
-                evals: int = 8) -> List[reproduction.ModelSpec]:
+                steps: Optional[int] = None, evals: int = 8,
+                setting: str = DEFAULT_SETTING) -> List[reproduction.ModelSpec]:
   """The models of the reproduction, fixed ones first."""
-  specs = [reproduction.fixed_model(fixed_name(b), FIXED_CONFIG, _weights(b))
-           for b in betas]
+  configs = SETTINGS[setting]
+  steps = steps or configs.steps
+  specs = [reproduction.fixed_model(fixed_name(b), configs.fixed_config,
+                                    _weights(b)) for b in betas]
   for name in variants:
-    bindings = VARIANTS[name][1](betas)
+    bindings = VARIANTS[name][1](betas, configs.yoto_config)
     own_steps = None
     if name == SAME_COMPUTE:
       own_steps = steps * len(betas)
       bindings = reproduction.schedule_bindings(own_steps, (0.5, 0.75), evals)
-    specs.append(reproduction.ModelSpec(name, YOTO_CONFIG, tuple(bindings),
-                                        steps=own_steps))
+    specs.append(reproduction.ModelSpec(name, configs.yoto_config,
+                                        tuple(bindings), steps=own_steps))
   return specs
 
 
@@ -308,11 +351,11 @@ def _add_method(axes, points, label, style, gap_of=None):
     axes.plot(*zip(*pairs), label=label, **style)
 
 
-def write_frontier_plots(comps, out_dir, name) -> List[str]:
+def write_frontier_plots(comps, out_dir, name, dataset) -> List[str]:
   """Figure 2 of one seed: frontier and full-loss gap, all variants."""
   names = list(comps)
   main = comps[names[0]]
-  title = (f"photo_patches test split, step {main.yoto.step}: "
+  title = (f"{dataset} test split, step {main.yoto.step}: "
            f"{', '.join(names)} vs {len(main.fixed)} fixed models")
   frontier_fig = plots.frontier_figure(main, title=title)
   gap_fig = plots.full_loss_figure(main, title=title)
@@ -415,11 +458,12 @@ def figure3_rows(yoto, yoto_name, fixed, images, noise):
 
 
 def write_figure3(specs, seed_root, shared, betas, out_dir, name,
-                  num_images: int = 8) -> List[str]:
+                  setting: Setting, num_images: int = 8) -> List[str]:
   """The paper's Figure 3 as two images: test crops reconstructed, and
   samples from the same noise, by the first YOTO variant and by the fixed
   model at each β."""
-  images = vae_outputs.load_images(num_images, split=SPLIT)
+  images = vae_outputs.load_images(num_images, setting.dataset, split=SPLIT,
+                                   preprocess=setting.preprocess)
   restore = lambda spec: reproduction.restore_state(spec, seed_root, shared,
                                                     images.shape[1:])
   yoto_spec = next(s for s in specs if s.is_yoto)
@@ -430,7 +474,7 @@ def write_figure3(specs, seed_root, shared, betas, out_dir, name,
       (num_images, yoto.problem.latent_dimensions)).astype(np.float32)
   recons, samples, labels = figure3_rows(yoto, yoto_spec.name, fixed,
                                          tf.constant(images), noise)
-  value_range = (-1.0, 1.0)
+  value_range = setting.value_range
   recon_figure = plots.rows_figure(
       np.concatenate([images[None], recons]), ["input"] + labels,
       "Test crops and their reconstructions", value_range)
@@ -500,7 +544,7 @@ def _interval_json(value):
 
 
 def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
-            shared=()):
+            shared=(), setting: Setting = SETTINGS[DEFAULT_SETTING]):
   """Tables and figures from the evaluated models; returns (results, md)."""
   betas = [s.weights["kl_loss"] for s in specs if not s.is_yoto]
   fixed = {b: fixed_name(b) for b in betas}
@@ -527,7 +571,7 @@ def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
   comps = comparisons(specs, reproduction.seed_dir(model_root, seed_list[0]),
                       steps)
   if comps:
-    paths += write_frontier_plots(comps, out_dir, name)
+    paths += write_frontier_plots(comps, out_dir, name, setting.dataset)
     for variant, comp in comps.items():  # KL and reconstruction too.
       paths += tables.write_tables(tables.comparison_table(comp), out_dir,
                                    basename=f"{name}_comparison_{variant}")
@@ -536,7 +580,8 @@ def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
     if all(os.path.exists(os.path.join(seed_root, fixed_name(b)))
            for b in betas) and first == next(s.name for s in specs
                                              if s.is_yoto):
-      paths += write_figure3(specs, seed_root, shared, betas, out_dir, name)
+      paths += write_figure3(specs, seed_root, shared, betas, out_dir, name,
+                             setting)
   sweep_cpu = reproduction.cpu_seconds(timings, list(fixed.values()))
   yoto_cpu = {v: reproduction.cpu_seconds(timings, [v]) for v in present}
   seeds_done = sorted({s for m in finished for s in curves[m]})
@@ -572,10 +617,15 @@ def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
 
 def main(argv=None):
   args = _parser().parse_args(argv)
-  betas = [float(b) for b in args.betas.split(",") if b]
-  steps, model_root = reproduction.steps_and_root(args, DEFAULT_STEPS)
+  setting = SETTINGS[args.setting]
+  betas = [float(b) for b in (args.betas or setting.betas).split(",") if b]
+  if args.model_root is None:
+    args.model_root = os.path.join(common.REPO_ROOT, "runs", "reproduce_vae",
+                                   args.setting)
+  steps, model_root = reproduction.steps_and_root(args, setting.steps)
   seed_list = reproduction.seeds(args)
-  specs = model_specs(betas, variant_names(args.variants), steps, args.evals)
+  specs = model_specs(betas, variant_names(args.variants), steps, args.evals,
+                      args.setting)
   shared = shared_bindings(steps, betas, args.evals,
                            reproduction.override_bindings(args, 8))
   start = time.time()
@@ -583,10 +633,12 @@ def main(argv=None):
                                    seed_list, reproduction.only_names(args),
                                    export=not args.no_export,
                                    max_minutes=args.max_minutes)
-  name = reproduction.results_name(SCRIPT, args, steps, DEFAULT_STEPS)
+  script = (SCRIPT if args.setting == DEFAULT_SETTING else
+            f"{SCRIPT}_{args.setting}")
+  name = reproduction.results_name(script, args, steps, setting.steps)
   results, text = analyse(specs, model_root, steps, seed_list, args.out_dir,
-                          name, timings, shared)
-  results.update(model_root=model_root, betas=betas,
+                          name, timings, shared, setting)
+  results.update(setting=args.setting, model_root=model_root, betas=betas,
                  wall_seconds_this_run=time.time() - start,
                  shared_bindings=shared)
   common.write_results(name, args.out_dir, results, text, argv,

@@ -85,8 +85,9 @@ def add_arguments(parser, default_model_root: str, default_steps: int,
                       "MODEL_ROOT/steps<steps>/<model> (kept, so that a rerun "
                       "resumes).")
   parser.add_argument("--steps", type=int, default=None,
-                      help=f"Training steps of every model (default "
-                      f"{default_steps}; {tiny_steps} with --tiny).")
+                      help="Training steps of every model (default " +
+                      (f"{default_steps}" if default_steps else
+                       "the setting's") + f"; {tiny_steps} with --tiny).")
   parser.add_argument("--seed", type=int, default=0,
                       help="The first seed (initialisation, sampling); "
                       "--seeds=N trains seeds SEED .. SEED+N-1.")

@@ -26,8 +26,9 @@ tenth file (at least one) is `test`, and of the rest (`train_full`) the first
 `validation_percent` percent (at least one) is `valid`, the others `train`.
 The split depends only on the set of files.
 
-Offline behaviour: the embedded default `photo_patches` (any config, e.g.
-`photo_patches/64`) is built on first use; every other dataset must already be
+Offline behaviour: the embedded default `photo_patches` and the procedural
+`procedural_shapes` (any config, e.g. `photo_patches/64`) are built on first
+use; every other dataset must already be
 prepared in `data_dir`, otherwise `DatasetNotAvailableError` says how to
 prepare it. Nothing here downloads: importing this module switches off TFDS's
 GCS bucket access (see `photo_patches.disable_tfds_gcs`).
@@ -47,10 +48,15 @@ import tensorflow_datasets as tfds
 
 from yoto.utils import photo_patches
 from yoto.utils import preprocessing
+# Imported for its side effect: registers the builder with TFDS.
+from yoto.utils import procedural_shapes  # noqa: F401  pylint: disable=unused-import
 
 photo_patches.disable_tfds_gcs()
 
 EMBEDDED_DATASET = 'photo_patches'
+# Datasets built offline on first use (their builders ship with the package),
+# each with a `validation` split of its own.
+BUILT_OFFLINE = (EMBEDDED_DATASET, 'procedural_shapes')
 GLOB_PREFIX = 'glob:'
 # Share of the files of a 'glob:' dataset that make up its test split.
 GLOB_TEST_PERCENT = 10
@@ -91,7 +97,8 @@ class DatasetSplit(enum.Enum):
 
 
 def _is_embedded(dataset_name: str) -> bool:
-  return dataset_name.split('/')[0].split(':')[0] == EMBEDDED_DATASET
+  """Whether `dataset_name` is one of `BUILT_OFFLINE`."""
+  return dataset_name.split('/')[0].split(':')[0] in BUILT_OFFLINE
 
 
 def is_glob(dataset_name: str) -> bool:
@@ -196,7 +203,8 @@ def _not_available_message(dataset_name: str, data_dir: str) -> str:
       f"tfds.builder('{dataset_name}', data_dir='DIR')"
       '.download_and_prepare()")\n'
       'then pass --data_dir=DIR; or use the embedded default dataset '
-      f'{EMBEDDED_DATASET!r}, which is built offline.')
+      f'{EMBEDDED_DATASET!r} (or {", ".join(map(repr, BUILT_OFFLINE[1:]))}),'
+      ' which yoto builds offline.')
 
 
 def load_split(dataset_name: str, split: str,
@@ -357,7 +365,8 @@ def get_dataset(
     tfds_split = split.tfds_split(validation_percent)
     if _is_embedded(dataset_name) and split in (DatasetSplit.TRAIN,
                                                 DatasetSplit.VALID):
-      # The embedded dataset holds out a whole photo for validation.
+      # The embedded datasets hold out validation data of their own (a
+      # whole photo, or scenes in no other split).
       tfds_split = {DatasetSplit.TRAIN: 'train',
                     DatasetSplit.VALID: 'validation'}[split]
     dataset = load_split(dataset_name, tfds_split,
