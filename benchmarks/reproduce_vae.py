@@ -6,14 +6,17 @@ r"""A reduced-scale reproduction of the paper's β-VAE results (Figures 2, 4).
   python -m benchmarks.reproduce_vae --variants=all       # + the ablations
   python -m benchmarks.reproduce_vae --tiny               # seconds; for tests
 
-On the embedded dataset (photo_patches: 32x32 crops of scikit-image photos,
-config/photo_patches_conv_vae_{yoto,fixed}.gin) it trains, all for the same
-number of steps (default 4000, the config's own) with the same learning-rate
-schedule (halved at 50 % and 75 % of the steps, as the config does) and with
-every seed of `--seeds` (default 3):
+In a setting (`--setting`, `SETTINGS` below): by default procedural_shapes
+(Shapes3D-like 32x32 scenes drawn offline, Bernoulli outputs, the paper's
+Shapes3D network at 32x32: config/procedural_shapes_conv_vae_{yoto,fixed}.gin,
+β grid 0.5, 4, 32, 256, 2048, 6000 steps), small enough that the fixed models
+converge on 2 CPU cores; or photo_patches (32x32 crops of scikit-image photos,
+the CIFAR-10 network with Gaussian outputs, the embedded default's configs,
+β grid 0.5 ... 512, 4000 steps). It trains, all for the same number of steps
+with the same learning-rate schedule (halved at 50 % and 75 % of the steps,
+as the configs do) and with every seed of `--seeds` (default 3):
 
-  fixed_beta<β>  a fixed-weight β-VAE for every β of the grid
-                 (default 0.5, 2, 8, 32, 128, 512);
+  fixed_beta<β>  a fixed-weight β-VAE for every β of the setting's grid;
   the YOTO variants of `--variants` (default: yoto, yoto_wide), each one
   YOTO model with β log-uniform over the grid's range and one change
   (`VARIANTS` below lists them: widths, FiLM width, loss-weight
@@ -49,7 +52,9 @@ results name (`reproduce_vae`, `reproduce_vae_<name>` with --name, or
                           the first YOTO variant and the fixed model at each
                           β, side by side (the first seed).
 
-Model_dirs go to --model_root/steps<steps>/seed<seed>/<model>.
+Model_dirs go to MODEL_ROOT/steps<steps>/seed<seed>/<model> (MODEL_ROOT
+defaults to runs/reproduce_vae/<setting>); results of the photo_patches
+setting are named reproduce_vae_photo_patches[_<name>].
 """
 
 import dataclasses
@@ -57,7 +62,7 @@ import math
 import os
 import sys
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -81,30 +86,27 @@ from yoto.analysis import tables
 
 @dataclasses.dataclass(frozen=True)
 class Setting:
-  """The data and models of one reproduction: its configs, β grid and
-  training length, and how to read its images."""
-  dataset: str
-  yoto_config: str
-  fixed_config: str
+  """One reproduction's data and models (`architecture`, whose name is the
+  dataset's), its default β grid and training length."""
+  architecture: common.Architecture
   betas: str
   steps: int
-  preprocess: str
-  value_range: Tuple[float, float]
+
+  @property
+  def preprocess(self) -> str:
+    """The eval preprocessing of the architecture's images."""
+    return "value_range({:g},{:g})".format(*self.architecture.value_range)
 
 
 SETTINGS = {
     # The default: Shapes3D-like scenes, Bernoulli outputs; fixed models
     # converge within the run (BENCHMARKS.md §5).
-    "procedural_shapes": Setting(
-        "procedural_shapes", "procedural_shapes_conv_vae_yoto.gin",
-        "procedural_shapes_conv_vae_fixed.gin", "0.5,4,32,256,2048", 6000,
-        "value_range(0,1)", (0.0, 1.0)),
+    "procedural_shapes": Setting(common.ARCHITECTURES["procedural_shapes"],
+                                 "0.5,4,32,256,2048", 6000),
     # Photo crops with the CIFAR-10 network and Gaussian outputs: the
     # embedded default's setting, far from converged at these lengths.
-    "photo_patches": Setting(
-        "photo_patches", "photo_patches_conv_vae_yoto.gin",
-        "photo_patches_conv_vae_fixed.gin", "0.5,2,8,32,128,512", 4000,
-        "value_range(-1,1)", (-1.0, 1.0)),
+    "photo_patches": Setting(common.ARCHITECTURES["photo_patches"],
+                             "0.5,2,8,32,128,512", 4000),
 }
 DEFAULT_SETTING = "procedural_shapes"
 DEFAULT_VARIANTS = "yoto,yoto_wide"
@@ -301,17 +303,17 @@ def model_specs(betas: Sequence[float], variants: Sequence[str],
                 steps: Optional[int] = None, evals: int = 8,
                 setting: str = DEFAULT_SETTING) -> List[reproduction.ModelSpec]:
   """The models of the reproduction, fixed ones first."""
-  configs = SETTINGS[setting]
-  steps = steps or configs.steps
-  specs = [reproduction.fixed_model(fixed_name(b), configs.fixed_config,
+  arch = SETTINGS[setting].architecture
+  steps = steps or SETTINGS[setting].steps
+  specs = [reproduction.fixed_model(fixed_name(b), arch.fixed_config,
                                     _weights(b)) for b in betas]
   for name in variants:
-    bindings = VARIANTS[name][1](betas, configs.yoto_config)
+    bindings = VARIANTS[name][1](betas, arch.yoto_config)
     own_steps = None
     if name == SAME_COMPUTE:
       own_steps = steps * len(betas)
       bindings = reproduction.schedule_bindings(own_steps, (0.5, 0.75), evals)
-    specs.append(reproduction.ModelSpec(name, configs.yoto_config,
+    specs.append(reproduction.ModelSpec(name, arch.yoto_config,
                                         tuple(bindings), steps=own_steps))
   return specs
 
@@ -462,7 +464,8 @@ def write_figure3(specs, seed_root, shared, betas, out_dir, name,
   """The paper's Figure 3 as two images: test crops reconstructed, and
   samples from the same noise, by the first YOTO variant and by the fixed
   model at each β."""
-  images = vae_outputs.load_images(num_images, setting.dataset, split=SPLIT,
+  images = vae_outputs.load_images(num_images, setting.architecture.name,
+                                   split=SPLIT,
                                    preprocess=setting.preprocess)
   restore = lambda spec: reproduction.restore_state(spec, seed_root, shared,
                                                     images.shape[1:])
@@ -474,7 +477,7 @@ def write_figure3(specs, seed_root, shared, betas, out_dir, name,
       (num_images, yoto.problem.latent_dimensions)).astype(np.float32)
   recons, samples, labels = figure3_rows(yoto, yoto_spec.name, fixed,
                                          tf.constant(images), noise)
-  value_range = setting.value_range
+  value_range = setting.architecture.value_range
   recon_figure = plots.rows_figure(
       np.concatenate([images[None], recons]), ["input"] + labels,
       "Test crops and their reconstructions", value_range)
@@ -571,7 +574,8 @@ def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
   comps = comparisons(specs, reproduction.seed_dir(model_root, seed_list[0]),
                       steps)
   if comps:
-    paths += write_frontier_plots(comps, out_dir, name, setting.dataset)
+    paths += write_frontier_plots(comps, out_dir, name,
+                                  setting.architecture.name)
     for variant, comp in comps.items():  # KL and reconstruction too.
       paths += tables.write_tables(tables.comparison_table(comp), out_dir,
                                    basename=f"{name}_comparison_{variant}")

@@ -128,8 +128,9 @@ def test_reproduction_protocol_seeds_curves_convergence_and_resume(tmp_path):
   convergence statements, the learning curves and the figures; a rerun
   trains nothing and reproduces the results."""
   models, out = tmp_path / "models", tmp_path / "out"
-  args = ["--tiny", "--steps=6", "--betas=2,32", "--seeds=2", "--evals=3",
-          "--no_export", f"--model_root={models}", f"--out_dir={out}"]
+  args = ["--tiny", "--setting=photo_patches", "--steps=6", "--betas=2,32",
+          "--seeds=2", "--evals=3", "--no_export", f"--model_root={models}",
+          f"--out_dir={out}"]
   variants = ["--variants=yoto,yoto_same_compute"]
   first = reproduce_vae.main(args + variants)
   assert set(first["timings"]) == {"fixed_beta2", "fixed_beta32", "yoto",
@@ -153,8 +154,9 @@ def test_reproduction_protocol_seeds_curves_convergence_and_resume(tmp_path):
   assert first["cpu_seconds"]["fixed_sweep"] > first["cpu_seconds"]["yoto"]
   for name in ("frontier", "full_loss", "learning_curves", "variants",
                "figure3_reconstructions", "figure3_samples"):
-    assert os.path.getsize(out / f"reproduce_vae_{name}.png") > 1000
-  _assert_written(out, "reproduce_vae")
+    assert os.path.getsize(
+        out / f"reproduce_vae_photo_patches_{name}.png") > 1000
+  _assert_written(out, "reproduce_vae_photo_patches")
   assert sorted(results.evaluated_steps(
       str(models / "steps6" / "seed1" / "yoto"))) == [2, 4, 6]
 
@@ -169,8 +171,9 @@ def test_reproduction_protocol_seeds_curves_convergence_and_resume(tmp_path):
 
 def test_reproduced_yoto_model_feeds_hub_latency(tmp_path):
   models = tmp_path / "models"
-  reproduce_vae.main(["--tiny", "--betas=2,32", "--seeds=1", "--evals=1",
-                      "--variants=yoto", "--only=yoto",
+  reproduce_vae.main(["--tiny", "--setting=photo_patches", "--betas=2,32",
+                      "--seeds=1", "--evals=1", "--variants=yoto",
+                      "--only=yoto",
                       f"--model_root={models}",
                       f"--out_dir={tmp_path / 'out'}"])
   latency = hub_latency.main(["--tiny",
@@ -184,7 +187,7 @@ def test_reproduced_yoto_model_feeds_hub_latency(tmp_path):
 def test_every_vae_variant_builds():
   """Each named YOTO variant's bindings build a model (the ablations)."""
   betas = [0.5, 512.0]
-  arch = common.ARCHITECTURES["photo_patches"]
+  arch = common.ARCHITECTURES["procedural_shapes"]
   for spec in reproduce_vae.model_specs(betas, list(reproduce_vae.VARIANTS)):
     if spec.is_yoto:
       state = common.build_state(spec.config, reproduce_vae.shared_bindings(
@@ -193,8 +196,8 @@ def test_every_vae_variant_builds():
 
 
 def test_wide_bindings_widen_channels_and_hidden_layers():
-  config = reproduce_vae.YOTO_CONFIG
   arch = common.ARCHITECTURES["photo_patches"]
+  config = arch.yoto_config
   base = common.build_state(config, (), arch.image_shape, batch_size=2)
   wide = common.build_state(
       config, reproduce_vae.widen_bindings(config, 1.5), arch.image_shape,
