@@ -4,6 +4,7 @@ import os
 import time
 
 import conftest
+import image_headers
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -11,6 +12,7 @@ import tensorflow_datasets as tfds
 from tensorflow_datasets.core.utils import gcs_utils
 
 from yoto.utils import data
+from yoto.utils import image_files
 from yoto.utils import photo_patches
 from yoto.utils import preprocessing
 
@@ -212,6 +214,24 @@ def test_glob_reads_image_files_split_by_file(tmp_path):
   # Deterministic: the same files give the same split.
   assert data.glob_split_files(pattern, 'test') == data.glob_split_files(
       pattern, 'test')
+
+
+def test_glob_refuses_an_oversized_file_before_decoding(tmp_path):
+  """A 30000 x 30000 PNG header among small images: the split is refused
+  from the headers, naming the file, unless the bound allows it."""
+  pattern = _write_pngs(tmp_path, 3)
+  (tmp_path / 'photo_99.png').write_bytes(
+      image_headers.png_header(30000, 30000))
+  with pytest.raises(image_files.ImageTooLargeError,
+                     match=r'photo_99\.png is 30000x30000'):
+    data.get_dataset(f'glob:{pattern}', 'train_full', batch_size=1,
+                     max_pixels=4096 * 4096)
+  # Raised: only the headers are read, so a bound that admits it lets the
+  # split through to the decoder (which the dataset would reach lazily).
+  data.get_dataset(f'glob:{pattern}', 'train_full', batch_size=1,
+                   drop_remainder=False, max_pixels=30000 * 30000,
+                   preprocess_fn=preprocessing.get_preprocess_fn(
+                       'central_crop(8)'))
 
 
 def test_glob_errors_name_the_problem(tmp_path):

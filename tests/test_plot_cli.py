@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import fake_runs
+import image_headers
 import pytest
 import tiny_runs
 
@@ -102,6 +103,28 @@ def test_grid_rejects_betas_outside_the_training_range(tmp_path, capsys,
   code, _, err = _run(capsys, "grid", f"--module={module_dir}",
                       "--betas=8,1024")
   _assert_user_error(code, err, "[1024.0] outside the range [0.5, 512]")
+
+
+def test_grid_refuses_an_oversized_input_image(tmp_path, capsys,
+                                              monkeypatch):
+  """A 'glob:' dataset holding a 30000 x 30000 PNG: one line and exit 1,
+  from the header, before anything is decoded."""
+  module_dir = tmp_path / "run" / "hub_modules" / "step-000000001"
+  module_dir.mkdir(parents=True)
+  (module_dir / "saved_model.pb").write_bytes(b"")
+  metadata = {"latent_dimensions": 2, "preprocessing": "log",
+              "ranges": {"kl_loss": [0.5, 512.0]}}
+  monkeypatch.setattr(vae_outputs, "load_module", lambda path: (
+      vae_outputs.VaeModule(path, None, metadata)))
+  images = tmp_path / "images"
+  images.mkdir()
+  for name in ("a", "b", "c"):
+    (images / f"{name}.png").write_bytes(
+        image_headers.png_header(30000, 30000))
+  code, _, err = _run(capsys, "grid", f"--module={module_dir}",
+                      "--betas=8", f"--dataset=glob:{images}/*.png",
+                      f"--out={tmp_path / 'grid.png'}")
+  _assert_user_error(code, err, "30000x30000", "--max_pixels")
 
 
 @pytest.fixture(name="runs", scope="module")

@@ -26,6 +26,7 @@ from yoto.analysis import metrics
 from yoto.analysis import plots
 from yoto.analysis import tables
 from yoto.utils import arguments
+from yoto.utils import image_files
 
 COMMAND = "yoto.plot"
 PLOTS_DIR = "plots"
@@ -60,6 +61,10 @@ def _parser() -> arguments.ArgumentParser:
   grid.add_argument("--data_dir", help="TFDS data_dir (default "
                     "~/tensorflow_datasets).")
   grid.add_argument("--seed", type=int, default=0, help="Seed of the noise.")
+  grid.add_argument("--max_pixels", type=int,
+                    default=image_files.DEFAULT_MAX_PIXELS,
+                    help=image_files.MAX_PIXELS_HELP + " Applies to the "
+                    "files of a 'glob:PATTERN' --dataset.")
 
   front = commands.add_parser(
       "frontier", help="Frontier and full-loss plots (PNG), table (CSV, "
@@ -131,7 +136,7 @@ def run_grid(args) -> List[str]:
       args.split,
       (args.preprocess or config.preprocess_eval
        or vae_outputs.DEFAULT_PREPROCESS),
-      data_dir=args.data_dir)
+      data_dir=args.data_dir, max_pixels=args.max_pixels)
   grid = vae_outputs.beta_grid(module, images, betas, args.num_samples,
                                seed=args.seed)
   return [plots.save(plots.image_grid_figure(grid, max_columns=max(

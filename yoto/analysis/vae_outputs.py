@@ -21,6 +21,7 @@ import tensorflow_hub as hub
 from yoto import run_config
 from yoto.training import export
 from yoto.utils import data
+from yoto.utils import image_files
 from yoto.utils import preprocessing
 
 DEFAULT_DATASET = data.EMBEDDED_DATASET
@@ -97,12 +98,15 @@ def load_images(num_examples: int = 8,
                 dataset_name: str = DEFAULT_DATASET, split: str = "test",
                 preprocess: str = DEFAULT_PREPROCESS,
                 data_dir: Optional[str] = None,
-                features_key: str = "image") -> np.ndarray:
-  """The first `num_examples` images of a split, preprocessed as in eval."""
+                features_key: str = "image",
+                max_pixels: int = image_files.DEFAULT_MAX_PIXELS
+                ) -> np.ndarray:
+  """The first `num_examples` images of a split, preprocessed as in eval
+  (a 'glob:' dataset's files no larger than `max_pixels`)."""
   dataset = data.get_dataset(
       dataset_name, split, batch_size=num_examples,
       preprocess_fn=preprocessing.get_preprocess_fn(preprocess),
-      data_dir=data_dir, drop_remainder=False)
+      data_dir=data_dir, drop_remainder=False, max_pixels=max_pixels)
   batch = next(iter(dataset.take(1)), None)
   if batch is None or features_key not in batch:
     raise ValueError(f"The {split!r} split of {dataset_name!r} gave no "

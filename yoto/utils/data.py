@@ -46,6 +46,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from yoto.utils import image_files
 from yoto.utils import photo_patches
 from yoto.utils import preprocessing
 # Imported for its side effect: registers the builder with TFDS.
@@ -167,7 +168,9 @@ def load_image_files(pattern: str, split: Union[DatasetSplit, str],
                      validation_percent: int = 20,
                      shuffle_files: bool = False,
                      seed: Optional[int] = None,
-                     num_shards: int = 1, shard: int = 0) -> tf.data.Dataset:
+                     num_shards: int = 1, shard: int = 0,
+                     max_pixels: int = image_files.DEFAULT_MAX_PIXELS
+                     ) -> tf.data.Dataset:
   """The decoded images of one split of a 'glob:' dataset, one per file.
 
   Args:
@@ -178,12 +181,19 @@ def load_image_files(pattern: str, split: Union[DatasetSplit, str],
     seed: seed of that order.
     num_shards: shard the files across this many input pipelines...
     shard: ... of which this is one.
+    max_pixels: refuse the split if one of its files is larger (read from
+      the headers before anything is decoded).
 
   Returns:
     A dataset of {'image': uint8 [H, W, 3]}; reading a file that is not an
     image raises tf.errors.InvalidArgumentError naming it.
+
+  Raises:
+    image_files.ImageTooLargeError: naming the first file over `max_pixels`.
   """
   files = glob_split_files(pattern, split, validation_percent)
+  for path in files:
+    image_files.check_file(path, max_pixels)
   dataset = tf.data.Dataset.from_tensor_slices(files)
   if num_shards > 1:
     dataset = dataset.shard(num_shards, shard)
@@ -302,6 +312,7 @@ def get_dataset(
     drop_remainder: bool = True,
     shuffle_buffer_size: int = DEFAULT_SHUFFLE_BUFFER_SIZE,
     batch_preprocessing: bool = True,
+    max_pixels: int = image_files.DEFAULT_MAX_PIXELS,
 ) -> tf.data.Dataset:
   """Returns batches of preprocessed numeric features of a TFDS split.
 
@@ -336,6 +347,8 @@ def get_dataset(
       distribution, drawn from one seed per batch instead of per example, so
       a seeded run gives other (equally deterministic) crops and flips than
       with False, which runs it on every example before batching.
+    max_pixels: the largest image a 'glob:' dataset may hold, checked from
+      every file's header before reading (see `load_image_files`).
 
   Returns:
     A dataset of dicts of numeric tensors with leading dimension the batch
@@ -360,7 +373,7 @@ def get_dataset(
     dataset = load_image_files(
         dataset_name[len(GLOB_PREFIX):], split, validation_percent,
         shuffle_files=shuffle, seed=seed, num_shards=num_pipelines,
-        shard=pipeline_id)
+        shard=pipeline_id, max_pixels=max_pixels)
   else:
     tfds_split = split.tfds_split(validation_percent)
     if _is_embedded(dataset_name) and split in (DatasetSplit.TRAIN,
