@@ -7,6 +7,7 @@ import os
 
 from conftest import CONFIG_DIR
 import gin
+import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -70,6 +71,26 @@ def test_config_parses_builds_and_runs_a_forward_pass(config):
     header = f.readline()
   assert header.startswith("# "), "configs start with a comment"
   _EXERCISED.add(config)
+
+
+CENTRED_CONFIGS = [c for c in CONFIGS
+                   if "conditioning_input_offset = [" in
+                   open(os.path.join(CONFIG_DIR, c)).read()]
+
+
+@pytest.mark.parametrize("config", CENTRED_CONFIGS)
+def test_a_typed_in_input_offset_is_the_centre_of_the_training_range(config):
+  # The offsets are literals in the configs; this keeps them in sync with
+  # the training ranges they centre (typed to about three decimals).
+  gin.clear_config()
+  main.parse_config([os.path.join(CONFIG_DIR, config)], [])
+  try:
+    problem = _bound("experiment.problem_class")()
+    mlo = _bound("experiment.optimizer_class")(problem)
+    np.testing.assert_allclose(problem.conditioning_input_offset,
+                               mlo.conditioning.centring_offset(), atol=6e-3)
+  finally:
+    gin.clear_config()
 
 
 def test_tiny_overlays_shrink_the_style_transfer_config():

@@ -63,10 +63,10 @@ import tensorflow_compression  # noqa: F401  # pylint: disable=unused-import
 
 from yoto import results
 from yoto.problems import compression
-from yoto.problems import conditioning as conditioning_lib
 from yoto.training import export
 from yoto.utils import arguments
 from yoto.utils import image_files
+from yoto.weights import contract
 
 COMMAND = "yoto.compress"
 MAGIC = b"YOTO"
@@ -243,7 +243,7 @@ class Codec:
     lmbda = float(lmbda)
     if not math.isfinite(lmbda) or lmbda <= 0:
       raise CodecError(f"λ must be a positive number, got {lmbda:g}.")
-    slack = conditioning_lib.LossConditioning.RANGE_TOLERANCE
+    slack = contract.LossConditioning.RANGE_TOLERANCE
     if self.is_conditioned:
       low, high = self.lmbda_range
       if not low * (1 - slack) <= lmbda <= high * (1 + slack):

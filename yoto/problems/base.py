@@ -14,7 +14,7 @@ from typing import Dict, Mapping, Optional, Tuple
 
 import tensorflow as tf
 
-from yoto.problems import conditioning as conditioning_lib
+from yoto.weights import contract
 
 Tensors = Dict[str, tf.Tensor]
 
@@ -74,7 +74,7 @@ class Problem(tf.Module, metaclass=abc.ABCMeta):
     """
 
   @abc.abstractmethod
-  def export_module(self, conditioning: conditioning_lib.LossConditioning
+  def export_module(self, conditioning: contract.LossConditioning
                     ) -> tf.Module:
     """A tf.Module whose `signatures` dict is what the hub module exports."""
 

@@ -46,7 +46,7 @@ from yoto.architectures import conditioning as conditioning_layers
 from yoto.architectures import convnet
 from yoto.architectures import hyperprior
 from yoto.problems import base
-from yoto.problems import conditioning as conditioning_lib
+from yoto.weights import contract
 
 LOSS_NAMES = ("distortion", "rate")
 # g_a down-samples by 16 and h_a by another 4.
@@ -270,7 +270,7 @@ class HyperpriorCompressionProblem(base.Problem):
           f"{self.features_key!r} has shape {shape}.")
     self.conditioned = num_conditioning_inputs is not None
     self.num_conditioning_inputs = num_conditioning_inputs
-    conditioning_lib.check_input_offset(
+    contract.check_input_offset(
         self.conditioning_input_offset, num_conditioning_inputs,
         "HyperpriorCompressionProblem", LOSS_NAMES)
     postprocessing = (default_postprocessing() if self._postprocessing is None
@@ -631,7 +631,7 @@ class CompressionExportModule(tf.Module):
   """
 
   def __init__(self, problem: HyperpriorCompressionProblem,
-               conditioning: conditioning_lib.LossConditioning):
+               conditioning: contract.LossConditioning):
     super().__init__(name="yoto_compression")
     # The module tracks the variables, not the Keras layers: saving layers
     # makes SavedModel trace every layer's call functions, which took most

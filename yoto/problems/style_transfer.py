@@ -50,8 +50,8 @@ import tensorflow as tf
 from yoto.architectures import style_transfer as networks
 from yoto.architectures import vgg
 from yoto.problems import base
-from yoto.problems import conditioning as conditioning_lib
 from yoto.utils import styles as styles_lib
+from yoto.weights import contract
 
 CONTENT_LOSS = 'content_loss'
 TOTAL_VARIATION_LOSS = 'total_variation_loss'
@@ -179,7 +179,7 @@ class StyleTransferProblem(base.Problem):
       conditioning_input_offset: a constant [num_losses] (all six, in sorted
         loss order) subtracted from `inputs_extra` before the stylization
         network sees it, e.g. the log of each range's geometric centre (see
-        `conditioning.check_input_offset`). The conditioning contract
+        `contract.check_input_offset`). The conditioning contract
         (inputs_extra = log of all six weights) is unchanged.
       conditioning_input_scale: multiplies the centred inputs. The style
         embedding shares the normalizations' MLPs with the loss-weight
@@ -221,10 +221,10 @@ class StyleTransferProblem(base.Problem):
     self.style_image_size = int(style_image_size)
     self.held_out_styles = held_out_styles
     self.eval_styles = eval_styles
-    self.conditioning_input_offset = conditioning_lib.check_input_offset(
+    self.conditioning_input_offset = contract.check_input_offset(
         conditioning_input_offset, len(self.losses_keys),
         'StyleTransferProblem', sorted(self.losses_keys))
-    self.conditioning_input_scale = conditioning_lib.check_input_scale(
+    self.conditioning_input_scale = contract.check_input_scale(
         conditioning_input_scale, 'StyleTransferProblem')
     self.features_key = features_key
     self.stylization_network = None
@@ -312,7 +312,7 @@ class StyleTransferProblem(base.Problem):
     and scaled by `conditioning_input_offset` and `_scale`."""
     if inputs_extra is None:
       return None
-    inputs_extra = conditioning_lib.offset_and_scale(
+    inputs_extra = contract.offset_and_scale(
         inputs_extra, self.conditioning_input_offset,
         self.conditioning_input_scale)
     names = sorted(self.losses_keys)
@@ -427,7 +427,7 @@ class StyleTransferProblem(base.Problem):
     }
 
 
-def default_weights(conditioning: conditioning_lib.LossConditioning
+def default_weights(conditioning: contract.LossConditioning
                     ) -> Dict[str, float]:
   """Each loss's weight when the user does not give it.
 
@@ -466,7 +466,7 @@ class StyleTransferExportModule(tf.Module):
   """
 
   def __init__(self, problem: StyleTransferProblem,
-               conditioning: conditioning_lib.LossConditioning):
+               conditioning: contract.LossConditioning):
     super().__init__(name='yoto_style_transfer')
     # The SavedModel holds the variables the signatures use, the frozen
     # networks' included (the problem's checkpoints leave those out), but

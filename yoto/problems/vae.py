@@ -29,7 +29,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from yoto.problems import base
-from yoto.problems import conditioning as conditioning_lib
+from yoto.weights import contract
 
 tfd = tfp.distributions
 
@@ -72,7 +72,7 @@ class ConditionalVaeProblem(base.Problem):
       conditioning_input_offset: a constant [2] (kl_loss, reconstruction_loss)
         subtracted from `inputs_extra` before the networks see it, e.g. the
         log of each training range's geometric centre (see
-        `conditioning.check_input_offset`); the conditioning contract
+        `contract.check_input_offset`); the conditioning contract
         (inputs_extra = log of the raw weights) is unchanged.
       conditioning_input_scale: multiplies the centred inputs (see
         `conditioning.check_input_scale`).
@@ -92,10 +92,10 @@ class ConditionalVaeProblem(base.Problem):
     self.features_key = features_key
     self.output_distribution = output_distribution
     self.epsilon = epsilon
-    self.conditioning_input_offset = conditioning_lib.check_input_offset(
+    self.conditioning_input_offset = contract.check_input_offset(
         conditioning_input_offset, len(self.losses_keys),
         "ConditionalVaeProblem", self.losses_keys)
-    self.conditioning_input_scale = conditioning_lib.check_input_scale(
+    self.conditioning_input_scale = contract.check_input_scale(
         conditioning_input_scale, "ConditionalVaeProblem")
     self.encoder = None
     self.decoder = None
@@ -152,7 +152,7 @@ class ConditionalVaeProblem(base.Problem):
     """`inputs_extra` [B, 2] centred and scaled as configured (or None)."""
     if inputs_extra is None:
       return None
-    return conditioning_lib.offset_and_scale(
+    return contract.offset_and_scale(
         inputs_extra, self.conditioning_input_offset,
         self.conditioning_input_scale)
 
@@ -273,7 +273,7 @@ class VaeExportModule(tf.Module):
   """
 
   def __init__(self, problem: ConditionalVaeProblem,
-               conditioning: conditioning_lib.LossConditioning):
+               conditioning: contract.LossConditioning):
     super().__init__(name="yoto_vae")
     # Only the variables are tracked: tracking the Keras models would make
     # SavedModel trace every layer's call function too (several times slower
