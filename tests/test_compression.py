@@ -107,16 +107,14 @@ def test_every_convolution_is_conditioned_and_variables_are_separable():
                 problem.hyper_synthesis_transform]
   assert [len(t.films) for t in transforms] == [4, 4, 3, 3]
   assert all(film is not None for t in transforms for film in t.films)
-  normal, conditioning = conditioning_layers.split_conditioning_variables(
-      problem.trainable_variables)
+  normal, conditioning = conditioning_layers.split_conditioning_variables(problem)
   film_variables = {v.ref() for t in transforms for f in t.films
                     for v in f.trainable_variables}
   assert {v.ref() for v in conditioning} == film_variables
   assert any("DeepFactorized" in v.name for v in normal)
   fixed = _problem(conditioned=False)
   assert all(f is None for f in fixed.analysis_transform.films)
-  assert not conditioning_layers.split_conditioning_variables(
-      fixed.trainable_variables)[1]
+  assert not conditioning_layers.split_conditioning_variables(fixed)[1]
 
 
 def test_variables_receive_gradients():

@@ -13,6 +13,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from yoto import main
+from yoto.architectures import conditioning
 from yoto.training import experiment
 from yoto.utils import data
 from yoto.utils import preprocessing
@@ -71,6 +72,26 @@ def test_config_parses_builds_and_runs_a_forward_pass(config):
     header = f.readline()
   assert header.startswith("# "), "configs start with a comment"
   _EXERCISED.add(config)
+
+
+@pytest.mark.parametrize("config", [
+    "photo_patches_conv_vae_yoto.gin",
+    "photo_patches_hyperprior_compression_yoto.gin",
+    "photo_patches_magenta_style_transfer_yoto.gin"])
+def test_declared_conditioning_variables_are_those_named_conditioning(config):
+  # Before the networks declared them, the trainer took every variable with
+  # "conditioning" in its name; the declared split must be the same.
+  files = [os.path.join(CONFIG_DIR, config)]
+  if "style_transfer" in config:
+    files += [os.path.join(CONFIG_DIR, name) for name in TINY_OVERLAYS]
+  with tfds.testing.mock_data(num_examples=8):
+    problem, _ = _build_and_run(files)
+  normal, declared = conditioning.split_conditioning_variables(problem)
+  by_name = [v for v in problem.trainable_variables
+             if "conditioning" in v.name]
+  assert declared
+  assert [v.ref() for v in declared] == [v.ref() for v in by_name]
+  assert len(normal) + len(declared) == len(problem.trainable_variables)
 
 
 CENTRED_CONFIGS = [c for c in CONFIGS

@@ -26,8 +26,9 @@ arbitrary neural artistic stylization network", as the YOTO paper does:
   four style layers. Both split into `frozen_features` (which a problem may
   compute once per style image) and the trainable `call`.
 
-All conditioning variables have 'conditioning' in their names (see
-`yoto.architectures.conditioning.split_conditioning_variables`).
+The networks declare their conditioning variables (`conditioning_variables`:
+the normalizations' MLPs and the loss-weight embedding), see
+`yoto.architectures.conditioning.split_conditioning_variables`.
 
 Deviations from Ghiasi et al.: the last conv has no normalization (the issue
 that specifies this port, and the paper's text, say "every conv except the
@@ -75,9 +76,6 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
                    conditioning.ConditioningPostprocessing] = None,
                epsilon: float = 1e-5,
                name: str = 'instance_norm_conditioning', **kwargs):
-    if conditioning.CONDITIONING_NAME not in name:
-      raise ValueError('A ConditionalInstanceNorm name must contain '
-                       f"'{conditioning.CONDITIONING_NAME}'; got {name!r}.")
     super().__init__(name=name, **kwargs)
     self.hidden_size = int(hidden_size)
     self.postprocessing = postprocessing or \
@@ -87,6 +85,11 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
         self.hidden_size, activation='relu', name=f'{name}_hidden')
     self.scales = None
     self.shifts = None
+
+  @property
+  def conditioning_variables(self) -> List[tf.Variable]:
+    """All of the layer's trainable variables: its MLP."""
+    return list(self.trainable_variables)
 
   def build(self, features_shape):
     channels = tf.TensorShape(features_shape)[-1]
@@ -189,6 +192,15 @@ class StylizationNetwork(tf.keras.layers.Layer):
                (ReflectConv(c1, 3, name='upsample2'), norm())]
     self.output_conv = ReflectConv(3, 9, use_bias=True, name='output')
     self.loss_weights_mlp = None
+
+  @property
+  def conditioning_variables(self) -> List[tf.Variable]:
+    """The normalizations' MLPs and the loss-weight embedding MLP."""
+    variables = [v for n in self.normalization_layers
+                 for v in n.conditioning_variables]
+    if self.loss_weights_mlp is not None:
+      variables += self.loss_weights_mlp.trainable_variables
+    return variables
 
   @property
   def normalization_layers(self) -> List[ConditionalInstanceNorm]:
