@@ -31,7 +31,7 @@ is not an image, or a λ outside the module's range are rejected with a
 The header's image size is never trusted: it must be within `--max_pixels`
 (default 4096x4096, like PIL's MAX_IMAGE_PIXELS) and its latents (H/16 x W/16
 x filters and H/64 x W/64 x filters values) must fit in the coded strings'
-lengths (see `compression.check_coded_size`), both checked before anything is
+lengths (see `codec_format.check_coded_size`), both checked before anything is
 allocated. Images to compress are bounded the same way, from their header,
 before their pixels are decoded.
 
@@ -62,6 +62,7 @@ import tensorflow as tf
 import tensorflow_compression  # noqa: F401  # pylint: disable=unused-import
 
 from yoto import results
+from yoto.export import compression as codec_format
 from yoto.problems import compression
 from yoto.training import export
 from yoto.utils import arguments
@@ -316,7 +317,7 @@ class Codec:
       raise CodecError(f"{name} is corrupt: image size {coded.width}x"
                        f"{coded.height}.")
     try:
-      compression.check_coded_size(
+      codec_format.check_coded_size(
           coded.height, coded.width, len(coded.latent_string),
           len(coded.hyper_latent_string), self.metadata["num_filters"])
     except ValueError as e:

@@ -189,6 +189,11 @@ def crop_like(tensor: tf.Tensor, height, width) -> tf.Tensor:
   return tensor[:, :height, :width, :]
 
 
+# g_a down-samples by 16 and h_a by another 4.
+LATENT_STRIDE = 16
+HYPER_LATENT_STRIDE = 64
+
+
 def downsampled_size(size, factor: int):
   """ceil(size / factor) for ints or int tensors: a latent's spatial size."""
   return -(-size // factor)

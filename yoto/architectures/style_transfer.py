@@ -42,6 +42,7 @@ import tensorflow as tf
 
 from yoto.architectures import conditioning
 from yoto.architectures import vgg
+from yoto.utils import untracked
 
 # Reflection padding of the 3x3 convs at 1/4 resolution needs 2 pixels there.
 MIN_IMAGE_SIZE = 8
@@ -271,7 +272,7 @@ class LossNetworkStyleEncoder(tf.keras.layers.Layer):
     super().__init__(name=name)
     # Not tracked: the loss network is frozen, rebuilt from its file, and is
     # saved by whoever exports it (see yoto.problems.style_transfer).
-    self._loss_network = _Untracked(loss_network)
+    self._loss_network = untracked.Untracked(loss_network)
     self.style_layers = tuple(style_layers)
     self.embedding_size = embedding_size
     self.bottleneck = tf.keras.layers.Dense(embedding_size,
@@ -336,7 +337,7 @@ class InceptionV3StyleEncoder(tf.keras.layers.Layer):
     features = tf.keras.Model(inception.input,
                               inception.get_layer('mixed7').output,
                               name='inception_v3_mixed7')
-    self._inception = _Untracked(features)
+    self._inception = untracked.Untracked(features)
     self.embedding_size = embedding_size
     self.bottleneck = tf.keras.layers.Dense(embedding_size,
                                             name='style_bottleneck')
@@ -357,12 +358,3 @@ class InceptionV3StyleEncoder(tf.keras.layers.Layer):
 
   def call(self, frozen_features: tf.Tensor) -> tf.Tensor:
     return self.bottleneck(frozen_features)
-
-
-class _Untracked:
-  """Holds a module without making it part of the holder's checkpoints."""
-
-  def __init__(self, value):
-    self.value = value
-
-
