@@ -63,7 +63,7 @@ import tensorflow_compression  # noqa: F401  # pylint: disable=unused-import
 
 from yoto import results
 from yoto.export import compression as codec_format
-from yoto.problems import compression
+from yoto.problems import image_metrics
 from yoto.training import export
 from yoto.utils import arguments
 from yoto.utils import image_files
@@ -181,8 +181,8 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
-  """PSNR in dB of two uint8 images (`compression.psnr`)."""
-  return float(compression.psnr(original, decoded, max_val=255))
+  """PSNR in dB of two uint8 images (`image_metrics.psnr`)."""
+  return float(image_metrics.psnr(original, decoded, max_val=255))
 
 
 class Codec:
@@ -434,8 +434,8 @@ def _image_values(original: np.ndarray, decoded: np.ndarray):
   """distortion, psnr, ms_ssim, ms_ssim_db of one decoded uint8 image."""
   x = tf.constant(original[np.newaxis], tf.float32) / 255.0
   x_hat = tf.constant(decoded[np.newaxis], tf.float32) / 255.0
-  values = compression.image_metrics(x, x_hat)
-  values["distortion"] = compression.mse_255(x, x_hat)
+  values = image_metrics.image_metrics(x, x_hat)
+  values["distortion"] = image_metrics.mse_255(x, x_hat)
   return {k: float(v.numpy()[0]) for k, v in values.items()}
 
 
