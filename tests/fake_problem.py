@@ -10,8 +10,8 @@ class LinearProblem(base.Problem):
 
   `s` is 1 + sum(inputs_extra) when conditioned, so tests can see exactly
   which conditioning input each example got. One trainable scalar `w`
-  multiplies both losses; its variable is named like a conditioning variable
-  when `conditioning_variable` is set.
+  multiplies both losses; with `conditioning_variable`, a second scalar `c`
+  (declared as a conditioning variable) adds `c * mean(x)` to loss a.
   """
 
   def __init__(self, conditioning_variable=False):
@@ -22,6 +22,10 @@ class LinearProblem(base.Problem):
   @property
   def losses_keys(self):
     return ("b_loss", "a_loss")
+
+  @property
+  def conditioning_variables(self):
+    return [self.c] if self._conditioning_variable else []
 
   def initialize_model(self, element_spec, num_conditioning_inputs):
     self.num_conditioning_inputs = num_conditioning_inputs

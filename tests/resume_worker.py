@@ -18,10 +18,10 @@ import numpy as np
 import tensorflow as tf
 
 from fake_problem import LinearProblem
-from yoto.optimizers import distributions as d
 from yoto.optimizers import yoto
 from yoto.training import params
 from yoto.training import trainer as trainer_lib
+from yoto.weights import distributions as d
 
 STEPS = 12
 GLOBAL_BATCH = 8

@@ -151,32 +151,28 @@ def test_film_starts_near_identity():
                 0.5 * np.abs(features) + 0.5)
 
 
-def test_film_variable_names_contain_conditioning_inside_a_model():
+def test_a_model_holding_film_declares_the_film_mlps_whatever_its_name():
 
   class Wrapper(tf.keras.Model):
 
     def __init__(self):
       super().__init__(name='wrapper')
       self.conv = tf.keras.layers.Conv2D(4, 3, padding='same', name='conv')
-      self.film = conditioning.FilmConditioning([8],
-                                                name='conditioning_block')
+      self.film = conditioning.FilmConditioning([8], name='film')
 
     def call(self, x, inputs_extra):
       return self.film(self.conv(x), inputs_extra)
 
   model = Wrapper()
   tf.function(model)(tf.zeros([1, 4, 4, 3]), tf.zeros([1, 2]))
-  normal, cond = conditioning.split_conditioning_variables(
-      model.trainable_variables)
+  normal, cond = conditioning.split_conditioning_variables(model)
   assert len(cond) == 8  # 2 MLPs x 2 dense layers x (kernel, bias).
-  assert all('conditioning' in v.name for v in cond)
+  assert {v.ref() for v in cond} == {
+      v.ref() for v in model.film.trainable_variables}
   assert [v.name for v in normal] == ['wrapper/conv/kernel:0',
                                       'wrapper/conv/bias:0']
-
-
-def test_film_rejects_names_without_conditioning():
-  with pytest.raises(ValueError, match='must contain'):
-    conditioning.FilmConditioning([8], name='film')
+  assert [v.ref() for v in conditioning.conditioning_variables(model)] == [
+      v.ref() for v in cond]
 
 
 def test_film_rejects_inputs_extra_of_another_width():
@@ -192,14 +188,38 @@ def test_film_rejects_inputs_extra_of_another_width():
 # Variable selection.
 
 
-def test_split_conditioning_variables():
-  a = tf.Variable(1.0, name='encoder/conv_0/kernel')
-  b = tf.Variable(1.0, name='encoder/conditioning_0/dense/kernel')
-  c = tf.Variable(1.0, name='decoder/fc/bias')
-  d = tf.Variable(1.0, name='decoder/conditioning_1_shifts/bias')
-  assert not conditioning.is_conditioning_variable(a)
-  assert conditioning.is_conditioning_variable(b)
-  normal, cond = conditioning.split_conditioning_variables([a, b, c, d])
-  assert normal == [a, c]
-  assert cond == [b, d]
-  assert conditioning.split_conditioning_variables([]) == ([], [])
+def test_split_follows_declarations_and_keeps_the_variable_order():
+
+  class Declares(tf.Module):
+
+    def __init__(self, declared):
+      super().__init__()
+      self.a = tf.Variable(1.0, name='a')
+      self.b = tf.Variable(2.0, name='b')
+      self._declared = declared
+
+    @property
+    def conditioning_variables(self):
+      return [self.b] if self._declared else []
+
+  class Holder(tf.Module):
+
+    def __init__(self):
+      super().__init__()
+      self.first = Declares(True)
+      self.other = tf.Variable(3.0, name='other')
+      self.second = Declares(False)
+
+  holder = Holder()
+  normal, cond = conditioning.split_conditioning_variables(holder)
+  assert [v.ref() for v in cond] == [holder.first.b.ref()]
+  assert {v.ref() for v in normal} == {
+      holder.first.a.ref(), holder.other.ref(), holder.second.a.ref(),
+      holder.second.b.ref()}
+  order = [v.ref() for v in holder.trainable_variables]
+  assert [v.ref() for v in normal] == [r for r in order
+                                       if r != holder.first.b.ref()]
+  # A declaring module answers for itself.
+  assert conditioning.split_conditioning_variables(holder.first)[1] == [
+      holder.first.b]
+  assert not conditioning.split_conditioning_variables(holder.second)[1]

@@ -7,11 +7,13 @@ import os
 
 from conftest import CONFIG_DIR
 import gin
+import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from yoto import main
+from yoto.architectures import conditioning
 from yoto.training import experiment
 from yoto.utils import data
 from yoto.utils import preprocessing
@@ -70,6 +72,46 @@ def test_config_parses_builds_and_runs_a_forward_pass(config):
     header = f.readline()
   assert header.startswith("# "), "configs start with a comment"
   _EXERCISED.add(config)
+
+
+@pytest.mark.parametrize("config", [
+    "photo_patches_conv_vae_yoto.gin",
+    "photo_patches_hyperprior_compression_yoto.gin",
+    "photo_patches_magenta_style_transfer_yoto.gin"])
+def test_declared_conditioning_variables_are_those_named_conditioning(config):
+  # Before the networks declared them, the trainer took every variable with
+  # "conditioning" in its name; the declared split must be the same.
+  files = [os.path.join(CONFIG_DIR, config)]
+  if "style_transfer" in config:
+    files += [os.path.join(CONFIG_DIR, name) for name in TINY_OVERLAYS]
+  with tfds.testing.mock_data(num_examples=8):
+    problem, _ = _build_and_run(files)
+  normal, declared = conditioning.split_conditioning_variables(problem)
+  by_name = [v for v in problem.trainable_variables
+             if "conditioning" in v.name]
+  assert declared
+  assert [v.ref() for v in declared] == [v.ref() for v in by_name]
+  assert len(normal) + len(declared) == len(problem.trainable_variables)
+
+
+CENTRED_CONFIGS = [c for c in CONFIGS
+                   if "conditioning_input_offset = [" in
+                   open(os.path.join(CONFIG_DIR, c)).read()]
+
+
+@pytest.mark.parametrize("config", CENTRED_CONFIGS)
+def test_a_typed_in_input_offset_is_the_centre_of_the_training_range(config):
+  # The offsets are literals in the configs; this keeps them in sync with
+  # the training ranges they centre (typed to about three decimals).
+  gin.clear_config()
+  main.parse_config([os.path.join(CONFIG_DIR, config)], [])
+  try:
+    problem = _bound("experiment.problem_class")()
+    mlo = _bound("experiment.optimizer_class")(problem)
+    np.testing.assert_allclose(problem.conditioning_input_offset,
+                               mlo.conditioning.centring_offset(), atol=6e-3)
+  finally:
+    gin.clear_config()
 
 
 def test_tiny_overlays_shrink_the_style_transfer_config():

@@ -130,8 +130,7 @@ def test_output_shape_and_parameter_count(name, conditioned):
   assert outputs.shape == output_shape
   expected = base_count + (film_count if conditioned else 0)
   assert _num_params(net.trainable_variables) == expected
-  _, cond_vars = conditioning.split_conditioning_variables(
-      net.trainable_variables)
+  _, cond_vars = conditioning.split_conditioning_variables(net)
   assert _num_params(cond_vars) == (film_count if conditioned else 0)
 
 
@@ -217,8 +216,7 @@ def test_concat_and_input_parameter_counts():
                      conditioning_type='input')
   assert _num_params(net.trainable_variables) == (
       SHAPES3D_DECODER_FC + SHAPES3D_DECODER_CONVS + 3*3*2*8)
-  assert not conditioning.split_conditioning_variables(
-      net.trainable_variables)[1]
+  assert not conditioning.split_conditioning_variables(net)[1]
 
 
 def test_unconditioned_network_has_no_conditioning_variables():
@@ -227,16 +225,14 @@ def test_unconditioned_network_has_no_conditioning_variables():
   assert outputs.shape == (BATCH, 512)
   assert net.film_layers is None
   assert not any('before_cond' in key for key in endpoints)
-  normal, cond = conditioning.split_conditioning_variables(
-      net.trainable_variables)
+  normal, cond = conditioning.split_conditioning_variables(net)
   assert not cond
   assert len(normal) == len(net.trainable_variables)
 
 
 def test_conditioning_variables_are_exactly_the_film_mlps():
   net, _, _ = _build(CIFAR_DECODER, CIFAR_LATENT, conditioned=True)
-  normal, cond = conditioning.split_conditioning_variables(
-      net.trainable_variables)
+  normal, cond = conditioning.split_conditioning_variables(net)
   film_variables = [v for layer in net.film_layers
                     for v in layer.trainable_variables]
   # 3 blocks x 2 MLPs x 2 dense layers x (kernel, bias).
@@ -265,7 +261,7 @@ def test_variable_names_are_scoped_inside_an_outer_model():
 
   vae = Vae()
   tf.function(vae)(_inputs(SHAPES3D_IMAGE), _inputs_extra())
-  _, cond = conditioning.split_conditioning_variables(vae.trainable_variables)
+  _, cond = conditioning.split_conditioning_variables(vae)
   assert _num_params(cond) == SHAPES3D_FILM
   assert all(v.name.startswith('vae/encoder/conditioning_') for v in cond)
 
@@ -292,7 +288,7 @@ def test_gradients_reach_conditioning_variables():
   with tf.GradientTape() as tape:
     outputs, _ = net(latents, _inputs_extra())
     loss = tf.reduce_mean(tf.square(outputs - 0.5))
-  _, cond = conditioning.split_conditioning_variables(net.trainable_variables)
+  _, cond = conditioning.split_conditioning_variables(net)
   grads = tape.gradient(loss, cond)
   assert len(grads) == 4 * 8
   for variable, grad in zip(cond, grads):

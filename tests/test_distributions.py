@@ -1,11 +1,11 @@
-"""Tests of yoto.optimizers.distributions: sampling, parsing and errors."""
+"""Tests of yoto.weights.distributions: sampling, parsing and errors."""
 
 import numpy as np
 import pytest
 from scipy import stats
 import tensorflow as tf
 
-from yoto.optimizers import distributions as d
+from yoto.weights import distributions as d
 
 LOG_UNIFORM = d.DistributionType.LOG_UNIFORM
 UNIFORM = d.DistributionType.UNIFORM

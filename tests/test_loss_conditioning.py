@@ -1,12 +1,14 @@
 """Tests of the conditioning contract: raw weights -> inputs_extra."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from yoto.problems import conditioning
+from yoto.weights import contract
 
-CONTRACT = conditioning.LossConditioning(
+CONTRACT = contract.LossConditioning(
     ("kl_loss", "reconstruction_loss"), "log",
     {"kl_loss": (0.5, 512.0), "reconstruction_loss": (0.999, 1.001)})
 
@@ -50,7 +52,7 @@ def test_checks_also_run_inside_a_tf_function_with_unknown_rank():
 
 
 def test_unconditioned_contract_skips_range_but_still_needs_positive():
-  fixed = conditioning.LossConditioning(("a", "b"),
+  fixed = contract.LossConditioning(("a", "b"),
                                         fixed_weights={"a": 1.0, "b": 2.0})
   assert not fixed.is_conditioned
   fixed.weights_to_inputs_extra([1e6, 1.0], check_range=True)
@@ -59,7 +61,6 @@ def test_unconditioned_contract_skips_range_but_still_needs_positive():
 
 
 def test_contract_round_trips_through_json():
-  import json
   record = json.loads(CONTRACT.to_json())
   assert record["loss_names"] == ["kl_loss", "reconstruction_loss"]
   assert record["preprocessing"] == "log"
@@ -75,7 +76,7 @@ def test_nan_and_inf_weights_are_named_as_such(weights):
 
 
 def test_a_fixed_weight_contract_also_rejects_inf():
-  fixed = conditioning.LossConditioning(("a", "b"),
+  fixed = contract.LossConditioning(("a", "b"),
                                         fixed_weights={"a": 1.0, "b": 2.0})
   with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite"):
     fixed.weights_to_inputs_extra([float("inf"), 1.0], check_range=False)
@@ -88,3 +89,29 @@ def test_weights_for_a_batch_of_another_size_are_rejected():
                      match="one weight vector per example for a batch of a "
                      "different size"):
     CONTRACT.weights_to_inputs_extra(weights, batch_size=2)
+
+
+def test_from_json_reads_back_to_json():
+  assert contract.LossConditioning.from_json(CONTRACT.to_json()) == CONTRACT
+  fixed = contract.LossConditioning(("a", "b"),
+                                    fixed_weights={"a": 1.0, "b": 2.0})
+  assert contract.LossConditioning.from_json(fixed.to_json()) == fixed
+
+
+def test_from_json_reads_a_modules_metadata_and_ignores_other_keys():
+  metadata = dict(CONTRACT.to_dict(), problem="ConditionalVaeProblem")
+  assert contract.LossConditioning.from_json(json.dumps(metadata)) == CONTRACT
+
+
+@pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"ranges": {}}'])
+def test_from_json_rejects_what_is_not_a_contract(text):
+  with pytest.raises(ValueError, match="contract"):
+    contract.LossConditioning.from_json(text)
+
+
+def test_the_centring_offset_is_the_log_of_the_geometric_centre():
+  np.testing.assert_allclose(CONTRACT.centring_offset(),
+                             [np.log(16.0), 0.0], atol=1e-6)
+  identity = contract.LossConditioning(("a",), "identity", {"a": (1.0, 3.0)})
+  assert identity.centring_offset() == (2.0,)
+  assert contract.LossConditioning(("a",)).centring_offset() is None

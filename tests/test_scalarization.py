@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from fake_problem import LinearProblem
-from yoto.optimizers import distributions as d
 from yoto.optimizers import scalarization
+from yoto.weights import distributions as d
 
 FEATURES = {"x": tf.constant([[1.0, 3.0], [2.0, 2.0]])}
 X = np.array([2.0, 2.0])

@@ -97,8 +97,10 @@ def test_conditional_instance_norm_starts_near_the_identity():
   mean, variance = tf.nn.moments(out, axes=[1, 2])
   np.testing.assert_allclose(mean.numpy(), 0.0, atol=0.05)
   np.testing.assert_allclose(variance.numpy(), 1.0, atol=0.1)
-  with pytest.raises(ValueError, match="conditioning"):
-    networks.ConditionalInstanceNorm(name="norm")
+  # Its variables are conditioning ones by declaration, not by name.
+  assert len(norm.conditioning_variables) == 6
+  assert [v.ref() for v in norm.conditioning_variables] == [
+      v.ref() for v in norm.trainable_variables]
 
 
 def _trunk_by_hand(m, blocks):
@@ -124,8 +126,7 @@ def _conditioning_by_hand(m, blocks, style=10, n=5, hidden=16,
 def test_width_multiplier_scales_the_parameter_count_as_derived(width):
   network = _network(width, blocks=2)
   network(tf.zeros([1, 16, 16, 3]), tf.zeros([1, 10]), tf.zeros([1, 5]))
-  normal, cond = conditioning.split_conditioning_variables(
-      network.trainable_variables)
+  normal, cond = conditioning.split_conditioning_variables(network)
   count = lambda vs: sum(int(np.prod(v.shape)) for v in vs)
   assert count(normal) == _trunk_by_hand(width, 2)
   assert count(normal) == networks.trunk_parameter_count(width, 2)
@@ -150,8 +151,7 @@ def test_gradients_reach_the_conditioning_variables():
     loss = tf.reduce_sum(tf.square(out - 0.3))
   grads = tape.gradient(loss, network.trainable_variables)
   by_name = {v.name: g for v, g in zip(network.trainable_variables, grads)}
-  _, cond = conditioning.split_conditioning_variables(
-      network.trainable_variables)
+  _, cond = conditioning.split_conditioning_variables(network)
   # The loss-weight MLP (2 dense layers) and 3 + 2 * 2 + 2 = 9 norms (3).
   assert len(cond) == 2 * 2 + 9 * 3 * 2
   for variable in cond:

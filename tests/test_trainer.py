@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from yoto.optimizers import distributions as d
 from yoto.optimizers import scalarization
 from yoto.optimizers import yoto
 from yoto.training import params
 from yoto.training import trainer as trainer_lib
+from yoto.weights import distributions as d
 
 GLOBAL_BATCH = 8
 X = np.linspace(0.5, 4.0, 64, dtype=np.float32).reshape(64, 1)

@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from fake_problem import LinearProblem
-from yoto.optimizers import distributions as d
 from yoto.optimizers import yoto
+from yoto.weights import distributions as d
 
 SPEC = d.DistributionSpec(d.DistributionType.LOG_UNIFORM,
                           [{"low": 0.5, "high": 8.0}, {"low": 1.0, "high": 4.0}])

@@ -31,7 +31,7 @@ is not an image, or a λ outside the module's range are rejected with a
 The header's image size is never trusted: it must be within `--max_pixels`
 (default 4096x4096, like PIL's MAX_IMAGE_PIXELS) and its latents (H/16 x W/16
 x filters and H/64 x W/64 x filters values) must fit in the coded strings'
-lengths (see `compression.check_coded_size`), both checked before anything is
+lengths (see `codec_format.check_coded_size`), both checked before anything is
 allocated. Images to compress are bounded the same way, from their header,
 before their pixels are decoded.
 
@@ -62,11 +62,12 @@ import tensorflow as tf
 import tensorflow_compression  # noqa: F401  # pylint: disable=unused-import
 
 from yoto import results
-from yoto.problems import compression
-from yoto.problems import conditioning as conditioning_lib
+from yoto.export import compression as codec_format
+from yoto.problems import image_metrics
 from yoto.training import export
 from yoto.utils import arguments
 from yoto.utils import image_files
+from yoto.weights import contract
 
 COMMAND = "yoto.compress"
 MAGIC = b"YOTO"
@@ -180,8 +181,8 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
-  """PSNR in dB of two uint8 images (`compression.psnr`)."""
-  return float(compression.psnr(original, decoded, max_val=255))
+  """PSNR in dB of two uint8 images (`image_metrics.psnr`)."""
+  return float(image_metrics.psnr(original, decoded, max_val=255))
 
 
 class Codec:
@@ -243,7 +244,7 @@ class Codec:
     lmbda = float(lmbda)
     if not math.isfinite(lmbda) or lmbda <= 0:
       raise CodecError(f"λ must be a positive number, got {lmbda:g}.")
-    slack = conditioning_lib.LossConditioning.RANGE_TOLERANCE
+    slack = contract.LossConditioning.RANGE_TOLERANCE
     if self.is_conditioned:
       low, high = self.lmbda_range
       if not low * (1 - slack) <= lmbda <= high * (1 + slack):
@@ -316,7 +317,7 @@ class Codec:
       raise CodecError(f"{name} is corrupt: image size {coded.width}x"
                        f"{coded.height}.")
     try:
-      compression.check_coded_size(
+      codec_format.check_coded_size(
           coded.height, coded.width, len(coded.latent_string),
           len(coded.hyper_latent_string), self.metadata["num_filters"])
     except ValueError as e:
@@ -433,8 +434,8 @@ def _image_values(original: np.ndarray, decoded: np.ndarray):
   """distortion, psnr, ms_ssim, ms_ssim_db of one decoded uint8 image."""
   x = tf.constant(original[np.newaxis], tf.float32) / 255.0
   x_hat = tf.constant(decoded[np.newaxis], tf.float32) / 255.0
-  values = compression.image_metrics(x, x_hat)
-  values["distortion"] = compression.mse_255(x, x_hat)
+  values = image_metrics.image_metrics(x, x_hat)
+  values["distortion"] = image_metrics.mse_255(x, x_hat)
   return {k: float(v.numpy()[0]) for k, v in values.items()}
 
 

@@ -11,7 +11,6 @@ import gin
 from yoto.architectures import conditioning
 from yoto.architectures import convnet
 from yoto.architectures import style_transfer as style_networks
-from yoto.optimizers import distributions
 from yoto.optimizers import scalarization
 from yoto.optimizers import yoto as yoto_optimizer
 from yoto.problems import compression
@@ -19,6 +18,7 @@ from yoto.problems import style_transfer
 from yoto.problems import vae
 from yoto.training import experiment as experiment_lib
 from yoto.training import params
+from yoto.weights import distributions
 
 _EXPERIMENT = None
 

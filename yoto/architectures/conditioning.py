@@ -15,22 +15,21 @@ The raw MLP outputs are post-processed as `mult * x + add`
 (`ConditioningPostprocessing`); with a small `scales_mult` and
 `scales_add=1` FiLM starts near the identity.
 
-All variables of conditioning layers have `conditioning` in their names, so
-they can be told apart from the rest of the network (for example to give them
-their own optimizer): see `is_conditioning_variable` and
-`split_conditioning_variables`.
+Networks declare which of their variables are conditioning ones (the trainer
+gives those their own optimizer when one is configured): a module with a
+`conditioning_variables` property declares them, the layers here declare all
+their variables, and `conditioning_variables` / `split_conditioning_variables`
+collect the declarations of every module inside a network or problem. Names
+play no part (the layers are still called `conditioning_*` for readability).
 """
 
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
 from yoto.architectures import mlp
 
 CONDITIONING_TYPES = ('mult_and_add', 'concat', 'input')
-
-# The substring that marks a variable as belonging to a conditioning layer.
-CONDITIONING_NAME = 'conditioning'
 
 
 class ConditioningPostprocessing:
@@ -162,16 +161,9 @@ class FilmConditioning(tf.keras.layers.Layer):
         gives a direct affine map from `inputs_extra` to scales and shifts.
       postprocessing: maps `(scales, shifts)` to their final values; None is
         the identity.
-      name: layer name; must contain 'conditioning' so that the variables can
-        be recognised by `is_conditioning_variable`.
+      name: layer name.
       **kwargs: passed to `tf.keras.layers.Layer`.
-
-    Raises:
-      ValueError: if `name` does not contain 'conditioning'.
     """
-    if CONDITIONING_NAME not in name:
-      raise ValueError(f'A FilmConditioning layer name must contain '
-                       f'{CONDITIONING_NAME!r}; got {name!r}.')
     super().__init__(name=name, **kwargs)
     self.conditioning_layer_sizes = [
         int(size) for size in (conditioning_layer_sizes or [])]
@@ -179,6 +171,11 @@ class FilmConditioning(tf.keras.layers.Layer):
     self.scales_mlp = None
     self.shifts_mlp = None
     self.inputs_extra_width = None
+
+  @property
+  def conditioning_variables(self) -> List[tf.Variable]:
+    """All of the layer's trainable variables: the two MLPs."""
+    return list(self.trainable_variables)
 
   def build(self, features_shape):
     """Creates the scale and shift MLPs for `C = features_shape[-1]`."""
@@ -224,20 +221,46 @@ class FilmConditioning(tf.keras.layers.Layer):
     return config
 
 
-def is_conditioning_variable(variable: tf.Variable) -> bool:
-  """Whether `variable` belongs to a conditioning layer (by its name)."""
-  return CONDITIONING_NAME in variable.name
+def conditioning_variables(module: tf.Module) -> List[tf.Variable]:
+  """The conditioning variables a network or problem's parts declare.
+
+  Every module strictly inside `module` (Keras layers and tf.Modules, found
+  through `module.submodules`) that has a `conditioning_variables` property
+  declares those variables; this returns their union.
+
+  Args:
+    module: a network, a problem, or any tf.Module.
+
+  Returns:
+    The declared variables that are among `module.trainable_variables`, in
+    that order.
+  """
+  declared = set()
+  for submodule in module.submodules:
+    if _declares(submodule):
+      declared.update(v.ref() for v in submodule.conditioning_variables)
+  return [v for v in module.trainable_variables if v.ref() in declared]
+
+
+def _declares(module: tf.Module) -> bool:
+  return isinstance(getattr(type(module), 'conditioning_variables', None),
+                    property)
 
 
 def split_conditioning_variables(
-    variables: Iterable[tf.Variable]
-) -> Tuple[List[tf.Variable], List[tf.Variable]]:
-  """Splits `variables` into `(normal_variables, conditioning_variables)`.
+    module: tf.Module) -> Tuple[List[tf.Variable], List[tf.Variable]]:
+  """Splits `module.trainable_variables` into `(normal, conditioning)`.
 
-  The order within each list follows the input order.
+  The conditioning ones are those `module` declares (its own
+  `conditioning_variables` property when it has one, as problems and the
+  conditioning layers do) or else those its parts declare (the function
+  `conditioning_variables`); the order within each list follows
+  `module.trainable_variables`.
   """
+  chosen = {v.ref() for v in (module.conditioning_variables
+                              if _declares(module)
+                              else conditioning_variables(module))}
   normal, conditioning = [], []
-  for variable in variables:
-    (conditioning if is_conditioning_variable(variable) else normal).append(
-        variable)
+  for variable in module.trainable_variables:
+    (conditioning if variable.ref() in chosen else normal).append(variable)
   return normal, conditioning

@@ -37,6 +37,7 @@ import tensorflow as tf
 import tensorflow_compression as tfc
 
 from yoto.architectures import conditioning as conditioning_lib
+from yoto.weights import contract
 
 ACTIVATIONS = ("gdn", "igdn", "relu", None)
 
@@ -115,7 +116,7 @@ class ConditionalTransform(tf.keras.layers.Layer):
     self.conditioned = bool(conditioned)
     self.conditioning_input_offset = (
         None if conditioning_input_offset is None else
-        tf.constant(conditioning_input_offset, tf.float32))
+        tuple(float(v) for v in conditioning_input_offset))
     self.convs = [
         tfc.SignalConv2D(
             spec.filters, (spec.kernel_size, spec.kernel_size),
@@ -139,9 +140,9 @@ class ConditionalTransform(tf.keras.layers.Layer):
     """Applies conv -> FiLM -> nonlinearity for every spec."""
     if self.conditioned and inputs_extra is None:
       raise ValueError(f"{self.name} is conditioned and needs inputs_extra.")
-    if self.conditioned and self.conditioning_input_offset is not None:
-      inputs_extra = (tf.cast(inputs_extra, tf.float32) -
-                      self.conditioning_input_offset)
+    if self.conditioned:
+      inputs_extra = contract.offset_and_scale(inputs_extra,
+                                               self.conditioning_input_offset)
     x = inputs
     for conv, film, activation in zip(self.convs, self.films,
                                       self.activations):
@@ -186,6 +187,11 @@ def hyper_synthesis_specs(num_filters: int) -> Sequence[ConvSpec]:
 def crop_like(tensor: tf.Tensor, height, width) -> tf.Tensor:
   """Crops `[B, H', W', C]` to its top-left `[B, height, width, C]`."""
   return tensor[:, :height, :width, :]
+
+
+# g_a down-samples by 16 and h_a by another 4.
+LATENT_STRIDE = 16
+HYPER_LATENT_STRIDE = 64
 
 
 def downsampled_size(size, factor: int):

@@ -26,8 +26,9 @@ arbitrary neural artistic stylization network", as the YOTO paper does:
   four style layers. Both split into `frozen_features` (which a problem may
   compute once per style image) and the trainable `call`.
 
-All conditioning variables have 'conditioning' in their names (see
-`yoto.architectures.conditioning.split_conditioning_variables`).
+The networks declare their conditioning variables (`conditioning_variables`:
+the normalizations' MLPs and the loss-weight embedding), see
+`yoto.architectures.conditioning.split_conditioning_variables`.
 
 Deviations from Ghiasi et al.: the last conv has no normalization (the issue
 that specifies this port, and the paper's text, say "every conv except the
@@ -41,6 +42,7 @@ import tensorflow as tf
 
 from yoto.architectures import conditioning
 from yoto.architectures import vgg
+from yoto.utils import untracked
 
 # Reflection padding of the 3x3 convs at 1/4 resolution needs 2 pixels there.
 MIN_IMAGE_SIZE = 8
@@ -75,9 +77,6 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
                    conditioning.ConditioningPostprocessing] = None,
                epsilon: float = 1e-5,
                name: str = 'instance_norm_conditioning', **kwargs):
-    if conditioning.CONDITIONING_NAME not in name:
-      raise ValueError('A ConditionalInstanceNorm name must contain '
-                       f"'{conditioning.CONDITIONING_NAME}'; got {name!r}.")
     super().__init__(name=name, **kwargs)
     self.hidden_size = int(hidden_size)
     self.postprocessing = postprocessing or \
@@ -87,6 +86,11 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
         self.hidden_size, activation='relu', name=f'{name}_hidden')
     self.scales = None
     self.shifts = None
+
+  @property
+  def conditioning_variables(self) -> List[tf.Variable]:
+    """All of the layer's trainable variables: its MLP."""
+    return list(self.trainable_variables)
 
   def build(self, features_shape):
     channels = tf.TensorShape(features_shape)[-1]
@@ -191,6 +195,15 @@ class StylizationNetwork(tf.keras.layers.Layer):
     self.loss_weights_mlp = None
 
   @property
+  def conditioning_variables(self) -> List[tf.Variable]:
+    """The normalizations' MLPs and the loss-weight embedding MLP."""
+    variables = [v for n in self.normalization_layers
+                 for v in n.conditioning_variables]
+    if self.loss_weights_mlp is not None:
+      variables += self.loss_weights_mlp.trainable_variables
+    return variables
+
+  @property
   def normalization_layers(self) -> List[ConditionalInstanceNorm]:
     layers = [n for _, n in self.down]
     for _, n1, _, n2 in self.residual:
@@ -259,7 +272,7 @@ class LossNetworkStyleEncoder(tf.keras.layers.Layer):
     super().__init__(name=name)
     # Not tracked: the loss network is frozen, rebuilt from its file, and is
     # saved by whoever exports it (see yoto.problems.style_transfer).
-    self._loss_network = _Untracked(loss_network)
+    self._loss_network = untracked.Untracked(loss_network)
     self.style_layers = tuple(style_layers)
     self.embedding_size = embedding_size
     self.bottleneck = tf.keras.layers.Dense(embedding_size,
@@ -324,7 +337,7 @@ class InceptionV3StyleEncoder(tf.keras.layers.Layer):
     features = tf.keras.Model(inception.input,
                               inception.get_layer('mixed7').output,
                               name='inception_v3_mixed7')
-    self._inception = _Untracked(features)
+    self._inception = untracked.Untracked(features)
     self.embedding_size = embedding_size
     self.bottleneck = tf.keras.layers.Dense(embedding_size,
                                             name='style_bottleneck')
@@ -345,12 +358,3 @@ class InceptionV3StyleEncoder(tf.keras.layers.Layer):
 
   def call(self, frozen_features: tf.Tensor) -> tf.Tensor:
     return self.bottleneck(frozen_features)
-
-
-class _Untracked:
-  """Holds a module without making it part of the holder's checkpoints."""
-
-  def __init__(self, value):
-    self.value = value
-
-

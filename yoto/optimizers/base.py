@@ -15,7 +15,7 @@ from typing import Dict, Optional, Tuple
 import tensorflow as tf
 
 from yoto.problems import base as problems_base
-from yoto.problems import conditioning as conditioning_lib
+from yoto.weights import contract
 
 Tensors = Dict[str, tf.Tensor]
 
@@ -38,7 +38,7 @@ class MultiLossOptimizer(metaclass=abc.ABCMeta):
 
   @property
   @abc.abstractmethod
-  def conditioning(self) -> conditioning_lib.LossConditioning:
+  def conditioning(self) -> contract.LossConditioning:
     """The conditioning contract of the model this optimizer trains."""
 
   @property

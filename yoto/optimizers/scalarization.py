@@ -11,8 +11,8 @@ from typing import Optional
 import tensorflow as tf
 
 from yoto.optimizers import base
-from yoto.optimizers import distributions
-from yoto.problems import conditioning as conditioning_lib
+from yoto.weights import contract
+from yoto.weights import distributions
 
 
 class LinearlyScalarizedOptimizer(base.MultiLossOptimizer):
@@ -48,7 +48,7 @@ class LinearlyScalarizedOptimizer(base.MultiLossOptimizer):
         raise ValueError(f"Fixed loss weight {name}={value} is negative.")
     self._weight_vector = tf.constant(
         distributions.weights_matrix(parsed, self.losses_names)[0])
-    self._conditioning = conditioning_lib.LossConditioning(
+    self._conditioning = contract.LossConditioning(
         self.losses_names, fixed_weights=dict(self.weights))
 
   @property

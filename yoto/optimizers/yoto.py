@@ -14,8 +14,8 @@ from typing import Optional
 import tensorflow as tf
 
 from yoto.optimizers import base
-from yoto.optimizers import distributions
-from yoto.problems import conditioning as conditioning_lib
+from yoto.weights import contract
+from yoto.weights import distributions
 
 
 class YotoOptimizer(base.MultiLossOptimizer):
@@ -54,7 +54,7 @@ class YotoOptimizer(base.MultiLossOptimizer):
     self.train_distribution_spec = spec
     self.weights_per_sample = weights_per_sample
     self.normalize_loss_weights = normalize_loss_weights
-    self._conditioning = conditioning_lib.LossConditioning.from_spec(
+    self._conditioning = contract.LossConditioning.from_spec(
         self.losses_names, extra_inputs_preprocessing, spec)
 
   @property

@@ -10,11 +10,12 @@ loop, one evaluator and one exporter.
 """
 
 import abc
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import tensorflow as tf
 
-from yoto.problems import conditioning as conditioning_lib
+from yoto.architectures import conditioning as conditioning_layers
+from yoto.weights import contract
 
 Tensors = Dict[str, tf.Tensor]
 
@@ -74,9 +75,20 @@ class Problem(tf.Module, metaclass=abc.ABCMeta):
     """
 
   @abc.abstractmethod
-  def export_module(self, conditioning: conditioning_lib.LossConditioning
+  def export_module(self, conditioning: contract.LossConditioning
                     ) -> tf.Module:
     """A tf.Module whose `signatures` dict is what the hub module exports."""
+
+  @property
+  def conditioning_variables(self) -> List[tf.Variable]:
+    """The trainable variables that map loss weights to modulation.
+
+    What the networks' conditioning layers declare (FiLM MLPs, conditional
+    normalizations, loss-weight embeddings), in `trainable_variables`
+    order; the trainer gives them their own optimizer when one is
+    configured. Empty for an unconditioned model.
+    """
+    return conditioning_layers.conditioning_variables(self)
 
   def image_summaries(self, features: Mapping[str, tf.Tensor],
                       inputs_extra: Optional[tf.Tensor]) -> Tensors:

@@ -28,38 +28,26 @@ Deviations from bmshj2018.py: images in [0, 1] rather than [0, 255]; the
 training noise is drawn from the step's stateless seed (runs are reproducible)
 rather than `tf.random.uniform`; the hyperprior is shared by all λ (only the
 transforms are conditioned); MS-SSIM uses fewer scales on images smaller than
-176 pixels (see `ms_ssim`); optionally log λ is centred inside the network
+176 pixels (see `yoto.problems.image_metrics.ms_ssim`); optionally log λ is centred inside the network
 (`conditioning_input_offset`), which makes FiLM learn the λ-dependence much
 faster in short runs without changing the function class.
 """
 
-import hashlib
-import json
 import math
-from typing import Dict, NamedTuple, Optional, Sequence, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
 from yoto.architectures import conditioning as conditioning_layers
 from yoto.architectures import convnet
 from yoto.architectures import hyperprior
+from yoto.export import compression as compression_export
 from yoto.problems import base
-from yoto.problems import conditioning as conditioning_lib
+from yoto.problems import image_metrics
+from yoto.weights import contract
 
 LOSS_NAMES = ("distortion", "rate")
-# g_a down-samples by 16 and h_a by another 4.
-LATENT_STRIDE = 16
-HYPER_LATENT_STRIDE = 64
-MS_SSIM_POWER_FACTORS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
-MS_SSIM_FILTER_SIZE = 11
-# tensorflow-compression's range coder precision (its default, used by both
-# entropy models here): probabilities are multiples of 2^-12.
-RANGE_CODER_PRECISION = 12
-# Bits a range-coded string may lack beyond the information of its symbols
-# (the coder's final flush); generous, it only loosens the bound below.
-RANGE_CODER_SLACK_BITS = 64
 
 
 class EntropyModels(NamedTuple):
@@ -93,81 +81,6 @@ def bits_of(log_probs: tf.Tensor) -> tf.Tensor:
 def _num_pixels(images: tf.Tensor) -> tf.Tensor:
   shape = tf.shape(images)
   return tf.cast(shape[1] * shape[2], tf.float32)
-
-
-def mse_255(images: tf.Tensor, reconstructions: tf.Tensor) -> tf.Tensor:
-  """Per-example MSE on the 0-255 scale of [0, 1] images: [B, H, W, C] -> [B].
-  """
-  diff = 255.0 * (images - reconstructions)
-  return tf.reduce_mean(tf.square(diff), axis=[1, 2, 3])
-
-
-MAX_PSNR_DB = 100.0  # The PSNR of equal images, instead of infinity.
-
-
-def psnr(images: tf.Tensor, reconstructions: tf.Tensor,
-         max_val: float = 1.0) -> tf.Tensor:
-  """Per-example PSNR in dB of images in [0, max_val]: [..., H, W, C] -> [...].
-
-  `tf.image.psnr`, capped at MAX_PSNR_DB so that an image decoded exactly
-  does not turn a mean over images into infinity.
-  """
-  return tf.minimum(tf.image.psnr(images, reconstructions, max_val),
-                    MAX_PSNR_DB)
-
-
-def to_8bit(images: tf.Tensor) -> tf.Tensor:
-  """What a decoder writes out: [0, 1] floats rounded to 256 levels."""
-  return tf.round(tf.clip_by_value(images, 0.0, 1.0) * 255.0) / 255.0
-
-
-def ms_ssim_scales(height: Optional[int], width: Optional[int]) -> int:
-  """How many MS-SSIM scales fit an image: 5 from 176 pixels up.
-
-  The coarsest scale must still be as large as the 11-pixel Gaussian window,
-  so an image of side s supports floor(log2(s / 11)) + 1 scales (at least 1).
-  Unknown sizes get the standard 5.
-  """
-  if height is None or width is None:
-    return len(MS_SSIM_POWER_FACTORS)
-  side = min(height, width)
-  if side < MS_SSIM_FILTER_SIZE:
-    return 1
-  return int(min(len(MS_SSIM_POWER_FACTORS),
-                 math.floor(math.log2(side / MS_SSIM_FILTER_SIZE)) + 1))
-
-
-def ms_ssim(images: tf.Tensor, reconstructions: tf.Tensor) -> tf.Tensor:
-  """Per-example MS-SSIM of [0, 1] images [B, H, W, 3] -> [B].
-
-  The standard 5-scale MS-SSIM (Wang et al. 2003, as `tf.image`) from 176
-  pixels up; smaller images (training crops) use the first k scales with their
-  power factors renormalised to sum to 1, and images under 11 pixels a
-  correspondingly smaller window.
-  """
-  scales = ms_ssim_scales(images.shape[1], images.shape[2])
-  factors = MS_SSIM_POWER_FACTORS[:scales]
-  total = sum(factors)
-  factors = tuple(f / total for f in factors)
-  filter_size = MS_SSIM_FILTER_SIZE
-  if images.shape[1] is not None and images.shape[2] is not None:
-    filter_size = min(filter_size, images.shape[1], images.shape[2])
-  return tf.image.ssim_multiscale(images, reconstructions, 1.0,
-                                  power_factors=factors,
-                                  filter_size=filter_size)
-
-
-def ms_ssim_db(value: tf.Tensor) -> tf.Tensor:
-  """MS-SSIM on a dB scale, -10 log10(1 - ms_ssim), as in the paper's plots."""
-  return -10.0 * tf.math.log(tf.maximum(1.0 - value, 1e-10)) / math.log(10.0)
-
-
-def image_metrics(images: tf.Tensor,
-                  decoded: tf.Tensor) -> Dict[str, tf.Tensor]:
-  """psnr, ms_ssim and ms_ssim_db ([B] each) of decoded [0, 1] images."""
-  value = ms_ssim(images, decoded)
-  return {"psnr": psnr(images, decoded),
-          "ms_ssim": value, "ms_ssim_db": ms_ssim_db(value)}
 
 
 def default_postprocessing() -> conditioning_layers.ConditioningPostprocessing:
@@ -270,7 +183,7 @@ class HyperpriorCompressionProblem(base.Problem):
           f"{self.features_key!r} has shape {shape}.")
     self.conditioned = num_conditioning_inputs is not None
     self.num_conditioning_inputs = num_conditioning_inputs
-    conditioning_lib.check_input_offset(
+    contract.check_input_offset(
         self.conditioning_input_offset, num_conditioning_inputs,
         "HyperpriorCompressionProblem", LOSS_NAMES)
     postprocessing = (default_postprocessing() if self._postprocessing is None
@@ -453,10 +366,10 @@ class HyperpriorCompressionProblem(base.Problem):
     if seed is None:
       seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int64)
     x_tilde, bits, side_bits = self._noisy_pass(images, inputs_extra, seed)
-    distortion = mse_255(images, x_tilde)
+    distortion = image_metrics.mse_255(images, x_tilde)
     losses = {"rate": (bits + side_bits) / _num_pixels(images),
               "distortion": distortion}
-    return losses, {"psnr": psnr(images, x_tilde)}
+    return losses, {"psnr": image_metrics.psnr(images, x_tilde)}
 
   def _evaluation_losses(self, images, inputs_extra):
     models = self.entropy_models(stateless=True)
@@ -467,12 +380,13 @@ class HyperpriorCompressionProblem(base.Problem):
     hyper_latent_strings = models.hyper_latent.compress(result.z)
     num_bytes = (tf.strings.length(latent_strings) +
                  tf.strings.length(hyper_latent_strings))
-    metrics = image_metrics(images, to_8bit(result.x_hat))
+    metrics = image_metrics.image_metrics(
+        images, image_metrics.to_8bit(result.x_hat))
     metrics.update(
         estimated_bpp=rate,
         actual_bpp=8.0 * tf.cast(num_bytes, tf.float32) / num_pixels,
         side_information_bpp=result.side_bits / num_pixels)
-    losses = {"rate": rate, "distortion": mse_255(images, result.x_hat)}
+    losses = {"rate": rate, "distortion": image_metrics.mse_255(images, result.x_hat)}
     return losses, metrics
 
   def reconstruct(self, images: tf.Tensor,
@@ -490,258 +404,11 @@ class HyperpriorCompressionProblem(base.Problem):
     return {"inputs": images, "reconstructions": reconstructions}
 
   def export_module(self, conditioning):
-    return CompressionExportModule(self, conditioning)
+    return compression_export.CompressionExportModule(self, conditioning)
 
 
 def latent_shapes(image_shape: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
   """Spatial shapes [2] of y and z for an image of spatial shape [2]."""
-  return (hyperprior.downsampled_size(image_shape, LATENT_STRIDE),
-          hyperprior.downsampled_size(image_shape, HYPER_LATENT_STRIDE))
-
-
-def max_coded_symbols(num_bytes, precision: int = RANGE_CODER_PRECISION):
-  """The most symbols a range-coded string of `num_bytes` can hold.
-
-  The quantized CDFs give every value, and the overflow bin, at least one
-  count of 2^precision, so no symbol is likelier than 1 - 2^-precision and
-  each costs at least -log2(1 - 2^-precision) bits (3.5e-4 at precision 12;
-  measured, an all-zero latent costs about three times that). A decoder that
-  is told to read more symbols than that from a string is being lied to: the
-  range decoder itself would happily invent them. Works on ints and on
-  float64 tensors.
-  """
-  bits_per_symbol = -math.log2(1.0 - 2.0**-precision)
-  return (8 * num_bytes + RANGE_CODER_SLACK_BITS) / bits_per_symbol
-
-
-def coded_symbols(height, width, num_filters: int):
-  """(latent, hyper-latent) symbol counts of one height x width image.
-
-  ceil(H/16) ceil(W/16) C and ceil(H/64) ceil(W/64) C; works on ints and on
-  int64 tensors.
-  """
-  y_height, y_width = (hyperprior.downsampled_size(s, LATENT_STRIDE)
-                       for s in (height, width))
-  z_height, z_width = (hyperprior.downsampled_size(s, HYPER_LATENT_STRIDE)
-                       for s in (height, width))
-  return (y_height * y_width * num_filters, z_height * z_width * num_filters)
-
-
-def check_coded_size(height: int, width: int, latent_bytes: int,
-                     hyper_latent_bytes: int, num_filters: int) -> None:
-  """Checks that strings of these lengths can code a height x width image.
-
-  Run before decoding, so that a header announcing a huge image over a few
-  bytes of strings is refused before anything is allocated.
-
-  Raises:
-    ValueError: for a non-positive size, or a size whose latents cannot be
-      coded in strings this short.
-  """
-  if height <= 0 or width <= 0:
-    raise ValueError(f"the image size {width}x{height} is not positive.")
-  counts = coded_symbols(height, width, num_filters)
-  for name, count, num_bytes in (
-      ("latent", counts[0], latent_bytes),
-      ("hyper-latent", counts[1], hyper_latent_bytes)):
-    most = int(max_coded_symbols(num_bytes))
-    if count > most:
-      raise ValueError(
-          f"a {width}x{height} image has {count} {name} values, but its "
-          f"{num_bytes}-byte {name} string can code at most {most}.")
-
-
-def _assert_coded_size(image_shape, latent_strings, hyper_latent_strings,
-                       num_filters):
-  """The in-graph `check_coded_size` of a batch: assertion ops to depend on.
-
-  image_shape is [2] int32; the strings are [B].
-  """
-  shape = tf.cast(image_shape, tf.int64)
-  counts = coded_symbols(shape[0], shape[1], num_filters)
-  checks = [tf.debugging.assert_positive(
-      image_shape, message="decompress: image_shape must be positive "
-      "[height, width].")]
-  for name, count, strings in (("latent", counts[0], latent_strings),
-                               ("hyper-latent", counts[1],
-                                hyper_latent_strings)):
-    most = max_coded_symbols(
-        tf.cast(tf.strings.length(strings), tf.float64))
-    checks.append(tf.debugging.Assert(
-        tf.reduce_all(tf.cast(count, tf.float64) <= most),
-        [f"decompress: image_shape announces more {name} values than the "
-         f"{name} strings can code (a corrupt or forged image_shape); "
-         "image_shape:", image_shape]))
-  return checks
-
-
-def lambda_weights(lmbda: tf.Tensor) -> tf.Tensor:
-  """Raw weights [distortion, rate] = [λ, 1] for a scalar or [B] λ."""
-  lmbda = tf.convert_to_tensor(lmbda, tf.float32)
-  return tf.stack([lmbda, tf.ones_like(lmbda)], axis=-1)
-
-
-def weights_fingerprint(variables: Sequence[tf.Variable]) -> str:
-  """SHA-256 (hex) of variable names and values: identifies a trained model.
-
-  Stored in a module's metadata and in every compressed file, so that a file
-  is never decoded with another model's weights or tables (which would give a
-  wrong image, or garbage, silently).
-  """
-  digest = hashlib.sha256()
-  for variable in sorted(variables, key=lambda v: v.name):
-    digest.update(variable.name.encode())
-    digest.update(np.ascontiguousarray(variable.numpy()).tobytes())
-  return digest.hexdigest()
-
-
-class _Untracked:
-  """Holds an object without tf.Module tracking (and SavedModel export) it."""
-
-  def __init__(self, problem):
-    self.problem = problem
-
-
-class CompressionExportModule(tf.Module):
-  """What a compression hub module offers.
-
-  Images are float32 [B, H, W, 3] in [0, 1], any H and W. `lmbda` is the raw
-  rate-distortion weight λ (the distortion weight; the rate weight is 1): a
-  scalar for the whole batch or one per example [B]. It is checked (positive,
-  inside the training range for a YOTO model) and turned into the network's
-  conditioning input inside the module. A fixed-λ model accepts any positive
-  λ and ignores it (its metadata says which λ it was trained with).
-
-  Signatures:
-    compress(image, lmbda) -> {latent_strings [B], hyper_latent_strings [B],
-        image_shape [2] int32}
-    decompress(latent_strings, hyper_latent_strings, image_shape, lmbda)
-        -> {image [B, H, W, 3] in [0, 1]}; an image_shape that is not
-        positive, or whose latents cannot fit in strings of these lengths
-        (`check_coded_size`), is an InvalidArgumentError before decoding.
-    reconstruct(image, lmbda) -> {reconstruction [B, H, W, 3] in [0, 1],
-        estimated_bpp [B]}: bit-identical to decompress(compress(.)) for the
-        same batch.
-    metadata() -> {metadata: JSON with the loss names, λ range, architecture
-        and the weights' fingerprint}
-
-  Loading needs `import tensorflow_compression` (it registers the range
-  coding ops). Range coding across machines needs bit-identical h_s outputs;
-  see tensorflow-compression on integer networks.
-  """
-
-  def __init__(self, problem: HyperpriorCompressionProblem,
-               conditioning: conditioning_lib.LossConditioning):
-    super().__init__(name="yoto_compression")
-    # The module tracks the variables, not the Keras layers: saving layers
-    # makes SavedModel trace every layer's call functions, which took most
-    # of a minute and adds nothing the signatures need.
-    self._untracked = _Untracked(problem)
-    self._conditioning = conditioning
-    self.model_variables = list(problem.variables)
-    # Tables fixed at export time, stored as variables in the SavedModel.
-    self.models = problem.entropy_models(stateless=False)
-    self.fingerprint = weights_fingerprint(self.variables)
-    self._metadata = json.dumps(
-        self._metadata_dict(problem, conditioning, self.fingerprint),
-        sort_keys=True)
-    image = tf.TensorSpec([None, None, None, 3], tf.float32, "image")
-    lmbda = tf.TensorSpec(None, tf.float32, "lmbda")
-    self._signatures = {}
-
-    def add(name, fn, *specs):
-      function = tf.function(fn, input_signature=list(specs))
-      setattr(self, name, function)
-      self._signatures[name] = function.get_concrete_function()
-
-    add("compress", self._compress, image, lmbda)
-    add("decompress", self._decompress,
-        tf.TensorSpec([None], tf.string, "latent_strings"),
-        tf.TensorSpec([None], tf.string, "hyper_latent_strings"),
-        tf.TensorSpec([2], tf.int32, "image_shape"), lmbda)
-    add("reconstruct", self._reconstruct, image, lmbda)
-    add("metadata", lambda: {"metadata": tf.constant(self._metadata)})
-
-  @staticmethod
-  def _metadata_dict(problem, conditioning, fingerprint):
-    metadata = {
-        "problem": "HyperpriorCompressionProblem",
-        "num_filters": problem.num_filters,
-        "num_scales": problem.num_scales,
-        "scale_min": problem.scale_min,
-        "scale_max": problem.scale_max,
-        "image_range": [0.0, 1.0],
-        "conditioning_input_offset": problem.conditioning_input_offset,
-        "fingerprint": fingerprint,
-        **json.loads(conditioning.to_json()),
-    }
-    if conditioning.ranges:
-      metadata["lmbda_range"] = list(conditioning.ranges["distortion"])
-    if conditioning.fixed_weights:
-      metadata["lmbda"] = conditioning.fixed_weights["distortion"]
-    return metadata
-
-  @property
-  def signatures(self):
-    return dict(self._signatures)
-
-  def _checked(self, lmbda, batch_size, tensor):
-    """Validates λ; returns (tensor, gated on the checks, inputs_extra).
-
-    inputs_extra is [B, 2], or None for a fixed-λ model, which still rejects
-    a malformed or non-positive λ.
-    """
-    conditioned = self._conditioning.is_conditioned
-    inputs_extra = self._conditioning.weights_to_inputs_extra(
-        lambda_weights(lmbda), batch_size=batch_size, check_range=conditioned)
-    with tf.control_dependencies([inputs_extra]):
-      tensor = tf.identity(tensor)
-    return tensor, (inputs_extra if conditioned else None)
-
-  @staticmethod
-  def _checked_image(image):
-    """The image, gated on being [B, H, W, 3] with H, W >= 1.
-
-    A SavedModel signature does not enforce its TensorSpec's shape, so a
-    one-channel image would otherwise fail deep inside the first convolution.
-    """
-    shape = tf.shape(image)
-    padded = tf.concat([shape, tf.zeros([4], tf.int32)], 0)  # Any rank.
-    check = tf.debugging.Assert(
-        (tf.size(shape) == 4) & (padded[3] == 3) &
-        (tf.reduce_min(padded[1:3]) > 0),
-        ["image must be float32 [batch, height, width, 3]: RGB in [0, 1], "
-         "height and width at least 1; got shape", shape])
-    with tf.control_dependencies([check]):
-      return tf.identity(image)
-
-  def _compress(self, image, lmbda):
-    image = self._checked_image(image)
-    image, inputs_extra = self._checked(lmbda, tf.shape(image)[0], image)
-    latent, hyper_latent = self._untracked.problem.compress(
-        image, inputs_extra, self.models)
-    return {"latent_strings": latent, "hyper_latent_strings": hyper_latent,
-            "image_shape": tf.shape(image)[1:3]}
-
-  def _decompress(self, latent_strings, hyper_latent_strings, image_shape,
-                  lmbda):
-    latent_strings, inputs_extra = self._checked(
-        lmbda, tf.shape(latent_strings)[0], latent_strings)
-    # Checked before decoding: a forged image_shape must not allocate.
-    with tf.control_dependencies(_assert_coded_size(
-        image_shape, latent_strings, hyper_latent_strings,
-        self._untracked.problem.num_filters)):
-      latent_strings = tf.identity(latent_strings)
-    x_hat = self._untracked.problem.decompress(
-        latent_strings, hyper_latent_strings, image_shape, inputs_extra,
-        self.models)
-    return {"image": tf.clip_by_value(x_hat, 0.0, 1.0)}
-
-  def _reconstruct(self, image, lmbda):
-    image = self._checked_image(image)
-    image, inputs_extra = self._checked(lmbda, tf.shape(image)[0], image)
-    result = self._untracked.problem.quantized_pass(image, inputs_extra,
-                                                    self.models)
-    rate = (result.bits + result.side_bits) / _num_pixels(image)
-    return {"reconstruction": tf.clip_by_value(result.x_hat, 0.0, 1.0),
-            "estimated_bpp": rate}
+  return (hyperprior.downsampled_size(image_shape, hyperprior.LATENT_STRIDE),
+          hyperprior.downsampled_size(image_shape,
+                                      hyperprior.HYPER_LATENT_STRIDE))

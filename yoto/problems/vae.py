@@ -22,14 +22,14 @@ and `*_log_sigmas` are true log standard deviations; the raw decoder outputs
 are available as `*_logits` / extras.
 """
 
-import json
 from typing import Callable, Mapping, Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from yoto.export import vae as vae_export
 from yoto.problems import base
-from yoto.problems import conditioning as conditioning_lib
+from yoto.weights import contract
 
 tfd = tfp.distributions
 
@@ -72,7 +72,7 @@ class ConditionalVaeProblem(base.Problem):
       conditioning_input_offset: a constant [2] (kl_loss, reconstruction_loss)
         subtracted from `inputs_extra` before the networks see it, e.g. the
         log of each training range's geometric centre (see
-        `conditioning.check_input_offset`); the conditioning contract
+        `contract.check_input_offset`); the conditioning contract
         (inputs_extra = log of the raw weights) is unchanged.
       conditioning_input_scale: multiplies the centred inputs (see
         `conditioning.check_input_scale`).
@@ -92,10 +92,10 @@ class ConditionalVaeProblem(base.Problem):
     self.features_key = features_key
     self.output_distribution = output_distribution
     self.epsilon = epsilon
-    self.conditioning_input_offset = conditioning_lib.check_input_offset(
+    self.conditioning_input_offset = contract.check_input_offset(
         conditioning_input_offset, len(self.losses_keys),
         "ConditionalVaeProblem", self.losses_keys)
-    self.conditioning_input_scale = conditioning_lib.check_input_scale(
+    self.conditioning_input_scale = contract.check_input_scale(
         conditioning_input_scale, "ConditionalVaeProblem")
     self.encoder = None
     self.decoder = None
@@ -152,7 +152,7 @@ class ConditionalVaeProblem(base.Problem):
     """`inputs_extra` [B, 2] centred and scaled as configured (or None)."""
     if inputs_extra is None:
       return None
-    return conditioning_lib.offset_and_scale(
+    return contract.offset_and_scale(
         inputs_extra, self.conditioning_input_offset,
         self.conditioning_input_scale)
 
@@ -241,118 +241,9 @@ class ConditionalVaeProblem(base.Problem):
             "samples": samples}
 
   def export_module(self, conditioning):
-    return VaeExportModule(self, conditioning)
-
-
-def _beta_weights(beta):
-  """[kl_loss, reconstruction_loss] = [β, 1] for a scalar or per-example β."""
-  beta = tf.convert_to_tensor(beta, tf.float32)
-  return tf.stack([beta, tf.ones_like(beta)], axis=-1)
+    return vae_export.VaeExportModule(self, conditioning)
 
 
 def _prefixed(endpoints: Mapping[str, tf.Tensor], prefix: str):
   return {prefix + k: v for k, v in endpoints.items()}
 
-
-class VaeExportModule(tf.Module):
-  """What a VAE hub module offers; see DESIGN.md, "Exported hub modules".
-
-  Signatures (`inputs_extra` only for conditioned models):
-    reconstruct(image, inputs_extra) -> {reconstructions}
-    reconstruct_with_extras(image, inputs_extra) -> {reconstructions,
-        reconstruction_log_sigmas | reconstruction_logits, latent_means,
-        latent_log_sigmas, encoder_*/decoder_* endpoints}
-    sample(noise, inputs_extra) -> {samples}
-    sample_with_extras(noise, inputs_extra) -> {image_samples, ...}
-    reconstruct_at_weights(image, loss_weights), sample_at_weights(noise,
-        loss_weights): raw weights [n] or [batch, n] in `loss_names` order,
-        checked and preprocessed inside.
-    reconstruct_at_beta(image, beta), sample_at_beta(noise, beta): the same
-        with weights [β, 1] for a scalar or per-example [batch] β.
-    metadata() -> {metadata: JSON string}
-  """
-
-  def __init__(self, problem: ConditionalVaeProblem,
-               conditioning: conditioning_lib.LossConditioning):
-    super().__init__(name="yoto_vae")
-    # Only the variables are tracked: tracking the Keras models would make
-    # SavedModel trace every layer's call function too (several times slower
-    # to export). The problem is reached through closures instead.
-    self.model_variables = list(problem.variables)
-    self._reconstruct = problem.reconstruct
-    self._sample = problem.sample
-    self._conditioning = conditioning
-    self._metadata = json.dumps({
-        "problem": "ConditionalVaeProblem",
-        "output_distribution": problem.output_distribution,
-        "image_shape": list(problem.image_shape),
-        "latent_dimensions": problem.latent_dimensions,
-        **json.loads(conditioning.to_json())})
-    image = tf.TensorSpec([None, *problem.image_shape], tf.float32, "image")
-    noise = tf.TensorSpec([None, problem.latent_dimensions], tf.float32,
-                          "noise")
-    extra = tf.TensorSpec([None, conditioning.num_losses], tf.float32,
-                          "inputs_extra")
-    weights = tf.TensorSpec(None, tf.float32, "loss_weights")
-    conditioned = conditioning.is_conditioned
-    self._signatures = {}
-
-    def add(name, fn, *specs):
-      function = tf.function(fn, input_signature=list(specs))
-      setattr(self, name, function)
-      self._signatures[name] = function.get_concrete_function()
-
-    if conditioned:
-      add("reconstruct", lambda image, inputs_extra: {
-          "reconstructions": self._reconstruct(image, inputs_extra)[0]},
-          image, extra)
-      add("reconstruct_with_extras", self._reconstruct_dict, image, extra)
-      add("sample", lambda noise, inputs_extra: {
-          "samples": self._sample(noise, inputs_extra)[0]}, noise, extra)
-      add("sample_with_extras", self._sample_dict, noise, extra)
-    else:
-      add("reconstruct", lambda image: {
-          "reconstructions": self._reconstruct(image, None)[0]}, image)
-      add("reconstruct_with_extras",
-          lambda image: self._reconstruct_dict(image, None), image)
-      add("sample", lambda noise: {
-          "samples": self._sample(noise, None)[0]}, noise)
-      add("sample_with_extras", lambda noise: self._sample_dict(noise, None),
-          noise)
-    add("reconstruct_at_weights", lambda image, loss_weights:
-        self._at_weights(self._reconstruct_dict, image, loss_weights),
-        image, weights)
-    add("sample_at_weights", lambda noise, loss_weights:
-        self._at_weights(self._sample_dict, noise, loss_weights),
-        noise, weights)
-    beta = tf.TensorSpec(None, tf.float32, "beta")
-    add("reconstruct_at_beta", lambda image, beta:
-        self._at_weights(self._reconstruct_dict, image, _beta_weights(beta)),
-        image, beta)
-    add("sample_at_beta", lambda noise, beta:
-        self._at_weights(self._sample_dict, noise, _beta_weights(beta)),
-        noise, beta)
-    add("metadata", lambda: {"metadata": tf.constant(self._metadata)})
-
-  @property
-  def signatures(self):
-    return dict(self._signatures)
-
-  def _at_weights(self, fn, batch_tensor, loss_weights):
-    """Calls fn(batch_tensor, inputs_extra) with checked raw weights."""
-    conditioned = self._conditioning.is_conditioned
-    # Fixed-weight models ignore the weights but still reject bad ones.
-    inputs_extra = self._conditioning.weights_to_inputs_extra(
-        loss_weights, batch_size=tf.shape(batch_tensor)[0],
-        check_range=conditioned)
-    with tf.control_dependencies([inputs_extra]):
-      batch_tensor = tf.identity(batch_tensor)
-    return fn(batch_tensor, inputs_extra if conditioned else None)
-
-  def _reconstruct_dict(self, image, inputs_extra):
-    reconstructions, extras = self._reconstruct(image, inputs_extra)
-    return {"reconstructions": reconstructions, **extras}
-
-  def _sample_dict(self, noise, inputs_extra):
-    samples, extras = self._sample(noise, inputs_extra)
-    return {"image_samples": samples, **extras}

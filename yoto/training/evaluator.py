@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from yoto import results
-from yoto.optimizers import distributions
+from yoto.weights import distributions
 
 DatasetFn = Callable[[tf.distribute.InputContext], tf.data.Dataset]
 

@@ -25,7 +25,6 @@ import tensorflow as tf
 
 from yoto import results
 from yoto import run_config
-from yoto.optimizers import distributions
 from yoto.training import checkpoints
 from yoto.training import evaluator as evaluator_lib
 from yoto.training import export as export_lib
@@ -34,6 +33,7 @@ from yoto.training import strategy as strategy_lib
 from yoto.training import trainer as trainer_lib
 from yoto.utils import data
 from yoto.utils import preprocessing
+from yoto.weights import distributions
 
 SCHEDULES = ("train", "eval", "train_and_eval")
 FINISHED_FILE = "FINISHED"

@@ -107,8 +107,9 @@ class TrainingState:
       self.problem.initialize_model(
           element_spec, multi_loss_optimizer.num_conditioning_inputs)
       variables = self.problem.trainable_variables
+      # The problem's networks say which variables are conditioning ones.
       normal, conditioning = conditioning_layers.split_conditioning_variables(
-          variables)
+          self.problem)
       if separate and not conditioning:
         raise ValueError(
             "A separate conditioning optimizer is configured, but the model "

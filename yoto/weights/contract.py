@@ -10,16 +10,18 @@ raw weights to a module gets exactly the training-time inputs.
 
 A problem may also centre and scale `inputs_extra` inside its network
 (`check_input_offset`, `check_input_scale`, `offset_and_scale`) before its
-conditioning MLPs, which leaves this contract unchanged.
+conditioning MLPs, which leaves this contract unchanged;
+`LossConditioning.centring_offset` gives the centre of the training range.
 """
 
 import dataclasses
 import json
-from typing import Dict, Optional, Sequence, Tuple
+import math
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
 
-from yoto.optimizers import distributions
+from yoto.weights import distributions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,8 +139,55 @@ class LossConditioning:
                      "the model was never trained there. Got", weights]))
     return checks
 
+  def centring_offset(self) -> Optional[Tuple[float, ...]]:
+    """The centre of each weight's training range, in `inputs_extra` units.
+
+    Per loss in sorted order: log of the geometric centre sqrt(low * high)
+    under log preprocessing, the midpoint (low + high) / 2 under identity;
+    None without ranges. Subtracting it (`offset_and_scale`) centres the
+    conditioning input on 0 over the training distribution.
+    """
+    if not self.is_conditioned or not self.ranges:
+      return None
+    if self.preprocessing == "log":
+      return tuple(0.5 * (math.log(lo) + math.log(hi))
+                   for lo, hi in (self.ranges[k] for k in self.loss_names))
+    return tuple(0.5 * (lo + hi)
+                 for lo, hi in (self.ranges[k] for k in self.loss_names))
+
+  def to_dict(self) -> Dict[str, object]:
+    """The contract as JSON-ready data (tuples become lists)."""
+    return json.loads(self.to_json())
+
   def to_json(self) -> str:
     return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+  @classmethod
+  def from_json(cls, text: Union[str, bytes]) -> "LossConditioning":
+    """Reads `to_json`'s output, or a hub module's metadata JSON.
+
+    Keys other than the contract's fields (a module's metadata also holds,
+    for example, its problem name) are ignored.
+
+    Raises:
+      ValueError: if `text` is not a JSON object with `loss_names`.
+    """
+    try:
+      record = json.loads(text)
+    except ValueError as e:
+      raise ValueError(f"A loss-weight contract must be JSON: {e}") from None
+    if not isinstance(record, dict) or "loss_names" not in record:
+      raise ValueError("A loss-weight contract is a JSON object with at "
+                       f"least 'loss_names'; got {str(text)[:200]!r}.")
+    ranges = record.get("ranges")
+    fixed = record.get("fixed_weights")
+    return cls(
+        loss_names=tuple(record["loss_names"]),
+        preprocessing=record.get("preprocessing"),
+        ranges=None if ranges is None else {
+            k: (float(lo), float(hi)) for k, (lo, hi) in ranges.items()},
+        fixed_weights=None if fixed is None else {
+            k: float(v) for k, v in fixed.items()})
 
 
 def check_input_offset(offset: Optional[Sequence[float]],
