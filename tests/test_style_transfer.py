@@ -1,6 +1,9 @@
 """Style transfer: losses by hand, networks' shapes and conditioning, problem.
 """
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
 import random_vgg
@@ -10,6 +13,7 @@ from yoto.architectures import conditioning
 from yoto.architectures import style_transfer as networks
 from yoto.architectures import vgg
 from yoto.problems import style_transfer
+from yoto.utils import styles
 
 # ---------------------------------------------------------------------------
 # Losses against hand-computed values.
@@ -275,6 +279,33 @@ def test_inception_style_encoder_shapes_without_weights_file():
     networks.InceptionV3StyleEncoder(weights="/no/such/inception.h5")
 
 
+def test_fine_tuned_inception_is_trained_and_saved_frozen_one_is_not():
+  frozen = networks.InceptionV3StyleEncoder(weights=None, image_size=75)
+  frozen(frozen.frozen_features(tf.random.uniform([1, 40, 40, 3])))
+  assert [v.name.split("/")[-2] for v in frozen.trainable_variables] == [
+      "style_bottleneck"] * 2
+  assert "inception_v3" in frozen.frozen_networks
+  tuned = networks.InceptionV3StyleEncoder(weights=None, image_size=75,
+                                           fine_tune=True)
+  images = tuned.frozen_features(tf.random.uniform([2, 40, 56, 3]))
+  assert images.shape == [2, 75, 75, 3]  # Inception's inputs, in [-1, 1].
+  assert float(tf.reduce_min(images)) >= -1 and tuned.frozen_networks == {}
+  with tf.GradientTape() as tape:
+    embedding = tuned(images, training=True)
+    loss = tf.reduce_sum(tf.square(embedding))
+  assert embedding.shape == [2, 100]
+  inception = [v for v in tuned.trainable_variables
+               if "style_bottleneck" not in v.name]
+  # Inception-v3 up to mixed7 has millions of trainable parameters.
+  assert sum(int(np.prod(v.shape)) for v in inception) > 1_000_000
+  gradients = tape.gradient(loss, inception)
+  assert all(g is not None for g in gradients)
+  # Part of whatever checkpoints the encoder.
+  saved = tf.train.Checkpoint(encoder=tuned)
+  assert len(tf.train.list_variables(saved.write(
+      os.path.join(tempfile.mkdtemp(), "ckpt")))) > len(inception)
+
+
 # ---------------------------------------------------------------------------
 # The problem.
 
@@ -330,6 +361,65 @@ def test_training_draws_training_styles_and_eval_fixed_held_out_ones(problem):
   # evaluation batch (K copies, one per weight vector).
   tiled = problem.style_indices(tf.tile(content[:5], [3, 1, 1, 1]), False)
   np.testing.assert_array_equal(tiled.numpy(), np.tile(held[:5], 3))
+
+
+def test_only_the_training_step_updates_batch_norm_statistics(problem):
+  content = tf.random.stateless_uniform([4, 32, 32, 3], seed=[7, 8])
+  moving = lambda: [v.numpy().copy() for v in
+                    problem.stylization_network.non_trainable_variables]
+  before = moving()
+  problem.losses_and_metrics({"image": content}, tf.zeros([4, 6]),
+                             training=False)
+  problem.image_summaries({"image": content}, tf.zeros([4, 6]))
+  problem.stylize(content, tf.zeros([4, 100]), tf.zeros([4, 6]))
+  for a, b in zip(before, moving()):
+    np.testing.assert_array_equal(a, b)
+  problem.losses_and_metrics({"image": content}, tf.zeros([4, 6]),
+                             training=True, seed=tf.constant([1, 2]))
+  assert any(np.abs(a - b).max() > 0 for a, b in zip(before, moving()))
+
+
+def test_augmented_styles_change_training_targets_only():
+  problem = style_transfer.StyleTransferProblem(
+      stylization_network=lambda: _network(0.125, 1), style_image_size=32,
+      style_augmentation=styles.StyleAugmentation())
+  problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])}, 6)
+  content = tf.random.stateless_uniform([4, 32, 32, 3], seed=[0, 1])
+  indices = problem.style_indices(content, True, tf.constant([3, 4]))
+  images = tf.gather(problem.style_set.images, indices)
+  augmented = problem.augmented_styles(indices, tf.constant([3, 4]))
+  assert augmented.shape == images.shape
+  assert float(tf.reduce_mean(tf.abs(augmented - images))) > 0.01
+  np.testing.assert_array_equal(
+      augmented.numpy(),
+      problem.augmented_styles(indices, tf.constant([3, 4])).numpy())
+  run = lambda training: problem.losses_and_metrics(
+      {"image": content}, tf.zeros([4, 6]), training=training,
+      seed=tf.constant([3, 4]))[0]
+  trained, again = run(True), run(True)
+  for name, value in trained.items():
+    assert np.isfinite(value.numpy()).all(), name
+    np.testing.assert_allclose(value.numpy(), again[name].numpy(), rtol=1e-5)
+  # The style losses are against the augmented images' Gram matrices.
+  stylized = problem.stylize_with_styles(content, indices, tf.zeros([4, 6]))
+  plain = problem.losses(stylized, content, indices)
+  grams, _ = problem._style_grams_and_features(augmented)  # pylint: disable=protected-access
+  changed = problem.losses(stylized, content, indices, grams)
+  assert not np.allclose(plain["style_loss_1"], changed["style_loss_1"])
+  # Evaluation uses the unchanged style images: as without augmentation.
+  plain_problem = style_transfer.StyleTransferProblem(
+      stylization_network=lambda: _network(0.125, 1), style_image_size=32)
+  plain_problem.initialize_model(
+      {"image": tf.TensorSpec([None, 32, 32, 3])}, 6)
+  for a, b in zip(plain_problem.variables, problem.variables):
+    assert a.name == b.name
+    a.assign(b)
+  evaluated = run(False)
+  reference = plain_problem.losses_and_metrics(
+      {"image": content}, tf.zeros([4, 6]), training=False)[0]
+  for name, value in evaluated.items():
+    np.testing.assert_allclose(value.numpy(), reference[name].numpy(),
+                               rtol=1e-5)
 
 
 def test_problem_variables_exclude_the_frozen_loss_network(problem):
