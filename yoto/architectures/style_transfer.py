@@ -1,39 +1,59 @@
 """Networks for adjustable fast style transfer (paper §4.3 and appendix A.3).
 
 Following Ghiasi et al. (2017), "Exploring the structure of a real-time,
-arbitrary neural artistic stylization network", as the YOTO paper does:
+arbitrary neural artistic stylization network", and Magenta's arbitrary image
+stylization code, as the YOTO paper does ("the exact same network
+architecture"):
 
-- `StylizationNetwork` (the "transformer" of Magenta's arbitrary image
-  stylization): a 9x9 conv (32), two stride-2 3x3 convs (64, 128), five
-  residual blocks of two 3x3 convs (128), two upsampling steps (nearest
-  neighbour resize, then a 3x3 conv: 64, 32) and a 9x9 conv to 3 channels with
-  a sigmoid. Every conv except the last is followed by conditional instance
-  normalization (`ConditionalInstanceNorm`). Convolutions pad by reflection;
-  the convs followed by a normalization have no bias (it would be removed by
-  the mean subtraction). `width_multiplier` scales every channel count so
-  that a small version trains on a CPU.
-- The conditioning of the YOTO paper: the log loss weights go through an MLP
-  (one hidden layer of 512, ReLU) and are concatenated with the style
-  embedding; every normalized layer has its own MLP (one hidden layer of 256,
-  ReLU) followed by two affine maps giving the per-channel scale and shift.
-  Without loss weights (a fixed-weight model) the style embedding alone
-  conditions the layers, as in Ghiasi et al.
+- `StylizationNetwork` (Magenta's "transformer"): a contraction of a 9x9 conv
+  (32), two stride-2 3x3 convs (64, 128), each followed by ordinary batch
+  normalization (a learnt offset, no scale, as slim's default) and a ReLU,
+  and *not* conditioned on anything; five residual blocks of two 3x3 convs
+  (128); two upsampling steps (nearest-neighbour resize, then a 3x3 conv: 64,
+  32); and a 9x9 conv to 3 channels followed by a sigmoid. The 13 convs after
+  the contraction (the residual ones, the upsampling ones and the last one)
+  are followed by conditional instance normalization
+  (`ConditionalInstanceNorm`), which is where the style (and here the loss
+  weights) enter. Convolutions pad by reflection and have no bias (every one
+  is followed by a normalization that would remove it). `width_multiplier`
+  scales every channel count (but the 3 output channels) so that a small
+  version trains on a CPU.
+- Batch normalization uses the batch's statistics in training
+  (`training=True`, which the problem passes in its training step) and its
+  moving averages otherwise (evaluation, image summaries, exported modules).
+- The conditioning of the YOTO paper (unchanged): the log loss weights go
+  through an MLP (one hidden layer of 512, ReLU) and are concatenated with the
+  style embedding; every conditionally normalized layer has its own MLP (one
+  hidden layer of 256, ReLU) followed by two affine maps giving the
+  per-channel scale and shift. Without loss weights (a fixed-weight model)
+  the style embedding alone conditions the layers and, as in Ghiasi et al.,
+  each layer maps it *linearly* to its scales and shifts
+  (`style_only_hidden_size=0`; see `StylizationNetwork`).
 - Style networks (`LossNetworkStyleEncoder`, `InceptionV3StyleEncoder`): a
-  frozen feature extractor and a trainable linear bottleneck to a 100-d
-  embedding. The paper uses Inception-v3 up to `mixed7`, averaged over space;
-  that needs an Inception-v3 weights file. The offline default embeds a style
-  by the channel means and standard deviations of the frozen loss network's
-  four style layers. Both split into `frozen_features` (which a problem may
+  feature extractor and a trainable linear bottleneck to a 100-d embedding.
+  The paper uses Inception-v3 up to `mixed7` (Magenta's `Mixed_6e`), averaged
+  over space, and Magenta fine-tunes it (`fine_tune=True` here); that needs
+  an Inception-v3 weights file. The offline default embeds a style by the
+  channel means and standard deviations of the frozen loss network's four
+  style layers. Both split into `frozen_features` (which a problem may
   compute once per style image) and the trainable `call`.
 
 The networks declare their conditioning variables (`conditioning_variables`:
 the normalizations' MLPs and the loss-weight embedding), see
 `yoto.architectures.conditioning.split_conditioning_variables`.
 
-Deviations from Ghiasi et al.: the last conv has no normalization (the issue
-that specifies this port, and the paper's text, say "every conv except the
-last"); the upsampling restores the exact size of the matching encoder level,
-so any input of at least `MIN_IMAGE_SIZE` pixels keeps its size.
+Deviations from Ghiasi et al. / Magenta:
+- the conditional normalizations' scales are `1 + raw` (FiLM starting at the
+  identity, the YOTO convention) where Magenta uses the predicted gamma as
+  is; the YOTO model's per-layer MLPs are the paper's appendix A.3;
+- batch normalization's moving averages decay by 0.99 per step, not slim's
+  0.999: the CPU runs here last hundreds of steps, and after 800 steps at
+  0.999 the initial (0, 1) statistics would still weigh 45 %;
+- channel counts are rounded (`scaled_channels`) where Magenta truncates
+  `int(alpha * c)`; the upsampling restores the exact size of the matching
+  contraction level, so any input of at least `MIN_IMAGE_SIZE` pixels keeps
+  its size; Magenta initialises the convs with N(0, 0.01), here Keras'
+  default Glorot uniform.
 """
 
 from typing import List, Mapping, Optional, Sequence, Tuple
@@ -49,6 +69,8 @@ MIN_IMAGE_SIZE = 8
 # Channels of the stylization network at width multiplier 1 (Ghiasi et al.).
 BASE_CHANNELS = (32, 64, 128)
 STYLE_EMBEDDING_SIZE = 100
+# slim.batch_norm's epsilon, which Magenta's contraction uses.
+BATCH_NORM_EPSILON = 1e-3
 
 
 def scaled_channels(width_multiplier: float) -> Tuple[int, int, int]:
@@ -66,7 +88,8 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
   """Instance normalization with a per-example scale and shift.
 
   `features` [B, H, W, C] are normalized per example and channel over space;
-  `conditioning` [B, D] goes through an MLP (one hidden ReLU layer) and two
+  `conditioning` [B, D] goes through an MLP (one hidden ReLU layer of
+  `hidden_size`; none when it is 0, a linear map as in Ghiasi et al.) and two
   affine maps to `scales` and `shifts` [B, C], post-processed (by default
   `scales = 1 + raw`, `shifts = raw`), which give
   `scales * normalized + shifts`.
@@ -77,13 +100,18 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
                    conditioning.ConditioningPostprocessing] = None,
                epsilon: float = 1e-5,
                name: str = 'instance_norm_conditioning', **kwargs):
+    if hidden_size < 0:
+      raise ValueError('ConditionalInstanceNorm.hidden_size must be >= 0 '
+                       f'(0: a linear map), got {hidden_size}.')
     super().__init__(name=name, **kwargs)
     self.hidden_size = int(hidden_size)
     self.postprocessing = postprocessing or \
         conditioning.ConditioningPostprocessing(scales_add=1.0)
     self.epsilon = epsilon
-    self.hidden = tf.keras.layers.Dense(
-        self.hidden_size, activation='relu', name=f'{name}_hidden')
+    self.hidden = None
+    if self.hidden_size:
+      self.hidden = tf.keras.layers.Dense(
+          self.hidden_size, activation='relu', name=f'{name}_hidden')
     self.scales = None
     self.shifts = None
 
@@ -105,7 +133,9 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
   def scales_and_shifts(self, conditioning_inputs: tf.Tensor
                         ) -> Tuple[tf.Tensor, tf.Tensor]:
     """Post-processed (scales, shifts), each [B, C], for [B, D] inputs."""
-    hidden = self.hidden(conditioning_inputs)
+    hidden = conditioning_inputs
+    if self.hidden is not None:
+      hidden = self.hidden(conditioning_inputs)
     return self.postprocessing(self.scales(hidden), self.shifts(hidden))
 
   def call(self, features: tf.Tensor,
@@ -136,63 +166,97 @@ class ReflectConv(tf.keras.layers.Layer):
 class StylizationNetwork(tf.keras.layers.Layer):
   """Ghiasi et al.'s stylization network with YOTO loss-weight conditioning.
 
-  Call with `content` [B, H, W, 3] in [0, 1], `style_embedding` [B, E] and
+  Call with `content` [B, H, W, 3] in [0, 1], `style_embedding` [B, E],
   `loss_weights` [B, n] (the preprocessed weights of the conditioned losses,
-  or None for a fixed-weight model); returns the stylized image
-  [B, H, W, 3] in (0, 1).
+  or None for a fixed-weight model) and `training` (batch statistics in the
+  contraction's batch norm, and their moving averages updated); returns the
+  stylized image [B, H, W, 3] in (0, 1). The conditional normalizations are
+  made on the first call, which fixes whether the network is conditioned on
+  loss weights.
   """
 
   def __init__(self, width_multiplier: float = 1.0,
                num_residual_blocks: int = 5,
                conditioning_hidden_size: int = 256,
+               style_only_hidden_size: int = 0,
                loss_weights_hidden_size: int = 512,
                loss_weights_embedding_size: int = 100,
                conditioning_postprocessing: Optional[
                    conditioning.ConditioningPostprocessing] = None,
+               batch_norm_momentum: float = 0.99,
                name: str = 'stylization_network'):
     """Creates the layers (variables are made on the first call).
 
     Args:
       width_multiplier: scales the channels 32, 64, 128.
       num_residual_blocks: 5 in Ghiasi et al.
-      conditioning_hidden_size: hidden units of each normalization's MLP
-        (256 in the paper).
+      conditioning_hidden_size: hidden units of each normalization's MLP when
+        the network sees loss weights (256 in the YOTO paper, appendix A.3).
+      style_only_hidden_size: the same when it sees the style alone (a
+        fixed-weight model). 0 (default): each layer maps the style embedding
+        linearly to its scales and shifts, as Ghiasi et al., so that the
+        fixed-weight baselines are their network. The YOTO model needs the
+        MLP, because the loss weights act on the scales and shifts through it
+        (jointly with the style), not additively; 256 here gives a
+        fixed-weight twin with the YOTO model's per-layer MLPs (the baseline
+        of earlier versions of this port).
       loss_weights_hidden_size: hidden units of the loss-weight MLP (512).
       loss_weights_embedding_size: its output size, concatenated with the
         style embedding (the paper leaves it unsaid; 100, the style
         embedding's size).
       conditioning_postprocessing: maps raw (scales, shifts); default
         `scales = 1 + raw`.
+      batch_norm_momentum: decay of the contraction's batch-norm moving
+        averages (slim's 0.999 suits 2M steps; 0.99 settles within a few
+        hundred).
       name: layer name.
     """
     super().__init__(name=name)
     if width_multiplier <= 0:
       raise ValueError('StylizationNetwork.width_multiplier must be positive, '
                        f'got {width_multiplier}.')
+    if not 0.0 <= batch_norm_momentum < 1.0:
+      raise ValueError('StylizationNetwork.batch_norm_momentum must be in '
+                       f'[0, 1), got {batch_norm_momentum}.')
     self.width_multiplier = float(width_multiplier)
     self.channels = scaled_channels(width_multiplier)
     c1, c2, c3 = self.channels
+    self.num_residual_blocks = int(num_residual_blocks)
+    self.conditioning_hidden_size = int(conditioning_hidden_size)
+    self.style_only_hidden_size = int(style_only_hidden_size)
     self.loss_weights_hidden_size = loss_weights_hidden_size
     self.loss_weights_embedding_size = loss_weights_embedding_size
-    self._norm_index = 0
+    self.conditioning_postprocessing = conditioning_postprocessing
 
-    def norm():
-      self._norm_index += 1
-      return ConditionalInstanceNorm(
-          conditioning_hidden_size, conditioning_postprocessing,
-          name=f'norm_{self._norm_index}_conditioning')
+    def batch_norm(conv_name):
+      # slim.batch_norm's defaults: a learnt offset, no scale.
+      return tf.keras.layers.BatchNormalization(
+          center=True, scale=False, momentum=batch_norm_momentum,
+          epsilon=BATCH_NORM_EPSILON, name=f'{conv_name}_batch_norm')
 
-    self.down = [(ReflectConv(c1, 9, name='conv1'), norm()),
-                 (ReflectConv(c2, 3, 2, name='conv2'), norm()),
-                 (ReflectConv(c3, 3, 2, name='conv3'), norm())]
+    self.contraction = [
+        (ReflectConv(c1, 9, name='conv1'), batch_norm('conv1')),
+        (ReflectConv(c2, 3, 2, name='conv2'), batch_norm('conv2')),
+        (ReflectConv(c3, 3, 2, name='conv3'), batch_norm('conv3'))]
     self.residual = [
-        (ReflectConv(c3, 3, name=f'residual{i}_conv1'), norm(),
-         ReflectConv(c3, 3, name=f'residual{i}_conv2'), norm())
-        for i in range(1, num_residual_blocks + 1)]
-    self.up = [(ReflectConv(c2, 3, name='upsample1'), norm()),
-               (ReflectConv(c1, 3, name='upsample2'), norm())]
-    self.output_conv = ReflectConv(3, 9, use_bias=True, name='output')
+        (ReflectConv(c3, 3, name=f'residual{i}_conv1'),
+         ReflectConv(c3, 3, name=f'residual{i}_conv2'))
+        for i in range(1, self.num_residual_blocks + 1)]
+    self.upsampling = [ReflectConv(c2, 3, name='upsample1'),
+                       ReflectConv(c1, 3, name='upsample2')]
+    self.output_conv = ReflectConv(3, 9, name='output')
+    # Made on the first call (their MLP depends on whether loss weights come).
+    self.conditioned_norms = None
     self.loss_weights_mlp = None
+    self.sees_loss_weights = None
+
+  @property
+  def conditioned_conv_names(self) -> List[str]:
+    """The convs followed by conditional instance norm, in order."""
+    names = []
+    for i in range(1, self.num_residual_blocks + 1):
+      names += [f'residual{i}_conv1', f'residual{i}_conv2']
+    return names + ['upsample1', 'upsample2', 'output']
 
   @property
   def conditioning_variables(self) -> List[tf.Variable]:
@@ -205,16 +269,20 @@ class StylizationNetwork(tf.keras.layers.Layer):
 
   @property
   def normalization_layers(self) -> List[ConditionalInstanceNorm]:
-    layers = [n for _, n in self.down]
-    for _, n1, _, n2 in self.residual:
-      layers += [n1, n2]
-    return layers + [n for _, n in self.up]
+    if self.conditioned_norms is None:
+      raise ValueError('The StylizationNetwork makes its normalizations on '
+                       'its first call; call it once first.')
+    return list(self.conditioned_norms)
 
-  def _conditioning(self, style_embedding, loss_weights):
-    """The vector every normalization reads: [B, E (+ loss embedding)]."""
-    if loss_weights is None:
-      return style_embedding
-    if self.loss_weights_mlp is None:
+  def _make_norms(self, sees_loss_weights: bool):
+    hidden = (self.conditioning_hidden_size if sees_loss_weights else
+              self.style_only_hidden_size)
+    self.sees_loss_weights = sees_loss_weights
+    self.conditioned_norms = [
+        ConditionalInstanceNorm(hidden, self.conditioning_postprocessing,
+                                name=f'{conv}_norm_conditioning')
+        for conv in self.conditioned_conv_names]
+    if sees_loss_weights:
       self.loss_weights_mlp = tf.keras.Sequential([
           tf.keras.layers.Dense(self.loss_weights_hidden_size,
                                 activation='relu',
@@ -222,36 +290,59 @@ class StylizationNetwork(tf.keras.layers.Layer):
           tf.keras.layers.Dense(self.loss_weights_embedding_size,
                                 name='loss_weights_conditioning_output'),
       ], name='loss_weights_conditioning')
+
+  def _conditioning(self, style_embedding, loss_weights):
+    """The vector every normalization reads: [B, E (+ loss embedding)]."""
+    sees_loss_weights = loss_weights is not None
+    if self.conditioned_norms is None:
+      self._make_norms(sees_loss_weights)
+    elif sees_loss_weights != self.sees_loss_weights:
+      raise ValueError(
+          'This StylizationNetwork was built '
+          f'{"with" if self.sees_loss_weights else "without"} loss weights '
+          '(a YOTO model is always called with them, a fixed-weight model '
+          'never); got '
+          f'{"some" if sees_loss_weights else "none"}.')
+    if not sees_loss_weights:
+      return style_embedding
     embedded = self.loss_weights_mlp(tf.cast(loss_weights, tf.float32))
     return tf.concat([embedded, style_embedding], axis=-1)
 
   def call(self, content: tf.Tensor, style_embedding: tf.Tensor,
-           loss_weights: Optional[tf.Tensor] = None) -> tf.Tensor:
+           loss_weights: Optional[tf.Tensor] = None,
+           training: Optional[bool] = None) -> tf.Tensor:
     if content.shape.rank != 4 or content.shape[-1] != 3:
       raise ValueError('StylizationNetwork expects content images '
                        f'[B, H, W, 3], got shape {content.shape}.')
     cond = self._conditioning(style_embedding, loss_weights)
+    norms = iter(self.conditioned_norms)
     x = content
     sizes = []
-    for conv, norm in self.down:
+    for conv, batch_norm in self.contraction:
       sizes.append(tf.shape(x)[1:3])
-      x = tf.nn.relu(norm(conv(x), cond))
-    for conv1, norm1, conv2, norm2 in self.residual:
-      y = tf.nn.relu(norm1(conv1(x), cond))
-      x = x + norm2(conv2(y), cond)
-    for (conv, norm), size in zip(self.up, (sizes[1], sizes[0])):
+      x = tf.nn.relu(batch_norm(conv(x), training=training))
+    for conv1, conv2 in self.residual:
+      y = tf.nn.relu(next(norms)(conv1(x), cond))
+      x = x + next(norms)(conv2(y), cond)
+    for conv, size in zip(self.upsampling, (sizes[1], sizes[0])):
       x = tf.image.resize(x, size, method='nearest')
-      x = tf.nn.relu(norm(conv(x), cond))
-    return tf.nn.sigmoid(self.output_conv(x))
+      x = tf.nn.relu(next(norms)(conv(x), cond))
+    return tf.nn.sigmoid(next(norms)(self.output_conv(x), cond))
 
 
 def trunk_parameter_count(width_multiplier: float,
                           num_residual_blocks: int = 5) -> int:
-  """Parameters of the convolutions alone (no conditioning), by hand."""
+  """Trainable parameters outside the conditioning, by hand.
+
+  The conv kernels (no conv has a bias) and the contraction's batch-norm
+  offsets; the batch norms' moving means and variances (2 * (c1 + c2 + c3))
+  are not trainable and not counted.
+  """
   c1, c2, c3 = scaled_channels(width_multiplier)
   return (9 * 9 * 3 * c1 + 3 * 3 * c1 * c2 + 3 * 3 * c2 * c3 +
+          (c1 + c2 + c3) +
           2 * num_residual_blocks * 3 * 3 * c3 * c3 +
-          3 * 3 * c3 * c2 + 3 * 3 * c2 * c1 + 9 * 9 * c1 * 3 + 3)
+          3 * 3 * c3 * c2 + 3 * 3 * c2 * c1 + 9 * 9 * c1 * 3)
 
 
 class LossNetworkStyleEncoder(tf.keras.layers.Layer):
@@ -286,12 +377,23 @@ class LossNetworkStyleEncoder(tf.keras.layers.Layer):
   def num_frozen_features(self) -> int:
     return 2 * sum(vgg.layer_channels(n) for n in self.style_layers)
 
-  def frozen_features(self, style_images: tf.Tensor) -> tf.Tensor:
-    """[B, h, w, 3] in [0, 1] -> [B, F]."""
-    features = self._loss_network.value(style_images, self.style_layers)
-    return channel_statistics([features[n] for n in self.style_layers])
+  def frozen_features(self, style_images: tf.Tensor,
+                      loss_features: Optional[Mapping[str, tf.Tensor]] = None
+                      ) -> tf.Tensor:
+    """[B, h, w, 3] in [0, 1] -> [B, F].
 
-  def call(self, frozen_features: tf.Tensor) -> tf.Tensor:
+    `loss_features`, the loss network's features of `style_images` by layer
+    name when the caller has them already, saves a second pass.
+    """
+    if loss_features is None or not all(
+        n in loss_features for n in self.style_layers):
+      loss_features = self._loss_network.value(style_images,
+                                               self.style_layers)
+    return channel_statistics([loss_features[n] for n in self.style_layers])
+
+  def call(self, frozen_features: tf.Tensor,
+           training: Optional[bool] = None) -> tf.Tensor:
+    del training  # Nothing here depends on it.
     return self.bottleneck(frozen_features)
 
 
@@ -311,15 +413,24 @@ class InceptionV3StyleEncoder(tf.keras.layers.Layer):
 
   Needs the Keras Inception-v3 no-top weights file
   (`inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5`) given as
-  `weights`; `weights=None` builds a random network (for tests only). The
-  Inception part is frozen; the bottleneck is trained. Style images are
-  resized to `image_size` (Inception needs at least 75 pixels).
+  `weights`; `weights=None` builds a randomly initialised network (all there
+  is offline: meant for tests, or for `fine_tune=True` from scratch). Style
+  images are resized to `image_size` (Inception needs at least 75 pixels).
+
+  `fine_tune=False` (default): Inception is frozen (run once per style image
+  by the problem, never saved: it is rebuilt from its file) and only the
+  bottleneck is trained. `fine_tune=True`: as in Magenta, Inception is
+  trained with the rest (its variables are in the checkpoints and its batch
+  norms follow `training`); `frozen_features` then only resizes and scales
+  the images, and `call` runs Inception on them, which makes every training
+  step pay for an Inception pass of each example's style image.
   """
 
   def __init__(self, loss_network: Optional[vgg.Vgg16Features] = None,
                weights: Optional[str] = None,
                embedding_size: int = STYLE_EMBEDDING_SIZE,
-               image_size: int = 256, name: str = 'style_network'):
+               image_size: int = 256, fine_tune: bool = False,
+               name: str = 'style_network'):
     super().__init__(name=name)
     del loss_network  # This style network does not use the loss network.
     if weights is not None and not tf.io.gfile.exists(weights):
@@ -330,31 +441,52 @@ class InceptionV3StyleEncoder(tf.keras.layers.Layer):
           'StyleTransferProblem.style_network = @LossNetworkStyleEncoder.')
     self.weights_path = weights
     self.image_size = int(image_size)
+    self.fine_tune = bool(fine_tune)
     inception = tf.keras.applications.InceptionV3(
         include_top=False, weights=weights,
         input_shape=(self.image_size, self.image_size, 3))
-    inception.trainable = False
     features = tf.keras.Model(inception.input,
                               inception.get_layer('mixed7').output,
                               name='inception_v3_mixed7')
-    self._inception = untracked.Untracked(features)
+    if self.fine_tune:
+      self.inception = features  # Tracked: trained and checkpointed.
+    else:
+      features.trainable = False
+      self._frozen_inception = untracked.Untracked(features)
     self.embedding_size = embedding_size
     self.bottleneck = tf.keras.layers.Dense(embedding_size,
                                             name='style_bottleneck')
 
   @property
   def frozen_networks(self) -> Mapping[str, tf.Module]:
-    return {'inception_v3': self._inception.value}
+    if self.fine_tune:
+      return {}
+    return {'inception_v3': self._frozen_inception.value}
 
   @property
-  def num_frozen_features(self) -> int:
-    return 768
+  def num_frozen_features(self) -> Optional[int]:
+    """Size of a frozen feature vector; None when they are images."""
+    return None if self.fine_tune else 768
 
-  def frozen_features(self, style_images: tf.Tensor) -> tf.Tensor:
-    """[B, h, w, 3] in [0, 1] -> [B, 768]."""
+  def _inputs(self, style_images):
     images = tf.image.resize(style_images, [self.image_size] * 2)
-    features = self._inception.value(images * 2.0 - 1.0, training=False)
+    return images * 2.0 - 1.0
+
+  def frozen_features(self, style_images: tf.Tensor,
+                      loss_features: Optional[Mapping[str, tf.Tensor]] = None
+                      ) -> tf.Tensor:
+    """[B, h, w, 3] in [0, 1] -> [B, 768], or the Inception inputs
+    [B, image_size, image_size, 3] in [-1, 1] when fine-tuning."""
+    del loss_features  # Not used by this style network.
+    if self.fine_tune:
+      return self._inputs(style_images)
+    features = self._frozen_inception.value(self._inputs(style_images),
+                                            training=False)
     return tf.reduce_mean(features, axis=[1, 2])
 
-  def call(self, frozen_features: tf.Tensor) -> tf.Tensor:
+  def call(self, frozen_features: tf.Tensor,
+           training: Optional[bool] = None) -> tf.Tensor:
+    if self.fine_tune:
+      frozen_features = tf.reduce_mean(
+          self.inception(frozen_features, training=training), axis=[1, 2])
     return self.bottleneck(frozen_features)

@@ -3,7 +3,9 @@
 Paper §4.3 and appendix A.3, building on Ghiasi et al. (2017): a stylization
 network turns a content image x_c into y in the style of x_s, whose embedding
 (from a style network) and the loss weights λ condition every instance
-normalization (see `yoto.architectures.style_transfer`). With φ_l the
+normalization (see `yoto.architectures.style_transfer`, which follows
+Ghiasi et al.'s network: a batch-normalized, unconditioned contraction,
+conditional instance norm after every later conv). With φ_l the
 activations of layer l of a frozen VGG-16 (`yoto.architectures.vgg`) and the
 Gram matrix G(F) = FᵀF / (H·W) of a [H·W, C] feature map, the per-example
 losses are
@@ -33,14 +35,29 @@ evaluation a style of `eval_styles` chosen by a fingerprint of the content
 image, so every model, every eval weight vector (YOTO evaluates K weight
 vectors on K copies of a batch) and every run sees the same (content, style)
 pairs. The loss network's features of each style image (its Gram matrices
-and the style network's frozen features) are computed once.
+and the style network's frozen features) are computed once, unless
+`style_augmentation` is set: then every training example's style image is
+randomly changed (`yoto.utils.styles.StyleAugmentation`, seeded from the
+step's stateless seed, as in Magenta's training) and its Gram matrices and
+style features are computed in the step; evaluation always uses the
+unchanged style images.
 
-Deviations from the paper: the offline default style network embeds a style
-by loss-network channel statistics instead of Inception-v3 `mixed7` (which
-is supported given a weights file); the default loss network is HED's
-VGG-16 backbone (see `yoto.architectures.vgg`).
+The stylization network's batch norm runs in training mode (batch
+statistics, moving averages updated) only in `losses_and_metrics(...,
+training=True)`, the training step; everything else (evaluation, image
+summaries, the exported module) uses the moving averages.
+
+Deviations from the paper and Magenta: the offline default style network
+embeds a style by loss-network channel statistics instead of Inception-v3
+`mixed7` (which is supported given a weights file, frozen by default and
+fine-tuned as in Magenta with `InceptionV3StyleEncoder.fine_tune = True`);
+the default loss network is HED's VGG-16 backbone (see
+`yoto.architectures.vgg`); style images are not augmented unless
+`style_augmentation` is set (Magenta augments them), and its changes are
+smaller than Magenta's.
 """
 
+import dataclasses
 import json
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
@@ -147,6 +164,8 @@ class StyleTransferProblem(base.Problem):
                conditioned_losses: Optional[Sequence[str]] = None,
                conditioning_input_offset: Optional[Sequence[float]] = None,
                conditioning_input_scale: float = 1.0,
+               style_augmentation: Optional[
+                   styles_lib.StyleAugmentation] = None,
                features_key: str = 'image',
                name: Optional[str] = None):
     """Creates the problem; networks and styles are loaded in initialize_model.
@@ -181,6 +200,10 @@ class StyleTransferProblem(base.Problem):
         fast the two dependences are learnt (see
         `conditioning.check_input_scale`; with the offset, it is what makes
         the weights matter in the embedded config's short run).
+      style_augmentation: None (default: training uses the style images as
+        they are) or a `StyleAugmentation` (gin:
+        `StyleTransferProblem.style_augmentation = @StyleAugmentation()`)
+        applied to each training example's style image.
       features_key: the dataset feature holding the content images.
       name: tf.Module name.
     """
@@ -220,6 +243,11 @@ class StyleTransferProblem(base.Problem):
         'StyleTransferProblem', sorted(self.losses_keys))
     self.conditioning_input_scale = contract.check_input_scale(
         conditioning_input_scale, 'StyleTransferProblem')
+    if style_augmentation is not None and not callable(style_augmentation):
+      raise ValueError('StyleTransferProblem.style_augmentation must be None '
+                       'or a StyleAugmentation (gin: @StyleAugmentation()), '
+                       f'got {style_augmentation!r}.')
+    self.style_augmentation = style_augmentation
     self.features_key = features_key
     self.stylization_network = None
     self.style_network = None
@@ -277,10 +305,10 @@ class StyleTransferProblem(base.Problem):
     frozen = []
     for start in range(0, len(self.style_set.names), _STYLE_BATCH):
       batch = images[start:start + _STYLE_BATCH]
-      features = self.loss_network(batch, self.style_layers)
+      batch_grams, batch_frozen = self._style_grams_and_features(batch)
       for layer in self.style_layers:
-        grams[layer].append(gram_matrix(features[layer]))
-      frozen.append(self.style_network.frozen_features(batch))
+        grams[layer].append(batch_grams[layer])
+      frozen.append(batch_frozen)
     self._frozen.value.update(
         style_images=images,
         style_grams={k: tf.concat(v, 0) for k, v in grams.items()},
@@ -288,6 +316,14 @@ class StyleTransferProblem(base.Problem):
         train_styles=tf.constant(self.style_set.train_indices, tf.int32),
         eval_styles=tf.constant(
             self.style_set.eval_indices(self.eval_styles), tf.int32))
+
+  def _style_grams_and_features(self, style_images):
+    """Gram matrices {layer: [B, C, C]} and the style network's frozen
+    features of style images [B, h, w, 3], from one loss-network pass."""
+    features = self.loss_network(style_images, self.style_layers)
+    grams = {layer: gram_matrix(features[layer])
+             for layer in self.style_layers}
+    return grams, self.style_network.frozen_features(style_images, features)
 
   def _build_variables(self):
     """One forward pass at a small size creates every trainable variable."""
@@ -315,10 +351,12 @@ class StyleTransferProblem(base.Problem):
 
   def embed_styles(self, style_images: tf.Tensor) -> tf.Tensor:
     """Style embeddings [B, E] of style images [B, h, w, 3] in [0, 1]."""
-    return self.style_network(self.style_network.frozen_features(style_images))
+    return self.style_network(self.style_network.frozen_features(style_images),
+                              training=False)
 
   def stylize(self, content: tf.Tensor, style_embedding: tf.Tensor,
-              inputs_extra: Optional[tf.Tensor] = None) -> tf.Tensor:
+              inputs_extra: Optional[tf.Tensor] = None,
+              training: bool = False) -> tf.Tensor:
     """Stylized images [B, H, W, 3] in (0, 1).
 
     Args:
@@ -326,14 +364,32 @@ class StyleTransferProblem(base.Problem):
       style_embedding: [B, E].
       inputs_extra: [B, n_losses] preprocessed weights of all losses (as in
         training), or None for a fixed-weight model.
+      training: batch statistics in the batch norms (and their moving
+        averages updated); only the training step sets it.
     """
     return self.stylization_network(content, style_embedding,
-                                    self.conditioned_inputs(inputs_extra))
+                                    self.conditioned_inputs(inputs_extra),
+                                    training=training)
 
-  def stylize_with_styles(self, content, style_indices, inputs_extra=None):
+  def stylize_with_styles(self, content, style_indices, inputs_extra=None,
+                          training=False):
     """Stylizes with styles of the style set, given by index [B]."""
     frozen = tf.gather(self._frozen.value['style_features'], style_indices)
-    return self.stylize(content, self.style_network(frozen), inputs_extra)
+    return self.stylize(content,
+                        self.style_network(frozen, training=training),
+                        inputs_extra, training)
+
+  def augmented_styles(self, style_indices: tf.Tensor,
+                       seed: Optional[tf.Tensor]) -> tf.Tensor:
+    """The style images [B, h, w, 3] of `style_indices` [B], randomly
+    changed by `style_augmentation` (a pure function of `seed` [2])."""
+    images = tf.gather(self._frozen.value['style_images'], style_indices)
+    if seed is None:
+      seed = tf.random.uniform([2], maxval=tf.int64.max, dtype=tf.int64)
+    # A seed of its own, independent of the style draw's.
+    seed = tf.random.experimental.stateless_fold_in(
+        tf.cast(seed, tf.int64), 1)
+    return self.style_augmentation(images, seed)
 
   def style_indices(self, content: tf.Tensor, training: bool,
                     seed: Optional[tf.Tensor] = None) -> tf.Tensor:
@@ -354,29 +410,45 @@ class StyleTransferProblem(base.Problem):
     return tf.gather(candidates, picks)
 
   def losses(self, stylized: tf.Tensor, content: tf.Tensor,
-             style_indices: tf.Tensor) -> Dict[str, tf.Tensor]:
-    """The six per-example losses [B] of stylized images."""
+             style_indices: tf.Tensor,
+             style_grams: Optional[Dict[str, tf.Tensor]] = None
+             ) -> Dict[str, tf.Tensor]:
+    """The six per-example losses [B] of stylized images.
+
+    The style targets are the Gram matrices of the style set's images
+    `style_indices` [B], or `style_grams` {layer: [B, C, C]} when given
+    (augmented style images).
+    """
     stylized_features = self.loss_network(
         stylized, (self.content_layer,) + self.style_layers)
     content_features = tf.stop_gradient(self.loss_network(
         content, (self.content_layer,))[self.content_layer])
-    grams = self._frozen.value['style_grams']
+    if style_grams is None:
+      style_grams = {layer: tf.gather(grams, style_indices) for layer, grams
+                     in self._frozen.value['style_grams'].items()}
     losses = {
         CONTENT_LOSS: content_loss(stylized_features[self.content_layer],
                                    content_features),
         TOTAL_VARIATION_LOSS: total_variation_loss(stylized),
     }
     for name, layer in zip(self.style_losses, self.style_layers):
-      losses[name] = style_loss(stylized_features[layer],
-                                tf.gather(grams[layer], style_indices))
+      losses[name] = style_loss(stylized_features[layer], style_grams[layer])
     return losses
 
   def losses_and_metrics(self, features, inputs_extra=None, training=False,
                          seed=None):
     content = features[self.features_key]
     indices = self.style_indices(content, training, seed)
-    stylized = self.stylize_with_styles(content, indices, inputs_extra)
-    losses = self.losses(stylized, content, indices)
+    if training and self.style_augmentation is not None:
+      grams, frozen = self._style_grams_and_features(
+          self.augmented_styles(indices, seed))
+      embedding = self.style_network(frozen, training=training)
+      stylized = self.stylize(content, embedding, inputs_extra, training)
+      losses = self.losses(stylized, content, indices, grams)
+    else:
+      stylized = self.stylize_with_styles(content, indices, inputs_extra,
+                                          training)
+      losses = self.losses(stylized, content, indices)
     metrics = {'style_losses_sum': tf.add_n(
         [losses[n] for n in self.style_losses])}
     return losses, metrics
@@ -413,6 +485,11 @@ class StyleTransferProblem(base.Problem):
                                  for d in self.image_shape],
         'min_image_size': networks.MIN_IMAGE_SIZE,
         'style_image_size': self.style_image_size,
+        'style_augmentation': (
+            dataclasses.asdict(self.style_augmentation)
+            if dataclasses.is_dataclass(self.style_augmentation) else
+            None if self.style_augmentation is None else
+            repr(self.style_augmentation)),
         'styles': {'source': self.style_set.source,
                    'names': list(self.style_set.names),
                    'held_out': [n for n, h in zip(self.style_set.names,
