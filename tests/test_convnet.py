@@ -485,5 +485,10 @@ def test_folded_bias_film_equals_the_literal_formulation(config, image,
     got = strategy.experimental_local_results(got)[0]
     want = strategy.experimental_local_results(want)[0]
     scale = float(tf.reduce_max(tf.abs(want))) + 1e-6
+    # float32 reassociation: the bias-free and the biased convolution are
+    # different oneDNN kernels, whose rounding differs by up to ~2e-4 of the
+    # largest value after several layers and their gradients (seen when the
+    # test shares a process with other files under pytest-xdist); a bias
+    # that is not folded, or folded wrongly, is off by far more.
     np.testing.assert_allclose(got.numpy() / scale, want.numpy() / scale,
-                               atol=2e-5)
+                               atol=5e-4)
