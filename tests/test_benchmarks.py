@@ -34,12 +34,13 @@ from yoto import results
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 
-def _assert_written(out_dir, name):
-  """The .json (with its machine and command) and the .md exist."""
+def _assert_written(out_dir, name, script=None):
+  """The .json (with its machine and the command of `script`, default
+  `name`) and the .md exist."""
   with open(os.path.join(out_dir, f"{name}.json")) as f:
     payload = json.load(f)
   assert payload["machine"]["cpu_count"] >= 1
-  assert name in payload["command"]
+  assert f"benchmarks.{script or name}" in payload["command"]
   assert os.path.getsize(os.path.join(out_dir, f"{name}.md")) > 100
   return payload["results"]
 
@@ -156,7 +157,8 @@ def test_reproduction_protocol_seeds_curves_convergence_and_resume(tmp_path):
                "figure3_reconstructions", "figure3_samples"):
     assert os.path.getsize(
         out / f"reproduce_vae_photo_patches_{name}.png") > 1000
-  _assert_written(out, "reproduce_vae_photo_patches")
+  _assert_written(out, "reproduce_vae_photo_patches", "reproduce_vae")
+  assert first["setting"] == "photo_patches"
   assert sorted(results.evaluated_steps(
       str(models / "steps6" / "seed1" / "yoto"))) == [2, 4, 6]
 
