@@ -131,6 +131,21 @@ def test_module_rejects_bad_beta(yoto_run, beta, message):
                                beta=tf.constant(beta))
 
 
+@pytest.mark.parametrize("shape", [[2, 64, 64, 3], [2, 32, 32, 1],
+                                   [2, 32, 16, 3]])
+def test_module_rejects_images_of_the_wrong_size(yoto_run, shape):
+  """Checked in the graph: an InvalidArgumentError that says what the
+  module expects, from every signature that takes images."""
+  _, result = yoto_run
+  module = hub.load(result.hub_module)
+  expected = "images of shape \\[batch, 32, 32, 3\\]"
+  with pytest.raises(tf.errors.InvalidArgumentError, match=expected):
+    module.reconstruct(image=tf.zeros(shape),
+                       inputs_extra=tf.math.log([[4.0, 1.0]] * 2))
+  with pytest.raises(tf.errors.InvalidArgumentError, match=expected):
+    module.reconstruct_at_beta(image=tf.zeros(shape), beta=tf.constant(4.0))
+
+
 def test_module_rejects_wrong_inputs_extra_width(yoto_run):
   _, result = yoto_run
   module = hub.load(result.hub_module)

@@ -33,7 +33,10 @@ class VaeExportModule(base.ExportModule):
         "output_distribution": problem.output_distribution,
         "image_shape": list(problem.image_shape),
         "latent_dimensions": problem.latent_dimensions})
-    image = tf.TensorSpec([None, *problem.image_shape], tf.float32, "image")
+    # Any size is accepted by the signature and checked in the graph, so
+    # that a wrong size or channel count is an InvalidArgumentError saying
+    # what the module expects (not a failed signature match in Python).
+    image = tf.TensorSpec([None, None, None, None], tf.float32, "image")
     noise = tf.TensorSpec([None, problem.latent_dimensions], tf.float32,
                           "noise")
     extra = tf.TensorSpec([None, conditioning.num_losses], tf.float32,
@@ -72,8 +75,20 @@ class VaeExportModule(base.ExportModule):
         self._sample_dict, noise, base.weight_and_one(beta)), noise, beta)
     self.add_metadata_signature()
 
+  def _checked_images(self, image):
+    """`image` [B, H, W, C] with H, W, C checked against the model's."""
+    expected = list(self._problem.value.image_shape)
+    check = tf.debugging.assert_equal(
+        tf.shape(image)[1:], tf.constant(expected, tf.int32),
+        message=(f"This module reconstructs images of shape [batch, "
+                 f"{', '.join(map(str, expected))}]; resize or crop the "
+                 "input (its shape follows)"))
+    with tf.control_dependencies([check]):
+      return tf.ensure_shape(tf.identity(image), [None, *expected])
+
   def _reconstruct(self, image, inputs_extra):
-    return self._problem.value.reconstruct(image, inputs_extra)
+    return self._problem.value.reconstruct(self._checked_images(image),
+                                           inputs_extra)
 
   def _sample(self, noise, inputs_extra):
     return self._problem.value.sample(noise, inputs_extra)
