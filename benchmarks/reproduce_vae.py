@@ -36,7 +36,7 @@ results name (`reproduce_vae`, `reproduce_vae_<name>` with --name, or
   <name>.md / .json       the gap table: per β, the fixed model's full loss
                           and its seed-to-seed standard deviation (the noise
                           floor), and every variant's and the single-model
-                          baseline's full-loss gap to it (nats per crop,
+                          baseline's full-loss gap to it (nats per image,
                           mean ± 95 % interval over seeds); the convergence
                           statement of every model; CPU seconds of the
                           fixed sweep against one YOTO model;
@@ -396,7 +396,7 @@ def write_learning_curves(curves, fixed, variant, out_dir, name) -> str:
                       color=line.get_color())
   axes.axhline(0.0, color="black", lw=0.8)
   axes.set_xlabel("training step")
-  axes.set_ylabel(f"{variant} − fixed full loss (nats per crop)")
+  axes.set_ylabel(f"{variant} − fixed full loss (nats per image)")
   axes.set_title(f"{variant}: gap to the fixed models during training "
                  "(mean ± 95 % interval over seeds)", fontsize=9)
   axes.legend(fontsize=8)
@@ -424,7 +424,7 @@ def write_variant_gaps(rows, out_dir, name) -> str:
                   marker="o", capsize=3, label=method)
   axes.axhline(0.0, color="black", lw=0.8)
   axes.set_xlabel("log2 β")
-  axes.set_ylabel("method − fixed full loss (nats per crop)")
+  axes.set_ylabel("method − fixed full loss (nats per image)")
   axes.set_title("Gap to the fixed models per method (mean ± 95 % interval "
                  "over seeds)", fontsize=9)
   axes.legend(fontsize=7)
@@ -601,7 +601,7 @@ def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
       "files": [os.path.basename(p) for p in paths]}
   md = (f"Full-loss gap to the fixed model trained at each β, on the test "
         f"split at step {step} (seeds {', '.join(map(str, seeds_done))}): "
-        "method − fixed in nats per crop, mean ± 95 % interval over seeds "
+        "method − fixed in nats per image, mean ± 95 % interval over seeds "
         "(paired by seed), and relative to |fixed| where that is not near "
         "zero; positive: worse than the fixed model.\n\n" +
         gap_markdown(rows, baseline, method_steps) +
