@@ -91,8 +91,9 @@ def test_grid_with_a_bad_module_path(tmp_path, capsys):
   _assert_user_error(code, err, "No such hub module")
 
 
-def test_grid_rejects_betas_outside_the_training_range(tmp_path, capsys,
-                                                       monkeypatch):
+def _fake_module(tmp_path, monkeypatch):
+  """A module_dir whose (patched) loader gives a VAE module trained on
+  β in [0.5, 512], without TensorFlow; returns its path."""
   module_dir = tmp_path / "run" / "hub_modules" / "step-000000001"
   module_dir.mkdir(parents=True)
   (module_dir / "saved_model.pb").write_bytes(b"")
@@ -100,6 +101,12 @@ def test_grid_rejects_betas_outside_the_training_range(tmp_path, capsys,
               "ranges": {"kl_loss": [0.5, 512.0]}}
   monkeypatch.setattr(vae_outputs, "load_module", lambda path: (
       vae_outputs.VaeModule(path, None, metadata)))
+  return module_dir
+
+
+def test_grid_rejects_betas_outside_the_training_range(tmp_path, capsys,
+                                                       monkeypatch):
+  module_dir = _fake_module(tmp_path, monkeypatch)
   code, _, err = _run(capsys, "grid", f"--module={module_dir}",
                       "--betas=8,1024")
   _assert_user_error(code, err, "[1024.0] outside the range [0.5, 512]")
@@ -109,13 +116,7 @@ def test_grid_refuses_an_oversized_input_image(tmp_path, capsys,
                                               monkeypatch):
   """A 'glob:' dataset holding a 30000 x 30000 PNG: one line and exit 1,
   from the header, before anything is decoded."""
-  module_dir = tmp_path / "run" / "hub_modules" / "step-000000001"
-  module_dir.mkdir(parents=True)
-  (module_dir / "saved_model.pb").write_bytes(b"")
-  metadata = {"latent_dimensions": 2, "preprocessing": "log",
-              "ranges": {"kl_loss": [0.5, 512.0]}}
-  monkeypatch.setattr(vae_outputs, "load_module", lambda path: (
-      vae_outputs.VaeModule(path, None, metadata)))
+  module_dir = _fake_module(tmp_path, monkeypatch)
   images = tmp_path / "images"
   images.mkdir()
   for name in ("a", "b", "c"):
