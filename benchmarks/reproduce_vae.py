@@ -165,10 +165,7 @@ def film_width_bindings(factor: float, config: str) -> List[str]:
                [int(round(n * factor)) for n in sizes])
 
 
-def _constant(*bindings: str):
-  """A variant's bindings that depend neither on the β grid nor on the
-  config."""
-  return lambda betas, config: list(bindings)
+_constant = reproduction.constant_bindings
 
 
 # name -> (what changes, bindings given the β grid and the YOTO config).
@@ -286,13 +283,7 @@ def widen_bindings(config: str, factor: float) -> List[str]:
 
 
 def variant_names(text: str) -> List[str]:
-  names = list(VARIANTS) if text == "all" else [
-      n for n in text.split(",") if n]
-  unknown = [n for n in names if n not in VARIANTS]
-  if unknown:
-    raise SystemExit(f"Unknown --variants {', '.join(unknown)}; choose from "
-                     f"{', '.join(VARIANTS)} or 'all'.")
-  return names
+  return reproduction.variant_names(text, VARIANTS)
 
 
 def fixed_name(beta: float) -> str:

@@ -156,6 +156,23 @@ def seed_dir(model_root: str, seed: int) -> str:
   return os.path.join(model_root, f"seed{seed}")
 
 
+def variant_names(text: str, variants: Mapping[str, object]) -> List[str]:
+  """The --variants flag: comma-separated names of `variants`, or 'all';
+  SystemExit naming the unknown ones and the choices."""
+  names = list(variants) if text == "all" else [
+      n for n in text.split(",") if n]
+  unknown = [n for n in names if n not in variants]
+  if unknown:
+    raise SystemExit(f"Unknown --variants {', '.join(unknown)}; choose from "
+                     f"{', '.join(variants)} or 'all'.")
+  return names
+
+
+def constant_bindings(*bindings: str) -> Callable[..., List[str]]:
+  """A variant's bindings that depend on nothing the script passes."""
+  return lambda *unused: list(bindings)
+
+
 def only_names(args) -> Sequence[str]:
   return [n for n in args.only.split(",") if n]
 
@@ -174,7 +191,7 @@ def log_spaced(count: int, low: float, high: float) -> List[float]:
 def schedule_bindings(steps: int, decay_fractions: Sequence[float],
                       evals: int = 8, max_loop: int = 200) -> list:
   """Steps, `evals` evenly spaced checkpoints (each evaluated, the last at
-  the end), and learning-rate decays at the given fractions of the steps
+  the end; two kept), and learning-rate decays at the given fractions of the steps
   (the configs' schedules, rescaled)."""
   boundaries = []
   for fraction in decay_fractions:
@@ -183,6 +200,9 @@ def schedule_bindings(steps: int, decay_fractions: Sequence[float],
   save_every = max(1, -(-steps // max(1, evals)))
   return [
       f"experiment.train_steps = {steps}",
+      # Each checkpoint is evaluated as it is written; the last two are
+      # enough to resume (one if the latest is damaged).
+      "experiment.keep_checkpoint_max = 2",
       f"experiment.iterations_per_loop = {min(max_loop, save_every)}",
       f"experiment.save_checkpoints_steps = {save_every}",
       "TrainingParams.lr_decay_steps_str = "
@@ -233,7 +253,8 @@ def train(spec: ModelSpec, model_dir: str, bindings: Sequence[str],
   yoto_main.run_in_process(
       model_dir, [common.config_path(spec.config)], bindings,
       runtime=experiment_lib.RuntimeOptions(seed=seed,
-                                            export_hub_modules=export))
+                                            export_hub_modules=export,
+                                            export_final_only=True))
   timing = {"seconds": earlier["seconds"] + time.time() - start,
             "cpu_seconds": (earlier.get("cpu_seconds", 0.0) +
                             time.process_time() - cpu_start),

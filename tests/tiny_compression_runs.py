@@ -24,6 +24,7 @@ def _weights(lmbda):
 
 BINDINGS = (
     "HyperpriorCompressionProblem.num_filters = 8",
+    "HyperpriorCompressionProblem.num_latent_filters = 12",
     "HyperpriorCompressionProblem.conditioning_layer_sizes = [8]",
     "experiment.dataset_name = 'photo_patches/32'",
     "experiment.batch_size = 2",

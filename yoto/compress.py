@@ -319,7 +319,9 @@ class Codec:
     try:
       codec_format.check_coded_size(
           coded.height, coded.width, len(coded.latent_string),
-          len(coded.hyper_latent_string), self.metadata["num_filters"])
+          len(coded.hyper_latent_string), self.metadata["num_filters"],
+          # Modules exported before M was a setting have M = N.
+          self.metadata.get("num_latent_filters"))
     except ValueError as e:
       raise CodecError(f"{name} is corrupt: {e}") from None
 
@@ -386,15 +388,25 @@ def _module_step(path: str) -> int:
 def evaluate(codec: Codec, paths: Sequence[str], lambdas: Sequence[float],
              split: str = "images",
              max_pixels: int = image_files.DEFAULT_MAX_PIXELS) -> List[Dict]:
-  """Codes every image at every λ; returns one metrics row per λ.
+  """Codes every image file at every λ; see `evaluate_images`."""
+  return evaluate_images(codec, [read_image(path, max_pixels)
+                                 for path in paths], lambdas, split)
+
+
+def evaluate_images(codec: Codec, images: Sequence[np.ndarray],
+                    lambdas: Sequence[float],
+                    split: str = "images") -> List[Dict]:
+  """Codes every uint8 [H, W, 3] image at every λ; one metrics row per λ.
 
   Each row is the mean over images of psnr, ms_ssim, ms_ssim_db (on the
   decoded 8-bit images), estimated_bpp, actual_bpp (range-coded strings),
   file_bpp (with the header), distortion (MSE, 0-255 scale), rate (=
   estimated_bpp) and full_loss (rate + λ · distortion), as `yoto.results`
-  rows, plus encode/decode throughput in megapixels per second.
+  rows, plus pooled_psnr (the PSNR of the mean MSE: for images of one size,
+  the PSNR of all of them as one image, which the mean of per-image PSNRs
+  overstates when some images are much easier than others) and encode /
+  decode throughput in megapixels per second.
   """
-  images = [read_image(path, max_pixels) for path in paths]
   if images and lambdas:  # Untimed warm-up: the first calls build kernels.
     codec.decompress(codec.compress(images[0], lambdas[0]))
   rows = []
@@ -420,6 +432,8 @@ def evaluate(codec: Codec, paths: Sequence[str], lambdas: Sequence[float],
       for key, value in values.items():
         totals[key] = totals.get(key, 0.0) + value
     values = {k: v / len(images) for k, v in totals.items()}
+    values["pooled_psnr"] = image_metrics.psnr_of_mse_255(
+        values["distortion"])
     values["encode_megapixels_per_second"] = pixels / 1e6 / encode_seconds
     values["decode_megapixels_per_second"] = pixels / 1e6 / decode_seconds
     rows.append({"step": _module_step(codec.path), "split": split,

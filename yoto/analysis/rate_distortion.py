@@ -21,7 +21,7 @@ interval the two curves share.
 
 import dataclasses
 import math
-from typing import Mapping, Optional, Sequence, Tuple
+from typing import Mapping, Optional, Sequence, Tuple, Union
 
 from matplotlib.backends import backend_agg
 from matplotlib.figure import Figure
@@ -44,11 +44,14 @@ class RdCurve:
     lmbdas: λ of each point.
     bpp: bits per pixel of each point (range-coded when evaluated so).
     quality: metric name -> values ('psnr', 'ms_ssim_db').
+    errors: optional error bars (e.g. 95 % half-widths over seeds) of 'bpp'
+      and of each quality, drawn by `rd_figure`.
   """
   name: str
   lmbdas: np.ndarray
   bpp: np.ndarray
   quality: Mapping[str, np.ndarray]
+  errors: Optional[Mapping[str, np.ndarray]] = None
 
 
 def _rate(values: Mapping[str, float], rate_key: Optional[str]) -> float:
@@ -217,8 +220,11 @@ def rd_figure(curves: Sequence[RdCurve], title: Optional[str] = None,
   markers = "os^vD<>"
   for axes, quality in zip(axes_list, qualities):
     for i, curve in enumerate(curves):
-      line, = axes.plot(curve.bpp, curve.quality[quality],
-                        marker=markers[i % len(markers)], label=curve.name)
+      errors = curve.errors or {}
+      line = axes.errorbar(
+          curve.bpp, curve.quality[quality], yerr=errors.get(quality),
+          xerr=errors.get("bpp"), marker=markers[i % len(markers)],
+          label=curve.name, capsize=2).lines[0]
       if annotate:
         for lmbda, x, y in zip(curve.lmbdas, curve.bpp,
                                curve.quality[quality]):
@@ -234,31 +240,38 @@ def rd_figure(curves: Sequence[RdCurve], title: Optional[str] = None,
   return figure
 
 
-def sweep_figure(original: np.ndarray, points: Sequence,
+def sweep_figure(original: np.ndarray,
+                 points: Union[Sequence, Mapping[str, Sequence]],
                  title: Optional[str] = None) -> Figure:
   """The original next to its decodings at several λ, each with its cost.
 
   Args:
     original: uint8 [H, W, 3].
     points: objects with `lmbda`, `decoded` (uint8 [H, W, 3]), `bpp` and
-      `psnr`, e.g. from `yoto.compress.sweep`.
+      `psnr`, e.g. from `yoto.compress.sweep`; or {row label: such points}
+      for one row per codec (e.g. YOTO above the fixed codecs), the
+      original at the start of each.
     title: figure title.
   """
-  count = len(points) + 1
+  rows = dict(points) if isinstance(points, Mapping) else {"": points}
+  count = max(len(p) for p in rows.values()) + 1
   height, width = original.shape[:2]
   panel = 3.0
-  figure = Figure(figsize=(panel * count, panel * height / width + 0.6),
+  figure = Figure(figsize=(panel * count,
+                           len(rows) * (panel * height / width + 0.6)),
                   dpi=100)
   backend_agg.FigureCanvasAgg(figure)
-  axes_list = np.atleast_1d(figure.subplots(1, count))
-  panels = [(original, "original")] + [
-      (p.decoded, f"λ={p.lmbda:.3g}\n{p.bpp:.3f} bpp, {p.psnr:.1f} dB")
-      for p in points]
-  for axes, (image, label) in zip(axes_list, panels):
-    axes.imshow(image)
-    axes.set_title(label, fontsize=9)
-    axes.set_xticks([])
-    axes.set_yticks([])
+  axes_grid = np.array(figure.subplots(len(rows), count)).reshape(
+      len(rows), count)
+  for axes_row, (label, row) in zip(axes_grid, rows.items()):
+    panels = [(original, "original")] + [
+        (p.decoded, f"{label + ', ' if label else ''}λ={p.lmbda:.3g}\n"
+         f"{p.bpp:.3f} bpp, {p.psnr:.1f} dB") for p in row]
+    for axes in axes_row:
+      axes.set_axis_off()
+    for axes, (image, text) in zip(axes_row, panels):
+      axes.imshow(image)
+      axes.set_title(text, fontsize=9)
   if title:
     figure.suptitle(title)
   figure.tight_layout()

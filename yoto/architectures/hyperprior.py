@@ -154,15 +154,19 @@ class ConditionalTransform(tf.keras.layers.Layer):
     return x
 
 
-def analysis_specs(num_filters: int) -> Sequence[ConvSpec]:
-  """g_a: image [B, H, W, 3] -> y [B, ceil(H/16), ceil(W/16), num_filters]."""
+def analysis_specs(num_filters: int,
+                   latent_filters: Optional[int] = None) -> Sequence[ConvSpec]:
+  """g_a: image [B, H, W, 3] -> y [B, ceil(H/16), ceil(W/16), M].
+
+  M = `latent_filters` (Ballé et al.'s M; None: `num_filters`, their N).
+  """
   return [ConvSpec(num_filters, 5, 2, activation="gdn") for _ in range(3)] + [
-      ConvSpec(num_filters, 5, 2)]
+      ConvSpec(latent_filters or num_filters, 5, 2)]
 
 
 def synthesis_specs(num_filters: int,
                     channels_out: int = 3) -> Sequence[ConvSpec]:
-  """g_s: y [B, h, w, num_filters] -> image [B, 16h, 16w, channels_out]."""
+  """g_s: y [B, h, w, M] -> image [B, 16h, 16w, channels_out]."""
   return [ConvSpec(num_filters, 5, 2, upsample=True, activation="igdn")
           for _ in range(3)] + [ConvSpec(channels_out, 5, 2, upsample=True)]
 
@@ -174,13 +178,16 @@ def hyper_analysis_specs(num_filters: int) -> Sequence[ConvSpec]:
           ConvSpec(num_filters, 5, 2, use_bias=False)]
 
 
-def hyper_synthesis_specs(num_filters: int) -> Sequence[ConvSpec]:
-  """h_s: z [B, h, w, C] -> scale indexes [B, 4h, 4w, num_filters]."""
+def hyper_synthesis_specs(num_filters: int,
+                          latent_filters: Optional[int] = None
+                          ) -> Sequence[ConvSpec]:
+  """h_s: z [B, h, w, C] -> scale indexes [B, 4h, 4w, M], one per latent
+  channel (M = `latent_filters`, None: `num_filters`)."""
   return [ConvSpec(num_filters, 5, 2, upsample=True, activation="relu",
                    kernel_parameter="variable"),
           ConvSpec(num_filters, 5, 2, upsample=True, activation="relu",
                    kernel_parameter="variable"),
-          ConvSpec(num_filters, 3, 1, upsample=True,
+          ConvSpec(latent_filters or num_filters, 3, 1, upsample=True,
                    kernel_parameter="variable")]
 
 

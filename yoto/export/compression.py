@@ -10,7 +10,7 @@ in its metadata and in every compressed file.
 
 import hashlib
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -42,11 +42,12 @@ def max_coded_symbols(num_bytes, precision: int = RANGE_CODER_PRECISION):
   return (8 * num_bytes + RANGE_CODER_SLACK_BITS) / bits_per_symbol
 
 
-def coded_symbols(height, width, num_filters: int):
+def coded_symbols(height, width, num_filters: int,
+                  num_latent_filters: Optional[int] = None):
   """(latent, hyper-latent) symbol counts of one height x width image.
 
-  ceil(H/16) ceil(W/16) C and ceil(H/64) ceil(W/64) C; works on ints and on
-  int64 tensors.
+  ceil(H/16) ceil(W/16) M and ceil(H/64) ceil(W/64) N for N = num_filters
+  and M = num_latent_filters (None: N); works on ints and on int64 tensors.
   """
   y_height, y_width = (
       hyperprior.downsampled_size(s, hyperprior.LATENT_STRIDE)
@@ -54,11 +55,13 @@ def coded_symbols(height, width, num_filters: int):
   z_height, z_width = (
       hyperprior.downsampled_size(s, hyperprior.HYPER_LATENT_STRIDE)
       for s in (height, width))
-  return (y_height * y_width * num_filters, z_height * z_width * num_filters)
+  return (y_height * y_width * (num_latent_filters or num_filters),
+          z_height * z_width * num_filters)
 
 
 def check_coded_size(height: int, width: int, latent_bytes: int,
-                     hyper_latent_bytes: int, num_filters: int) -> None:
+                     hyper_latent_bytes: int, num_filters: int,
+                     num_latent_filters: Optional[int] = None) -> None:
   """Checks that strings of these lengths can code a height x width image.
 
   Run before decoding, so that a header announcing a huge image over a few
@@ -70,7 +73,7 @@ def check_coded_size(height: int, width: int, latent_bytes: int,
   """
   if height <= 0 or width <= 0:
     raise ValueError(f"the image size {width}x{height} is not positive.")
-  counts = coded_symbols(height, width, num_filters)
+  counts = coded_symbols(height, width, num_filters, num_latent_filters)
   for name, count, num_bytes in (
       ("latent", counts[0], latent_bytes),
       ("hyper-latent", counts[1], hyper_latent_bytes)):
@@ -82,13 +85,13 @@ def check_coded_size(height: int, width: int, latent_bytes: int,
 
 
 def _assert_coded_size(image_shape, latent_strings, hyper_latent_strings,
-                       num_filters):
+                       num_filters, num_latent_filters):
   """The in-graph `check_coded_size` of a batch: assertion ops to depend on.
 
   image_shape is [2] int32; the strings are [B].
   """
   shape = tf.cast(image_shape, tf.int64)
-  counts = coded_symbols(shape[0], shape[1], num_filters)
+  counts = coded_symbols(shape[0], shape[1], num_filters, num_latent_filters)
   checks = [tf.debugging.assert_positive(
       image_shape, message="decompress: image_shape must be positive "
       "[height, width].")]
@@ -209,7 +212,8 @@ class CompressionExportModule(base.ExportModule):
     # Checked before decoding: a forged image_shape must not allocate.
     latent_strings = base.gated(latent_strings, _assert_coded_size(
         image_shape, latent_strings, hyper_latent_strings,
-        self._problem.value.num_filters))
+        self._problem.value.num_filters,
+        self._problem.value.num_latent_filters))
     x_hat = self._problem.value.decompress(
         latent_strings, hyper_latent_strings, image_shape, inputs_extra,
         self.models)
@@ -231,6 +235,7 @@ def _metadata(problem, conditioning, fingerprint):
   metadata = {
       "problem": "HyperpriorCompressionProblem",
       "num_filters": problem.num_filters,
+      "num_latent_filters": problem.num_latent_filters,
       "num_scales": problem.num_scales,
       "scale_min": problem.scale_min,
       "scale_max": problem.scale_max,

@@ -48,6 +48,8 @@ from yoto.problems import image_metrics
 from yoto.weights import contract
 
 LOSS_NAMES = ("distortion", "rate")
+# The four transforms, by their layer names.
+TRANSFORMS = ("analysis", "synthesis", "hyper_analysis", "hyper_synthesis")
 
 
 class EntropyModels(NamedTuple):
@@ -114,6 +116,8 @@ class HyperpriorCompressionProblem(base.Problem):
                conditioning_postprocessing=None,
                conditioning_input_offset: Optional[Sequence[float]] = None,
                features_key: str = "image",
+               num_latent_filters: Optional[int] = None,
+               unconditioned_transforms: Sequence[str] = (),
                name: Optional[str] = None):
     """Creates the problem; the networks are built in `initialize_model`.
 
@@ -135,6 +139,14 @@ class HyperpriorCompressionProblem(base.Problem):
         λ-dependence much quicker to learn (see `ConditionalTransform`).
         The conditioning contract (inputs_extra = log [λ, 1]) is unchanged.
       features_key: the feature holding [B, H, W, 3] images in [0, 1].
+      num_latent_filters: channels of the latent y (Ballé et al.'s M, which
+        they set above N for high rates: 192 / 320); None uses
+        `num_filters`, as the YOTO paper does. y has M values per 16x16x3 =
+        768 pixel values, so a small M caps the quality no number of bits
+        can buy.
+      unconditioned_transforms: names among TRANSFORMS left without FiLM in
+        a conditioned model (an ablation of FiLM's placement; the paper
+        conditions all four).
       name: tf.Module name.
     """
     super().__init__(name=name)
@@ -149,7 +161,18 @@ class HyperpriorCompressionProblem(base.Problem):
     if not scale_max > scale_min:
       raise ValueError("HyperpriorCompressionProblem needs scale_max > "
                        f"scale_min, got {scale_max} <= {scale_min}.")
+    if num_latent_filters is not None and (
+        not isinstance(num_latent_filters, int) or num_latent_filters <= 0):
+      raise ValueError("HyperpriorCompressionProblem.num_latent_filters must "
+                       f"be a positive int or None, got {num_latent_filters!r}.")
+    unknown = set(unconditioned_transforms) - set(TRANSFORMS)
+    if unknown:
+      raise ValueError("HyperpriorCompressionProblem.unconditioned_transforms "
+                       f"names {sorted(unknown)}; the transforms are "
+                       f"{list(TRANSFORMS)}.")
+    self.unconditioned_transforms = tuple(unconditioned_transforms)
     self.num_filters = num_filters
+    self.num_latent_filters = num_latent_filters or num_filters
     self.num_scales = num_scales
     self.scale_min = float(scale_min)
     self.scale_max = float(scale_max)
@@ -191,18 +214,19 @@ class HyperpriorCompressionProblem(base.Problem):
 
     def transform(specs, name):
       return hyperprior.ConditionalTransform(
-          specs, self.conditioned, self.conditioning_layer_sizes,
+          specs, self.conditioned and name not in self.unconditioned_transforms,
+          self.conditioning_layer_sizes,
           postprocessing, self.conditioning_input_offset, name=name)
 
-    n = self.num_filters
-    self.analysis_transform = transform(hyperprior.analysis_specs(n),
+    n, m = self.num_filters, self.num_latent_filters
+    self.analysis_transform = transform(hyperprior.analysis_specs(n, m),
                                         "analysis")
     self.synthesis_transform = transform(hyperprior.synthesis_specs(n),
                                          "synthesis")
     self.hyper_analysis_transform = transform(
         hyperprior.hyper_analysis_specs(n), "hyper_analysis")
     self.hyper_synthesis_transform = transform(
-        hyperprior.hyper_synthesis_specs(n), "hyper_synthesis")
+        hyperprior.hyper_synthesis_specs(n, m), "hyper_synthesis")
     self.hyperprior = tfc.NoisyDeepFactorized(batch_shape=(n,))
     # One noisy pass builds every variable.
     inputs_extra = (tf.zeros([1, num_conditioning_inputs])

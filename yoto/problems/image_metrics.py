@@ -36,6 +36,14 @@ def psnr(images: tf.Tensor, reconstructions: tf.Tensor,
                     MAX_PSNR_DB)
 
 
+def psnr_of_mse_255(mse: float) -> float:
+  """The PSNR in dB of an MSE on the 0-255 scale (capped at MAX_PSNR_DB):
+  of a mean MSE over images, the PSNR of the images pooled as one."""
+  if mse <= 0:
+    return MAX_PSNR_DB
+  return min(10.0 * math.log10(255.0**2 / mse), MAX_PSNR_DB)
+
+
 def to_8bit(images: tf.Tensor) -> tf.Tensor:
   """What a decoder writes out: [0, 1] floats rounded to 256 levels."""
   return tf.round(tf.clip_by_value(images, 0.0, 1.0) * 255.0) / 255.0

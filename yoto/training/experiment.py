@@ -51,6 +51,9 @@ class RuntimeOptions:
   # False: evaluate each checkpoint but write no hub module (cheaper when
   # only the metrics are wanted; `--schedule=eval` can export later).
   export_hub_modules: bool = True
+  # True: export only the final step's module (learning curves that are
+  # evaluated often and analysed from the last module only).
+  export_final_only: bool = False
 
 
 @dataclasses.dataclass
@@ -182,8 +185,9 @@ def experiment(model_dir: str, schedule: str,
                             chief=chief)
 
   def evaluate_and_export(step):
-    _evaluate_once(state, evaluator, model_dir, step, result,
-                   export=chief and runtime.export_hub_modules)
+    export = chief and runtime.export_hub_modules and (
+        step >= train_steps or not runtime.export_final_only)
+    _evaluate_once(state, evaluator, model_dir, step, result, export=export)
 
   if schedule in ("train", "train_and_eval"):
     trainer = trainer_lib.Trainer(state, loop, model_dir)
