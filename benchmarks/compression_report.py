@@ -20,25 +20,22 @@ coded as crops, PSNR pooled and averaged.
 import os
 from typing import Dict, List, Mapping, Optional, Sequence
 
-from matplotlib.backends import backend_agg
-from matplotlib.figure import Figure
 import numpy as np
 
-from benchmarks import common
+from benchmarks import compression_tables as tables
 from benchmarks import reproduction
 from yoto import compress
 from yoto.analysis import metrics
 from yoto.analysis import plots
 from yoto.analysis import rate_distortion
+from yoto.analysis import rate_distortion_over_seeds as rd_seeds
 from yoto.analysis import seed_statistics
 from yoto.utils import photo_patches
 
-QUALITIES = ("psnr", "ms_ssim_db")
-# BD deltas in the tables: pchip (exact through the points, as VCEG/JVET
-# use it); the json also holds the original cubic fit.
-METHOD = "pchip"
+QUALITIES = rd_seeds.QUALITIES
+METHOD = tables.METHOD
 FULL_IMAGES = photo_patches.TEST_SOURCES
-CROPS, FULL, TILES = "test crops", "full photos", "tiles"
+CROPS, FULL, TILES = tables.CROPS, tables.FULL, tables.TILES
 
 
 # Data.
@@ -93,40 +90,6 @@ def seed_curves(specs, model_root: str, seed: int, steps: int,
   return curves
 
 
-def bd_values(fixed: rate_distortion.RdCurve,
-              test: rate_distortion.RdCurve) -> Dict[str, Optional[float]]:
-  """BD-rate (%) and BD-quality (dB) of `test` against `fixed` per quality
-  and fit: keys bd_rate_<quality>_<method>, bd_<quality>_<method>; None
-  where the curves are too short or do not overlap."""
-  values = {}
-  for quality in QUALITIES:
-    for method in rate_distortion.METHODS:
-      args = (fixed.bpp, fixed.quality[quality], test.bpp,
-              test.quality[quality], method)
-      for key, fn in ((f"bd_rate_{quality}_{method}", rate_distortion.bd_rate),
-                      (f"bd_{quality}_{method}", rate_distortion.bd_quality)):
-        try:
-          values[key] = float(fn(*args))
-        except ValueError:
-          values[key] = None
-  return values
-
-
-def bd_over_seeds(per_seed: Mapping[int, Mapping[str, rate_distortion.RdCurve]]
-                  ) -> Dict[str, Dict[str, Optional[seed_statistics.Interval]]]:
-  """YOTO name -> BD key -> interval over the seeds with both curves."""
-  values = {}
-  for curves in per_seed.values():
-    if "fixed" not in curves:
-      continue
-    for name, curve in curves.items():
-      if name != "fixed":
-        for key, value in bd_values(curves["fixed"], curve).items():
-          values.setdefault(name, {}).setdefault(key, []).append(value)
-  return {name: {key: seed_statistics.interval(v) for key, v in keys.items()}
-          for name, keys in values.items()}
-
-
 def evaluated_steps(specs, model_root: str, seed: int, steps: int) -> List[int]:
   """The steps at which every fixed codec of the seed was evaluated."""
   root = reproduction.seed_dir(model_root, seed)
@@ -152,7 +115,7 @@ def bd_learning_curves(specs, model_root: str, seed_list: Sequence[int],
                                                 if not s.is_yoto],
                                   model_root, seed, steps, step)
                 for seed in seed_list}
-    for name, keys in bd_over_seeds(per_seed).items():
+    for name, keys in rd_seeds.bd_over_seeds(per_seed).items():
       if keys.get(key) is not None:
         result.setdefault(name, {})[step] = keys[key]
   return result
@@ -186,156 +149,6 @@ def full_image_curves(specs, model_root, seed, steps, lmbdas, images,
         "fixed", [r for name in fixed_dirs for r in rows[name]])
   curves.update({n: rate_distortion.rows_curve(n, rows[n]) for n in yoto_dirs})
   return curves, rows
-
-
-# Summaries.
-
-
-def mean_curve(name: str, curves: Sequence[rate_distortion.RdCurve]
-               ) -> rate_distortion.RdCurve:
-  """Seed mean of curves evaluated at the same λ, with 95 % half-widths as
-  error bars (zero with one seed)."""
-  lmbdas = sorted(set.intersection(*(set(np.round(c.lmbdas, 8))
-                                     for c in curves)))
-
-  def at(curve, values, lmbda):
-    return float(values[np.flatnonzero(np.isclose(curve.lmbdas, lmbda,
-                                                  rtol=1e-6))[0]])
-
-  def stats(get):
-    intervals = [seed_statistics.interval([get(c, lmbda) for c in curves])
-                 for lmbda in lmbdas]
-    return (np.array([i.mean for i in intervals]),
-            np.array([i.half_width or 0.0 for i in intervals]))
-
-  bpp, bpp_err = stats(lambda c, lmbda: at(c, c.bpp, lmbda))
-  quality, errors = {}, {"bpp": bpp_err}
-  for key in QUALITIES:
-    quality[key], errors[key] = stats(
-        lambda c, lmbda, k=key: at(c, c.quality[k], lmbda))
-  order = np.argsort(bpp, kind="stable")
-  return rate_distortion.RdCurve(
-      name, np.array(lmbdas)[order], bpp[order],
-      {k: v[order] for k, v in quality.items()},
-      {k: v[order] for k, v in errors.items()})
-
-
-def rate_span(fixed_curves: Sequence[rate_distortion.RdCurve]) -> dict:
-  """The fixed codecs' rate range: seed-mean bpp at the lowest and highest
-  λ, their ratio, and whether PSNR rises with λ in every seed."""
-  mean = mean_curve("fixed", fixed_curves)
-  by_lmbda = np.argsort(mean.lmbdas)
-  low, high = mean.bpp[by_lmbda[0]], mean.bpp[by_lmbda[-1]]
-  monotone = all(np.all(np.diff(c.quality["psnr"][np.argsort(c.lmbdas)]) > 0)
-                 for c in fixed_curves)
-  return {"low_bpp": float(low), "high_bpp": float(high),
-          "ratio": float(high / low) if low > 0 else None,
-          "psnr_monotone_in_lmbda": bool(monotone)}
-
-
-def _cell(value: Optional[seed_statistics.Interval], digits: int,
-          unit: str) -> str:
-  return "n/a" if value is None else value.format(digits, sign=True) + unit
-
-
-def bd_markdown(summaries: Mapping[str, Mapping[str, Mapping]]) -> str:
-  """One row per (data, YOTO model): the BD deltas as intervals."""
-  rows = [[data, name] +
-          [_cell(bd.get(f"bd_rate_{q}_{METHOD}"), 1, " %") for q in QUALITIES] +
-          [_cell(bd.get(f"bd_{q}_{METHOD}"), 2, " dB") for q in QUALITIES]
-          for data, per_model in summaries.items()
-          for name, bd in per_model.items()]
-  return common.markdown_table(
-      ["data", "model", "BD-rate (PSNR)", "BD-rate (MS-SSIM dB)", "BD-PSNR",
-       "BD-MS-SSIM (dB)"], rows)
-
-
-def points_markdown(means: Mapping[str, rate_distortion.RdCurve],
-                    lmbdas: Sequence[float]) -> str:
-  """Per fixed λ: seed-mean bpp / PSNR of every curve at that λ."""
-  rows = []
-  for lmbda in lmbdas:
-    row = [f"{lmbda:g}"]
-    for curve in means.values():
-      match = np.flatnonzero(np.isclose(curve.lmbdas, lmbda, rtol=1e-3))
-      row.append("" if not match.size else
-                 f"{curve.bpp[match[0]]:.3f} / "
-                 f"{curve.quality['psnr'][match[0]]:.2f}")
-    rows.append(row)
-  return common.markdown_table(
-      ["λ"] + [f"{name} bpp / PSNR" for name in means], rows)
-
-
-def crops_tiles_markdown(table: Sequence[dict]) -> str:
-  """The same codec on test crops, whole photos and the photos' tiles."""
-  rows = [[r["model"], f"{r['lmbda']:g}"] + [
-      f"{r[k]['bpp']:.3f} / {r[k]['psnr']:.2f}"
-      + (f" ({r[k]['pooled_psnr']:.2f})" if "pooled_psnr" in r[k] else "")
-      for k in (CROPS, FULL, TILES)] for r in table]
-  return common.markdown_table(
-      ["model", "λ", "test crops: bpp / mean PSNR",
-       "whole photos: bpp / mean PSNR (pooled)",
-       "tiles of them: bpp / mean PSNR (pooled)"], rows)
-
-
-def gap_markdown(rows: Sequence[dict]) -> str:
-  """Full-loss gap per λ (`seed_statistics.gap_rows`), bits per pixel."""
-  methods = list(rows[0]["gaps"]) if rows else []
-  table = [[f"{r['label']:g}",
-            "n/a" if r["fixed"] is None else
-            f"{r['fixed'].mean:.4f} (sd {r['fixed'].std or 0:.4f})"] +
-           [_cell(r["gaps"][m], 4, "") +
-            ("" if r["relative"][m] is None else
-             f" ({100 * r['relative'][m]:+.1f} %)") for m in methods]
-           for r in rows]
-  return common.markdown_table(
-      ["λ", "fixed full loss (seed sd)"] + [f"{m} − fixed" for m in methods],
-      table)
-
-
-def convergence_markdown(statements: Mapping[str, Optional[dict]]) -> str:
-  rows = [[name, "n/a" if s is None else f"{s['label']:g}",
-           "n/a" if s is None else f"{s['last_quarter_change']:+.4f}",
-           "n/a" if s is None or s["relative_change"] is None else
-           f"{100 * s['relative_change']:+.2f} %",
-           "n/a" if s is None else
-           f"{100 * s['share_of_improvement']:.1f} %" +
-           ("" if s["plateaued"] else " (not plateaued)")]
-          for name, s in statements.items()]
-  return common.markdown_table(
-      ["model", "worst λ", "last-quarter change (bpp units)",
-       "relative change", "share of the run's improvement"], rows)
-
-
-def speed_markdown(speeds: Mapping[str, Mapping[str, float]]) -> str:
-  rows = [[name, f"{s['encode']:.2f}", f"{s['decode']:.2f}"]
-          for name, s in speeds.items()]
-  return common.markdown_table(["model", "encode MP/s", "decode MP/s"], rows)
-
-
-# Figures.
-
-
-def bd_steps_figure(curves: Mapping[str, Mapping[int, seed_statistics.Interval]],
-                    title: str) -> Figure:
-  """BD-rate (PSNR) against training steps, one line per YOTO codec, with
-  95 % intervals over seeds."""
-  figure = Figure(figsize=(6.0, 4.0), dpi=100)
-  backend_agg.FigureCanvasAgg(figure)
-  axes = figure.subplots()
-  for name, per_step in curves.items():
-    steps = sorted(per_step)
-    axes.errorbar(steps, [per_step[s].mean for s in steps],
-                  yerr=[per_step[s].half_width or 0.0 for s in steps],
-                  marker="o", capsize=3, label=name)
-  axes.axhline(0.0, color="gray", linewidth=0.8)
-  axes.set_xlabel("training step")
-  axes.set_ylabel("BD-rate vs fixed codecs, PSNR (%)")
-  axes.set_title(title, fontsize=9)
-  axes.grid(alpha=0.3)
-  axes.legend(fontsize=8)
-  figure.tight_layout()
-  return figure
 
 
 def decoded_figure(specs, seed_root, steps, lmbdas, image, region, title):
@@ -422,12 +235,12 @@ def analyse(specs, model_root: str, steps: int, seed_list: Sequence[int],
   tile_rows = {n: module_rows(os.path.join(first_root, n), photo_tiles,
                               fixed_lmbdas, TILES)
                for n in full_rows[seeds_done[0]]}
-  summaries = {CROPS: bd_over_seeds(per_seed), FULL: bd_over_seeds(full)}
+  summaries = {CROPS: rd_seeds.bd_over_seeds(per_seed), FULL: rd_seeds.bd_over_seeds(full)}
   names = [n for n in per_seed[seeds_done[0]]]
-  means = {data: {n: mean_curve(n, [c[n] for c in curves.values() if n in c])
+  means = {data: {n: rd_seeds.mean_curve(n, [c[n] for c in curves.values() if n in c])
                   for n in names}
            for data, curves in ((CROPS, per_seed), (FULL, full))}
-  span = rate_span([c["fixed"] for c in per_seed.values()])
+  span = rd_seeds.rate_span([c["fixed"] for c in per_seed.values()])
   bd_steps = bd_learning_curves(specs, model_root, seeds_done, steps)
   # Full loss per λ and convergence, as for the β-VAE.
   curves = reproduction.collect_curves(
@@ -472,7 +285,7 @@ def analyse(specs, model_root: str, steps: int, seed_list: Sequence[int],
       "speed_megapixels_per_second": speeds, "timings": timings,
       "cpu_seconds": {"fixed_sweep": sweep_cpu, **yoto_cpu},
       "files": [os.path.basename(p) for p in paths]}
-  return results, _markdown(results, summaries, means, gaps, statements,
+  return results, tables.markdown(results, summaries, means, gaps, statements,
                             table, speeds, timings, fixed_lmbdas, tile_size)
 
 
@@ -489,7 +302,7 @@ def _write_figures(specs, means, bd_steps, seed_root, steps, fixed_lmbdas,
     paths.append(plots.save(figure, os.path.join(out_dir,
                                                  f"{name}{suffix}.png")))
   if bd_steps:
-    paths.append(plots.save(bd_steps_figure(
+    paths.append(plots.save(tables.bd_steps_figure(
         bd_steps, "BD-rate of YOTO against the fixed codecs, test crops"),
         os.path.join(out_dir, f"{name}_bd_steps.png")))
   if len(fixed_lmbdas) >= 3 and os.path.exists(
@@ -506,46 +319,3 @@ def _write_figures(specs, means, bd_steps, seed_root, steps, fixed_lmbdas,
   return paths
 
 
-def _markdown(results, summaries, means, gaps, statements, table, speeds,
-              timings, fixed_lmbdas, tile_size) -> str:
-  span = results["fixed_rate_span"]
-  seeds = ", ".join(map(str, results["seeds"]))
-  cpu = results["cpu_seconds"]
-  md = (
-      f"After {results['steps']} steps per model, seeds {seeds}. "
-      "Bjøntegaard deltas of each YOTO codec against the fixed-λ codecs of "
-      f"the same seed ({METHOD} fit; mean ± 95 % interval over seeds; "
-      "BD-rate < 0 and BD-quality > 0: YOTO better), range-coded bits; "
-      f"test crops of {' and '.join(FULL_IMAGES)} and the two photos coded "
-      "whole:\n\n" + bd_markdown(summaries) +
-      f"\nThe fixed codecs span {span['low_bpp']:.3f} to "
-      f"{span['high_bpp']:.3f} bpp on the test crops "
-      f"({span['ratio']:.1f}x); PSNR "
-      f"{'rises' if span['psnr_monotone_in_lmbda'] else 'does not rise'} "
-      "with λ in every seed.\n\n"
-      "Rate-distortion points at the fixed codecs' λ (seed means), test "
-      "crops:\n\n" + points_markdown(means[CROPS], fixed_lmbdas) +
-      "\nThe same, the held-out photos coded whole:\n\n" +
-      points_markdown(means[FULL], fixed_lmbdas) +
-      "\nFull loss (rate + λ · MSE: bits per pixel plus λ times the 0-255 "
-      "MSE) on the test crops: "
-      "method − fixed at each λ, mean ± 95 % interval over seeds (paired), "
-      "the fixed codec's seed sd beside it:\n\n" + gap_markdown(gaps) +
-      "\nConvergence of the test full loss over the last quarter of the run "
-      "(seed mean; a YOTO codec at its worst λ); 'not plateaued' when it is "
-      f"more than {100 * seed_statistics.PLATEAU_SHARE:.0f} % of the "
-      "improvement since the first evaluation:\n\n" +
-      convergence_markdown(statements) +
-      f"\nOne codec on three data (first seed): the test crops, the "
-      f"held-out photos whole, and the same photos cut into {tile_size}x"
-      f"{tile_size} tiles (mean PSNR over images; in brackets the PSNR of "
-      "the pooled MSE):\n\n" + crops_tiles_markdown(table) +
-      "\nCoding speed on the whole photos through the exported hub module "
-      "(megapixels per second, median over λ, range coding included):\n\n" +
-      speed_markdown(speeds))
-  if cpu.get("fixed_sweep"):
-    md += (f"\nCPU time per seed: the {len(fixed_lmbdas)} fixed codecs "
-           f"together {cpu['fixed_sweep']:.0f} s; " + ", ".join(
-               f"{n} {c:.0f} s ({cpu['fixed_sweep'] / c:.1f}x less)"
-               for n, c in cpu.items() if n != "fixed_sweep" and c) + ".\n")
-  return md + "\n" + reproduction.seconds_line(timings)

@@ -69,6 +69,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import common
 from benchmarks import reproduction
+from benchmarks import seed_tables
 import gin
 from matplotlib.figure import Figure
 import numpy as np
@@ -481,58 +482,6 @@ def write_figure3(specs, seed_root, shared, betas, out_dir, name,
               out_dir, f"{name}_figure3_samples.png"))]
 
 
-def _cell(value: Optional[seed_statistics.Interval], relative=None) -> str:
-  if value is None:
-    return ""
-  text = value.format(1, sign=True)
-  return text + (f" ({100 * relative:+.1f} %)" if relative is not None
-                 else "")
-
-
-def gap_markdown(rows: List[dict], baseline: Optional[str],
-                 method_steps=None) -> str:
-  """Rows: the fixed models' loss and noise floor, then every method's gap;
-  columns: β, then the mean over β."""
-  method_steps = method_steps or {}
-  methods = list(rows[0]["gaps"])
-  header = ["", *[f"β = {r['label']:g}" for r in rows], "mean over β"]
-  fixed = ["fixed full loss"] + [r["fixed"].format(1) if r["fixed"] else ""
-                                 for r in rows] + [""]
-  floor = ["fixed seed-to-seed sd (noise floor)"] + [
-      f"{r['fixed'].std:.1f}" if r["fixed"] and r["fixed"].std is not None
-      else "" for r in rows] + [""]
-  table = [fixed, floor]
-  for method in methods:
-    gaps = [r["gaps"][method] for r in rows]
-    means = [g.mean for g in gaps if g is not None]
-    label = (f"single model ({baseline})" if method == "single_model"
-             else method)
-    if method in method_steps:
-      label += f" (at step {method_steps[method]})"
-    table.append([label] + [_cell(g, r["relative"][method])
-                            for g, r in zip(gaps, rows)] +
-                 [f"{np.mean(means):+.1f}" if means else ""])
-  return common.markdown_table(header, table)
-
-
-def convergence_markdown(statements: Dict[str, Optional[dict]]) -> str:
-  rows = []
-  for model, statement in statements.items():
-    if statement is None:
-      rows.append([model, "", "", "", "fewer than 3 evaluations"])
-      continue
-    relative = statement["relative_change"]
-    rows.append([
-        model, f"{statement['label']:g}",
-        f"{statement['last_quarter_change']:+.1f}",
-        "" if relative is None else f"{100 * relative:+.2f} %",
-        f"{100 * statement['share_of_improvement']:.1f} %" +
-        ("" if statement["plateaued"] else " **not plateaued**")])
-  return common.markdown_table(
-      ["model", "worst β", "last-quarter change (nats)", "relative change",
-       "share of the run's improvement"], rows)
-
-
 def _interval_json(value):
   return None if value is None else value.to_json()
 
@@ -595,12 +544,12 @@ def analyse(specs, model_root, steps, seed_list, out_dir, name, timings,
         "method − fixed in nats per image, mean ± 95 % interval over seeds "
         "(paired by seed), and relative to |fixed| where that is not near "
         "zero; positive: worse than the fixed model.\n\n" +
-        gap_markdown(rows, baseline, method_steps) +
+        seed_tables.gap_markdown(rows, baseline, method_steps) +
         "\nConvergence: the change of each model's test full loss over the "
         "last quarter of the run (seed mean; for a YOTO model at its worst "
         f"β); 'not plateaued' when that is more than "
         f"{100 * seed_statistics.PLATEAU_SHARE:.0f} % of its improvement "
-        "since the first evaluation.\n\n" + convergence_markdown(statements))
+        "since the first evaluation.\n\n" + seed_tables.convergence_markdown(statements))
   if sweep_cpu:
     md += (f"\nCPU time per seed: the {len(fixed)} fixed models together "
            f"{sweep_cpu:.0f} s; " + ", ".join(

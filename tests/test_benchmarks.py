@@ -24,7 +24,6 @@ from benchmarks import eval_cost
 from benchmarks import film_overhead
 from benchmarks import hub_latency
 from benchmarks import input_pipeline
-from benchmarks import reproduce_compression
 from benchmarks import reproduce_style_transfer
 from benchmarks import reproduce_vae
 from benchmarks import style_weight_effect
@@ -228,40 +227,6 @@ def test_schedule_bindings_rescale_the_decay_boundaries():
   # Tiny runs keep strictly increasing boundaries.
   assert ("TrainingParams.lr_decay_steps_str = '2,3'" in
           reproduction.schedule_bindings(4, (0.5, 0.75)))
-
-
-def test_compression_grids_put_yoto_evals_between_the_fixed_models():
-  fixed, evals = reproduce_compression.grids(5)
-  assert fixed[0] == 0.0012 and fixed[-1] == 0.26
-  assert evals[::2] == fixed
-  ratios = np.diff(np.log(evals))
-  np.testing.assert_allclose(ratios, ratios[0], rtol=0.02)
-
-
-def test_compression_reproduction_gives_bd_rates_and_speeds(tmp_path):
-  models, out = tmp_path / "models", tmp_path / "out"
-  args = ["--tiny", "--num_fixed=2", "--wide=0", f"--model_root={models}",
-          f"--out_dir={out}"]
-  results = reproduce_compression.main(args)
-  assert set(results["models_seconds"]) == {
-      f"fixed_lmbda{lmbda:g}" for lmbda in results["fixed_lmbdas"]} | {"yoto"}
-  for data in ("test crops", "chelsea (full)"):
-    summary = results["bd"][data]["yoto"]
-    # Two fixed points are too few for the cubic fit: reported, not a number.
-    assert summary["bd_rate_psnr_cubic"] is None
-    assert any("cubic" in note for note in summary["notes"])
-    # pchip works from two points, unless a tiny run's curves do not overlap.
-    assert (summary["bd_rate_psnr_pchip"] is not None or
-            any("overlap" in note for note in summary["notes"]))
-  full = results["curves"]["chelsea"]
-  assert len(full["yoto"]) == len(results["eval_lmbdas"])
-  assert len(full["fixed"]) == 2
-  for speed in results["speed_megapixels_per_second"].values():
-    assert speed["encode"] > 0 and speed["decode"] > 0
-  for name in ("reproduce_compression_rd.png",
-               "reproduce_compression_rd_full.png"):
-    assert os.path.getsize(out / name) > 1000
-  _assert_written(out, "reproduce_compression")
 
 
 def test_style_transfer_grid_takes_the_centre_and_ends_of_the_config():

@@ -1,0 +1,75 @@
+"""Markdown tables of the reproduction protocol, shared by every script.
+
+A reproduction compares methods (YOTO variants) with fixed-weight models at
+each label (β for the β-VAE, λ for the codec) over seeds
+(`yoto.analysis.seed_statistics`): these tables print the gaps with their
+intervals beside the fixed models' own seed spread, and each model's
+convergence statement.
+"""
+
+from typing import List, Mapping, Optional
+
+import numpy as np
+
+from benchmarks import common
+from yoto.analysis import seed_statistics
+
+
+def interval_cell(value: Optional[seed_statistics.Interval], digits: int = 1,
+                  relative: Optional[float] = None) -> str:
+  """'+m ± h' (and the relative gap in percent); '' for no value."""
+  if value is None:
+    return ""
+  text = value.format(digits, sign=True)
+  return text + (f" ({100 * relative:+.1f} %)" if relative is not None
+                 else "")
+
+
+def gap_markdown(rows: List[dict], baseline: Optional[str] = None,
+                 method_steps: Optional[Mapping[str, int]] = None,
+                 label: str = "β", digits: int = 1) -> str:
+  """`seed_statistics.gap_rows` as a table. Rows: the fixed models' loss
+  and noise floor, then every method's gap; columns: each label, then the
+  mean over labels."""
+  method_steps = method_steps or {}
+  methods = list(rows[0]["gaps"]) if rows else []
+  header = ["", *[f"{label} = {r['label']:g}" for r in rows],
+            f"mean over {label}"]
+  fixed = ["fixed full loss"] + [r["fixed"].format(digits) if r["fixed"]
+                                 else "" for r in rows] + [""]
+  floor = ["fixed seed-to-seed sd (noise floor)"] + [
+      f"{r['fixed'].std:.{digits}f}" if r["fixed"] and
+      r["fixed"].std is not None else "" for r in rows] + [""]
+  table = [fixed, floor]
+  for method in methods:
+    gaps = [r["gaps"][method] for r in rows]
+    means = [g.mean for g in gaps if g is not None]
+    name = (f"single model ({baseline})" if method == "single_model"
+            else method)
+    if method in method_steps:
+      name += f" (at step {method_steps[method]})"
+    table.append([name] + [interval_cell(g, digits, r["relative"][method])
+                           for g, r in zip(gaps, rows)] +
+                 [f"{np.mean(means):+.{digits}f}" if means else ""])
+  return common.markdown_table(header, table)
+
+
+def convergence_markdown(statements: Mapping[str, Optional[dict]],
+                         label: str = "β", unit: str = "nats",
+                         digits: int = 1) -> str:
+  """One row per model: its `seed_statistics.model_convergence`."""
+  rows = []
+  for model, statement in statements.items():
+    if statement is None:
+      rows.append([model, "", "", "", "fewer than 3 evaluations"])
+      continue
+    relative = statement["relative_change"]
+    rows.append([
+        model, f"{statement['label']:g}",
+        f"{statement['last_quarter_change']:+.{digits}f}",
+        "" if relative is None else f"{100 * relative:+.2f} %",
+        f"{100 * statement['share_of_improvement']:.1f} %" +
+        ("" if statement["plateaued"] else " **not plateaued**")])
+  return common.markdown_table(
+      ["model", f"worst {label}", f"last-quarter change ({unit})",
+       "relative change", "share of the run's improvement"], rows)

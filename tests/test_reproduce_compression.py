@@ -1,0 +1,141 @@
+"""Tests of the compression reproduction (benchmarks/reproduce_compression
+and its report): the protocol end to end in --tiny mode, the ablation
+variants, and the crop / whole-image evaluation path."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from benchmarks import common
+from benchmarks import compression_report
+from benchmarks import reproduce_compression
+from yoto import compress
+import tiny_compression_runs
+# pylint: enable=g-import-not-at-top,wrong-import-position
+
+
+def test_compression_grids_put_yoto_evals_between_the_fixed_models():
+  fixed, evals = reproduce_compression.grids(5)
+  assert fixed[0] == 0.0012 and fixed[-1] == 0.26
+  assert evals[::2] == fixed
+  ratios = np.diff(np.log(evals))
+  np.testing.assert_allclose(ratios, ratios[0], rtol=0.02)
+
+
+def test_compression_reproduction_writes_bd_intervals_tiles_and_figures(
+    tmp_path):
+  models, out = tmp_path / "models", tmp_path / "out"
+  results = reproduce_compression.main([
+      "--tiny", "--num_fixed=3", "--seeds=1", "--evals=2",
+      "--variants=yoto", f"--model_root={models}", f"--out_dir={out}"])
+  fixed_names = {f"fixed_lmbda{lmbda:g}" for lmbda in results["fixed_lmbdas"]}
+  assert set(results["timings"]) == fixed_names | {"yoto"}
+  assert results["seeds"] == [0]
+  for data in ("test crops", "full photos"):
+    bd = results["bd"][data]["yoto"]
+    # Three fixed points are too few for the cubic fit.
+    assert bd["bd_rate_psnr_cubic"] is None
+    # pchip works from two points, unless a tiny run's curves do not overlap.
+    pchip = bd["bd_rate_psnr_pchip"]
+    assert pchip is None or (pchip["n"] == 1 and pchip["half_width"] is None)
+  full = results["curves"]["full photos"]
+  assert len(full["yoto"]["lmbda"]) == len(results["eval_lmbdas"])
+  assert len(full["fixed"]["bpp"]) == 3
+  # Every fixed codec at its λ and YOTO at the three fixed λ, on crops,
+  # whole photos and tiles.
+  assert len(results["crops_and_tiles"]) == 6
+  for row in results["crops_and_tiles"]:
+    assert row["tiles"]["bpp"] > 0 and row["full photos"]["bpp"] > 0
+  for speed in results["speed_megapixels_per_second"].values():
+    assert speed["encode"] > 0 and speed["decode"] > 0
+  for suffix in ("rd", "rd_full", "bd_steps", "decoded"):
+    assert os.path.getsize(out / f"reproduce_compression_{suffix}.png") > 1000
+  # Only the final step's hub module is exported.
+  modules = os.listdir(models / "steps4" / "seed0" / "yoto" / "hub_modules")
+  assert modules == ["step-4"], modules
+
+
+def test_every_compression_variant_builds():
+  """Each named YOTO variant's bindings build a codec (the ablations)."""
+  fixed, evals = reproduce_compression.grids(2)
+  shared = reproduce_compression.shared_bindings(4, evals) + list(
+      reproduce_compression.TINY_CODEC)
+  specs = reproduce_compression.model_specs(
+      fixed, list(reproduce_compression.VARIANTS), steps=4)
+  for spec in specs:
+    if spec.is_yoto:
+      state = common.build_state(spec.config, list(shared) +
+                                 list(spec.bindings), (64, 64, 3),
+                                 batch_size=2)
+      assert state.problem.analysis_transform is not None, spec.name
+  same = next(s for s in specs if s.name == "yoto_same_compute")
+  assert same.steps == 4 * len(fixed)
+
+
+def test_wide_variant_scales_filters_and_latent_channels_by_four_thirds():
+  assert reproduce_compression.widen_bindings(4 / 3) == [
+      "HyperpriorCompressionProblem.num_filters = 43",
+      "HyperpriorCompressionProblem.num_latent_filters = 171"]
+
+
+def test_range_variants_move_the_centring_with_the_range():
+  low, high = reproduce_compression.LMBDA_RANGE
+  bindings = reproduce_compression.VARIANTS["yoto_wider_range"][1](low, high)
+  assert f"'low': {low / 2:g}" in bindings[0]
+  centre = 0.5 * np.log(low / 2 * high * 2)
+  assert bindings[1].endswith(f"[{centre:.6g}, 0.0]")
+
+
+def test_unknown_compression_variant_is_named_in_the_error():
+  with pytest.raises(SystemExit, match="Unknown --variants yoto_bogus"):
+    reproduce_compression.variant_names("yoto,yoto_bogus")
+
+
+def test_tiles_are_cut_row_by_row_without_the_remainders():
+  image = np.arange(5 * 7).reshape(5, 7, 1)
+  tiles = compression_report.tiles(image, 2)
+  assert len(tiles) == 2 * 3
+  np.testing.assert_array_equal(tiles[1], image[0:2, 2:4])
+  np.testing.assert_array_equal(tiles[3], image[2:4, 0:2])
+  assert len(compression_report.tiles(image, 2, limit=4)) == 4
+
+
+@pytest.fixture(scope="module")
+def fixed_codec(tmp_path_factory):
+  runs = tiny_compression_runs.get(tmp_path_factory)
+  return compress.Codec.load(runs.fixed_module)
+
+
+def _photo_region(size):
+  photo = compression_report.held_out_photos()[0]
+  return np.ascontiguousarray(photo[:size, :size])
+
+
+def test_an_image_of_one_tile_codes_exactly_like_that_tile(fixed_codec):
+  image = _photo_region(64)
+  lmbda = [fixed_codec.fixed_lmbda]
+  whole = compress.evaluate_images(fixed_codec, [image], lmbda)[0]["values"]
+  tiled = compress.evaluate_images(
+      fixed_codec, compression_report.tiles(image, 64), lmbda)[0]["values"]
+  for key in ("actual_bpp", "psnr", "pooled_psnr", "distortion"):
+    assert whole[key] == pytest.approx(tiled[key], rel=1e-6), key
+
+
+def test_a_whole_image_and_its_tiles_differ_only_by_their_borders(
+    fixed_codec):
+  # 2x2 tiles of 64 have exactly the latent and hyper-latent grid of the
+  # 128x128 image; only values near tile borders (zero padding instead of
+  # the neighbours) differ. Pooled PSNR is comparable; mean PSNR is not.
+  image = _photo_region(128)
+  lmbda = [fixed_codec.fixed_lmbda]
+  whole = compress.evaluate_images(fixed_codec, [image], lmbda)[0]["values"]
+  tiled = compress.evaluate_images(
+      fixed_codec, compression_report.tiles(image, 64), lmbda)[0]["values"]
+  assert whole["pooled_psnr"] == pytest.approx(tiled["pooled_psnr"], abs=1.0)
+  assert whole["actual_bpp"] == pytest.approx(tiled["actual_bpp"], rel=0.5)
