@@ -7,7 +7,7 @@ intervals beside the fixed models' own seed spread, and each model's
 convergence statement.
 """
 
-from typing import List, Mapping, Optional
+from typing import Any, Callable, List, Mapping, Optional
 
 import numpy as np
 
@@ -27,13 +27,16 @@ def interval_cell(value: Optional[seed_statistics.Interval], digits: int = 1,
 
 def gap_markdown(rows: List[dict], baseline: Optional[str] = None,
                  method_steps: Optional[Mapping[str, int]] = None,
-                 label: str = "β", digits: int = 1) -> str:
+                 label: str = "β", digits: int = 1,
+                 label_text: Optional[Callable[[Any], str]] = None) -> str:
   """`seed_statistics.gap_rows` as a table. Rows: the fixed models' loss
-  and noise floor, then every method's gap; columns: each label, then the
-  mean over labels."""
+  and noise floor, then every method's gap; columns: each label (named by
+  `label_text`, by default '<label> = <value>'), then the mean over
+  labels."""
   method_steps = method_steps or {}
   methods = list(rows[0]["gaps"]) if rows else []
-  header = ["", *[f"{label} = {r['label']:g}" for r in rows],
+  text = label_text or (lambda value: f"{label} = {value:g}")
+  header = ["", *[text(r["label"]) for r in rows],
             f"mean over {label}"]
   fixed = ["fixed full loss"] + [r["fixed"].format(digits) if r["fixed"]
                                  else "" for r in rows] + [""]
@@ -56,8 +59,12 @@ def gap_markdown(rows: List[dict], baseline: Optional[str] = None,
 
 def convergence_markdown(statements: Mapping[str, Optional[dict]],
                          label: str = "β", unit: str = "nats",
-                         digits: int = 1) -> str:
-  """One row per model: its `seed_statistics.model_convergence`."""
+                         digits: int = 1,
+                         label_text: Optional[Callable[[Any], str]] = None
+                         ) -> str:
+  """One row per model: its `seed_statistics.model_convergence` (its worst
+  label named by `label_text`, by default the value)."""
+  text = label_text or (lambda value: f"{value:g}")
   rows = []
   for model, statement in statements.items():
     if statement is None:
@@ -65,7 +72,7 @@ def convergence_markdown(statements: Mapping[str, Optional[dict]],
       continue
     relative = statement["relative_change"]
     rows.append([
-        model, f"{statement['label']:g}",
+        model, text(statement["label"]),
         f"{statement['last_quarter_change']:+.{digits}f}",
         "" if relative is None else f"{100 * relative:+.2f} %",
         f"{100 * statement['share_of_improvement']:.1f} %" +

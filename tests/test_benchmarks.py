@@ -24,7 +24,6 @@ from benchmarks import eval_cost
 from benchmarks import film_overhead
 from benchmarks import hub_latency
 from benchmarks import input_pipeline
-from benchmarks import reproduce_style_transfer
 from benchmarks import reproduce_vae
 from benchmarks import style_weight_effect
 from benchmarks import reproduction
@@ -227,78 +226,6 @@ def test_schedule_bindings_rescale_the_decay_boundaries():
   # Tiny runs keep strictly increasing boundaries.
   assert ("TrainingParams.lr_decay_steps_str = '2,3'" in
           reproduction.schedule_bindings(4, (0.5, 0.75)))
-
-
-def test_style_transfer_grid_takes_the_centre_and_ends_of_the_config():
-  config = reproduce_style_transfer.read_config()
-  grid = reproduce_style_transfer.make_grid(config.ranges, 7, 5)
-  content, style = reproduce_style_transfer.VARIED
-  low, high = config.ranges[content]
-  fixed = grid.fixed()
-  assert fixed["fixed_centre"] == grid.centre
-  assert fixed[f"fixed_content_{low:g}"] == {**grid.centre, content: low}
-  assert fixed[f"fixed_content_{high:g}"] == {**grid.centre, content: high}
-  np.testing.assert_allclose(grid.centre[content], np.sqrt(low * high),
-                             rtol=5e-3)
-  # Odd sweeps pass through the centre, so 7 + 5 - 1 distinct eval weights
-  # hold every fixed model's.
-  evals = grid.eval_weights()
-  assert len(evals) == 11
-  assert all(w in evals for w in fixed.values())
-  assert [w[style] for w in grid.sweeps[style]][::2] == [
-      config.ranges[style][0], grid.centre[style], config.ranges[style][1]]
-
-
-def test_style_transfer_reproduction_blends_the_extreme_models_and_resumes(
-    tmp_path):
-  models, out = tmp_path / "models", tmp_path / "out"
-  args = ["--tiny", "--no_export", f"--model_root={models}",
-          f"--out_dir={out}"]
-  first = reproduce_style_transfer.main(args)
-  names = set(first["fixed_weights"]) | {"yoto", "specialist"}
-  assert len(first["fixed_weights"]) == 5
-  assert set(first["models_seconds"]) == names
-  assert [row["model"] for row in first["gaps"]] == list(
-      first["fixed_weights"])
-  for row in first["gaps"]:
-    assert np.isfinite(row["fixed_full_loss"])
-    assert all(np.isfinite(gap) for gap in row["gap"].values())
-    # The specialist is compared only where its fixed weights are right.
-    assert ("specialist" in row["gap"]) == (
-        row["varied"] in ("", "content_loss"))
-  for name in ("losses", "tradeoff"):
-    assert os.path.getsize(
-        out / f"reproduce_style_transfer_{name}.png") > 1000
-
-  interpolation = first["interpolation"]
-  points = interpolation["points"]
-  assert [p["alpha"] for p in points] == list(reproduce_style_transfer.ALPHAS)
-  for point in points:
-    assert all(np.isfinite(v) for v in point.values())
-  # α = 0 and 1 are the content-extreme fixed models themselves, so the
-  # blends, scored on the same test batches, give their eval rows' losses.
-  content_range = first["ranges"]["content_loss"]
-  assert interpolation["models"] == [
-      f"fixed_content_{w:g}" for w in content_range]
-  for point, name in zip((points[0], points[-1]), interpolation["models"]):
-    own = first["fixed"][name]["values"]
-    for key in ("content_loss", "style_losses_sum", "total_variation_loss"):
-      np.testing.assert_allclose(point[key], own[key], rtol=1e-4,
-                                 err_msg=f"{name} {key}")
-  assert first["step_time"]["ratio"]["cpu"] > 0
-  _assert_written(out, "reproduce_style_transfer")
-  # --no_export: evaluated, but no hub module (the analysis needs none).
-  assert not list(models.glob("steps3/seed0/*/hub_modules"))
-
-  metrics_files = [results.metrics_path(str(models / "steps3" / "seed0" / name))
-                   for name in sorted(names)]
-  before = [os.path.getmtime(path) for path in metrics_files]
-  second = reproduce_style_transfer.main(args)  # Only the analysis reruns.
-  assert [os.path.getmtime(path) for path in metrics_files] == before
-  assert second["gaps"] == first["gaps"]
-  for again, point in zip(second["interpolation"]["points"], points):
-    np.testing.assert_allclose(again["content_loss"], point["content_loss"],
-                               rtol=1e-6)
 
 
 def test_style_weight_effect_measures_both_ends_of_every_weight(tmp_path):

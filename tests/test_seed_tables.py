@@ -1,0 +1,43 @@
+"""Tests of benchmarks/seed_tables: the reproductions' shared Markdown tables
+name numeric labels '<label> = <value>' and any other label by `label_text`."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from benchmarks import seed_tables
+from yoto.analysis import seed_statistics
+# pylint: enable=g-import-not-at-top,wrong-import-position
+
+# Two seeds of a fixed model and a method at two labels, at step 10.
+CURVES = {"fixed_a": {0: {10: {1: 5.0}}, 1: {10: {1: 6.0}}},
+          "fixed_b": {0: {10: {2: 3.0}}, 1: {10: {2: 3.5}}},
+          "yoto": {0: {10: {1: 5.5, 2: 3.0}}, 1: {10: {1: 6.1, 2: 3.4}}}}
+STATEMENT = {"label": 2, "last_quarter_change": 0.1, "relative_change": 0.01,
+             "share_of_improvement": 0.02, "plateaued": True}
+
+
+def test_gap_table_names_numeric_labels_by_value():
+  rows = seed_statistics.gap_rows(CURVES, {1: "fixed_a", 2: "fixed_b"},
+                                  ["yoto"], 10)
+  table = seed_tables.gap_markdown(rows, label="λ")
+  assert table.splitlines()[0] == "|  | λ = 1 | λ = 2 | mean over λ |"
+  assert "| yoto | +0.3 ± 2.5 (+5.5 %) | -0.1 ± 0.6 (-1.5 %) | +0.1 |" in table
+
+
+def test_label_text_names_labels_that_are_not_numbers():
+  names = {1: "default", 2: "content x10"}
+  rows = seed_statistics.gap_rows(CURVES, {1: "fixed_a", 2: "fixed_b"},
+                                  ["yoto"], 10)
+  table = seed_tables.gap_markdown(rows, label="point",
+                                   label_text=names.get)
+  assert table.splitlines()[0] == (
+      "|  | default | content x10 | mean over point |")
+  convergence = seed_tables.convergence_markdown(
+      {"yoto": STATEMENT}, "point", label_text=names.get)
+  assert "| yoto | content x10 | +0.1 |" in convergence
+  assert "| yoto | 2 | +0.1 |" in seed_tables.convergence_markdown(
+      {"yoto": STATEMENT})
