@@ -58,7 +58,7 @@ def test_compression_reproduction_writes_bd_intervals_tiles_and_figures(
     assert os.path.getsize(out / f"reproduce_compression_{suffix}.png") > 1000
   # Only the final step's hub module is exported.
   modules = os.listdir(models / "steps4" / "seed0" / "yoto" / "hub_modules")
-  assert modules == ["step-4"], modules
+  assert len(modules) == 1 and int(modules[0].split("-")[1]) == 4, modules
 
 
 def test_every_compression_variant_builds():
