@@ -25,6 +25,7 @@ import numpy as np
 from benchmarks import compression_tables as tables
 from benchmarks import reproduction
 from yoto import compress
+from yoto import results
 from yoto.analysis import metrics
 from yoto.analysis import plots
 from yoto.analysis import rate_distortion
@@ -93,14 +94,11 @@ def seed_curves(specs, model_root: str, seed: int, steps: int,
 def evaluated_steps(specs, model_root: str, seed: int, steps: int) -> List[int]:
   """The steps at which every fixed codec of the seed was evaluated."""
   root = reproduction.seed_dir(model_root, seed)
-  sets = [set(_steps_of(d)) for d in reproduction.finished_dirs(
-      specs, root, steps, False).values()]
+  sets = [{step for step, splits in results.evaluated_steps(d).items()
+           if reproduction.SPLIT in splits}
+          for d in reproduction.finished_dirs(specs, root, steps,
+                                              False).values()]
   return sorted(set.intersection(*sets)) if sets else []
-
-
-def _steps_of(model_dir: str) -> List[int]:
-  return [int(r["step"]) for r in metrics.read_rows(model_dir)
-          if r.get("split") == reproduction.SPLIT]
 
 
 def bd_learning_curves(specs, model_root: str, seed_list: Sequence[int],
@@ -135,9 +133,9 @@ def module_rows(model_dir: str, images: Sequence[np.ndarray],
 
 
 def full_image_curves(specs, model_root, seed, steps, lmbdas, images,
-                      split=FULL) -> Dict[str, rate_distortion.RdCurve]:
-  """Like `seed_curves`, from `images` coded through the hub modules; also
-  returns the rows (model name -> rows) as `curves['rows']`."""
+                      split=FULL):
+  """(curves, rows): like `seed_curves`, from `images` coded through the
+  hub modules, and the `compress.evaluate_images` rows per model name."""
   root = reproduction.seed_dir(model_root, seed)
   fixed_dirs = reproduction.finished_dirs(specs, root, steps, False)
   yoto_dirs = reproduction.finished_dirs(specs, root, steps, True)
@@ -151,7 +149,7 @@ def full_image_curves(specs, model_root, seed, steps, lmbdas, images,
   return curves, rows
 
 
-def decoded_figure(specs, seed_root, steps, lmbdas, image, region, title):
+def decoded_figure(specs, seed_root, lmbdas, image, region, title):
   """`image` coded at each of `lmbdas` by the first YOTO codec and by the
   fixed codec of that λ, shown as the `region` (y, x, size) crop."""
   y, x, size = region
@@ -227,18 +225,18 @@ def analyse(specs, model_root: str, steps: int, seed_list: Sequence[int],
   first_root = reproduction.seed_dir(model_root, seeds_done[0])
   photos = held_out_photos()
   photo_tiles = [t for p in photos for t in tiles(p, tile_size)][:max_tiles]
-  full, full_rows = {}, {}
+  full, first_rows = {}, None
   for seed in seeds_done:
     full[seed], rows = full_image_curves(specs, model_root, seed, steps,
                                          eval_lmbdas, photos)
-    full_rows.setdefault(seed, rows)
+    first_rows = first_rows or rows  # The tables of one seed use these.
   tile_rows = {n: module_rows(os.path.join(first_root, n), photo_tiles,
-                              fixed_lmbdas, TILES)
-               for n in full_rows[seeds_done[0]]}
-  summaries = {CROPS: rd_seeds.bd_over_seeds(per_seed), FULL: rd_seeds.bd_over_seeds(full)}
-  names = [n for n in per_seed[seeds_done[0]]]
-  means = {data: {n: rd_seeds.mean_curve(n, [c[n] for c in curves.values() if n in c])
-                  for n in names}
+                              fixed_lmbdas, TILES) for n in first_rows}
+  summaries = {CROPS: rd_seeds.bd_over_seeds(per_seed),
+               FULL: rd_seeds.bd_over_seeds(full)}
+  names = list(per_seed[seeds_done[0]])
+  means = {data: {n: rd_seeds.mean_curve(
+      n, [c[n] for c in curves.values() if n in c]) for n in names}
            for data, curves in ((CROPS, per_seed), (FULL, full))}
   span = rd_seeds.rate_span([c["fixed"] for c in per_seed.values()])
   bd_steps = bd_learning_curves(specs, model_root, seeds_done, steps)
@@ -258,17 +256,17 @@ def analyse(specs, model_root: str, steps: int, seed_list: Sequence[int],
   statements = {m: seed_statistics.model_convergence(
       curves, m, fixed_lmbdas if m in present else
       [lmbda for lmbda, n in fixed.items() if n == m]) for m in curves}
-  table = _crops_tiles_table(per_seed[seeds_done[0]], full_rows[seeds_done[0]],
+  table = _crops_tiles_table(per_seed[seeds_done[0]], first_rows,
                              tile_rows, fixed_lmbdas)
   speeds = {n: {k: float(np.median([r["values"][f"{k}_megapixels_per_second"]
                                     for r in rows]))
                 for k in ("encode", "decode")}
-            for n, rows in full_rows[seeds_done[0]].items()}
+            for n, rows in first_rows.items()}
   paths = _write_figures(specs, means, bd_steps, first_root, steps,
                          fixed_lmbdas, photos[-1], out_dir, name)
   sweep_cpu = reproduction.cpu_seconds(timings, list(fixed.values()))
   yoto_cpu = {v: reproduction.cpu_seconds(timings, [v]) for v in present}
-  results = {
+  report = {
       "steps": steps, "seeds": seeds_done, "split": reproduction.SPLIT,
       "full_images": list(FULL_IMAGES), "bd_method": METHOD,
       "bd": _json(summaries), "fixed_rate_span": span,
@@ -285,8 +283,9 @@ def analyse(specs, model_root: str, steps: int, seed_list: Sequence[int],
       "speed_megapixels_per_second": speeds, "timings": timings,
       "cpu_seconds": {"fixed_sweep": sweep_cpu, **yoto_cpu},
       "files": [os.path.basename(p) for p in paths]}
-  return results, tables.markdown(results, summaries, means, gaps, statements,
-                            table, speeds, timings, fixed_lmbdas, tile_size)
+  return report, tables.markdown(report, summaries, means, gaps,
+                                  statements, table, speeds, timings,
+                                  fixed_lmbdas, tile_size)
 
 
 def _write_figures(specs, means, bd_steps, seed_root, steps, fixed_lmbdas,
@@ -313,7 +312,7 @@ def _write_figures(specs, means, bd_steps, seed_root, steps, fixed_lmbdas,
     region = ((photo.shape[0] - size) // 2, (photo.shape[1] - size) // 2,
               size)
     paths.append(plots.save(decoded_figure(
-        specs, seed_root, steps, chosen, photo, region,
+        specs, seed_root, chosen, photo, region,
         f"{FULL_IMAGES[-1]} (a {size}x{size} region; bpp and PSNR of the "
         "whole photo)"), os.path.join(out_dir, f"{name}_decoded.png")))
   return paths
