@@ -101,6 +101,36 @@ def test_offset_must_have_one_entry_per_loss():
     problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])}, 2)
 
 
+@pytest.mark.parametrize("value", [0, -3, 2.5, "128"])
+def test_latent_channels_must_be_a_positive_int(value):
+  with pytest.raises(ValueError, match="num_latent_filters must be a positive"):
+    compression.HyperpriorCompressionProblem(num_latent_filters=value)
+
+
+def test_latent_channels_set_y_and_the_scale_indexes_not_z():
+  problem = compression.HyperpriorCompressionProblem(
+      num_filters=FILTERS, num_latent_filters=12, conditioning_layer_sizes=[8])
+  problem.initialize_model({"image": tf.TensorSpec([None, 64, 64, 3])}, 2)
+  y, z = problem.analyze(tf.zeros([1, 64, 64, 3]), _inputs_extra(0.01, 1))
+  assert y.shape[-1] == 12 and z.shape[-1] == FILTERS
+  assert problem.hyper_synthesis_transform.specs[-1].filters == 12
+
+
+def test_an_unknown_unconditioned_transform_is_named_in_the_error():
+  with pytest.raises(ValueError, match=r"\['synthesys'\]; the transforms are"):
+    compression.HyperpriorCompressionProblem(
+        unconditioned_transforms=["synthesys"])
+
+
+def test_unconditioned_transforms_have_no_film():
+  problem = compression.HyperpriorCompressionProblem(
+      num_filters=FILTERS, conditioning_layer_sizes=[8],
+      unconditioned_transforms=["hyper_analysis", "hyper_synthesis"])
+  problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])}, 2)
+  assert all(f is not None for f in problem.analysis_transform.films)
+  assert all(f is None for f in problem.hyper_synthesis_transform.films)
+
+
 def test_every_convolution_is_conditioned_and_variables_are_separable():
   problem = _problem()
   transforms = [problem.analysis_transform, problem.synthesis_transform,
