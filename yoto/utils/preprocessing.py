@@ -5,10 +5,10 @@ Configs describe image preprocessing as a pipeline string such as
     'resize(40)|random_crop(32)|flip_lr()|value_range(-1, 1)'
 
 Each `|`-separated piece is a call `name(args...)` (or a bare `name`) of one of
-the ops registered in `_OPS`; the empty string is the identity. Arguments must
-be Python literals (numbers, strings, tuples, lists, True/False/None, including
-negative numbers); keyword arguments work as in Python:
-`value_range(vmin=0, vmax=1)`.
+the ops registered in `preprocessing_ops.OPS`; the empty string is the
+identity. Arguments must be Python literals (numbers, strings, tuples, lists,
+True/False/None, including negative numbers); keyword arguments work as in
+Python: `value_range(vmin=0, vmax=1)`.
 
 Why a parser and not `eval`: pipeline strings come from config files and
 command-line `--gin_bindings`, so they are untrusted text. Every piece is parsed
@@ -19,8 +19,9 @@ piece and lists the known ops. `get_preprocess_fn` validates the whole pipeline
 eagerly (syntax, op names, binding the arguments to each op's signature and
 checking their types), so a bad config fails before any training starts.
 
-Ops act on `features['image']`, either one image `[height, width, channels]`
-(inside `tf.data.Dataset.map`) or a batch `[batch, height, width, channels]`.
+Ops (`yoto.utils.preprocessing_ops`) act on `features['image']`, either one
+image `[height, width, channels]` (inside `tf.data.Dataset.map`) or a batch
+`[batch, height, width, channels]`.
 
 Randomness (`random_crop`, `flip_lr`) uses stateless random ops. The seed of an
 example is read from `features[SEED_KEY]` (an int64 tensor of shape `[2]`,
@@ -40,192 +41,20 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import tensorflow as tf
 
+from yoto.utils import preprocessing_ops
+
 # Key of the optional per-example seed, an int64 tensor of shape [2].
 SEED_KEY = '_preprocess_seed'
 # Key of the image feature the ops act on.
 IMAGE_KEY = 'image'
 
-# An op factory takes the parsed arguments and returns an image function
-# `fn(image, seed) -> image` where seed is an int64 tensor of shape [2].
-ImageFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 ParsedOp = Tuple[str, Tuple[Any, ...], Dict[str, Any]]
-
-
-# ----------------------------------------------------------------------------
-# Argument checking helpers (run eagerly, at get_preprocess_fn time).
-
-
-def _is_int(value: Any) -> bool:
-  return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-  return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _size_pair(size: Any, arg_name: str = 'size') -> Tuple[int, int]:
-  """Returns (height, width) from an int or a pair of ints, all positive."""
-  if _is_int(size):
-    size = (size, size)
-  if (not isinstance(size, (tuple, list)) or len(size) != 2 or
-      not all(_is_int(s) for s in size)):
-    raise ValueError(f'{arg_name} must be an int or a pair [height, width] of '
-                     f'ints, got {size!r}.')
-  if min(size) <= 0:
-    raise ValueError(f'{arg_name} must be positive, got {size!r}.')
-  return int(size[0]), int(size[1])
-
-
-def _check_number(value: Any, arg_name: str) -> float:
-  if not _is_number(value):
-    raise ValueError(f'{arg_name} must be a number, got {value!r}.')
-  return float(value)
-
-
-# ----------------------------------------------------------------------------
-# Image helpers, for one image [h, w, c] or a batch [b, h, w, c].
-
-
-def _as_batch(image: tf.Tensor) -> Tuple[tf.Tensor, bool]:
-  """Returns `image` as a batch [b, h, w, c], and whether it was one image."""
-  rank = image.shape.rank
-  if rank == 3:
-    return image[tf.newaxis], True
-  if rank == 4:
-    return image, False
-  raise ValueError(f'Expected an image [h, w, c] or a batch [b, h, w, c], got '
-                   f'shape {image.shape}.')
-
-
-def _from_batch(images: tf.Tensor, single: bool) -> tf.Tensor:
-  return images[0] if single else images
-
-
-def _check_fits(images: tf.Tensor, height: int, width: int, op_name: str):
-  """Raises at trace time if a static image is smaller than the crop."""
-  in_height, in_width = images.shape[1], images.shape[2]
-  if ((in_height is not None and in_height < height) or
-      (in_width is not None and in_width < width)):
-    raise ValueError(f'{op_name}: crop {height}x{width} does not fit into an '
-                     f'image of shape {images.shape[1:]}.')
-
-
-def _crop_at(images: tf.Tensor, offset_y: tf.Tensor, offset_x: tf.Tensor,
-             height: int, width: int) -> tf.Tensor:
-  """Crops `images` [b, H, W, c] at per-image offsets [b] to [b, h, w, c]."""
-  rows = offset_y[:, tf.newaxis] + tf.range(height)  # [b, h]
-  cols = offset_x[:, tf.newaxis] + tf.range(width)  # [b, w]
-  images = tf.gather(images, rows, axis=1, batch_dims=1)  # [b, h, W, c]
-  return tf.gather(images, cols, axis=2, batch_dims=1)  # [b, h, w, c]
-
-
-# ----------------------------------------------------------------------------
-# The ops. Each factory validates its arguments and returns fn(image, seed).
-
-
-def resize(size) -> ImageFn:
-  """Bilinear resize to `size` (int: square, or [height, width]); same dtype."""
-  height, width = _size_pair(size)
-
-  def fn(image, seed):
-    del seed  # Deterministic op.
-    resized = tf.image.resize(image, (height, width), method='bilinear')
-    if image.dtype.is_integer:
-      return tf.saturate_cast(tf.round(resized), image.dtype)
-    return tf.cast(resized, image.dtype)
-
-  return fn
-
-
-def random_crop(size) -> ImageFn:
-  """Crops a uniformly random window of `size` (int or [height, width])."""
-  height, width = _size_pair(size)
-
-  def fn(image, seed):
-    images, single = _as_batch(image)
-    _check_fits(images, height, width, 'random_crop')
-    shape = tf.shape(images)
-    with tf.control_dependencies([
-        tf.debugging.assert_greater_equal(
-            shape[1:3], tf.constant([height, width]),
-            message='random_crop: crop larger than the image')]):
-      seed_y, seed_x = tf.unstack(tf.random.experimental.stateless_split(seed))
-      offset_y = tf.random.stateless_uniform(
-          [shape[0]], seed_y, minval=0, maxval=shape[1] - height + 1,
-          dtype=tf.int32)
-      offset_x = tf.random.stateless_uniform(
-          [shape[0]], seed_x, minval=0, maxval=shape[2] - width + 1,
-          dtype=tf.int32)
-    return _from_batch(_crop_at(images, offset_y, offset_x, height, width),
-                       single)
-
-  return fn
-
-
-def central_crop(size) -> ImageFn:
-  """Crops the central window of `size` (int or [height, width])."""
-  height, width = _size_pair(size)
-
-  def fn(image, seed):
-    del seed  # Deterministic op.
-    images, single = _as_batch(image)
-    _check_fits(images, height, width, 'central_crop')
-    shape = tf.shape(images)
-    offset_y = tf.fill([shape[0]], (shape[1] - height) // 2)
-    offset_x = tf.fill([shape[0]], (shape[2] - width) // 2)
-    return _from_batch(_crop_at(images, offset_y, offset_x, height, width),
-                       single)
-
-  return fn
-
-
-def flip_lr() -> ImageFn:
-  """Flips left-right with probability 1/2 (independently per image)."""
-
-  def fn(image, seed):
-    return tf.image.stateless_random_flip_left_right(image, seed)
-
-  return fn
-
-
-def value_range(vmin=-1, vmax=1, in_min=0, in_max=255,
-                clip_values=False) -> ImageFn:
-  """Casts to float32 and maps [in_min, in_max] linearly onto [vmin, vmax]."""
-  vmin = _check_number(vmin, 'vmin')
-  vmax = _check_number(vmax, 'vmax')
-  in_min = _check_number(in_min, 'in_min')
-  in_max = _check_number(in_max, 'in_max')
-  if in_min == in_max:
-    raise ValueError(f'in_min and in_max must differ, both are {in_min}.')
-  if not isinstance(clip_values, bool):
-    raise ValueError(f'clip_values must be True or False, got {clip_values!r}.')
-  scale = (vmax - vmin) / (in_max - in_min)
-
-  def fn(image, seed):
-    del seed  # Deterministic op.
-    image = (tf.cast(image, tf.float32) - in_min) * scale + vmin
-    if clip_values:
-      image = tf.clip_by_value(image, min(vmin, vmax), max(vmin, vmax))
-    return image
-
-  return fn
-
-
-_OPS: Dict[str, Callable[..., ImageFn]] = {
-    'resize': resize,
-    'random_crop': random_crop,
-    'central_crop': central_crop,
-    'flip_lr': flip_lr,
-    'value_range': value_range,
-}
-# Ops that consume the seed; pipelines without them need no seed.
-_RANDOM_OPS = frozenset({'random_crop', 'flip_lr'})
 
 
 def known_ops() -> str:
   """Returns a one-per-line description of the ops and their signatures."""
   lines = []
-  for name, factory in sorted(_OPS.items()):
+  for name, factory in sorted(preprocessing_ops.OPS.items()):
     signature = inspect.signature(factory).replace(
         return_annotation=inspect.Signature.empty)
     lines.append(f'  {name}{signature}')
@@ -268,7 +97,7 @@ def _parse_piece(piece: str) -> ParsedOp:
     call_name, arg_nodes, keyword_nodes = node.func.id, node.args, node.keywords
   else:
     raise _error(piece, 'expected a call "name(args...)" of a known op.')
-  if call_name not in _OPS:
+  if call_name not in preprocessing_ops.OPS:
     raise _error(piece, f'unknown op {call_name!r}.')
   if any(isinstance(a, ast.Starred) for a in arg_nodes):
     raise _error(piece, '*args are not allowed.')
@@ -277,7 +106,7 @@ def _parse_piece(piece: str) -> ParsedOp:
   args = tuple(_literal(a, piece) for a in arg_nodes)
   kwargs = {k.arg: _literal(k.value, piece) for k in keyword_nodes}
   try:
-    inspect.signature(_OPS[call_name]).bind(*args, **kwargs)
+    inspect.signature(preprocessing_ops.OPS[call_name]).bind(*args, **kwargs)
   except TypeError as e:
     raise _error(piece, f'bad arguments: {e}.') from None
   return call_name, args, kwargs
@@ -312,11 +141,11 @@ def _parse_with_text(pipeline: Optional[str]) -> List[Tuple[str, ParsedOp]]:
           for piece in pipeline.split('|')]
 
 
-def _build_op(piece: str, op: ParsedOp) -> ImageFn:
+def _build_op(piece: str, op: ParsedOp) -> preprocessing_ops.ImageFn:
   """Calls the op's factory, which checks the argument values."""
   name, args, kwargs = op
   try:
-    return _OPS[name](*args, **kwargs)
+    return preprocessing_ops.OPS[name](*args, **kwargs)
   except ValueError as e:
     raise _error(piece, str(e)) from None
 
@@ -363,7 +192,7 @@ def get_preprocess_fn(
   pieces = _parse_with_text(pipeline)
   ops = [op for _, op in pieces]
   image_fns = [_build_op(piece, op) for piece, op in pieces]
-  is_random = [name in _RANDOM_OPS for name, _, _ in ops]
+  is_random = [name in preprocessing_ops.RANDOM_OPS for name, _, _ in ops]
   description = '|'.join(_format_op(op) for op in ops) or 'identity'
 
   def preprocess(features: Dict[str, Any]) -> Dict[str, Any]:
