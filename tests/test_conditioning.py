@@ -70,6 +70,23 @@ def test_conditioning_postprocessing():
   np.testing.assert_array_equal(shifts.numpy(), [-2.5])
 
 
+def test_resolve_postprocessing_calls_factories_and_keeps_instances():
+  instance = conditioning.ConditioningPostprocessing(scales_mult=0.5)
+  assert conditioning.resolve_postprocessing(instance) is instance
+  # A class (as gin passes @ConditioningPostprocessing) or a zero-argument
+  # factory is called; None is the identity.
+  made = conditioning.resolve_postprocessing(
+      lambda: conditioning.ConditioningPostprocessing(scales_add=1.0))
+  assert made.scales_add == 1.0
+  for default in (conditioning.ConditioningPostprocessing, None):
+    resolved = conditioning.resolve_postprocessing(default)
+    assert isinstance(resolved, conditioning.ConditioningPostprocessing)
+    assert (resolved.scales_mult, resolved.scales_add) == (1.0, 0.0)
+  # Any other callable of (scales, shifts) is used as it is.
+  swap = lambda scales, shifts: (shifts, scales)
+  assert conditioning.resolve_postprocessing(swap) is swap
+
+
 def test_conditioning_types():
   assert conditioning.CONDITIONING_TYPES == ('mult_and_add', 'concat', 'input')
 

@@ -13,7 +13,9 @@ the original code (`CONDITIONING_TYPES`):
 
 The raw MLP outputs are post-processed as `mult * x + add`
 (`ConditioningPostprocessing`); with a small `scales_mult` and
-`scales_add=1` FiLM starts near the identity.
+`scales_add=1` FiLM starts near the identity. `resolve_postprocessing` turns
+a network's `conditioning_postprocessing` argument (an instance, or a class
+or factory as gin binds it) into one.
 
 Networks declare which of their variables are conditioning ones (the trainer
 gives those their own optimizer when one is configured): a module with a
@@ -23,7 +25,8 @@ collect the declarations of every module inside a network or problem. Names
 play no part (the layers are still called `conditioning_*` for readability).
 """
 
-from typing import List, Optional, Sequence, Tuple
+import inspect
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
 
@@ -61,6 +64,41 @@ class ConditioningPostprocessing:
     return (f'ConditioningPostprocessing(scales_mult={self.scales_mult}, '
             f'scales_add={self.scales_add}, shifts_mult={self.shifts_mult}, '
             f'shifts_add={self.shifts_add})')
+
+
+PostprocessingArg = Union[None, ConditioningPostprocessing,
+                          Callable[..., object]]
+
+
+def resolve_postprocessing(
+    postprocessing: PostprocessingArg) -> Callable[..., Tuple[tf.Tensor,
+                                                               tf.Tensor]]:
+  """Turns the `conditioning_postprocessing` argument into a callable.
+
+  Args:
+    postprocessing: None (identity), a `ConditioningPostprocessing` (or any
+      `(scales, shifts) -> (scales, shifts)` callable), or a zero-argument
+      factory returning one, such as a class bound by gin.
+
+  Returns:
+    A callable `(scales, shifts) -> (scales, shifts)`.
+  """
+  if postprocessing is None:
+    return ConditioningPostprocessing()
+  if isinstance(postprocessing, ConditioningPostprocessing):
+    return postprocessing
+  if isinstance(postprocessing, type) or _accepts_no_arguments(postprocessing):
+    return postprocessing()
+  return postprocessing
+
+
+def _accepts_no_arguments(fn: Callable[..., object]) -> bool:
+  """Whether `fn()` is a valid call (so `fn` is a factory)."""
+  try:
+    inspect.signature(fn).bind()
+  except (TypeError, ValueError):
+    return False
+  return True
 
 
 def check_inputs_extra(inputs_extra: tf.Tensor,

@@ -25,49 +25,13 @@ are created on the first call, which also fixes whether the model is
 conditioned and the width of `inputs_extra`; later calls must agree.
 """
 
-import inspect
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
 
 from yoto.architectures import conditioning
 from yoto.architectures import mlp
-
-PostprocessingArg = Union[None, conditioning.ConditioningPostprocessing,
-                          Callable[..., object]]
-
-
-def resolve_postprocessing(
-    postprocessing: PostprocessingArg) -> Callable[..., Tuple[tf.Tensor,
-                                                               tf.Tensor]]:
-  """Turns the `conditioning_postprocessing` argument into a callable.
-
-  Args:
-    postprocessing: None (identity), a `ConditioningPostprocessing` (or any
-      `(scales, shifts) -> (scales, shifts)` callable), or a zero-argument
-      factory returning one, such as a class bound by gin.
-
-  Returns:
-    A callable `(scales, shifts) -> (scales, shifts)`.
-  """
-  if postprocessing is None:
-    return conditioning.ConditioningPostprocessing()
-  if isinstance(postprocessing, conditioning.ConditioningPostprocessing):
-    return postprocessing
-  if isinstance(postprocessing, type) or _accepts_no_arguments(postprocessing):
-    return postprocessing()
-  return postprocessing
-
-
-def _accepts_no_arguments(fn: Callable[..., object]) -> bool:
-  """Whether `fn()` is a valid call (so `fn` is a factory)."""
-  try:
-    inspect.signature(fn).bind()
-  except (TypeError, ValueError):
-    return False
-  return True
-
 
 class ConditionalConvnet(tf.keras.Model):
   """Convolutional encoder or decoder, optionally conditioned on loss weights.
@@ -94,7 +58,8 @@ class ConditionalConvnet(tf.keras.Model):
                conditioning_layer_sizes: Optional[Sequence[int]] = None,
                channels_out: int = 3,
                alpha: float = 0.3,
-               conditioning_postprocessing: PostprocessingArg = None,
+               conditioning_postprocessing: (
+                   conditioning.PostprocessingArg) = None,
                final_sigmoid: bool = False,
                conditioning_type: str = 'mult_and_add',
                kernel_initializer_mode: str = 'fan_in',
@@ -116,7 +81,8 @@ class ConditionalConvnet(tf.keras.Model):
       conditioning_layer_sizes: hidden sizes of the FiLM MLPs; None is [].
       channels_out: output channels of the decoder's final convolution.
       alpha: negative slope of the leaky ReLUs between convolutions.
-      conditioning_postprocessing: see `resolve_postprocessing`.
+      conditioning_postprocessing: see
+        `conditioning.resolve_postprocessing`.
       final_sigmoid: apply a sigmoid to the outputs.
       conditioning_type: one of `conditioning.CONDITIONING_TYPES`.
       kernel_initializer_mode: `mode` of the convolutions' VarianceScaling
@@ -148,7 +114,7 @@ class ConditionalConvnet(tf.keras.Model):
         int(size) for size in (conditioning_layer_sizes or [])]
     self.channels_out = int(channels_out)
     self.alpha = float(alpha)
-    self.conditioning_postprocessing = resolve_postprocessing(
+    self.conditioning_postprocessing = conditioning.resolve_postprocessing(
         conditioning_postprocessing)
     self.final_sigmoid = bool(final_sigmoid)
     self.conditioning_type = conditioning_type

@@ -40,7 +40,6 @@ import tensorflow as tf
 import tensorflow_compression as tfc
 
 from yoto.architectures import conditioning as conditioning_layers
-from yoto.architectures import convnet
 from yoto.architectures import hyperprior
 from yoto.export import compression as compression_export
 from yoto.problems import base
@@ -210,7 +209,8 @@ class HyperpriorCompressionProblem(base.Problem):
         self.conditioning_input_offset, num_conditioning_inputs,
         "HyperpriorCompressionProblem", LOSS_NAMES)
     postprocessing = (default_postprocessing() if self._postprocessing is None
-                      else convnet.resolve_postprocessing(self._postprocessing))
+                      else conditioning_layers.resolve_postprocessing(
+                          self._postprocessing))
 
     def transform(specs, name):
       return hyperprior.ConditionalTransform(
