@@ -13,7 +13,7 @@ from yoto.architectures import conditioning
 from yoto.architectures import style_transfer as networks
 from yoto.architectures import vgg
 from yoto.problems import style_transfer
-from yoto.utils import styles
+from yoto.utils import style_augmentation
 
 # ---------------------------------------------------------------------------
 # Losses against hand-computed values.
@@ -381,7 +381,7 @@ def test_only_the_training_step_updates_batch_norm_statistics(problem):
 def test_augmented_styles_change_training_targets_only():
   problem = style_transfer.StyleTransferProblem(
       stylization_network=lambda: _network(0.125, 1), style_image_size=32,
-      style_augmentation=styles.StyleAugmentation())
+      style_augmentation=style_augmentation.StyleAugmentation())
   problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])}, 6)
   content = tf.random.stateless_uniform([4, 32, 32, 3], seed=[0, 1])
   indices = problem.style_indices(content, True, tf.constant([3, 4]))

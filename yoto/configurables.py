@@ -18,7 +18,7 @@ from yoto.problems import style_transfer
 from yoto.problems import vae
 from yoto.training import experiment as experiment_lib
 from yoto.training import params
-from yoto.utils import styles
+from yoto.utils import style_augmentation
 from yoto.weights import distributions
 
 _EXPERIMENT = None
@@ -51,7 +51,7 @@ def register():
       (style_networks.StylizationNetwork, "StylizationNetwork"),
       (style_networks.LossNetworkStyleEncoder, "LossNetworkStyleEncoder"),
       (style_networks.InceptionV3StyleEncoder, "InceptionV3StyleEncoder"),
-      (styles.StyleAugmentation, "StyleAugmentation"),
+      (style_augmentation.StyleAugmentation, "StyleAugmentation"),
   ]:
     gin.external_configurable(cls, name=name)
   _EXPERIMENT = gin.external_configurable(

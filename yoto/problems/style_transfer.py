@@ -37,7 +37,7 @@ vectors on K copies of a batch) and every run sees the same (content, style)
 pairs. The loss network's features of each style image (its Gram matrices
 and the style network's frozen features) are computed once, unless
 `style_augmentation` is set: then every training example's style image is
-randomly changed (`yoto.utils.styles.StyleAugmentation`, seeded from the
+randomly changed (`yoto.utils.style_augmentation`, seeded from the
 step's stateless seed, as in Magenta's training) and its Gram matrices and
 style features are computed in the step; evaluation always uses the
 unchanged style images.
@@ -67,6 +67,7 @@ from yoto.architectures import style_transfer as networks
 from yoto.architectures import vgg
 from yoto.export import style_transfer as style_transfer_export
 from yoto.problems import base
+from yoto.utils import style_augmentation as style_augmentation_lib
 from yoto.utils import styles as styles_lib
 from yoto.utils import untracked
 from yoto.weights import contract
@@ -165,7 +166,7 @@ class StyleTransferProblem(base.Problem):
                conditioning_input_offset: Optional[Sequence[float]] = None,
                conditioning_input_scale: float = 1.0,
                style_augmentation: Optional[
-                   styles_lib.StyleAugmentation] = None,
+                   style_augmentation_lib.StyleAugmentation] = None,
                features_key: str = 'image',
                name: Optional[str] = None):
     """Creates the problem; networks and styles are loaded in initialize_model.
