@@ -10,7 +10,8 @@ import gin
 
 from yoto.architectures import conditioning
 from yoto.architectures import convnet
-from yoto.architectures import style_transfer as style_networks
+from yoto.architectures import style_encoders
+from yoto.architectures import style_transfer as stylization
 from yoto.optimizers import scalarization
 from yoto.optimizers import yoto as yoto_optimizer
 from yoto.problems import compression
@@ -48,9 +49,9 @@ def register():
       (params.TrainingParams, "TrainingParams"),
       (params.adam_optimizer, "AdamOptimizer"),
       (style_transfer.StyleTransferProblem, "StyleTransferProblem"),
-      (style_networks.StylizationNetwork, "StylizationNetwork"),
-      (style_networks.LossNetworkStyleEncoder, "LossNetworkStyleEncoder"),
-      (style_networks.InceptionV3StyleEncoder, "InceptionV3StyleEncoder"),
+      (stylization.StylizationNetwork, "StylizationNetwork"),
+      (style_encoders.LossNetworkStyleEncoder, "LossNetworkStyleEncoder"),
+      (style_encoders.InceptionV3StyleEncoder, "InceptionV3StyleEncoder"),
       (style_augmentation.StyleAugmentation, "StyleAugmentation"),
   ]:
     gin.external_configurable(cls, name=name)

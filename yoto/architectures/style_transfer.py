@@ -29,23 +29,19 @@ architecture"):
   the style embedding alone conditions the layers and, as in Ghiasi et al.,
   each layer maps it *linearly* to its scales and shifts
   (`style_only_hidden_size=0`; see `StylizationNetwork`).
-- Style networks (`LossNetworkStyleEncoder`, `InceptionV3StyleEncoder`): a
-  feature extractor and a trainable linear bottleneck to a 100-d embedding.
-  The paper uses Inception-v3 up to `mixed7` (Magenta's `Mixed_6e`), averaged
-  over space, and Magenta fine-tunes it (`fine_tune=True` here); that needs
-  an Inception-v3 weights file. The offline default embeds a style by the
-  channel means and standard deviations of the frozen loss network's four
-  style layers. Both split into `frozen_features` (which a problem may
-  compute once per style image) and the trainable `call`.
+- The style embedding comes from a style network
+  (`yoto.architectures.style_encoders`); the building blocks
+  (`ConditionalInstanceNorm`, `ReflectConv`) are in
+  `yoto.architectures.stylization_layers`.
 
 The networks declare their conditioning variables (`conditioning_variables`:
 the normalizations' MLPs and the loss-weight embedding), see
 `yoto.architectures.conditioning.split_conditioning_variables`.
 
 Deviations from Ghiasi et al. / Magenta:
-- the conditional normalizations' scales are `1 + raw` (FiLM starting at the
-  identity, the YOTO convention) where Magenta uses the predicted gamma as
-  is; the YOTO model's per-layer MLPs are the paper's appendix A.3;
+- the conditional normalizations' scales are `1 + raw` (see
+  `stylization_layers`); the YOTO model's per-layer MLPs are the paper's
+  appendix A.3;
 - batch normalization's moving averages decay by 0.99 per step, not slim's
   0.999: the CPU runs here last hundreds of steps, and after 800 steps at
   0.999 the initial (0, 1) statistics would still weigh 45 %;
@@ -56,19 +52,17 @@ Deviations from Ghiasi et al. / Magenta:
   default Glorot uniform.
 """
 
-from typing import List, Mapping, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import tensorflow as tf
 
 from yoto.architectures import conditioning
-from yoto.architectures import vgg
-from yoto.utils import untracked
+from yoto.architectures import stylization_layers
 
 # Reflection padding of the 3x3 convs at 1/4 resolution needs 2 pixels there.
 MIN_IMAGE_SIZE = 8
 # Channels of the stylization network at width multiplier 1 (Ghiasi et al.).
 BASE_CHANNELS = (32, 64, 128)
-STYLE_EMBEDDING_SIZE = 100
 # slim.batch_norm's epsilon, which Magenta's contraction uses.
 BATCH_NORM_EPSILON = 1e-3
 
@@ -76,91 +70,6 @@ BATCH_NORM_EPSILON = 1e-3
 def scaled_channels(width_multiplier: float) -> Tuple[int, int, int]:
   """The three channel counts at `width_multiplier` (at least 1 each)."""
   return tuple(max(1, int(round(c * width_multiplier))) for c in BASE_CHANNELS)
-
-
-def _default_affine_initializer():
-  # Small initial scales and shifts: the normalization starts near the
-  # identity (scale 1 + O(0.01), shift O(0.01)).
-  return tf.keras.initializers.VarianceScaling(scale=1e-4, mode='fan_in')
-
-
-class ConditionalInstanceNorm(tf.keras.layers.Layer):
-  """Instance normalization with a per-example scale and shift.
-
-  `features` [B, H, W, C] are normalized per example and channel over space;
-  `conditioning` [B, D] goes through an MLP (one hidden ReLU layer of
-  `hidden_size`; none when it is 0, a linear map as in Ghiasi et al.) and two
-  affine maps to `scales` and `shifts` [B, C], post-processed (by default
-  `scales = 1 + raw`, `shifts = raw`), which give
-  `scales * normalized + shifts`.
-  """
-
-  def __init__(self, hidden_size: int = 256,
-               postprocessing: Optional[
-                   conditioning.ConditioningPostprocessing] = None,
-               epsilon: float = 1e-5,
-               name: str = 'instance_norm_conditioning', **kwargs):
-    if hidden_size < 0:
-      raise ValueError('ConditionalInstanceNorm.hidden_size must be >= 0 '
-                       f'(0: a linear map), got {hidden_size}.')
-    super().__init__(name=name, **kwargs)
-    self.hidden_size = int(hidden_size)
-    self.postprocessing = postprocessing or \
-        conditioning.ConditioningPostprocessing(scales_add=1.0)
-    self.epsilon = epsilon
-    self.hidden = None
-    if self.hidden_size:
-      self.hidden = tf.keras.layers.Dense(
-          self.hidden_size, activation='relu', name=f'{name}_hidden')
-    self.scales = None
-    self.shifts = None
-
-  @property
-  def conditioning_variables(self) -> List[tf.Variable]:
-    """All of the layer's trainable variables: its MLP."""
-    return list(self.trainable_variables)
-
-  def build(self, features_shape):
-    channels = tf.TensorShape(features_shape)[-1]
-    self.scales = tf.keras.layers.Dense(
-        channels, kernel_initializer=_default_affine_initializer(),
-        name=f'{self.name}_scales')
-    self.shifts = tf.keras.layers.Dense(
-        channels, kernel_initializer=_default_affine_initializer(),
-        name=f'{self.name}_shifts')
-    super().build(features_shape)
-
-  def scales_and_shifts(self, conditioning_inputs: tf.Tensor
-                        ) -> Tuple[tf.Tensor, tf.Tensor]:
-    """Post-processed (scales, shifts), each [B, C], for [B, D] inputs."""
-    hidden = conditioning_inputs
-    if self.hidden is not None:
-      hidden = self.hidden(conditioning_inputs)
-    return self.postprocessing(self.scales(hidden), self.shifts(hidden))
-
-  def call(self, features: tf.Tensor,
-           conditioning_inputs: tf.Tensor) -> tf.Tensor:
-    mean, variance = tf.nn.moments(features, axes=[1, 2], keepdims=True)
-    normalized = (features - mean) * tf.math.rsqrt(variance + self.epsilon)
-    scales, shifts = self.scales_and_shifts(conditioning_inputs)
-    return (scales[:, tf.newaxis, tf.newaxis, :] * normalized +
-            shifts[:, tf.newaxis, tf.newaxis, :])
-
-
-class ReflectConv(tf.keras.layers.Layer):
-  """A 'same'-size conv that pads by reflection, as Magenta's transformer."""
-
-  def __init__(self, filters: int, kernel_size: int, strides: int = 1,
-               use_bias: bool = False, name: Optional[str] = None):
-    super().__init__(name=name)
-    self.pad = kernel_size // 2
-    self.conv = tf.keras.layers.Conv2D(
-        filters, kernel_size, strides=strides, padding='valid',
-        use_bias=use_bias, name=f'{name}_conv' if name else None)
-
-  def call(self, x: tf.Tensor) -> tf.Tensor:
-    p = self.pad
-    return self.conv(tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], 'REFLECT'))
 
 
 class StylizationNetwork(tf.keras.layers.Layer):
@@ -234,17 +143,18 @@ class StylizationNetwork(tf.keras.layers.Layer):
           center=True, scale=False, momentum=batch_norm_momentum,
           epsilon=BATCH_NORM_EPSILON, name=f'{conv_name}_batch_norm')
 
+    conv = stylization_layers.ReflectConv
     self.contraction = [
-        (ReflectConv(c1, 9, name='conv1'), batch_norm('conv1')),
-        (ReflectConv(c2, 3, 2, name='conv2'), batch_norm('conv2')),
-        (ReflectConv(c3, 3, 2, name='conv3'), batch_norm('conv3'))]
+        (conv(c1, 9, name='conv1'), batch_norm('conv1')),
+        (conv(c2, 3, 2, name='conv2'), batch_norm('conv2')),
+        (conv(c3, 3, 2, name='conv3'), batch_norm('conv3'))]
     self.residual = [
-        (ReflectConv(c3, 3, name=f'residual{i}_conv1'),
-         ReflectConv(c3, 3, name=f'residual{i}_conv2'))
+        (conv(c3, 3, name=f'residual{i}_conv1'),
+         conv(c3, 3, name=f'residual{i}_conv2'))
         for i in range(1, self.num_residual_blocks + 1)]
-    self.upsampling = [ReflectConv(c2, 3, name='upsample1'),
-                       ReflectConv(c1, 3, name='upsample2')]
-    self.output_conv = ReflectConv(3, 9, name='output')
+    self.upsampling = [conv(c2, 3, name='upsample1'),
+                       conv(c1, 3, name='upsample2')]
+    self.output_conv = conv(3, 9, name='output')
     # Made on the first call (their MLP depends on whether loss weights come).
     self.conditioned_norms = None
     self.loss_weights_mlp = None
@@ -268,7 +178,8 @@ class StylizationNetwork(tf.keras.layers.Layer):
     return variables
 
   @property
-  def normalization_layers(self) -> List[ConditionalInstanceNorm]:
+  def normalization_layers(
+      self) -> List[stylization_layers.ConditionalInstanceNorm]:
     if self.conditioned_norms is None:
       raise ValueError('The StylizationNetwork makes its normalizations on '
                        'its first call; call it once first.')
@@ -279,8 +190,9 @@ class StylizationNetwork(tf.keras.layers.Layer):
               self.style_only_hidden_size)
     self.sees_loss_weights = sees_loss_weights
     self.conditioned_norms = [
-        ConditionalInstanceNorm(hidden, self.conditioning_postprocessing,
-                                name=f'{conv}_norm_conditioning')
+        stylization_layers.ConditionalInstanceNorm(
+            hidden, self.conditioning_postprocessing,
+            name=f'{conv}_norm_conditioning')
         for conv in self.conditioned_conv_names]
     if sees_loss_weights:
       self.loss_weights_mlp = tf.keras.Sequential([
@@ -343,150 +255,3 @@ def trunk_parameter_count(width_multiplier: float,
           (c1 + c2 + c3) +
           2 * num_residual_blocks * 3 * 3 * c3 * c3 +
           3 * 3 * c3 * c2 + 3 * 3 * c2 * c1 + 9 * 9 * c1 * 3)
-
-
-class LossNetworkStyleEncoder(tf.keras.layers.Layer):
-  """The offline default style network: loss-network statistics -> 100-d.
-
-  `frozen_features(style)` [B, F]: for each style layer of the frozen VGG-16,
-  the spatial mean and standard deviation of every channel, as
-  `log(1 + value)` (the raw values span four orders of magnitude);
-  F = 2 * (64 + 128 + 256 + 512) = 1920 for the default layers. `call`
-  applies the trainable linear bottleneck to `embedding_size`.
-  """
-
-  def __init__(self, loss_network: vgg.Vgg16Features,
-               style_layers: Sequence[str] = ('block1_conv2', 'block2_conv2',
-                                              'block3_conv3', 'block4_conv3'),
-               embedding_size: int = STYLE_EMBEDDING_SIZE,
-               name: str = 'style_network'):
-    super().__init__(name=name)
-    # Not tracked: the loss network is frozen, rebuilt from its file, and is
-    # saved by whoever exports it (see yoto.problems.style_transfer).
-    self._loss_network = untracked.Untracked(loss_network)
-    self.style_layers = tuple(style_layers)
-    self.embedding_size = embedding_size
-    self.bottleneck = tf.keras.layers.Dense(embedding_size,
-                                            name='style_bottleneck')
-
-  @property
-  def frozen_networks(self) -> Mapping[str, tf.Module]:
-    return {'loss_network': self._loss_network.value}
-
-  @property
-  def num_frozen_features(self) -> int:
-    return 2 * sum(vgg.layer_channels(n) for n in self.style_layers)
-
-  def frozen_features(self, style_images: tf.Tensor,
-                      loss_features: Optional[Mapping[str, tf.Tensor]] = None
-                      ) -> tf.Tensor:
-    """[B, h, w, 3] in [0, 1] -> [B, F].
-
-    `loss_features`, the loss network's features of `style_images` by layer
-    name when the caller has them already, saves a second pass.
-    """
-    if loss_features is None or not all(
-        n in loss_features for n in self.style_layers):
-      loss_features = self._loss_network.value(style_images,
-                                               self.style_layers)
-    return channel_statistics([loss_features[n] for n in self.style_layers])
-
-  def call(self, frozen_features: tf.Tensor,
-           training: Optional[bool] = None) -> tf.Tensor:
-    del training  # Nothing here depends on it.
-    return self.bottleneck(frozen_features)
-
-
-def channel_statistics(feature_maps: Sequence[tf.Tensor]) -> tf.Tensor:
-  """log(1 + mean) and log(1 + std) of every channel over space, concatenated.
-  """
-  stats = []
-  for features in feature_maps:
-    mean, variance = tf.nn.moments(features, axes=[1, 2])
-    stats += [tf.math.log1p(tf.nn.relu(mean)),
-              tf.math.log1p(tf.sqrt(variance + 1e-6))]
-  return tf.concat(stats, axis=-1)
-
-
-class InceptionV3StyleEncoder(tf.keras.layers.Layer):
-  """The paper's style network: Inception-v3 `mixed7`, spatial mean, 100-d.
-
-  Needs the Keras Inception-v3 no-top weights file
-  (`inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5`) given as
-  `weights`; `weights=None` builds a randomly initialised network (all there
-  is offline: meant for tests, or for `fine_tune=True` from scratch). Style
-  images are resized to `image_size` (Inception needs at least 75 pixels).
-
-  `fine_tune=False` (default): Inception is frozen (run once per style image
-  by the problem, never saved: it is rebuilt from its file) and only the
-  bottleneck is trained. `fine_tune=True`: as in Magenta, Inception is
-  trained with the rest (its variables are in the checkpoints and its batch
-  norms follow `training`); `frozen_features` then only resizes and scales
-  the images, and `call` runs Inception on them, which makes every training
-  step pay for an Inception pass of each example's style image.
-  """
-
-  def __init__(self, loss_network: Optional[vgg.Vgg16Features] = None,
-               weights: Optional[str] = None,
-               embedding_size: int = STYLE_EMBEDDING_SIZE,
-               image_size: int = 256, fine_tune: bool = False,
-               name: str = 'style_network'):
-    super().__init__(name=name)
-    del loss_network  # This style network does not use the loss network.
-    if weights is not None and not tf.io.gfile.exists(weights):
-      raise ValueError(
-          f'Inception-v3 weights file {weights!r} does not exist; give the '
-          'Keras no-top file (inception_v3_weights_tf_dim_ordering_tf_'
-          'kernels_notop.h5) or use the offline default '
-          'StyleTransferProblem.style_network = @LossNetworkStyleEncoder.')
-    self.weights_path = weights
-    self.image_size = int(image_size)
-    self.fine_tune = bool(fine_tune)
-    inception = tf.keras.applications.InceptionV3(
-        include_top=False, weights=weights,
-        input_shape=(self.image_size, self.image_size, 3))
-    features = tf.keras.Model(inception.input,
-                              inception.get_layer('mixed7').output,
-                              name='inception_v3_mixed7')
-    if self.fine_tune:
-      self.inception = features  # Tracked: trained and checkpointed.
-    else:
-      features.trainable = False
-      self._frozen_inception = untracked.Untracked(features)
-    self.embedding_size = embedding_size
-    self.bottleneck = tf.keras.layers.Dense(embedding_size,
-                                            name='style_bottleneck')
-
-  @property
-  def frozen_networks(self) -> Mapping[str, tf.Module]:
-    if self.fine_tune:
-      return {}
-    return {'inception_v3': self._frozen_inception.value}
-
-  @property
-  def num_frozen_features(self) -> Optional[int]:
-    """Size of a frozen feature vector; None when they are images."""
-    return None if self.fine_tune else 768
-
-  def _inputs(self, style_images):
-    images = tf.image.resize(style_images, [self.image_size] * 2)
-    return images * 2.0 - 1.0
-
-  def frozen_features(self, style_images: tf.Tensor,
-                      loss_features: Optional[Mapping[str, tf.Tensor]] = None
-                      ) -> tf.Tensor:
-    """[B, h, w, 3] in [0, 1] -> [B, 768], or the Inception inputs
-    [B, image_size, image_size, 3] in [-1, 1] when fine-tuning."""
-    del loss_features  # Not used by this style network.
-    if self.fine_tune:
-      return self._inputs(style_images)
-    features = self._frozen_inception.value(self._inputs(style_images),
-                                            training=False)
-    return tf.reduce_mean(features, axis=[1, 2])
-
-  def call(self, frozen_features: tf.Tensor,
-           training: Optional[bool] = None) -> tf.Tensor:
-    if self.fine_tune:
-      frozen_features = tf.reduce_mean(
-          self.inception(frozen_features, training=training), axis=[1, 2])
-    return self.bottleneck(frozen_features)

@@ -6,6 +6,7 @@ total-variation weight), and the module checks them against the training
 range and preprocesses them as in training.
 """
 
+import dataclasses
 from typing import Dict
 
 import numpy as np
@@ -68,7 +69,7 @@ class StyleTransferExportModule(base.ExportModule):
         'yoto_style_transfer', problem,
         list(problem.stylization_network.variables) +
         list(problem.style_network.variables) + frozen, conditioning, {
-            **problem.metadata(),
+            **_metadata(problem),
             'default_weights': defaults,
             'conditioned_ranges': {
                 k: list(conditioning.ranges[k])
@@ -169,3 +170,36 @@ class StyleTransferExportModule(base.ExportModule):
       content = tf.identity(content)
     return {'stylized': self._problem.value.stylize(content, embedding,
                                               inputs_extra)}
+
+
+def _metadata(problem) -> Dict[str, object]:
+  """The module's facts besides the contract's fields (added by the base)."""
+  augmentation = problem.style_augmentation
+  if dataclasses.is_dataclass(augmentation):
+    augmentation = dataclasses.asdict(augmentation)
+  elif augmentation is not None:
+    augmentation = repr(augmentation)
+  style_set = problem.style_set
+  return {
+      'problem': 'StyleTransferProblem',
+      'conditioned_losses': list(problem.conditioned_losses),
+      'conditioning_input_offset': (
+          None if problem.conditioning_input_offset is None else
+          list(problem.conditioning_input_offset)),
+      'conditioning_input_scale': problem.conditioning_input_scale,
+      'content_layer': problem.content_layer,
+      'style_layers': list(problem.style_layers),
+      'loss_network': problem.loss_network_metadata,
+      'style_network': type(problem.style_network).__name__,
+      'style_embedding_size': int(problem.style_network.embedding_size),
+      'image_value_range': [0.0, 1.0],
+      'training_image_shape': [int(d) if d is not None else None
+                               for d in problem.image_shape],
+      'min_image_size': networks.MIN_IMAGE_SIZE,
+      'style_image_size': problem.style_image_size,
+      'style_augmentation': augmentation,
+      'styles': {'source': style_set.source,
+                 'names': list(style_set.names),
+                 'held_out': [n for n, h in zip(style_set.names,
+                                                style_set.held_out) if h]},
+  }

@@ -2,45 +2,29 @@
 
 Paper §4.3 and appendix A.3, building on Ghiasi et al. (2017): a stylization
 network turns a content image x_c into y in the style of x_s, whose embedding
-(from a style network) and the loss weights λ condition every instance
-normalization (see `yoto.architectures.style_transfer`, which follows
-Ghiasi et al.'s network: a batch-normalized, unconditioned contraction,
-conditional instance norm after every later conv). With φ_l the
-activations of layer l of a frozen VGG-16 (`yoto.architectures.vgg`) and the
-Gram matrix G(F) = FᵀF / (H·W) of a [H·W, C] feature map, the per-example
-losses are
-
-  content_loss         = mean over (h, w, c) of (φ_c(y) - φ_c(x_c))²,
-                         φ_c = block3_conv3
-  style_loss_i         = mean over (c, c') of (G(φ_i(y)) - G(φ_i(x_s)))²,
-                         φ_1..4 = block1_conv2, block2_conv2, block3_conv3,
-                         block4_conv3
-  total_variation_loss = ½ mean (y[h+1, w] - y[h, w])² +
-                         ½ mean (y[h, w+1] - y[h, w])²
-
-as in Magenta's arbitrary image stylization (the VGG inputs are 0-255 Caffe
-style, images are in [0, 1]). YOTO trains over the weights of
-`conditioned_losses` (by default all but total variation: content and the four
-style weights) and the network sees only their logs (optionally centred and
-scaled, `conditioning_input_offset` and `_scale`); the others are sampled
-from a narrow range around a fixed value (the paper fixes total variation at
-1e4) and the exported module fills them in.
+(from a style network, `yoto.architectures.style_encoders`) and the loss
+weights λ condition every instance normalization (see
+`yoto.architectures.style_transfer`, which follows Ghiasi et al.'s network: a
+batch-normalized, unconditioned contraction, conditional instance norm after
+every later conv). The six per-example losses (content, four Gram-matrix
+style losses on the layers of a frozen VGG-16, total variation) are those of
+Magenta's arbitrary image stylization, see `yoto.problems.style_losses`. YOTO
+trains over the weights of `conditioned_losses` (by default all but total
+variation: content and the four style weights) and the network sees only
+their logs (optionally centred and scaled, `conditioning_input_offset` and
+`_scale`); the others are sampled from a narrow range around a fixed value
+(the paper fixes total variation at 1e4) and the exported module fills them
+in.
 
 Data: content images are any image feature of the dataset (`features_key`,
-values in [0, 1]). Style images belong to the problem: a `StyleSet`
-(`yoto.utils.styles`, the generated offline set or a glob of files) held as a
-constant, with some styles held out. In training every example gets a
-uniformly random training style from the step's stateless seed; in
-evaluation a style of `eval_styles` chosen by a fingerprint of the content
-image, so every model, every eval weight vector (YOTO evaluates K weight
-vectors on K copies of a batch) and every run sees the same (content, style)
-pairs. The loss network's features of each style image (its Gram matrices
-and the style network's frozen features) are computed once, unless
-`style_augmentation` is set: then every training example's style image is
-randomly changed (`yoto.utils.style_augmentation`, seeded from the
-step's stateless seed, as in Magenta's training) and its Gram matrices and
-style features are computed in the step; evaluation always uses the
-unchanged style images.
+values in [0, 1]). Style images belong to the problem (`StyleBank`,
+`yoto.problems.style_bank`): random training styles in training, a fixed
+style per content image in evaluation, with Gram matrices and style features
+computed once, unless `style_augmentation` is set: then every training
+example's style image is randomly changed (`yoto.utils.style_augmentation`,
+seeded from the step's stateless seed, as in Magenta's training) and its Gram
+matrices and style features are computed in the step; evaluation always uses
+the unchanged style images.
 
 The stylization network's batch norm runs in training mode (batch
 statistics, moving averages updated) only in `losses_and_metrics(...,
@@ -57,85 +41,22 @@ the default loss network is HED's VGG-16 backbone (see
 smaller than Magenta's.
 """
 
-import dataclasses
 import json
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
+from yoto.architectures import style_encoders
 from yoto.architectures import style_transfer as networks
 from yoto.architectures import vgg
 from yoto.export import style_transfer as style_transfer_export
 from yoto.problems import base
+from yoto.problems import style_bank
+from yoto.problems import style_losses
 from yoto.utils import style_augmentation as style_augmentation_lib
 from yoto.utils import styles as styles_lib
 from yoto.utils import untracked
 from yoto.weights import contract
-
-CONTENT_LOSS = 'content_loss'
-TOTAL_VARIATION_LOSS = 'total_variation_loss'
-DEFAULT_CONTENT_LAYER = 'block3_conv3'
-DEFAULT_STYLE_LAYERS = ('block1_conv2', 'block2_conv2', 'block3_conv3',
-                        'block4_conv3')
-EVAL_STYLES = ('held_out', 'train', 'all')
-# Style images go through the loss network this many at a time at start-up.
-_STYLE_BATCH = 8
-
-
-def style_loss_names(num_style_layers: int) -> Tuple[str, ...]:
-  return tuple(f'style_loss_{i}' for i in range(1, num_style_layers + 1))
-
-
-def gram_matrix(features: tf.Tensor) -> tf.Tensor:
-  """G = FᵀF / (H·W) for features [B, H, W, C]; returns [B, C, C]."""
-  shape = tf.shape(features)
-  flat = tf.reshape(features, tf.stack([shape[0], shape[1] * shape[2],
-                                        shape[3]]))
-  return tf.matmul(flat, flat, transpose_a=True) / tf.cast(
-      shape[1] * shape[2], features.dtype)
-
-
-def content_loss(stylized_features: tf.Tensor,
-                 content_features: tf.Tensor) -> tf.Tensor:
-  """Mean squared feature difference per example: [B, H, W, C] -> [B]."""
-  return tf.reduce_mean(tf.square(stylized_features - content_features),
-                        axis=[1, 2, 3])
-
-
-def style_loss(stylized_features: tf.Tensor,
-               style_gram: tf.Tensor) -> tf.Tensor:
-  """Mean squared Gram difference per example.
-
-  Args:
-    stylized_features: [B, H, W, C].
-    style_gram: [B, C, C], the style image's Gram matrix.
-
-  Returns:
-    [B].
-  """
-  return tf.reduce_mean(tf.square(gram_matrix(stylized_features) -
-                                  style_gram), axis=[1, 2])
-
-
-def total_variation_loss(images: tf.Tensor) -> tf.Tensor:
-  """½ mean squared vertical + ½ mean squared horizontal neighbour difference.
-
-  Equals Magenta's `l2_loss(dy) / size(dy) + l2_loss(dx) / size(dx)` per
-  example (l2_loss halves the sum of squares). [B, H, W, C] -> [B].
-  """
-  dy = images[:, 1:] - images[:, :-1]
-  dx = images[:, :, 1:] - images[:, :, :-1]
-  return 0.5 * (tf.reduce_mean(tf.square(dy), axis=[1, 2, 3]) +
-                tf.reduce_mean(tf.square(dx), axis=[1, 2, 3]))
-
-
-def _content_fingerprint(images: tf.Tensor) -> tf.Tensor:
-  """A deterministic non-negative int64 per image [B, H, W, C] -> [B]."""
-  quantized = tf.cast(tf.round(tf.clip_by_value(images, 0., 1.) * 255.),
-                      tf.uint8)
-  digest = tf.cast(tf.fingerprint(quantized), tf.int64)  # [B, 8] bytes.
-  powers = tf.constant([1 << (8 * i) for i in range(4)], tf.int64)
-  return tf.reduce_sum(digest[:, :4] * powers, axis=1)
 
 
 def _build(factory, name, **kwargs):
@@ -154,10 +75,11 @@ class StyleTransferProblem(base.Problem):
                stylization_network: Callable[..., tf.keras.layers.Layer] =
                networks.StylizationNetwork,
                style_network: Callable[..., tf.keras.layers.Layer] =
-               networks.LossNetworkStyleEncoder,
+               style_encoders.LossNetworkStyleEncoder,
                loss_network_weights: str = 'hed',
-               content_layer: str = DEFAULT_CONTENT_LAYER,
-               style_layers: Sequence[str] = DEFAULT_STYLE_LAYERS,
+               content_layer: str = style_losses.DEFAULT_CONTENT_LAYER,
+               style_layers: Sequence[str] = (
+                   style_losses.DEFAULT_STYLE_LAYERS),
                styles: str = styles_lib.GENERATED,
                style_image_size: int = 128,
                held_out_styles: styles_lib.HeldOut = None,
@@ -217,9 +139,9 @@ class StyleTransferProblem(base.Problem):
                          f'{", ".join(vgg.CONV_NAMES)}.')
     if not self.style_layers:
       raise ValueError('StyleTransferProblem needs at least one style layer.')
-    self.style_losses = style_loss_names(len(self.style_layers))
+    self.style_losses = style_losses.style_loss_names(len(self.style_layers))
     if conditioned_losses is None:
-      conditioned_losses = (CONTENT_LOSS,) + self.style_losses
+      conditioned_losses = (style_losses.CONTENT_LOSS,) + self.style_losses
     unknown = set(conditioned_losses) - set(self.losses_keys)
     if unknown or not conditioned_losses:
       raise ValueError(
@@ -229,9 +151,9 @@ class StyleTransferProblem(base.Problem):
     # The order the user gives weights in: the sorted loss order.
     self.conditioned_losses = tuple(
         n for n in sorted(self.losses_keys) if n in conditioned_losses)
-    if eval_styles not in EVAL_STYLES:
+    if eval_styles not in style_bank.EVAL_STYLES:
       raise ValueError(f'StyleTransferProblem.eval_styles must be one of '
-                       f'{EVAL_STYLES}, got {eval_styles!r}.')
+                       f'{style_bank.EVAL_STYLES}, got {eval_styles!r}.')
     self._stylization_factory = stylization_network
     self._style_network_factory = style_network
     self.loss_network_weights = loss_network_weights
@@ -254,18 +176,26 @@ class StyleTransferProblem(base.Problem):
     self.style_network = None
     self.image_shape = None
     self.num_conditioning_inputs = None
-    self.style_set = None
+    self.style_bank = None
     self._loss_network_metadata = 'null'
-    self._frozen = None
+    self._loss_network = None
 
   @property
   def losses_keys(self) -> Tuple[str, ...]:
-    return ((CONTENT_LOSS,) + style_loss_names(len(self.style_layers)) +
-            (TOTAL_VARIATION_LOSS,))
+    return style_losses.loss_names(len(self.style_layers))
 
   @property
   def loss_network(self) -> vgg.Vgg16Features:
-    return self._frozen.value['vgg']
+    return self._loss_network.value
+
+  @property
+  def loss_network_metadata(self) -> Dict[str, object]:
+    """The loss network's weights: their source and what they were for."""
+    return json.loads(self._loss_network_metadata)
+
+  @property
+  def style_set(self) -> styles_lib.StyleSet:
+    return self.style_bank.style_set
 
   # --------------------------------------------------------------------------
   # Building.
@@ -289,42 +219,24 @@ class StyleTransferProblem(base.Problem):
     self._loss_network_metadata = json.dumps(weights.metadata())
     loss_network = vgg.Vgg16Features(
         weights, vgg.deepest((self.content_layer,) + self.style_layers))
-    self._frozen = untracked.Untracked({'vgg': loss_network})
+    self._loss_network = untracked.Untracked(loss_network)
     self.style_network = _build(self._style_network_factory, 'style_network',
                                 loss_network=loss_network)
     self.stylization_network = _build(self._stylization_factory,
                                       'stylization_network')
-    self.style_set = styles_lib.load_style_set(
-        self.styles, self.style_image_size, self.held_out_styles)
-    self._precompute_styles()
+    self.style_bank = style_bank.StyleBank(
+        styles_lib.load_style_set(self.styles, self.style_image_size,
+                                  self.held_out_styles),
+        self.eval_styles, self.style_targets)
     self._build_variables()
 
-  def _precompute_styles(self):
-    """Style images, their Gram matrices and frozen style features."""
-    images = tf.constant(self.style_set.images)
-    grams = {layer: [] for layer in self.style_layers}
-    frozen = []
-    for start in range(0, len(self.style_set.names), _STYLE_BATCH):
-      batch = images[start:start + _STYLE_BATCH]
-      batch_grams, batch_frozen = self._style_grams_and_features(batch)
-      for layer in self.style_layers:
-        grams[layer].append(batch_grams[layer])
-      frozen.append(batch_frozen)
-    self._frozen.value.update(
-        style_images=images,
-        style_grams={k: tf.concat(v, 0) for k, v in grams.items()},
-        style_features=tf.concat(frozen, 0),
-        train_styles=tf.constant(self.style_set.train_indices, tf.int32),
-        eval_styles=tf.constant(
-            self.style_set.eval_indices(self.eval_styles), tf.int32))
-
-  def _style_grams_and_features(self, style_images):
+  def style_targets(self, style_images: tf.Tensor
+                    ) -> Tuple[Dict[str, tf.Tensor], tf.Tensor]:
     """Gram matrices {layer: [B, C, C]} and the style network's frozen
     features of style images [B, h, w, 3], from one loss-network pass."""
     features = self.loss_network(style_images, self.style_layers)
-    grams = {layer: gram_matrix(features[layer])
-             for layer in self.style_layers}
-    return grams, self.style_network.frozen_features(style_images, features)
+    return (style_losses.style_grams(features, self.style_layers),
+            self.style_network.frozen_features(style_images, features))
 
   def _build_variables(self):
     """One forward pass at a small size creates every trainable variable."""
@@ -375,40 +287,15 @@ class StyleTransferProblem(base.Problem):
   def stylize_with_styles(self, content, style_indices, inputs_extra=None,
                           training=False):
     """Stylizes with styles of the style set, given by index [B]."""
-    frozen = tf.gather(self._frozen.value['style_features'], style_indices)
+    frozen = tf.gather(self.style_bank.features, style_indices)
     return self.stylize(content,
                         self.style_network(frozen, training=training),
                         inputs_extra, training)
 
-  def augmented_styles(self, style_indices: tf.Tensor,
-                       seed: Optional[tf.Tensor]) -> tf.Tensor:
-    """The style images [B, h, w, 3] of `style_indices` [B], randomly
-    changed by `style_augmentation` (a pure function of `seed` [2])."""
-    images = tf.gather(self._frozen.value['style_images'], style_indices)
-    if seed is None:
-      seed = tf.random.uniform([2], maxval=tf.int64.max, dtype=tf.int64)
-    # A seed of its own, independent of the style draw's.
-    seed = tf.random.experimental.stateless_fold_in(
-        tf.cast(seed, tf.int64), 1)
-    return self.style_augmentation(images, seed)
-
   def style_indices(self, content: tf.Tensor, training: bool,
                     seed: Optional[tf.Tensor] = None) -> tf.Tensor:
     """The style of each example [B]: random in training, fixed in eval."""
-    batch = tf.shape(content)[0]
-    if training:
-      candidates = self._frozen.value['train_styles']
-      count = tf.shape(candidates)[0]
-      if seed is None:
-        picks = tf.random.uniform([batch], 0, count, tf.int32)
-      else:
-        picks = tf.random.stateless_uniform(
-            [batch], tf.cast(seed, tf.int64), 0, count, tf.int32)
-    else:
-      candidates = self._frozen.value['eval_styles']
-      count = tf.cast(tf.shape(candidates)[0], tf.int64)
-      picks = tf.cast(_content_fingerprint(content) % count, tf.int32)
-    return tf.gather(candidates, picks)
+    return self.style_bank.indices(content, training, seed)
 
   def losses(self, stylized: tf.Tensor, content: tf.Tensor,
              style_indices: tf.Tensor,
@@ -420,29 +307,19 @@ class StyleTransferProblem(base.Problem):
     `style_indices` [B], or `style_grams` {layer: [B, C, C]} when given
     (augmented style images).
     """
-    stylized_features = self.loss_network(
-        stylized, (self.content_layer,) + self.style_layers)
-    content_features = tf.stop_gradient(self.loss_network(
-        content, (self.content_layer,))[self.content_layer])
     if style_grams is None:
-      style_grams = {layer: tf.gather(grams, style_indices) for layer, grams
-                     in self._frozen.value['style_grams'].items()}
-    losses = {
-        CONTENT_LOSS: content_loss(stylized_features[self.content_layer],
-                                   content_features),
-        TOTAL_VARIATION_LOSS: total_variation_loss(stylized),
-    }
-    for name, layer in zip(self.style_losses, self.style_layers):
-      losses[name] = style_loss(stylized_features[layer], style_grams[layer])
-    return losses
+      style_grams = self.style_bank.gram_targets(style_indices)
+    return style_losses.per_example_losses(
+        self.loss_network, stylized, content, style_grams, self.content_layer,
+        self.style_layers)
 
   def losses_and_metrics(self, features, inputs_extra=None, training=False,
                          seed=None):
     content = features[self.features_key]
     indices = self.style_indices(content, training, seed)
     if training and self.style_augmentation is not None:
-      grams, frozen = self._style_grams_and_features(
-          self.augmented_styles(indices, seed))
+      grams, frozen = self.style_targets(self.style_bank.augmented_images(
+          indices, seed, self.style_augmentation))
       embedding = self.style_network(frozen, training=training)
       stylized = self.stylize(content, embedding, inputs_extra, training)
       losses = self.losses(stylized, content, indices, grams)
@@ -457,7 +334,7 @@ class StyleTransferProblem(base.Problem):
   def image_summaries(self, features, inputs_extra):
     content = features[self.features_key]
     indices = self.style_indices(content, training=False)
-    style = tf.gather(self._frozen.value['style_images'], indices)
+    style = tf.gather(self.style_bank.images, indices)
     return {
         'content': content,
         'style': tf.image.resize(style, tf.shape(content)[1:3]),
@@ -466,34 +343,3 @@ class StyleTransferProblem(base.Problem):
 
   def export_module(self, conditioning):
     return style_transfer_export.StyleTransferExportModule(self, conditioning)
-
-  def metadata(self) -> Dict[str, object]:
-    """What a user of the exported module needs to know besides weights."""
-    return {
-        'problem': 'StyleTransferProblem',
-        'conditioned_losses': list(self.conditioned_losses),
-        'conditioning_input_offset': (
-            None if self.conditioning_input_offset is None else
-            list(self.conditioning_input_offset)),
-        'conditioning_input_scale': self.conditioning_input_scale,
-        'content_layer': self.content_layer,
-        'style_layers': list(self.style_layers),
-        'loss_network': json.loads(self._loss_network_metadata),
-        'style_network': type(self.style_network).__name__,
-        'style_embedding_size': int(self.style_network.embedding_size),
-        'image_value_range': [0.0, 1.0],
-        'training_image_shape': [int(d) if d is not None else None
-                                 for d in self.image_shape],
-        'min_image_size': networks.MIN_IMAGE_SIZE,
-        'style_image_size': self.style_image_size,
-        'style_augmentation': (
-            dataclasses.asdict(self.style_augmentation)
-            if dataclasses.is_dataclass(self.style_augmentation) else
-            None if self.style_augmentation is None else
-            repr(self.style_augmentation)),
-        'styles': {'source': self.style_set.source,
-                   'names': list(self.style_set.names),
-                   'held_out': [n for n, h in zip(self.style_set.names,
-                                                  self.style_set.held_out)
-                                if h]},
-    }

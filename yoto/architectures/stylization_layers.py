@@ -1,0 +1,105 @@
+"""Building blocks of the stylization network (see `style_transfer`).
+
+- `ConditionalInstanceNorm`: instance normalization whose per-channel scale
+  and shift are predicted from a conditioning vector (the style embedding,
+  and in a YOTO model the loss-weight embedding) by a small MLP, as in
+  Ghiasi et al. (2017) and the YOTO paper's appendix A.3. It declares its
+  variables as conditioning ones (`conditioning_variables`).
+- `ReflectConv`: a 'same'-size convolution that pads by reflection, as
+  Magenta's transformer does.
+
+Deviation from Ghiasi et al. / Magenta: the conditional normalization's
+scales are `1 + raw` (FiLM starting at the identity, the YOTO convention)
+where Magenta uses the predicted gamma as is.
+"""
+
+from typing import List, Optional, Tuple
+
+import tensorflow as tf
+
+from yoto.architectures import conditioning
+
+
+def _default_affine_initializer():
+  # Small initial scales and shifts: the normalization starts near the
+  # identity (scale 1 + O(0.01), shift O(0.01)).
+  return tf.keras.initializers.VarianceScaling(scale=1e-4, mode='fan_in')
+
+
+class ConditionalInstanceNorm(tf.keras.layers.Layer):
+  """Instance normalization with a per-example scale and shift.
+
+  `features` [B, H, W, C] are normalized per example and channel over space;
+  `conditioning` [B, D] goes through an MLP (one hidden ReLU layer of
+  `hidden_size`; none when it is 0, a linear map as in Ghiasi et al.) and two
+  affine maps to `scales` and `shifts` [B, C], post-processed (by default
+  `scales = 1 + raw`, `shifts = raw`), which give
+  `scales * normalized + shifts`.
+  """
+
+  def __init__(self, hidden_size: int = 256,
+               postprocessing: Optional[
+                   conditioning.ConditioningPostprocessing] = None,
+               epsilon: float = 1e-5,
+               name: str = 'instance_norm_conditioning', **kwargs):
+    if hidden_size < 0:
+      raise ValueError('ConditionalInstanceNorm.hidden_size must be >= 0 '
+                       f'(0: a linear map), got {hidden_size}.')
+    super().__init__(name=name, **kwargs)
+    self.hidden_size = int(hidden_size)
+    self.postprocessing = postprocessing or \
+        conditioning.ConditioningPostprocessing(scales_add=1.0)
+    self.epsilon = epsilon
+    self.hidden = None
+    if self.hidden_size:
+      self.hidden = tf.keras.layers.Dense(
+          self.hidden_size, activation='relu', name=f'{name}_hidden')
+    self.scales = None
+    self.shifts = None
+
+  @property
+  def conditioning_variables(self) -> List[tf.Variable]:
+    """All of the layer's trainable variables: its MLP."""
+    return list(self.trainable_variables)
+
+  def build(self, features_shape):
+    channels = tf.TensorShape(features_shape)[-1]
+    self.scales = tf.keras.layers.Dense(
+        channels, kernel_initializer=_default_affine_initializer(),
+        name=f'{self.name}_scales')
+    self.shifts = tf.keras.layers.Dense(
+        channels, kernel_initializer=_default_affine_initializer(),
+        name=f'{self.name}_shifts')
+    super().build(features_shape)
+
+  def scales_and_shifts(self, conditioning_inputs: tf.Tensor
+                        ) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Post-processed (scales, shifts), each [B, C], for [B, D] inputs."""
+    hidden = conditioning_inputs
+    if self.hidden is not None:
+      hidden = self.hidden(conditioning_inputs)
+    return self.postprocessing(self.scales(hidden), self.shifts(hidden))
+
+  def call(self, features: tf.Tensor,
+           conditioning_inputs: tf.Tensor) -> tf.Tensor:
+    mean, variance = tf.nn.moments(features, axes=[1, 2], keepdims=True)
+    normalized = (features - mean) * tf.math.rsqrt(variance + self.epsilon)
+    scales, shifts = self.scales_and_shifts(conditioning_inputs)
+    return (scales[:, tf.newaxis, tf.newaxis, :] * normalized +
+            shifts[:, tf.newaxis, tf.newaxis, :])
+
+
+class ReflectConv(tf.keras.layers.Layer):
+  """A 'same'-size conv that pads by reflection, as Magenta's transformer."""
+
+  def __init__(self, filters: int, kernel_size: int, strides: int = 1,
+               use_bias: bool = False, name: Optional[str] = None):
+    super().__init__(name=name)
+    self.pad = kernel_size // 2
+    self.conv = tf.keras.layers.Conv2D(
+        filters, kernel_size, strides=strides, padding='valid',
+        use_bias=use_bias, name=f'{name}_conv' if name else None)
+
+  def call(self, x: tf.Tensor) -> tf.Tensor:
+    p = self.pad
+    return self.conv(tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], 'REFLECT'))
