@@ -31,7 +31,7 @@ the two differ only by the scale of the final linear layer.
 """
 
 import dataclasses
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import tensorflow as tf
 import tensorflow_compression as tfc
@@ -204,3 +204,9 @@ HYPER_LATENT_STRIDE = 64
 def downsampled_size(size, factor: int):
   """ceil(size / factor) for ints or int tensors: a latent's spatial size."""
   return -(-size // factor)
+
+
+def latent_shapes(image_shape: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+  """Spatial shapes [2] of y and z for an image of spatial shape [2]."""
+  return (downsampled_size(image_shape, LATENT_STRIDE),
+          downsampled_size(image_shape, HYPER_LATENT_STRIDE))

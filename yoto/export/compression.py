@@ -154,7 +154,7 @@ class CompressionExportModule(base.ExportModule):
   def __init__(self, problem, conditioning: contract.LossConditioning):
     """Exports a built `HyperpriorCompressionProblem` with its contract."""
     # Tables fixed at export time, stored as variables in the SavedModel.
-    models = problem.entropy_models(stateless=False)
+    models = problem.codec.entropy_models(stateless=False)
     variables = _unique(list(problem.variables) +
                         [v for model in models for v in model.variables])
     fingerprint = weights_fingerprint(variables)
@@ -201,7 +201,7 @@ class CompressionExportModule(base.ExportModule):
   def _compress(self, image, lmbda):
     image = self._checked_image(image)
     image, inputs_extra = self._checked(lmbda, image)
-    latent, hyper_latent = self._problem.value.compress(
+    latent, hyper_latent = self._problem.value.codec.compress(
         image, inputs_extra, self.models)
     return {"latent_strings": latent, "hyper_latent_strings": hyper_latent,
             "image_shape": tf.shape(image)[1:3]}
@@ -214,7 +214,7 @@ class CompressionExportModule(base.ExportModule):
         image_shape, latent_strings, hyper_latent_strings,
         self._problem.value.num_filters,
         self._problem.value.num_latent_filters))
-    x_hat = self._problem.value.decompress(
+    x_hat = self._problem.value.codec.decompress(
         latent_strings, hyper_latent_strings, image_shape, inputs_extra,
         self.models)
     return {"image": tf.clip_by_value(x_hat, 0.0, 1.0)}
@@ -222,8 +222,8 @@ class CompressionExportModule(base.ExportModule):
   def _reconstruct(self, image, lmbda):
     image = self._checked_image(image)
     image, inputs_extra = self._checked(lmbda, image)
-    result = self._problem.value.quantized_pass(image, inputs_extra,
-                                                    self.models)
+    result = self._problem.value.codec.quantized_pass(image, inputs_extra,
+                                                          self.models)
     num_pixels = tf.cast(tf.reduce_prod(tf.shape(image)[1:3]), tf.float32)
     rate = (result.bits + result.side_bits) / num_pixels
     return {"reconstruction": tf.clip_by_value(result.x_hat, 0.0, 1.0),

@@ -4,9 +4,12 @@ The model is the scale hyperprior of Ballé et al. (2018) as tensorflow-
 compression builds it (`models/bmshj2018.py`): transforms g_a, g_s, h_a, h_s
 (see `yoto.architectures.hyperprior`), a `tfc.NoisyDeepFactorized` prior for
 the hyper-latent z and a `tfc.NoisyNormal` with a log-spaced scale table,
-indexed by h_s(z_hat), for the latent y. YOTO (Dosovitskiy & Djolonga 2020,
-§4.2 and appendix A.2) FiLM-conditions every convolution on λ, so one model
-serves every rate-distortion trade-off in the training range.
+indexed by h_s(z_hat), for the latent y; the passes through it, its entropy
+models and the range coding are `yoto.architectures.hyperprior_codec`. YOTO
+(Dosovitskiy & Djolonga 2020, §4.2 and appendix A.2) FiLM-conditions every
+convolution on λ, so one model serves every rate-distortion trade-off in the
+training range. The problem owns (tracks and checkpoints) the transforms and
+the hyperprior; `codec` runs images through them.
 
 Losses, per example, in tensorflow-compression's convention:
   rate        bits per pixel, -log2 p(y~ | z~) - log2 p(z~) over H * W
@@ -28,19 +31,20 @@ Deviations from bmshj2018.py: images in [0, 1] rather than [0, 255]; the
 training noise is drawn from the step's stateless seed (runs are reproducible)
 rather than `tf.random.uniform`; the hyperprior is shared by all λ (only the
 transforms are conditioned); MS-SSIM uses fewer scales on images smaller than
-176 pixels (see `yoto.problems.image_metrics.ms_ssim`); optionally log λ is centred inside the network
-(`conditioning_input_offset`), which makes FiLM learn the λ-dependence much
-faster in short runs without changing the function class.
+176 pixels (see `yoto.problems.image_metrics.ms_ssim`); optionally log λ is
+centred inside the network (`conditioning_input_offset`), which makes FiLM
+learn the λ-dependence much faster in short runs without changing the
+function class.
 """
 
-import math
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import tensorflow as tf
 import tensorflow_compression as tfc
 
 from yoto.architectures import conditioning as conditioning_layers
 from yoto.architectures import hyperprior
+from yoto.architectures import hyperprior_codec
 from yoto.export import compression as compression_export
 from yoto.problems import base
 from yoto.problems import image_metrics
@@ -49,34 +53,6 @@ from yoto.weights import contract
 LOSS_NAMES = ("distortion", "rate")
 # The four transforms, by their layer names.
 TRANSFORMS = ("analysis", "synthesis", "hyper_analysis", "hyper_synthesis")
-
-
-class EntropyModels(NamedTuple):
-  """The two range-coding entropy models (built with `compression=True`)."""
-  latent: tfc.LocationScaleIndexedEntropyModel
-  hyper_latent: tfc.ContinuousBatchedEntropyModel
-
-
-class QuantizedPass(NamedTuple):
-  """Everything one deterministic (quantized) pass computes.
-
-  Shapes for a [B, H, W, 3] batch, C filters, h = ceil(H/16), w = ceil(W/16):
-  y, y_hat, indexes [B, h, w, C]; z, z_hat [B, ceil(h/4), ceil(w/4), C];
-  x_hat [B, H, W, 3] (unclipped); bits, side_bits [B].
-  """
-  y: tf.Tensor
-  z: tf.Tensor
-  y_hat: tf.Tensor
-  z_hat: tf.Tensor
-  indexes: tf.Tensor
-  x_hat: tf.Tensor
-  bits: tf.Tensor
-  side_bits: tf.Tensor
-
-
-def bits_of(log_probs: tf.Tensor) -> tf.Tensor:
-  """-Σ log2 p over the last three axes: [B, h, w, C] -> [B]."""
-  return tf.reduce_sum(log_probs, axis=[1, 2, 3]) / -math.log(2.0)
 
 
 def _num_pixels(images: tf.Tensor) -> tf.Tensor:
@@ -99,11 +75,6 @@ def _check_positive(name, value):
   if not value > 0:
     raise ValueError(f"HyperpriorCompressionProblem.{name} must be positive, "
                      f"got {value!r}.")
-
-
-class _CompiledFunctions:
-  """A plain holder, so that tf.Module does not track (and export) these."""
-  hyper_latent_tables = None
 
 
 class HyperpriorCompressionProblem(base.Problem):
@@ -172,9 +143,8 @@ class HyperpriorCompressionProblem(base.Problem):
     self.unconditioned_transforms = tuple(unconditioned_transforms)
     self.num_filters = num_filters
     self.num_latent_filters = num_latent_filters or num_filters
-    self.num_scales = num_scales
-    self.scale_min = float(scale_min)
-    self.scale_max = float(scale_max)
+    self.scale_table = hyperprior_codec.ScaleTable(
+        num_scales, float(scale_min), float(scale_max))
     self.conditioning_layer_sizes = [int(s) for s in conditioning_layer_sizes]
     self._postprocessing = conditioning_postprocessing
     self.conditioning_input_offset = (
@@ -187,11 +157,23 @@ class HyperpriorCompressionProblem(base.Problem):
     self.hyper_analysis_transform = None
     self.hyper_synthesis_transform = None
     self.hyperprior = None
-    self._compiled = _CompiledFunctions()
+    self.codec = None
 
   @property
   def losses_keys(self) -> Tuple[str, ...]:
     return LOSS_NAMES
+
+  @property
+  def num_scales(self) -> int:
+    return self.scale_table.num_scales
+
+  @property
+  def scale_min(self) -> float:
+    return self.scale_table.scale_min
+
+  @property
+  def scale_max(self) -> float:
+    return self.scale_table.scale_max
 
   def initialize_model(self, element_spec, num_conditioning_inputs):
     if self.features_key not in element_spec:
@@ -228,154 +210,16 @@ class HyperpriorCompressionProblem(base.Problem):
     self.hyper_synthesis_transform = transform(
         hyperprior.hyper_synthesis_specs(n, m), "hyper_synthesis")
     self.hyperprior = tfc.NoisyDeepFactorized(batch_shape=(n,))
+    self.codec = hyperprior_codec.HyperpriorCodec(
+        hyperprior_codec.Transforms(
+            self.analysis_transform, self.synthesis_transform,
+            self.hyper_analysis_transform, self.hyper_synthesis_transform),
+        self.hyperprior, self.scale_table, n, self.conditioned)
     # One noisy pass builds every variable.
     inputs_extra = (tf.zeros([1, num_conditioning_inputs])
                     if self.conditioned else None)
-    self._noisy_pass(tf.zeros([1, 64, 64, 3]), inputs_extra,
-                     tf.constant([0, 0], tf.int64))
-
-  # -- The entropy models. ---------------------------------------------------
-
-  def scale_fn(self, indexes: tf.Tensor) -> tf.Tensor:
-    """The scale table: index i in [0, num_scales) -> a log-spaced scale."""
-    log_min = math.log(self.scale_min)
-    step = (math.log(self.scale_max) - log_min) / (self.num_scales - 1)
-    return tf.math.exp(log_min + step * tf.cast(indexes, tf.float32))
-
-  def latent_prior(self, indexes: tf.Tensor) -> tfc.NoisyNormal:
-    """p(y | z): zero-mean NoisyNormal with scales indexed by h_s(z).
-
-    Indexes are bounded to the table like the indexed entropy model does
-    (with gradients passing where they point back into the range).
-    """
-    indexes = tfc.lower_bound(indexes, 0.0)
-    indexes = tfc.upper_bound(indexes, float(self.num_scales - 1))
-    return tfc.NoisyNormal(loc=0.0, scale=self.scale_fn(indexes))
-
-  def _hyper_latent_tables(self):
-    """(cdf, cdf_offset, quantization_offset) of the hyperprior's coder.
-
-    Locating the prior's tails and median runs small optimisation loops, which
-    take seconds op by op; a compiled function (variables are read at run
-    time, so restoring a checkpoint needs no retrace) makes it a fraction of
-    a second.
-    """
-    if self._compiled.hyper_latent_tables is None:
-      def tables():
-        model = tfc.ContinuousBatchedEntropyModel(
-            self.hyperprior, coding_rank=3, compression=True, stateless=True)
-        return model.cdf, model.cdf_offset, model.quantization_offset
-      self._compiled.hyper_latent_tables = tf.function(tables)
-    return self._compiled.hyper_latent_tables()
-
-  def entropy_models(self, stateless: bool = True) -> EntropyModels:
-    """Entropy models with range-coding tables built from the current prior.
-
-    Args:
-      stateless: tables as tensors (to build inside a `tf.function`, as the
-        evaluation does each batch) or as variables (for a SavedModel, so the
-        encoder and decoder use identical tables).
-    """
-    latent = tfc.LocationScaleIndexedEntropyModel(
-        tfc.NoisyNormal, self.num_scales, self.scale_fn, coding_rank=3,
-        compression=True, stateless=stateless)
-    cdf, cdf_offset, offset = self._hyper_latent_tables()
-    hyper_latent = tfc.ContinuousBatchedEntropyModel(
-        prior_shape=(self.num_filters,), coding_rank=3, compression=True,
-        stateless=stateless, cdf=cdf, cdf_offset=cdf_offset,
-        quantization_offset=offset)
-    return EntropyModels(latent, hyper_latent)
-
-  # -- The forward passes. ---------------------------------------------------
-
-  def _check_conditioning(self, inputs_extra):
-    if self.conditioned and inputs_extra is None:
-      raise ValueError("This compression model is conditioned on λ and "
-                       "needs inputs_extra.")
-    return inputs_extra if self.conditioned else None
-
-  def _indexes(self, z_hat, y_shape, inputs_extra):
-    """h_s(z_hat) cropped to the latent's [h, w]: the scale indexes."""
-    indexes = self.hyper_synthesis_transform(z_hat, inputs_extra)
-    return hyperprior.crop_like(indexes, y_shape[1], y_shape[2])
-
-  def _synthesize(self, y_hat, image_height, image_width, inputs_extra):
-    x_hat = self.synthesis_transform(y_hat, inputs_extra)
-    return hyperprior.crop_like(x_hat, image_height, image_width)
-
-  def analyze(self, images: tf.Tensor, inputs_extra: Optional[tf.Tensor]
-              ) -> Tuple[tf.Tensor, tf.Tensor]:
-    """(y, z) of [B, H, W, 3] images; see `QuantizedPass` for shapes."""
-    inputs_extra = self._check_conditioning(inputs_extra)
-    y = self.analysis_transform(images, inputs_extra)
-    z = self.hyper_analysis_transform(tf.abs(y), inputs_extra)
-    return y, z
-
-  def _noisy_pass(self, images, inputs_extra, seed):
-    """Training: latents plus U(-.5, .5) noise; returns (x~, bits, side_bits).
-    """
-    inputs_extra = self._check_conditioning(inputs_extra)
-    y, z = self.analyze(images, inputs_extra)
-    y_seed, z_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    z_tilde = z + tf.random.stateless_uniform(tf.shape(z), z_seed, -0.5, 0.5)
-    y_tilde = y + tf.random.stateless_uniform(tf.shape(y), y_seed, -0.5, 0.5)
-    side_bits = bits_of(self.hyperprior.log_prob(z_tilde))
-    indexes = self._indexes(z_tilde, tf.shape(y), inputs_extra)
-    bits = bits_of(self.latent_prior(indexes).log_prob(y_tilde))
-    shape = tf.shape(images)
-    x_tilde = self._synthesize(y_tilde, shape[1], shape[2], inputs_extra)
-    return x_tilde, bits, side_bits
-
-  def quantized_pass(self, images: tf.Tensor,
-                     inputs_extra: Optional[tf.Tensor],
-                     models: EntropyModels) -> QuantizedPass:
-    """The codec's deterministic pass: quantized latents and their bits.
-
-    y is rounded to integers and z to the hyper-latent model's quantization
-    offsets, exactly as `compress` does, so `x_hat` is what `decompress`
-    returns (before clipping). The bits are the Shannon information of the
-    quantized latents, a tight estimate of the range-coded length.
-    """
-    inputs_extra = self._check_conditioning(inputs_extra)
-    y, z = self.analyze(images, inputs_extra)
-    z_hat = models.hyper_latent.quantize(z)
-    side_bits = bits_of(self.hyperprior.log_prob(z_hat))
-    indexes = self._indexes(z_hat, tf.shape(y), inputs_extra)
-    y_hat = models.latent.quantize(y)
-    bits = bits_of(self.latent_prior(indexes).log_prob(y_hat))
-    shape = tf.shape(images)
-    x_hat = self._synthesize(y_hat, shape[1], shape[2], inputs_extra)
-    return QuantizedPass(y, z, y_hat, z_hat, indexes, x_hat, bits, side_bits)
-
-  def compress(self, images: tf.Tensor, inputs_extra: Optional[tf.Tensor],
-               models: EntropyModels) -> Tuple[tf.Tensor, tf.Tensor]:
-    """Range codes images: (latent strings [B], hyper-latent strings [B])."""
-    inputs_extra = self._check_conditioning(inputs_extra)
-    y, z = self.analyze(images, inputs_extra)
-    z_hat = models.hyper_latent.quantize(z)
-    indexes = self._indexes(z_hat, tf.shape(y), inputs_extra)
-    return (models.latent.compress(y, indexes),
-            models.hyper_latent.compress(z))
-
-  def decompress(self, latent_strings: tf.Tensor,
-                 hyper_latent_strings: tf.Tensor, image_shape: tf.Tensor,
-                 inputs_extra: Optional[tf.Tensor],
-                 models: EntropyModels) -> tf.Tensor:
-    """Decodes strings [B] of [H, W] = image_shape images: x_hat [B, H, W, 3].
-
-    The latent shapes follow from the image shape (`latent_shapes`); the
-    result is unclipped, like `quantized_pass(...).x_hat`.
-    """
-    inputs_extra = self._check_conditioning(inputs_extra)
-    image_shape = tf.cast(image_shape, tf.int32)
-    y_shape, z_shape = latent_shapes(image_shape)
-    z_hat = models.hyper_latent.decompress(hyper_latent_strings, z_shape)
-    batch = tf.shape(latent_strings)[0]
-    indexes = self._indexes(
-        z_hat, tf.stack([batch, y_shape[0], y_shape[1]]), inputs_extra)
-    y_hat = models.latent.decompress(latent_strings, indexes)
-    return self._synthesize(y_hat, image_shape[0], image_shape[1],
-                            inputs_extra)
+    self.codec.noisy_pass(tf.zeros([1, 64, 64, 3]), inputs_extra,
+                          tf.constant([0, 0], tf.int64))
 
   # -- The Problem interface. ------------------------------------------------
 
@@ -389,15 +233,16 @@ class HyperpriorCompressionProblem(base.Problem):
   def _training_losses(self, images, inputs_extra, seed):
     if seed is None:
       seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int64)
-    x_tilde, bits, side_bits = self._noisy_pass(images, inputs_extra, seed)
+    x_tilde, bits, side_bits = self.codec.noisy_pass(images, inputs_extra,
+                                                     seed)
     distortion = image_metrics.mse_255(images, x_tilde)
     losses = {"rate": (bits + side_bits) / _num_pixels(images),
               "distortion": distortion}
     return losses, {"psnr": image_metrics.psnr(images, x_tilde)}
 
   def _evaluation_losses(self, images, inputs_extra):
-    models = self.entropy_models(stateless=True)
-    result = self.quantized_pass(images, inputs_extra, models)
+    models = self.codec.entropy_models(stateless=True)
+    result = self.codec.quantized_pass(images, inputs_extra, models)
     num_pixels = _num_pixels(images)
     rate = (result.bits + result.side_bits) / num_pixels
     latent_strings = models.latent.compress(result.y, result.indexes)
@@ -410,15 +255,16 @@ class HyperpriorCompressionProblem(base.Problem):
         estimated_bpp=rate,
         actual_bpp=8.0 * tf.cast(num_bytes, tf.float32) / num_pixels,
         side_information_bpp=result.side_bits / num_pixels)
-    losses = {"rate": rate, "distortion": image_metrics.mse_255(images, result.x_hat)}
+    losses = {"rate": rate,
+              "distortion": image_metrics.mse_255(images, result.x_hat)}
     return losses, metrics
 
   def reconstruct(self, images: tf.Tensor,
                   inputs_extra: Optional[tf.Tensor] = None
                   ) -> Tuple[tf.Tensor, tf.Tensor]:
     """(reconstructions [B, H, W, 3] clipped to [0, 1], estimated bpp [B])."""
-    result = self.quantized_pass(images, inputs_extra,
-                                 self.entropy_models(stateless=True))
+    result = self.codec.quantized_pass(
+        images, inputs_extra, self.codec.entropy_models(stateless=True))
     rate = (result.bits + result.side_bits) / _num_pixels(images)
     return tf.clip_by_value(result.x_hat, 0.0, 1.0), rate
 
@@ -429,10 +275,3 @@ class HyperpriorCompressionProblem(base.Problem):
 
   def export_module(self, conditioning):
     return compression_export.CompressionExportModule(self, conditioning)
-
-
-def latent_shapes(image_shape: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-  """Spatial shapes [2] of y and z for an image of spatial shape [2]."""
-  return (hyperprior.downsampled_size(image_shape, hyperprior.LATENT_STRIDE),
-          hyperprior.downsampled_size(image_shape,
-                                      hyperprior.HYPER_LATENT_STRIDE))
