@@ -103,6 +103,29 @@ def test_from_json_reads_a_modules_metadata_and_ignores_other_keys():
   assert contract.LossConditioning.from_json(json.dumps(metadata)) == CONTRACT
 
 
+def test_from_dict_reads_a_parsed_metadata_dict():
+  metadata = dict(CONTRACT.to_dict(), problem="ConditionalVaeProblem")
+  assert contract.LossConditioning.from_dict(metadata) == CONTRACT
+  with pytest.raises(ValueError, match="loss_names"):
+    contract.LossConditioning.from_dict({"ranges": {}})
+
+
+def test_within_range_is_one_test_for_floats_arrays_and_tensors():
+  slack = contract.LossConditioning.RANGE_TOLERANCE
+  values = [0.5 * (1 - 2 * slack), 0.5 * (1 - slack / 2), 8.0,
+            512.0 * (1 + slack / 2), 512.0 * (1 + 2 * slack)]
+  expected = [False, True, True, True, False]
+  assert [bool(contract.within_range(v, 0.5, 512.0))
+          for v in values] == expected
+  np.testing.assert_array_equal(
+      contract.within_range(np.array(values), 0.5, 512.0), expected)
+  np.testing.assert_array_equal(
+      contract.within_range(tf.constant(values, tf.float64), 0.5, 512.0),
+      expected)
+  assert contract.within_range(2.0 * (1 + slack / 2), 2.0, 2.0)
+  assert not contract.within_range(2.0 * (1 + 2 * slack), 2.0, 2.0)
+
+
 @pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"ranges": {}}'])
 def test_from_json_rejects_what_is_not_a_contract(text):
   with pytest.raises(ValueError, match="contract"):

@@ -128,12 +128,10 @@ class LossConditioning:
     if check_range and self.ranges:
       low = tf.constant([self.ranges[k][0] for k in self.loss_names])
       high = tf.constant([self.ranges[k][1] for k in self.loss_names])
-      slack = self.RANGE_TOLERANCE
       ranges = ", ".join(f"{k}: [{lo:g}, {hi:g}]"
                          for k, (lo, hi) in sorted(self.ranges.items()))
       with tf.control_dependencies(checks):  # Shape first: it broadcasts.
-        in_range = tf.reduce_all((weights >= low * (1 - slack))
-                                 & (weights <= high * (1 + slack)))
+        in_range = tf.reduce_all(within_range(weights, low, high))
       checks.append(tf.debugging.Assert(
           in_range, [f"loss weights outside the training range ({ranges}); "
                      "the model was never trained there. Got", weights]))
@@ -176,9 +174,18 @@ class LossConditioning:
       record = json.loads(text)
     except ValueError as e:
       raise ValueError(f"A loss-weight contract must be JSON: {e}") from None
+    return cls.from_dict(record)
+
+  @classmethod
+  def from_dict(cls, record: Dict[str, object]) -> "LossConditioning":
+    """`from_json` of parsed JSON (for example a module's metadata dict).
+
+    Raises:
+      ValueError: if `record` is not a dict with `loss_names`.
+    """
     if not isinstance(record, dict) or "loss_names" not in record:
       raise ValueError("A loss-weight contract is a JSON object with at "
-                       f"least 'loss_names'; got {str(text)[:200]!r}.")
+                       f"least 'loss_names'; got {str(record)[:200]!r}.")
     ranges = record.get("ranges")
     fixed = record.get("fixed_weights")
     return cls(
@@ -188,6 +195,25 @@ class LossConditioning:
             k: (float(lo), float(hi)) for k, (lo, hi) in ranges.items()},
         fixed_weights=None if fixed is None else {
             k: float(v) for k, v in fixed.items()})
+
+
+def within_range(weights, low, high):
+  """Whether `weights` lie in [`low`, `high`], up to `RANGE_TOLERANCE`.
+
+  The one range test of the package: the exported modules run it in-graph
+  and the module clients (`yoto.clients`) in Python. It works elementwise
+  on Python floats, NumPy arrays and tensors alike; a fixed weight w is the
+  range [w, w].
+
+  Args:
+    weights: raw loss weights, any shape.
+    low, high: the bounds, broadcastable against `weights`.
+
+  Returns:
+    A bool (or bool array or tensor) of `weights`' shape.
+  """
+  slack = LossConditioning.RANGE_TOLERANCE
+  return (weights >= low * (1 - slack)) & (weights <= high * (1 + slack))
 
 
 def check_input_offset(offset: Optional[Sequence[float]],
