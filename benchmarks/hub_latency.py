@@ -32,6 +32,7 @@ import tensorflow as tf
 import tensorflow_hub as hub
 
 from benchmarks import common
+from yoto.clients import paths as module_paths
 from yoto.training import export as export_lib
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -87,7 +88,7 @@ def _trained_module(arch, batch_size, model_dir):
   state = common.build_state(os.path.join(model_dir, "config.gin"), (),
                              arch.image_shape, batch_size)
   state.restore(tf.train.latest_checkpoint(model_dir))
-  path = export_lib.latest_hub_module(model_dir)
+  path = module_paths.latest_hub_module(model_dir)
   if path is None:
     raise ValueError(f"{model_dir} has no exported hub module.")
   return state, path, None

@@ -43,9 +43,10 @@ import tensorflow as tf
 
 from yoto import main as yoto_main
 from yoto.architectures import vgg
+from yoto.clients import paths as module_paths
 from yoto.problems import style_transfer
-from yoto.training import export
 from yoto.utils import data
+from yoto.utils import image_files
 from yoto.utils import preprocessing
 from yoto.utils import styles as styles_lib
 # pylint: enable=g-import-not-at-top,wrong-import-position
@@ -182,13 +183,11 @@ def weight_effect(hub_module: str, content: np.ndarray,
 def save_grid(images: Mapping[str, np.ndarray], path: str,
               columns: int = GRID_COLUMNS) -> None:
   """One row per entry of `images` (its first `columns` images), as a PNG."""
-  import PIL.Image  # pylint: disable=g-import-not-at-top
   size = next(iter(images.values())).shape[1:3]
   rows = [np.concatenate([tf.image.resize(im, size).numpy()
                           for im in value[:columns]], axis=1)
           for value in images.values()]
-  grid = np.clip(np.concatenate(rows, axis=0), 0, 1)
-  PIL.Image.fromarray(np.round(grid * 255).astype(np.uint8)).save(path)
+  image_files.write_image(path, np.concatenate(rows, axis=0))
 
 
 def format_report(report: Mapping[str, object]) -> str:
@@ -233,7 +232,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
   if args.train:
     logging.set_verbosity(logging.INFO)  # The trainer's steps/s lines.
     seconds = train(args.model_dir, args.config, bindings)
-  hub_module = export.latest_hub_module(args.model_dir)
+  hub_module = module_paths.latest_hub_module(args.model_dir)
   if hub_module is None:
     raise ValueError(f"No hub module in {args.model_dir}; train it first "
                      "(--train).")

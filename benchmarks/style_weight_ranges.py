@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from yoto.architectures import vgg  # pylint: disable=g-import-not-at-top
 from yoto.problems import style_transfer  # pylint: disable=g-import-not-at-top
+from yoto.utils import image_files  # pylint: disable=g-import-not-at-top
 from yoto.utils import photo_patches  # pylint: disable=g-import-not-at-top
 from yoto.utils import styles  # pylint: disable=g-import-not-at-top
 
@@ -160,9 +161,7 @@ def main(argv=None):
   with open(os.path.join(args.out_dir, 'ranges.json'), 'w') as f:
     json.dump(report, f, indent=1)
   grid = np.concatenate([np.concatenate(list(r), 1) for r in rows], 0)
-  import PIL.Image  # pylint: disable=g-import-not-at-top
-  PIL.Image.fromarray(np.round(grid * 255).astype(np.uint8)).save(
-      os.path.join(args.out_dir, 'ranges.png'))
+  image_files.write_image(os.path.join(args.out_dir, 'ranges.png'), grid)
   return 0
 
 

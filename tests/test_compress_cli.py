@@ -14,6 +14,9 @@ import tiny_compression_runs
 from yoto import compress
 from yoto import results
 from yoto.analysis import rate_distortion
+from yoto.clients import codec as codec_lib
+from yoto.clients import codec_file
+from yoto.utils import image_files
 from yoto.utils import photo_patches
 
 LAMBDA_RANGE = (0.0012, 0.26)
@@ -31,7 +34,7 @@ def image_path(tmp_path_factory):
   """A 37 x 53 crop of a real photo (sizes not divisible by 16 or 64)."""
   photo = photo_patches.load_photo("chelsea")[100:137, 150:203, :3]
   path = str(tmp_path_factory.mktemp("images") / "cat.png")
-  compress.write_png(path, photo)
+  image_files.write_image(path, photo)
   return path
 
 
@@ -60,24 +63,24 @@ def test_round_trip_restores_the_module_reconstruction(capsys, modules,
   code, stdout, _ = _run(capsys, "decompress", f"--module={modules['yoto']}",
                          f"--original={image_path}", out, restored)
   assert code == 0 and "PSNR" in stdout and "λ=0.02" in stdout
-  decoded = compress.read_image(str(restored))
-  codec = compress.Codec.load(modules["yoto"])
-  expected, _ = codec.reconstruct(compress.read_image(image_path), 0.02)
+  decoded = image_files.read_image(str(restored))
+  codec = codec_lib.Codec.load(modules["yoto"])
+  expected, _ = codec.reconstruct(image_files.read_image(image_path), 0.02)
   assert decoded.shape == (37, 53, 3)
   np.testing.assert_array_equal(decoded, expected)
 
 
 def test_model_dir_resolves_to_its_newest_module(modules):
   model_dir = os.path.dirname(os.path.dirname(modules["yoto"]))
-  assert compress.Codec.load(model_dir).path == modules["yoto"]
+  assert codec_lib.Codec.load(model_dir).path == modules["yoto"]
 
 
 def test_file_holds_lambda_shape_and_version(capsys, modules, image_path,
                                              tmp_path):
   out = _compressed(capsys, modules, image_path, tmp_path, lmbda="0.05")
   data = out.read_bytes()
-  assert data[:4] == b"YOTO" and data[4] == compress.FORMAT_VERSION
-  coded = compress.CompressedImage.from_bytes(data)
+  assert data[:4] == b"YOTO" and data[4] == codec_file.FORMAT_VERSION
+  coded = codec_file.CompressedImage.from_bytes(data)
   assert (coded.height, coded.width) == (37, 53)
   assert coded.lmbda == pytest.approx(0.05)
   assert coded.to_bytes() == data
@@ -90,7 +93,7 @@ def _rejected(capsys, *argv):
 
 
 @pytest.mark.parametrize("damage,message", [
-    (lambda d: d[:compress.HEADER_SIZE - 3], "truncated"),
+    (lambda d: d[:codec_file.HEADER_SIZE - 3], "truncated"),
     (lambda d: d[:-5], "truncated"),
     (lambda d: d + b"x", "corrupt"),
     (lambda d: d[:-1] + bytes([d[-1] ^ 1]), "corrupt"),
@@ -113,7 +116,7 @@ def test_decompress_rejects_damaged_files(capsys, modules, image_path,
 def test_decompress_rejects_a_file_from_another_module(capsys, modules,
                                                        image_path, tmp_path):
   out = _compressed(capsys, modules, image_path, tmp_path)
-  coded = compress.CompressedImage.from_bytes(out.read_bytes())
+  coded = codec_file.CompressedImage.from_bytes(out.read_bytes())
   # What another model's file looks like: an intact file, another fingerprint.
   other = dataclasses.replace(coded, fingerprint=bytes(8))
   out.write_bytes(other.to_bytes())
@@ -127,7 +130,7 @@ def test_compress_rejects_a_non_image(capsys, modules, tmp_path):
   text.write_text("not an image")
   err = _rejected(capsys, "compress", f"--module={modules['yoto']}",
                   "--lmbda=0.01", text, tmp_path / "out.yoto")
-  assert "is not an image" in err
+  assert "is not a readable image" in err
 
 
 @pytest.mark.parametrize("lmbda,message", [
@@ -154,7 +157,7 @@ def test_fixed_module_codes_at_its_own_lambda_only(capsys, modules,
   code, _, _ = _run(capsys, "compress", f"--module={modules['fixed']}",
                     image_path, out)
   assert code == 0
-  assert compress.CompressedImage.from_bytes(
+  assert codec_file.CompressedImage.from_bytes(
       out.read_bytes()).lmbda == pytest.approx(0.01)
   code, _, _ = _run(capsys, "decompress", f"--module={modules['fixed']}",
                     out, tmp_path / "fixed.png")
@@ -187,7 +190,7 @@ def test_evaluate_appends_rate_distortion_rows(capsys, modules, image_path,
     assert row["step"] == tiny_compression_runs.STEPS
     assert row["num_examples"] == 1 and row["model"] == "yoto"
     values = row["values"]
-    header_bpp = 8 * compress.HEADER_SIZE / (37 * 53)
+    header_bpp = 8 * codec_file.HEADER_SIZE / (37 * 53)
     assert values["file_bpp"] == pytest.approx(values["actual_bpp"] +
                                                header_bpp)
     assert {"psnr", "ms_ssim", "ms_ssim_db", "estimated_bpp",
@@ -196,8 +199,8 @@ def test_evaluate_appends_rate_distortion_rows(capsys, modules, image_path,
 
 
 def test_sweep_codes_one_image_at_each_lambda(modules, image_path):
-  codec = compress.Codec.load(modules["yoto"])
-  image = compress.read_image(image_path)
+  codec = codec_lib.Codec.load(modules["yoto"])
+  image = image_files.read_image(image_path)
   points = compress.sweep(codec, image, [0.0012, 0.26])
   assert [p.lmbda for p in points] == pytest.approx([0.0012, 0.26])
   for point in points:
@@ -209,7 +212,7 @@ def test_sweep_codes_one_image_at_each_lambda(modules, image_path):
 
 def _forged(data: bytes, **fields) -> bytes:
   """The file with header fields replaced and its CRC recomputed."""
-  coded = compress.CompressedImage.from_bytes(data)
+  coded = codec_file.CompressedImage.from_bytes(data)
   return dataclasses.replace(coded, **fields).to_bytes()
 
 
@@ -243,8 +246,8 @@ def test_decompress_refuses_a_size_its_strings_cannot_code(capsys, modules,
 def test_module_decompress_checks_image_shape_against_strings(
     capsys, modules, image_path, tmp_path):
   out = _compressed(capsys, modules, image_path, tmp_path)
-  coded = compress.CompressedImage.from_bytes(out.read_bytes())
-  codec = compress.Codec.load(modules["yoto"])
+  coded = codec_file.CompressedImage.from_bytes(out.read_bytes())
+  codec = codec_lib.Codec.load(modules["yoto"])
   with pytest.raises(tf.errors.InvalidArgumentError, match="image_shape"):
     codec.module.signatures["decompress"](
         latent_strings=tf.constant([coded.latent_string]),
@@ -284,7 +287,7 @@ def test_max_pixels_flag_bounds_compress(capsys, modules, image_path,
      "different size"),
 ])
 def test_module_rejects_bad_lambda(modules, lmbda, message):
-  codec = compress.Codec.load(modules["yoto"])
+  codec = codec_lib.Codec.load(modules["yoto"])
   with pytest.raises(tf.errors.InvalidArgumentError, match=message):
     codec.module.signatures["compress"](image=tf.zeros([2, 16, 16, 3]),
                                         lmbda=tf.constant(lmbda))
@@ -296,7 +299,7 @@ def test_module_rejects_bad_lambda(modules, lmbda, message):
     (tf.zeros([1, 16, 16, 3], tf.uint8), "expected to be a float tensor"),
 ])
 def test_module_rejects_bad_images(modules, image, message):
-  codec = compress.Codec.load(modules["yoto"])
+  codec = codec_lib.Codec.load(modules["yoto"])
   for name in ("compress", "reconstruct"):
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
       codec.module.signatures[name](image=image, lmbda=tf.constant(0.01))

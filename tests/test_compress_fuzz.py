@@ -1,4 +1,5 @@
-"""A seeded fuzz test of the `.yoto` file format (yoto.compress).
+"""A seeded fuzz test of the `.yoto` file format (yoto.clients.codec_file,
+decoded by yoto.clients.codec).
 
 Valid files of the tiny YOTO codec are mutated a few hundred ways: random bit
 flips, truncations and extensions (the CRC must catch them all), every header
@@ -20,7 +21,8 @@ import numpy as np
 import pytest
 import tiny_compression_runs
 
-from yoto import compress
+from yoto.clients import codec as codec_lib
+from yoto.clients import codec_file
 from yoto.utils import photo_patches
 
 SEED = 15
@@ -44,7 +46,7 @@ Mutation = Tuple[str, bytes]
 @pytest.fixture(scope="module")
 def codec(tmp_path_factory):
   runs = tiny_compression_runs.get(tmp_path_factory)
-  return compress.Codec.load(runs.yoto_module)
+  return codec_lib.Codec.load(runs.yoto_module)
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +54,13 @@ def original(codec):
   """(file bytes, decoded uint8 image) of a 37 x 53 photo crop at λ=0.01."""
   photo = photo_patches.load_photo("chelsea")[100:137, 150:203, :3]
   data = codec.compress(photo, 0.01).to_bytes()
-  return data, codec.decompress(compress.CompressedImage.from_bytes(data))
+  return data, codec.decompress(codec_file.CompressedImage.from_bytes(data))
 
 
 def _with_crc(data: bytes) -> bytes:
   """The CRC recomputed for the (possibly changed) header and payload."""
-  head = data[:compress.HEADER_SIZE - 4]
-  payload = data[compress.HEADER_SIZE:]
+  head = data[:codec_file.HEADER_SIZE - 4]
+  payload = data[codec_file.HEADER_SIZE:]
   crc = zlib.crc32(payload, zlib.crc32(head))
   return head + struct.pack(">I", crc) + payload
 
@@ -101,7 +103,7 @@ def mutations(data: bytes, seed: int = SEED) -> List[Mutation]:
     for value in _field_values(fmt, rng):
       found.append((f"{name}={value!r}",
                     _set_field(data, fmt, offset, value)))
-  coded = compress.CompressedImage.from_bytes(data)
+  coded = codec_file.CompressedImage.from_bytes(data)
   variants = {
       "strings swapped": (coded.latent_string, coded.hyper_latent_string),
       "empty latent": (coded.hyper_latent_string, b""),
@@ -123,10 +125,10 @@ def mutations(data: bytes, seed: int = SEED) -> List[Mutation]:
   return found
 
 
-def _decode(codec, data) -> Tuple[compress.CompressedImage, np.ndarray]:
+def _decode(codec, data) -> Tuple[codec_file.CompressedImage, np.ndarray]:
   """Parses and decodes like `yoto.compress decompress`; may raise CodecError.
   """
-  coded = compress.CompressedImage.from_bytes(data, "mutant.yoto")
+  coded = codec_file.CompressedImage.from_bytes(data, "mutant.yoto")
   return coded, codec.decompress(coded, "mutant.yoto", MAX_PIXELS)
 
 
@@ -149,13 +151,13 @@ def test_mutations_are_seeded_and_many(original):
 def test_every_mutant_is_refused_clearly_or_decodes_to_an_image(
     codec, original):
   data, expected = original
-  valid = compress.CompressedImage.from_bytes(data)
+  valid = codec_file.CompressedImage.from_bytes(data)
   outcomes = {"refused": 0, "decoded": 0}
   for description, mutant in mutations(data):
     start = time.perf_counter()
     try:
       coded, image = _decode(codec, mutant)
-    except compress.CodecError as e:
+    except codec_file.CodecError as e:
       message = str(e)
       assert message and "\n" not in message, (description, message)
       outcomes["refused"] += 1
@@ -177,5 +179,5 @@ def test_crc_catches_every_unrepaired_mutation(codec, original):
   data, _ = original
   for description, mutant in mutations(data):
     if description.startswith(("bit flips", "truncated", "extended")):
-      with pytest.raises(compress.CodecError):
+      with pytest.raises(codec_file.CodecError):
         _decode(codec, mutant)

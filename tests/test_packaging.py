@@ -89,3 +89,21 @@ def test_the_subpackages_import_each_other_without_a_cycle():
 def test_one_module_of_each_name_for_the_conditioning_ideas():
   names = [m.rsplit(".", 1)[-1] for m in _yoto_imports()]
   assert names.count("conditioning") == 1
+
+
+def test_command_lines_and_analysis_never_reach_the_training_package():
+  # They run exported modules through yoto.clients; training is for training.
+  modules = _yoto_imports()
+  starts = ["yoto.compress", "yoto.stylize", "yoto.plot", "yoto.clients",
+            "yoto.analysis.vae_outputs"]
+  starts += [m for m in modules if m.startswith("yoto.clients.")]
+  for start in starts:
+    seen, todo = set(), [start]
+    while todo:
+      module = todo.pop()
+      for target in modules.get(module, ()):
+        if target in modules and target not in seen:
+          seen.add(target)
+          todo.append(target)
+    reached = sorted(m for m in seen if m.startswith("yoto.training"))
+    assert not reached, f"{start} imports {reached}"

@@ -11,7 +11,7 @@ import pytest
 import tiny_runs
 
 from yoto import plot
-from yoto.analysis import vae_outputs
+from yoto.clients import vae
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -93,14 +93,16 @@ def test_grid_with_a_bad_module_path(tmp_path, capsys):
 
 def _fake_module(tmp_path, monkeypatch):
   """A module_dir whose (patched) loader gives a VAE module trained on
-  β in [0.5, 512], without TensorFlow; returns its path."""
+  β in [0.5, 512], without a SavedModel; returns its path."""
   module_dir = tmp_path / "run" / "hub_modules" / "step-000000001"
   module_dir.mkdir(parents=True)
   (module_dir / "saved_model.pb").write_bytes(b"")
   metadata = {"latent_dimensions": 2, "preprocessing": "log",
-              "ranges": {"kl_loss": [0.5, 512.0]}}
-  monkeypatch.setattr(vae_outputs, "load_module", lambda path: (
-      vae_outputs.VaeModule(path, None, metadata)))
+              "loss_names": ["kl_loss", "reconstruction_loss"],
+              "ranges": {"kl_loss": [0.5, 512.0],
+                         "reconstruction_loss": [1.0, 1.0]}}
+  monkeypatch.setattr(vae.VaeClient, "load", classmethod(
+      lambda cls, path: cls(path, None, metadata)))
   return module_dir
 
 
@@ -109,7 +111,7 @@ def test_grid_rejects_betas_outside_the_training_range(tmp_path, capsys,
   module_dir = _fake_module(tmp_path, monkeypatch)
   code, _, err = _run(capsys, "grid", f"--module={module_dir}",
                       "--betas=8,1024")
-  _assert_user_error(code, err, "[1024.0] outside the range [0.5, 512]")
+  _assert_user_error(code, err, "β=1024 is outside [0.5, 512]")
 
 
 def test_grid_refuses_an_oversized_input_image(tmp_path, capsys,

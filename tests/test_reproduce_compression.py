@@ -16,6 +16,7 @@ from benchmarks import common
 from benchmarks import compression_report
 from benchmarks import reproduce_compression
 from yoto import compress
+from yoto.clients import codec as codec_lib
 import tiny_compression_runs
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -109,7 +110,7 @@ def test_tiles_are_cut_row_by_row_without_the_remainders():
 @pytest.fixture(scope="module")
 def fixed_codec(tmp_path_factory):
   runs = tiny_compression_runs.get(tmp_path_factory)
-  return compress.Codec.load(runs.fixed_module)
+  return codec_lib.Codec.load(runs.fixed_module)
 
 
 def _photo_region(size):

@@ -120,11 +120,3 @@ def test_operative_config_is_the_fallback_and_nothing_reads_as_unknown(
   assert run_config.read(str(tmp_path)).source is None
   (tmp_path / "operative_config.gin").write_text(CONFIG)
   assert run_config.read(str(tmp_path)).dataset_name == "photo_patches"
-
-
-def test_model_dir_of_module():
-  module = os.path.join("runs", "a", "hub_modules", "step-000000020")
-  assert run_config.model_dir_of_module(module) == os.path.join("runs", "a")
-  assert run_config.model_dir_of_module(module + os.sep) == os.path.join(
-      "runs", "a")
-  assert run_config.model_dir_of_module(os.path.join("exported", "m")) is None

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from yoto.analysis import vae_outputs
+from yoto.clients import vae
 
 LATENT = 3
 
@@ -37,8 +38,8 @@ def _module(conditioned=True):
               "ranges": {"kl_loss": [0.5, 512.0],
                          "reconstruction_loss": [0.999, 1.001]}
                         if conditioned else None}
-  return vae_outputs.VaeModule(path="/runs/a/hub_modules/step-000000020",
-                               module=FakeVaeSignatures(), metadata=metadata)
+  return vae.VaeClient(path="/runs/a/hub_modules/step-000000020",
+                       module=FakeVaeSignatures(), metadata=metadata)
 
 
 def test_default_betas_span_the_training_range_log_uniformly():
@@ -49,8 +50,8 @@ def test_default_betas_span_the_training_range_log_uniformly():
 
 
 @pytest.mark.parametrize("betas, message", [
-    ([2.0, 1000.0], r"outside the range \[0.5, 512\]"),
-    ([0.0], "must be positive"),
+    ([2.0, 1000.0], r"β=1000 is outside \[0.5, 512\]"),
+    ([0.0], "must be a positive number"),
     ([], "at least one"),
 ])
 def test_bad_betas_are_rejected_before_calling_the_module(betas, message):

@@ -25,6 +25,7 @@ from yoto.analysis import frontier
 from yoto.analysis import metrics
 from yoto.analysis import plots
 from yoto.analysis import tables
+from yoto.clients import paths as module_paths
 from yoto.utils import arguments
 from yoto.utils import image_files
 
@@ -116,9 +117,9 @@ def run_grid(args) -> List[str]:
   """Writes the Figure-3 grid of a hub module; returns [path]."""
   # TensorFlow loads only for this command, keeping `frontier` quick.
   from yoto.analysis import vae_outputs  # pylint: disable=g-import-not-at-top
-  from yoto.training import export  # pylint: disable=g-import-not-at-top
-  path = export.resolve_hub_module(args.module)
-  model_dir = run_config.model_dir_of_module(path)
+  from yoto.clients import vae  # pylint: disable=g-import-not-at-top
+  path = module_paths.resolve_hub_module(args.module)
+  model_dir = module_paths.model_dir_of_module(path)
   out = args.out or (model_dir and os.path.join(model_dir, PLOTS_DIR,
                                                 "beta_grid.png"))
   if not out:
@@ -127,7 +128,7 @@ def run_grid(args) -> List[str]:
     raise ValueError("--num_examples and --num_samples must be positive.")
   config = (run_config.read(model_dir) if model_dir
             else run_config.RunConfig())
-  module = vae_outputs.load_module(path)
+  module = vae.VaeClient.load(path)
   betas = args.betas or vae_outputs.default_betas(module)
   vae_outputs.check_betas(module, betas)  # Before the slower data loading.
   images = vae_outputs.load_images(

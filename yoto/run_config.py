@@ -223,11 +223,3 @@ def _literal(value: str) -> Any:
     return ast.literal_eval(value)
   except (ValueError, SyntaxError):
     return NOT_LITERAL
-
-
-def model_dir_of_module(module_path: str) -> Optional[str]:
-  """`model_dir` for a module at `model_dir/hub_modules/step-N`, else None."""
-  parent = os.path.dirname(os.path.normpath(module_path))
-  if os.path.basename(parent) == "hub_modules":
-    return os.path.dirname(parent)
-  return None

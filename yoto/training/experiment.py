@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from yoto import results
 from yoto import run_config
+from yoto.clients import paths as module_paths
 from yoto.training import checkpoints
 from yoto.training import evaluator as evaluator_lib
 from yoto.training import export as export_lib
@@ -212,7 +213,7 @@ def experiment(model_dir: str, schedule: str,
       step = state.restore(path)
       evaluate_and_export(step)
       result.final_step = step
-  result.hub_module = export_lib.latest_hub_module(model_dir)
+  result.hub_module = module_paths.latest_hub_module(model_dir)
   return result
 
 
@@ -225,7 +226,7 @@ def _evaluate_once(state, evaluator, model_dir, step, result, export):
   if export:
     export_lib.export_hub_module(state.problem,
                                  state.multi_loss_optimizer.conditioning,
-                                 export_lib.hub_module_path(model_dir, step))
+                                 module_paths.hub_module_path(model_dir, step))
   result.evaluated_steps.append(step)
 
 
