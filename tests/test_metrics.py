@@ -38,6 +38,16 @@ def test_load_run_at_a_given_step_and_split(tmp_path):
   assert run.values_at(fake_runs.vae_weights(8.0))["reconstruction_loss"] == 8
 
 
+def test_load_steps_gives_load_run_at_every_step_of_the_split(tmp_path):
+  run_dir = fake_runs.write_run(tmp_path / "run", _by_step, BETAS,
+                                steps=(10, 30, 20), splits=("train", "valid"))
+  runs = metrics.load_steps(run_dir, split="train")
+  assert list(runs) == [10, 20, 30]
+  for step, run in runs.items():
+    assert run == metrics.load_run(run_dir, step=step, split="train")
+  assert metrics.load_steps(run_dir)[20].split == "valid"
+
+
 def test_missing_step_split_or_weights_name_what_exists(tmp_path):
   run_dir = fake_runs.write_run(tmp_path / "run", _by_step, BETAS,
                                 steps=(10, 20))

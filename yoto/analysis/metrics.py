@@ -157,7 +157,29 @@ def load_run(model_dir: str, step: Optional[int] = None,
   """
   rows = read_rows(model_dir)
   split = choose_split(rows, split, model_dir)
-  step = choose_step(rows, split, step, model_dir)
+  return _run_at(model_dir, rows, split,
+                 choose_step(rows, split, step, model_dir))
+
+
+def load_steps(model_dir: str,
+               split: Optional[str] = None) -> Dict[int, RunMetrics]:
+  """The metrics of one run at every step evaluated on `split`.
+
+  What `load_run` gives at each step, in step order, from one reading of
+  the metrics file (for learning curves: `load_run` per step rereads it).
+
+  Raises:
+    MetricsError: if the directory, file or split does not exist.
+  """
+  rows = read_rows(model_dir)
+  split = choose_split(rows, split, model_dir)
+  steps = sorted({int(r["step"]) for r in rows if r["split"] == split})
+  return {step: _run_at(model_dir, rows, split, step) for step in steps}
+
+
+def _run_at(model_dir: str, rows: Sequence[dict], split: str,
+            step: int) -> RunMetrics:
+  """RunMetrics of the `rows` of `split` at `step` (evaluated there)."""
   selected = [r for r in rows if r["split"] == split and int(r["step"]) == step]
   evals, eval_weights = {}, {}
   for row in selected:
