@@ -28,6 +28,7 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
+from yoto.utils import image_files
 from yoto.utils import photo_patches
 from yoto.utils import style_generators
 
@@ -72,19 +73,6 @@ def _rng(name: str, size: int) -> np.random.Generator:
   return np.random.default_rng([zlib.crc32(name.encode()), size])
 
 
-def _resize(image: np.ndarray, size: int) -> np.ndarray:
-  """Centre-crops to a square and resizes to [size, size, 3] float in [0, 1].
-  """
-  import PIL.Image  # pylint: disable=g-import-not-at-top
-  height, width = image.shape[:2]
-  side = min(height, width)
-  top, left = (height - side) // 2, (width - side) // 2
-  square = np.ascontiguousarray(image[top:top + side, left:left + side, :3])
-  resized = PIL.Image.fromarray(square).resize((size, size),
-                                               PIL.Image.BICUBIC)
-  return np.asarray(resized, np.float32) / 255.0
-
-
 def generated_style_names() -> Tuple[str, ...]:
   return tuple(style.name for style in GENERATED_STYLES)
 
@@ -98,9 +86,9 @@ def generate_style(name: str, size: int = 128) -> np.ndarray:
   if size < 16:
     raise ValueError(f'Style images must be at least 16 pixels, got {size}.')
   style = styles[name]
-  photo = _resize(photo_patches.load_photo(style.photo), size)
-  image = style_generators.GENERATORS[style.family](photo, size, style.scale,
-                                    _rng(name, size))
+  photo = image_files.centre_square(photo_patches.load_photo(style.photo), size)
+  generator = style_generators.GENERATORS[style.family]
+  image = generator(photo, size, style.scale, _rng(name, size))
   return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
 
 
@@ -131,7 +119,8 @@ def load_style_images(pattern: str, size: int) -> Dict[str, np.ndarray]:
     name = os.path.splitext(os.path.basename(path))[0]
     if name in images:
       name = path
-    images[name] = np.round(_resize(array, size) * 255).astype(np.uint8)
+    square = image_files.centre_square(array, size)
+    images[name] = np.round(square * 255).astype(np.uint8)
   return images
 
 
