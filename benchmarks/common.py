@@ -61,6 +61,11 @@ class Architecture:
   image_shape: Sequence[int]
   value_range: Sequence[float]
 
+  @property
+  def preprocess(self) -> str:
+    """The eval preprocessing of its images: pixels to `value_range`."""
+    return "value_range({:g},{:g})".format(*self.value_range)
+
 
 ARCHITECTURES = {
     "cifar10": Architecture("cifar10", "cifar_conv_vae_yoto.gin",

@@ -24,8 +24,8 @@ import numpy as np
 
 from benchmarks import compression_tables as tables
 from benchmarks import reproduction
+from benchmarks import seed_comparison
 from yoto import compress
-from yoto import results
 from yoto.analysis import metrics
 from yoto.analysis import plots
 from yoto.analysis import rate_distortion
@@ -64,55 +64,60 @@ def _fixed_lmbda(spec: reproduction.ModelSpec) -> float:
   return float(spec.weights[rate_distortion.LMBDA])
 
 
-def seed_curves(specs, model_root: str, seed: int, steps: int,
-                step: Optional[int] = None) -> Dict[str, rate_distortion.RdCurve]:
-  """{'fixed': the fixed codecs' curve, YOTO name: its curve} of one seed's
-  finished models on the test crops, at `step` (None: each model's last
-  step; a YOTO model with its own steps is read at its last step)."""
+def seed_runs(specs, model_root: str, seed: int, steps: int, yoto: bool
+              ) -> Dict[str, Dict[int, metrics.RunMetrics]]:
+  """name -> step -> the metrics on the test crops of one seed's finished
+  YOTO (or fixed) models, at every evaluated step; each metrics file is
+  read once."""
   root = reproduction.seed_dir(model_root, seed)
-  fixed_dirs = reproduction.finished_dirs(specs, root, steps, False)
-  yoto_dirs = reproduction.finished_dirs(specs, root, steps, True)
-  own = {s.name for s in specs if s.steps}
+  return {name: metrics.load_steps(directory, reproduction.SPLIT)
+          for name, directory in reproduction.finished_dirs(
+              specs, root, steps, yoto).items()}
+
+
+def _at(runs: Mapping[int, metrics.RunMetrics],
+        step: Optional[int]) -> Optional[metrics.RunMetrics]:
+  """The run at `step` (None: its last); None where it was not evaluated."""
+  return runs[max(runs)] if step is None else runs.get(step)
+
+
+def curves_at(fixed_runs, yoto_runs, step: Optional[int] = None,
+              own_steps: Sequence[str] = ()
+              ) -> Dict[str, rate_distortion.RdCurve]:
+  """{'fixed': the fixed codecs' curve, YOTO name: its curve} from
+  `seed_runs`, at `step` (None: each model's last step; a YOTO model in
+  `own_steps` is read at its last step). Empty unless every fixed codec
+  was evaluated at `step`; a YOTO codec that was not is left out."""
   curves = {}
-  try:
-    fixed = [metrics.load_run(d, step, reproduction.SPLIT)
-             for d in fixed_dirs.values()]
-  except metrics.MetricsError:
+  fixed = [_at(runs, step) for runs in fixed_runs.values()]
+  if None in fixed:
     return curves
   if len(fixed) >= 2:
     curves["fixed"] = rate_distortion.fixed_curve(fixed)
-  for name, directory in yoto_dirs.items():
-    try:
-      run = metrics.load_run(directory, None if name in own else step,
-                             reproduction.SPLIT)
-    except metrics.MetricsError:
-      continue
-    curves[name] = rate_distortion.yoto_curve(run, name)
+  for name, runs in yoto_runs.items():
+    run = _at(runs, None if name in own_steps else step)
+    if run is not None:
+      curves[name] = rate_distortion.yoto_curve(run, name)
   return curves
 
 
-def evaluated_steps(specs, model_root: str, seed: int, steps: int) -> List[int]:
-  """The steps at which every fixed codec of the seed was evaluated."""
-  root = reproduction.seed_dir(model_root, seed)
-  sets = [{step for step, splits in results.evaluated_steps(d).items()
-           if reproduction.SPLIT in splits}
-          for d in reproduction.finished_dirs(specs, root, steps,
-                                              False).values()]
-  return sorted(set.intersection(*sets)) if sets else []
-
-
-def bd_learning_curves(specs, model_root: str, seed_list: Sequence[int],
-                       steps: int, key: str = f"bd_rate_psnr_{METHOD}"
+def bd_learning_curves(runs, key: str = f"bd_rate_psnr_{METHOD}"
                        ) -> Dict[str, Dict[int, seed_statistics.Interval]]:
-  """YOTO name -> step -> interval over seeds of BD `key` at that step
-  (YOTO models trained for the reproduction's steps)."""
-  same_steps = [s for s in specs if s.is_yoto and not s.steps]
+  """YOTO name -> step -> interval over seeds of BD `key` at that step,
+  at the steps every fixed codec of the first seed was evaluated.
+
+  Args:
+    runs: seed -> (fixed, YOTO) `seed_runs` of the YOTO models trained for
+      the reproduction's steps.
+    key: a key of `rd_seeds.bd_over_seeds`.
+  """
+  first_fixed = next(iter(runs.values()))[0] if runs else {}
+  steps = sorted(set.intersection(*(set(r) for r in first_fixed.values()))
+                 ) if first_fixed else []
   result = {}
-  for step in evaluated_steps(specs, model_root, seed_list[0], steps):
-    per_seed = {seed: seed_curves(same_steps + [s for s in specs
-                                                if not s.is_yoto],
-                                  model_root, seed, steps, step)
-                for seed in seed_list}
+  for step in steps:
+    per_seed = {seed: curves_at(fixed, yoto, step)
+                for seed, (fixed, yoto) in runs.items()}
     for name, keys in rd_seeds.bd_over_seeds(per_seed).items():
       if keys.get(key) is not None:
         result.setdefault(name, {})[step] = keys[key]
@@ -134,7 +139,7 @@ def module_rows(model_dir: str, images: Sequence[np.ndarray],
 
 def full_image_curves(specs, model_root, seed, steps, lmbdas, images,
                       split=FULL):
-  """(curves, rows): like `seed_curves`, from `images` coded through the
+  """(curves, rows): like `curves_at`, from `images` coded through the
   hub modules, and the `compress.evaluate_images` rows per model name."""
   root = reproduction.seed_dir(model_root, seed)
   fixed_dirs = reproduction.finished_dirs(specs, root, steps, False)
@@ -213,8 +218,12 @@ def analyse(specs, model_root: str, steps: int, seed_list: Sequence[int],
             tile_size: int = 64, max_tiles: Optional[int] = None):
   """Tables and figures of the finished models; returns (results, md)."""
   fixed_lmbdas = [_fixed_lmbda(s) for s in specs if not s.is_yoto]
-  per_seed = {seed: seed_curves(specs, model_root, seed, steps)
-              for seed in seed_list}
+  own_steps = [s.name for s in specs if s.steps]
+  runs = {seed: (seed_runs(specs, model_root, seed, steps, False),
+                 seed_runs(specs, model_root, seed, steps, True))
+          for seed in seed_list}
+  per_seed = {seed: curves_at(fixed, yoto, None, own_steps)
+              for seed, (fixed, yoto) in runs.items()}
   per_seed = {s: c for s, c in per_seed.items()
               if "fixed" in c and len(c) > 1}
   if not per_seed:
@@ -239,23 +248,16 @@ def analyse(specs, model_root: str, steps: int, seed_list: Sequence[int],
       n, [c[n] for c in curves.values() if n in c]) for n in names}
            for data, curves in ((CROPS, per_seed), (FULL, full))}
   span = rd_seeds.rate_span([c["fixed"] for c in per_seed.values()])
-  bd_steps = bd_learning_curves(specs, model_root, seeds_done, steps)
+  bd_steps = bd_learning_curves({
+      seed: (fixed, {n: r for n, r in yoto.items() if n not in own_steps})
+      for seed, (fixed, yoto) in runs.items() if seed in per_seed})
   # Full loss per λ and convergence, as for the β-VAE.
-  curves = reproduction.collect_curves(
+  curves = seed_comparison.collect_curves(
       specs, model_root, seeds_done, steps,
       lambda w: float(w[rate_distortion.LMBDA]))
   fixed = {_fixed_lmbda(s): s.name for s in specs if not s.is_yoto}
   present = [s.name for s in specs if s.is_yoto and s.name in curves]
-  own_steps = {s.name for s in specs if s.steps}
-  step = seed_statistics.final_step(
-      curves, [m for m in curves if m not in own_steps])
-  method_steps = {m: seed_statistics.final_step(curves, [m])
-                  for m in present if m in own_steps}
-  gaps = seed_statistics.gap_rows(curves, fixed, present, step,
-                                  method_steps=method_steps)
-  statements = {m: seed_statistics.model_convergence(
-      curves, m, fixed_lmbdas if m in present else
-      [lmbda for lmbda, n in fixed.items() if n == m]) for m in curves}
+  gaps = seed_comparison.gaps_and_convergence(curves, specs, fixed)
   table = _crops_tiles_table(per_seed[seeds_done[0]], first_rows,
                              tile_rows, fixed_lmbdas)
   speeds = {n: {k: float(np.median([r["values"][f"{k}_megapixels_per_second"]
@@ -264,8 +266,6 @@ def analyse(specs, model_root: str, steps: int, seed_list: Sequence[int],
             for n, rows in first_rows.items()}
   paths = _write_figures(specs, means, bd_steps, first_root, steps,
                          fixed_lmbdas, photos[-1], out_dir, name)
-  sweep_cpu = reproduction.cpu_seconds(timings, list(fixed.values()))
-  yoto_cpu = {v: reproduction.cpu_seconds(timings, [v]) for v in present}
   report = {
       "steps": steps, "seeds": seeds_done, "split": reproduction.SPLIT,
       "full_images": list(FULL_IMAGES), "bd_method": METHOD,
@@ -278,13 +278,14 @@ def analyse(specs, model_root: str, steps: int, seed_list: Sequence[int],
                         for n, c in m.items()} for data, m in means.items()},
       "full_loss_gaps": [{"lmbda": r["label"], "fixed": _json(r["fixed"]),
                           "gaps": _json(r["gaps"]),
-                          "relative": r["relative"]} for r in gaps],
-      "convergence": statements, "crops_and_tiles": table,
+                          "relative": r["relative"]} for r in gaps.rows],
+      "convergence": gaps.convergence, "crops_and_tiles": table,
       "speed_megapixels_per_second": speeds, "timings": timings,
-      "cpu_seconds": {"fixed_sweep": sweep_cpu, **yoto_cpu},
+      "cpu_seconds": seed_comparison.cpu_summary(
+          timings, list(fixed.values()), present),
       "files": [os.path.basename(p) for p in paths]}
-  return report, tables.markdown(report, summaries, means, gaps,
-                                  statements, table, speeds, timings,
+  return report, tables.markdown(report, summaries, means, gaps.rows,
+                                  gaps.convergence, table, speeds, timings,
                                   fixed_lmbdas, tile_size)
 
 

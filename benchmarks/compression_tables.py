@@ -8,7 +8,6 @@ from matplotlib.figure import Figure
 import numpy as np
 
 from benchmarks import common
-from benchmarks import reproduction
 from benchmarks import seed_tables
 from yoto.analysis import rate_distortion
 from yoto.analysis import rate_distortion_over_seeds as rd_seeds
@@ -135,9 +134,5 @@ def markdown(results, summaries, means, gaps, statements, table, speeds,
       "\nCoding speed on the whole photos through the exported hub module "
       "(megapixels per second, median over λ, range coding included):\n\n" +
       speed_markdown(speeds))
-  if cpu.get("fixed_sweep"):
-    md += (f"\nCPU time per seed: the {len(fixed_lmbdas)} fixed codecs "
-           f"together {cpu['fixed_sweep']:.0f} s; " + ", ".join(
-               f"{n} {c:.0f} s ({cpu['fixed_sweep'] / c:.1f}x less)"
-               for n, c in cpu.items() if n != "fixed_sweep" and c) + ".\n")
-  return md + "\n" + reproduction.seconds_line(timings)
+  md += seed_tables.cpu_markdown(cpu, len(fixed_lmbdas), "fixed codecs")
+  return md + "\n" + seed_tables.seconds_line(timings)

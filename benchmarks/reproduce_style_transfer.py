@@ -55,6 +55,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import common
 from benchmarks import reproduction
+from benchmarks import style_transfer_points as weight_points
 from benchmarks import style_transfer_report as report
 from benchmarks import style_weight_ranges
 import gin
@@ -150,10 +151,10 @@ def varied_losses(text: str) -> List[str]:
 
 
 def figure6a_points(ranges, varied: Sequence[str]
-                    ) -> List[report.WeightPoint]:
+                    ) -> List[weight_points.WeightPoint]:
   """The Figure-6a points, each checked to lie in YOTO's training ranges."""
-  points = report.figure6a_points(default_weights(ranges), varied,
-                                  {k: short_name(k) for k in ranges})
+  points = weight_points.figure6a_points(default_weights(ranges), varied,
+                                         {k: short_name(k) for k in ranges})
   for point in points:
     for loss, weight in point.weights:
       low, high = ranges[loss]
@@ -179,7 +180,7 @@ def specialist_bindings(ranges, default: Weights) -> Tuple[str, ...]:
           f"train/DistributionSpec.params = {params!r}")
 
 
-def model_specs(points: Sequence[report.WeightPoint],
+def model_specs(points: Sequence[weight_points.WeightPoint],
                 ranges) -> List[reproduction.ModelSpec]:
   """The models of the reproduction, fixed ones first."""
   specs = [reproduction.fixed_model(p.model, FIXED_CONFIG, p.as_dict())
@@ -192,7 +193,7 @@ def model_specs(points: Sequence[report.WeightPoint],
 
 
 def shared_bindings(steps: int, evals: int, config: ConfigValues,
-                    points: Sequence[report.WeightPoint],
+                    points: Sequence[weight_points.WeightPoint],
                     overrides: Sequence[str] = (),
                     tiny: bool = False) -> List[str]:
   """Bindings every model gets: steps, schedule and `evals` evaluations,

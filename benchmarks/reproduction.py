@@ -13,7 +13,7 @@ FINISHED and eval rows at the final step is skipped, and an unfinished one
 resumes from its last checkpoint, so rerunning a script (in chunks of
 `--max_minutes`) continues an interrupted reproduction; the wall and CPU
 seconds of every model are kept in model_dir/reproduce_timing.json.
-`collect_curves` reads all of it back as `seed_statistics.Curves`.
+`benchmarks.seed_comparison` reads it all back.
 """
 
 import dataclasses
@@ -29,7 +29,6 @@ import tensorflow as tf
 from benchmarks import common
 from yoto import main as yoto_main
 from yoto import results
-from yoto.analysis import seed_statistics
 from yoto.training import experiment as experiment_lib
 from yoto.training import trainer as trainer_lib
 
@@ -306,42 +305,6 @@ def train_all(specs: Sequence[ModelSpec], model_root: str, steps: int,
   return timings
 
 
-def collect_curves(specs: Sequence[ModelSpec], model_root: str,
-                   seed_list: Sequence[int], steps: int,
-                   label_of: Callable[[Mapping[str, float]], float]
-                   ) -> seed_statistics.Curves:
-  """curves[model][seed][step][label] = test full loss, from the
-  metrics.jsonl of every model that finished its steps (a run still in
-  progress is left out, so that every compared model reached the end);
-  `label_of(weights)` names an eval weight vector (e.g. its β)."""
-  curves = {}
-  for spec in specs:
-    for seed in seed_list:
-      model_dir = os.path.join(seed_dir(model_root, seed), spec.name)
-      if not is_finished(model_dir, spec.steps or steps):
-        continue
-      per_step = {}
-      for row in results.read_rows(model_dir):
-        if row.get("split") == SPLIT and "full_loss" in row.get("values", {}):
-          per_step.setdefault(int(row["step"]), {})[
-              label_of(row["weights"])] = float(row["values"]["full_loss"])
-      if per_step:
-        curves.setdefault(spec.name, {})[seed] = per_step
-  return curves
-
-
-def cpu_seconds(timings: Mapping[str, Mapping[int, dict]],
-                names: Sequence[str]) -> Optional[float]:
-  """Mean CPU seconds per seed of the models `names` together (e.g. the
-  whole fixed sweep), over the seeds where all of them finished."""
-  common_seeds = set.intersection(*(set(timings.get(n, {})) for n in names)) \
-      if names else set()
-  if not common_seeds:
-    return None
-  return float(np.mean([sum(timings[n][s].get("cpu_seconds", 0.0)
-                            for n in names) for s in common_seeds]))
-
-
 def restore_state(spec: ModelSpec, model_root: str, shared: Sequence[str],
                   image_shape: Sequence[int],
                   batch_size: Optional[int] = None
@@ -361,27 +324,3 @@ def restore_state(spec: ModelSpec, model_root: str, shared: Sequence[str],
                              image_shape, batch_size)
   state.restore(latest)
   return state
-
-
-def relative_gap(value, reference):
-  """(value - reference) / |reference|: > 0 when `value` is worse."""
-  if value is None or reference is None or reference == 0:
-    return None
-  return (value - reference) / abs(reference)
-
-
-def mean(values):
-  """Mean of the values that are not None; None when there are none."""
-  values = [v for v in values if v is not None]
-  return sum(values) / len(values) if values else None
-
-
-def seconds_line(timings: Mapping[str, Mapping[int, dict]]) -> str:
-  """Mean wall and CPU seconds per model (training, evaluation, export)."""
-  parts = []
-  for name, per_seed in timings.items():
-    wall = np.mean([t["seconds"] for t in per_seed.values()])
-    cpu = np.mean([t.get("cpu_seconds", 0.0) for t in per_seed.values()])
-    parts.append(f"{name} {wall:.0f} ({cpu:.0f} CPU)")
-  return ("Training + evaluation + export time per model, mean over seeds, "
-          "s (CPU s): " + ", ".join(parts) + "\n")

@@ -80,3 +80,29 @@ def convergence_markdown(statements: Mapping[str, Optional[dict]],
   return common.markdown_table(
       ["model", f"worst {label}", f"last-quarter change ({unit})",
        "relative change", "share of the run's improvement"], rows)
+
+
+def cpu_markdown(cpu: Mapping[str, Optional[float]], num_fixed: int,
+                 fixed_models: str = "fixed models") -> str:
+  """The CPU time of the fixed sweep against each YOTO model, as a
+  paragraph ('' without the sweep's time); `cpu` is
+  `seed_comparison.cpu_summary`."""
+  sweep = cpu.get("fixed_sweep")
+  if not sweep:
+    return ""
+  return (f"\nCPU time per seed: the {num_fixed} {fixed_models} together "
+          f"{sweep:.0f} s; " + ", ".join(
+              f"{name} {seconds:.0f} s ({sweep / seconds:.1f}x less)"
+              for name, seconds in cpu.items()
+              if name != "fixed_sweep" and seconds) + ".\n")
+
+
+def seconds_line(timings: Mapping[str, Mapping[int, dict]]) -> str:
+  """Mean wall and CPU seconds per model (training, evaluation, export)."""
+  parts = []
+  for name, per_seed in timings.items():
+    wall = np.mean([t["seconds"] for t in per_seed.values()])
+    cpu = np.mean([t.get("cpu_seconds", 0.0) for t in per_seed.values()])
+    parts.append(f"{name} {wall:.0f} ({cpu:.0f} CPU)")
+  return ("Training + evaluation + export time per model, mean over seeds, "
+          "s (CPU s): " + ", ".join(parts) + "\n")

@@ -16,6 +16,7 @@ from benchmarks import common
 from benchmarks import compression_report
 from benchmarks import reproduce_compression
 from yoto import compress
+from yoto.analysis import metrics
 from yoto.clients import codec as codec_lib
 import tiny_compression_runs
 # pylint: enable=g-import-not-at-top,wrong-import-position
@@ -105,6 +106,33 @@ def test_tiles_are_cut_row_by_row_without_the_remainders():
   np.testing.assert_array_equal(tiles[1], image[0:2, 2:4])
   np.testing.assert_array_equal(tiles[3], image[2:4, 0:2])
   assert len(compression_report.tiles(image, 2, limit=4)) == 4
+
+
+def _codec_run(kind, lmbdas, step):
+  """RunMetrics of a codec evaluated at `lmbdas` (a fixed one: its own)."""
+  weights = [{"distortion": lmbda, "rate": 1.0} for lmbda in lmbdas]
+  return metrics.RunMetrics(
+      model_dir=f"/runs/{kind}", kind=kind, step=step, split="test",
+      evals={metrics.weights_key(w): {"actual_bpp": 10 * w["distortion"],
+                                      "psnr": 30.0 + step}
+             for w in weights},
+      eval_weights=tuple(weights),
+      train_weights=weights[0] if kind == "fixed" else None)
+
+
+def test_curves_at_a_step_need_every_fixed_codec_evaluated_there():
+  fixed = {f"fixed_{lmbda}": {step: _codec_run("fixed", [lmbda], step)
+                              for step in (2, 4)} for lmbda in (0.01, 0.1)}
+  yoto = {"yoto": {2: _codec_run("yoto", [0.01, 0.03, 0.1], 2)},
+          "yoto_long": {8: _codec_run("yoto", [0.01, 0.1], 8)}}
+  curves = compression_report.curves_at(fixed, yoto, 4, ["yoto_long"])
+  # yoto was not evaluated at step 4; yoto_long is read at its last step.
+  assert list(curves) == ["fixed", "yoto_long"]
+  np.testing.assert_allclose(curves["fixed"].lmbdas, [0.01, 0.1])
+  np.testing.assert_allclose(curves["yoto_long"].quality["psnr"], [38, 38])
+  assert len(compression_report.curves_at(fixed, yoto, None)["yoto"].bpp) == 3
+  del fixed["fixed_0.1"][4]
+  assert compression_report.curves_at(fixed, yoto, 4) == {}
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Tests of the style-transfer reproduction (benchmarks/reproduce_style_transfer
-and style_transfer_report): the Figure-6a points, and the seed protocol end
+and its report): the Figure-6a points, and the seed protocol end
 to end in --tiny mode (intervals over seeds, the blending baseline in full
 loss, the figures)."""
 
@@ -16,7 +16,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import reproduce_style_transfer
-from benchmarks import style_transfer_report
 from yoto import results as results_lib
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -139,12 +138,3 @@ def test_tiny_reproduction_compares_in_full_loss_over_seeds(tmp_path):
   assert "| blend content |" in markdown
   # --no_export: evaluated, but no hub module (the analysis needs none).
   assert not list(models.glob("steps3/seed*/*/hub_modules"))
-
-
-def test_point_labels_name_any_weight_vector_they_hold():
-  points = style_transfer_report.figure6a_points(
-      DEFAULT, ["style_loss_3"], {"style_loss_3": "style3"})
-  label = style_transfer_report.point_of(points)
-  assert label({**DEFAULT, "style_loss_3": 0.1}).name == "style3 x10"
-  with pytest.raises(KeyError):
-    label({**DEFAULT, "style_loss_3": 0.5})

@@ -41,3 +41,21 @@ def test_label_text_names_labels_that_are_not_numbers():
   assert "| yoto | content x10 | +0.1 |" in convergence
   assert "| yoto | 2 | +0.1 |" in seed_tables.convergence_markdown(
       {"yoto": STATEMENT})
+
+
+def test_cpu_paragraph_sets_each_model_against_the_fixed_sweep():
+  cpu = {"fixed_sweep": 300.0, "yoto": 100.0, "yoto_wide": None}
+  assert seed_tables.cpu_markdown(cpu, 5, "fixed codecs") == (
+      "\nCPU time per seed: the 5 fixed codecs together 300 s; yoto 100 s "
+      "(3.0x less).\n")
+  assert seed_tables.cpu_markdown({"fixed_sweep": None, "yoto": 100.0},
+                                  5) == ""
+
+
+def test_seconds_line_gives_the_seed_mean_of_each_model():
+  timings = {"yoto": {0: {"seconds": 10.0, "cpu_seconds": 18.0},
+                      1: {"seconds": 20.0, "cpu_seconds": 22.0}},
+             "fixed": {0: {"seconds": 7.0}}}
+  assert seed_tables.seconds_line(timings) == (
+      "Training + evaluation + export time per model, mean over seeds, "
+      "s (CPU s): yoto 15 (20 CPU), fixed 7 (0 CPU)\n")
