@@ -142,7 +142,7 @@ def _digits(value: Optional[float]) -> int:
   """Decimals for a gap beside a value of that size (at least one)."""
   if not value:
     return 4
-  return max(1, 4 - int(math.floor(math.log10(abs(value)))))
+  return max(1, 3 - int(math.floor(math.log10(abs(value)))))
 
 
 def markdown(table_rows: Sequence[dict], label: str) -> str:
