@@ -37,6 +37,7 @@ tf.get_logger().setLevel("ERROR")  # Retracing notes from interleaved models.
 
 from yoto import main as yoto_main
 from yoto.training import trainer as trainer_lib
+from yoto.training import training_state as state_lib
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -132,7 +133,7 @@ def build_state(config: str, bindings: Sequence[str] = (),
                 image_shape: Sequence[int] = (32, 32, 3),
                 batch_size: Optional[int] = None,
                 strategy: Optional[tf.distribute.Strategy] = None
-                ) -> trainer_lib.TrainingState:
+                ) -> state_lib.TrainingState:
   """A `TrainingState` built from a config as `experiment` builds it.
 
   Args:
@@ -152,7 +153,7 @@ def build_state(config: str, bindings: Sequence[str] = (),
     mlo = experiment_value("optimizer_class")(problem, batch_size=batch_size)
     conditioning_params = experiment_value(
         "training_params_conditioning_class")
-    state = trainer_lib.TrainingState(
+    state = state_lib.TrainingState(
         strategy or tf.distribute.get_strategy(), mlo,
         {"image": tf.TensorSpec([batch_size, *image_shape], tf.float32)},
         experiment_value("base_optimizer_class"),
@@ -165,7 +166,7 @@ def build_state(config: str, bindings: Sequence[str] = (),
   return state
 
 
-def make_trainer(state: trainer_lib.TrainingState, model_dir: str,
+def make_trainer(state: state_lib.TrainingState, model_dir: str,
                  iterations_per_loop: int = 100) -> trainer_lib.Trainer:
   """The project's `Trainer` for `state` (its loop is what gets timed)."""
   loop = trainer_lib.LoopConfig(train_steps=10**9,

@@ -14,7 +14,7 @@ from typing import Callable
 
 import tensorflow as tf
 
-from yoto.training import trainer as trainer_lib
+from yoto.training import training_state as state_lib
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -67,7 +67,7 @@ def keras_decoder(net, latent_dimensions: int) -> tf.keras.Sequential:
 class KerasVae:
   """The plain-Keras twin of a built fixed-weight `TrainingState`."""
 
-  def __init__(self, state: trainer_lib.TrainingState, image_shape,
+  def __init__(self, state: state_lib.TrainingState, image_shape,
                beta: float = 8.0):
     problem = state.problem
     self.latent = problem.latent_dimensions

@@ -30,7 +30,7 @@ from benchmarks import common
 from yoto import main as yoto_main
 from yoto import results
 from yoto.training import experiment as experiment_lib
-from yoto.training import trainer as trainer_lib
+from yoto.training import training_state as state_lib
 
 TIMING_FILE = "reproduce_timing.json"
 SPLIT = "test"
@@ -308,7 +308,7 @@ def train_all(specs: Sequence[ModelSpec], model_root: str, steps: int,
 def restore_state(spec: ModelSpec, model_root: str, shared: Sequence[str],
                   image_shape: Sequence[int],
                   batch_size: Optional[int] = None
-                  ) -> trainer_lib.TrainingState:
+                  ) -> state_lib.TrainingState:
   """A trained model of the reproduction, rebuilt and restored.
 
   Built as `train` built it (its config, `shared` and its own bindings),

@@ -21,6 +21,7 @@ from fake_problem import LinearProblem
 from yoto.optimizers import yoto
 from yoto.training import params
 from yoto.training import trainer as trainer_lib
+from yoto.training import training_state as state_lib
 from yoto.weights import distributions as d
 
 STEPS = 12
@@ -45,7 +46,7 @@ def make_trainer(model_dir: str, strategy,
   mlo = yoto.YotoOptimizer(LinearProblem(),
                            train_distribution_spec_class=SPEC,
                            extra_inputs_preprocessing=d.TransformType.LOG)
-  state = trainer_lib.TrainingState(
+  state = state_lib.TrainingState(
       strategy, mlo, {"x": tf.TensorSpec([None, 1], tf.float32)},
       lambda **kw: params.adam_optimizer(**kw),
       params.TrainingParams(initial_lr=0.05))

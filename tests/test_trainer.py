@@ -9,6 +9,7 @@ from yoto.optimizers import scalarization
 from yoto.optimizers import yoto
 from yoto.training import params
 from yoto.training import trainer as trainer_lib
+from yoto.training import training_state as state_lib
 from yoto.weights import distributions as d
 
 GLOBAL_BATCH = 8
@@ -37,7 +38,7 @@ def _trainer(tmp_path, strategy, conditioned, steps=4, lr=0.05, wd=0.0,
   spec = {"x": tf.TensorSpec([None, 1], tf.float32)}
   factory = lambda **kw: params.adam_optimizer(**kw)
   training = params.TrainingParams(initial_lr=lr, weight_decay=wd)
-  state = trainer_lib.TrainingState(
+  state = state_lib.TrainingState(
       strategy, mlo, spec, factory, training,
       factory if separate else None,
       params.TrainingParams(initial_lr=lr, weight_decay=0.0)
@@ -85,7 +86,7 @@ def test_each_replica_draws_its_own_loss_weights(tmp_path):
     values = []
     for step in (0, 1):
       draws = [mlo.sample_weights(per_replica, tf.random.experimental
-                                  .stateless_split(trainer_lib.replica_seed(
+                                  .stateless_split(state_lib.replica_seed(
                                       7, step, r), 2)[0]) for r in replicas]
       weights = np.concatenate([w.numpy() for w in draws])
       values.append(np.mean(1 + np.log(weights).sum(axis=1)))

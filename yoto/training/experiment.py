@@ -32,6 +32,7 @@ from yoto.training import export as export_lib
 from yoto.training import precision
 from yoto.training import strategy as strategy_lib
 from yoto.training import trainer as trainer_lib
+from yoto.training import training_state as state_lib
 from yoto.utils import data
 from yoto.utils import preprocessing
 from yoto.weights import distributions
@@ -151,7 +152,7 @@ def experiment(model_dir: str, schedule: str,
   element_spec = train_fn(tf.distribute.InputContext()).element_spec
   _check_eval_spec(element_spec, split_fns)
 
-  state = trainer_lib.TrainingState(
+  state = state_lib.TrainingState(
       strategy, mlo, element_spec, base_optimizer_class,
       training_params_class(),
       base_optimizer_conditioning_class,

@@ -4,12 +4,8 @@ Each call of the compiled loop runs `iterations_per_loop` steps
 (`strategy.run` of one step per iteration) so Python overhead is paid once per
 loop, as with TPUEstimator's iterations_per_loop. Between loops the host logs
 progress, writes TensorBoard scalars, checks the loss is finite and saves
-checkpoints every `save_checkpoints_steps` and at the end.
-
-Randomness: the loss weights and the problem's own sampling for a step are
-drawn from a stateless seed built from (run seed, global step, replica id), so
-a run is reproducible from its seed and every replica and step draws
-different weights.
+checkpoints every `save_checkpoints_steps` and at the end. What is trained,
+and the step itself (with its seeds), is `yoto.training.training_state`.
 
 Resume is exact: the training checkpoint also holds the input iterator
 (tf.data checkpoints its position, shuffle buffer and RNG state, also for
@@ -30,14 +26,12 @@ import time
 from typing import Callable, Dict, Optional
 
 from absl import logging
-import numpy as np
 import tensorflow as tf
 
-from yoto.architectures import conditioning as conditioning_layers
 from yoto.training import checkpoints
 from yoto.training import params as params_lib
-from yoto.training import precision
 from yoto.training import strategy as strategy_lib
+from yoto.training import training_state as state_lib
 
 
 class NonFiniteLossError(RuntimeError):
@@ -82,84 +76,7 @@ class LoopConfig:
     return self.save_checkpoints_steps or 1000
 
 
-class TrainingState:
-  """The networks, their optimizers and the checkpoint that holds them.
-
-  Built inside `strategy.scope()`. The global step is the main optimizer's
-  `iterations` counter, saved with it.
-  """
-
-  def __init__(self, strategy, multi_loss_optimizer, element_spec,
-               base_optimizer_factory, training_params,
-               conditioning_optimizer_factory=None,
-               conditioning_training_params=None):
-    self.strategy = strategy
-    self.multi_loss_optimizer = multi_loss_optimizer
-    self.problem = multi_loss_optimizer.problem
-    separate = conditioning_training_params is not None or \
-        conditioning_optimizer_factory is not None
-    if separate and not (conditioning_training_params and
-                         conditioning_optimizer_factory):
-      raise ValueError(
-          "experiment.base_optimizer_conditioning_class and "
-          "experiment.training_params_conditioning_class must be set together.")
-    with strategy.scope():
-      self.problem.initialize_model(
-          element_spec, multi_loss_optimizer.num_conditioning_inputs)
-      variables = self.problem.trainable_variables
-      # The problem's networks say which variables are conditioning ones.
-      normal, conditioning = conditioning_layers.split_conditioning_variables(
-          self.problem)
-      if separate and not conditioning:
-        raise ValueError(
-            "A separate conditioning optimizer is configured, but the model "
-            "has no conditioning variables (is it a fixed-weight model?).")
-      self.variable_groups = [normal, conditioning] if separate else [variables]
-      self.optimizer = params_lib.make_optimizer(
-          base_optimizer_factory, training_params, normal,
-          normal if separate else variables)
-      self.optimizers = [self.optimizer]
-      if separate:
-        self.conditioning_optimizer = params_lib.make_optimizer(
-            conditioning_optimizer_factory, conditioning_training_params,
-            conditioning, conditioning)
-        self.optimizers.append(self.conditioning_optimizer)
-      # Under float16, a LossScaleOptimizer around the built optimizer.
-      self.optimizers = precision.maybe_loss_scale(self.optimizers)
-      self.optimizer = self.optimizers[0]
-      trackables = {"problem": self.problem, "optimizer": self.optimizer}
-      if separate:
-        trackables["conditioning_optimizer"] = self.conditioning_optimizer
-    self.trackables = trackables
-    self.checkpoint = tf.train.Checkpoint(**trackables)
-    logging.info("Model: %d trainable variables, %d parameters (%d in "
-                 "conditioning).", len(variables),
-                 _num_params(variables), _num_params(conditioning))
-
-  @property
-  def step(self) -> int:
-    return int(self.optimizer.iterations.numpy())
-
-  def restore(self, path: str) -> int:
-    """Restores a checkpoint; returns its step.
-
-    Every model and optimizer variable must be in it; what else it holds
-    (the training input iterator, for evaluation) is left unrestored quietly.
-    """
-    self.checkpoint.restore(path).assert_existing_objects_matched() \
-        .expect_partial()
-    return self.step
-
-  def all_finite(self) -> bool:
-    return all(np.isfinite(v.numpy()).all()
-               for v in self.problem.trainable_variables)
-
-
-def _num_params(variables):
-  return int(sum(np.prod(v.shape) for v in variables))
-
-
-def make_checkpoint_manager(state: TrainingState, model_dir: str,
+def make_checkpoint_manager(state: state_lib.TrainingState, model_dir: str,
                             keep_checkpoint_max: int,
                             checkpoint: Optional[tf.train.Checkpoint] = None
                             ) -> tf.train.CheckpointManager:
@@ -180,7 +97,7 @@ def make_checkpoint_manager(state: TrainingState, model_dir: str,
 class Trainer:
   """Runs the training loop for one `TrainingState`."""
 
-  def __init__(self, state: TrainingState, config: LoopConfig,
+  def __init__(self, state: state_lib.TrainingState, config: LoopConfig,
                model_dir: str):
     self.state = state
     self.config = config
@@ -253,41 +170,10 @@ class Trainer:
 
   def replica_step(self, features: Dict[str, tf.Tensor]
                    ) -> Dict[str, tf.Tensor]:
-    """One optimisation step on one replica (call inside `strategy.run`).
-
-    Args:
-      features: this replica's batch, e.g. {'image': [B_replica, H, W, C]}.
-
-    Returns:
-      Per-replica sums divided by the global batch: 'loss' (the scalarized
-      training loss) and each named loss; summed over replicas they are the
-      global-batch means.
-    """
-    mlo = self.state.multi_loss_optimizer
-    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-    seed = replica_seed(self.config.seed, self.state.optimizer.iterations,
-                        replica)
-    with tf.GradientTape() as tape:
-      total, losses, _ = mlo.train_losses(features, seed)
-      # Each replica sums its examples and divides by the *global* batch;
-      # the optimizer sums gradients over replicas, giving the global mean.
-      loss = tf.nn.compute_average_loss(
-          total, global_batch_size=self.config.global_batch_size)
-      # Times the loss scale under float16 (mixed precision), else as is.
-      scaled_loss = precision.scale_loss(self.state.optimizer, loss)
-    groups = self.state.variable_groups
-    gradients = precision.unscale_gradients(
-        self.state.optimizer,
-        tape.gradient(scaled_loss, [v for group in groups for v in group]))
-    start = 0
-    for optimizer, group in zip(self.state.optimizers, groups):
-      optimizer.apply_gradients(
-          zip(gradients[start:start + len(group)], group))
-      start += len(group)
-    sums = {"loss": loss}
-    for name in mlo.losses_names:
-      sums[name] = tf.reduce_sum(losses[name]) / self.config.global_batch_size
-    return sums
+    """`TrainingState.replica_step` with this run's seed and global batch
+    (call inside `strategy.run`)."""
+    return self.state.replica_step(features, self.config.seed,
+                                   self.config.global_batch_size)
 
   def _loop(self, iterator, num_steps):
     """`num_steps` steps; returns the mean of each loss over them."""
@@ -435,13 +321,6 @@ def _has_iterator(path: str) -> bool:
   """Whether a checkpoint holds an input iterator's state."""
   names = tf.train.load_checkpoint(path).get_variable_to_shape_map()
   return any(name.startswith("iterator/") for name in names)
-
-
-def replica_seed(run_seed, step, replica_id) -> tf.Tensor:
-  """The stateless seed [2] of one replica at one step."""
-  return tf.random.experimental.stateless_fold_in(
-      tf.stack([tf.constant(run_seed, tf.int64), tf.cast(step, tf.int64)]),
-      tf.cast(replica_id, tf.int64))
 
 
 def _format_duration(seconds: float) -> str:

@@ -1,0 +1,74 @@
+"""Tests of yoto.training.training_state: one step divides by the global
+batch and updates every variable group, the conditioning optimizer's
+settings are checked, and every replica and step gets its own seed."""
+
+from fake_problem import LinearProblem
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from yoto.optimizers import scalarization
+from yoto.training import params
+from yoto.training import training_state as state_lib
+
+X = np.linspace(0.5, 4.0, 8, dtype=np.float32).reshape(8, 1)
+LR = 0.1
+
+
+def _adam(**kwargs):
+  return params.adam_optimizer(**kwargs)
+
+
+def _fixed_weight_state(conditioning_variable=False, **conditioning):
+  """a + 0.5 b of a LinearProblem (full loss 2 w mean(x))."""
+  problem = LinearProblem(conditioning_variable=conditioning_variable)
+  return state_lib.TrainingState(
+      tf.distribute.get_strategy(),
+      scalarization.LinearlyScalarizedOptimizer(
+          problem, {"a_loss": 1.0, "b_loss": 0.5}),
+      {"x": tf.TensorSpec([None, 1], tf.float32)}, _adam,
+      params.TrainingParams(initial_lr=LR), **conditioning)
+
+
+def _step(state, global_batch_size):
+  run = lambda features: state.replica_step(features, 7, global_batch_size)
+  return tf.function(lambda: state.strategy.run(run, args=({"x": X},)))()
+
+
+def test_a_step_divides_by_the_global_batch_and_updates_the_weights():
+  state = _fixed_weight_state()
+  # This replica holds half of a global batch of 16.
+  sums = _step(state, global_batch_size=16)
+  assert float(sums["loss"]) == pytest.approx(0.5 * 2 * X.mean(), rel=1e-6)
+  assert float(sums["a_loss"]) == pytest.approx(0.5 * X.mean(), rel=1e-6)
+  assert state.step == 1
+  # Adam's first step moves w by the learning rate against the gradient.
+  assert float(state.problem.w) == pytest.approx(1.0 - LR, rel=1e-4)
+
+
+def test_a_separate_optimizer_updates_the_conditioning_variables():
+  state = _fixed_weight_state(
+      conditioning_variable=True, conditioning_optimizer_factory=_adam,
+      conditioning_training_params=params.TrainingParams(initial_lr=LR))
+  assert [[v.name for v in group] for group in state.variable_groups] == [
+      ["w:0"], ["conditioning_c:0"]]
+  _step(state, global_batch_size=8)
+  assert int(state.conditioning_optimizer.iterations) == 1
+  assert float(state.problem.c) == pytest.approx(0.5 - LR, rel=1e-4)
+
+
+def test_conditioning_optimizer_settings_are_checked():
+  with pytest.raises(ValueError, match="must be set together"):
+    _fixed_weight_state(conditioning_optimizer_factory=_adam)
+  with pytest.raises(ValueError, match="no conditioning variables"):
+    _fixed_weight_state(
+        conditioning_optimizer_factory=_adam,
+        conditioning_training_params=params.TrainingParams(initial_lr=LR))
+
+
+def test_every_replica_and_step_has_its_own_seed():
+  seeds = {tuple(state_lib.replica_seed(7, step, replica).numpy())
+           for step in (0, 1) for replica in (0, 1)}
+  assert len(seeds) == 4
+  np.testing.assert_array_equal(state_lib.replica_seed(7, 1, 1),
+                                state_lib.replica_seed(7, 1, 1))
