@@ -47,6 +47,7 @@ import tensorflow_datasets as tfds
 
 from benchmarks import common
 from yoto.utils import data
+from yoto.utils import data_sources
 from yoto.utils import preprocessing
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -87,7 +88,7 @@ def real_dataset_fn(batch_size, pipeline, batch_preprocessing, data_dir=None):
 
   def dataset_fn(context):
     return data.get_dataset(
-        "photo_patches", data.DatasetSplit.TRAIN,
+        "photo_patches", data_sources.DatasetSplit.TRAIN,
         batch_size=context.get_per_replica_batch_size(batch_size),
         preprocess_fn=preprocess_fn, shuffle=True, repeat=True, seed=0,
         data_dir=data_dir, input_context=context, drop_remainder=True,
@@ -140,7 +141,8 @@ def bench(batch_size, steps, repeats, sections, data_dir, tmp):
   state = common.build_state(arch.yoto_config, (), arch.image_shape,
                              batch_size)
   pipeline = config_pipeline()
-  data.load_split("photo_patches", "train", data_dir=data_dir)  # Builds it.
+  # Builds it.
+  data_sources.load_split("photo_patches", "train", data_dir=data_dir)
   num_train = tfds.builder("photo_patches", data_dir=data_dir).info.splits[
       "train"].num_examples
   # One epoch and one batch more per call, so that the first call reads a

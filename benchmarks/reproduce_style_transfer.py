@@ -63,6 +63,7 @@ import tensorflow as tf
 
 from yoto.problems import style_transfer
 from yoto.utils import data
+from yoto.utils import data_sources
 from yoto.utils import preprocessing
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -220,7 +221,7 @@ def eval_batches(bindings: Sequence[str]) -> List[tf.Tensor]:
   finally:
     gin.clear_config()
   dataset = data.get_dataset(
-      name, data.DatasetSplit.TEST, batch_size=batch_size,
+      name, data_sources.DatasetSplit.TEST, batch_size=batch_size,
       preprocess_fn=preprocessing.get_preprocess_fn(pipeline), shuffle=False,
       repeat=False, drop_remainder=True)
   return [features[key] for features in dataset.take(steps)]

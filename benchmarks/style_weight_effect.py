@@ -78,7 +78,7 @@ def train(model_dir: str, config: str = CONFIG,
 def test_content(dataset_name: str, num_images: int) -> np.ndarray:
   """The first `num_images` test-split images in [0, 1], [N, H, W, 3]."""
   dataset = data.get_dataset(
-      dataset_name, data.DatasetSplit.TEST, batch_size=num_images,
+      dataset_name, "test", batch_size=num_images,
       preprocess_fn=preprocessing.get_preprocess_fn("value_range(0, 1)"))
   return next(iter(dataset))["image"].numpy()
 

@@ -16,6 +16,7 @@ from yoto import main
 from yoto.architectures import conditioning
 from yoto.training import experiment
 from yoto.utils import data
+from yoto.utils import data_sources
 from yoto.utils import preprocessing
 
 CONFIGS = sorted(os.path.basename(p)
@@ -41,7 +42,7 @@ def _build_and_run(files, bindings=()):
     problem = _bound("experiment.problem_class")()
     mlo = _bound("experiment.optimizer_class")(problem)
     dataset = data.get_dataset(
-        _bound("experiment.dataset_name"), data.DatasetSplit.TRAIN,
+        _bound("experiment.dataset_name"), data_sources.DatasetSplit.TRAIN,
         batch_size=2,
         preprocess_fn=preprocessing.get_preprocess_fn(
             _bound("experiment.preprocess")))

@@ -1,19 +1,17 @@
-"""Tests of the tfds input pipelines, offline (mocked or embedded data)."""
+"""Tests of the input pipelines, offline (mocked or embedded data): batches,
+seeds, shards and batched preprocessing (the splits themselves:
+test_data_sources)."""
 
 import os
-import time
 
 import conftest
-import image_headers
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
-from tensorflow_datasets.core.utils import gcs_utils
 
 from yoto.utils import data
-from yoto.utils import image_files
-from yoto.utils import photo_patches
+from yoto.utils import data_sources
 from yoto.utils import preprocessing
 
 
@@ -25,27 +23,8 @@ def _all_images(dataset):
   return np.concatenate([batch['image'].numpy() for batch in dataset])
 
 
-@pytest.mark.parametrize('split, expected', [
-    (data.DatasetSplit.TRAIN, 'train[20%:]'),
-    (data.DatasetSplit.VALID, 'train[:20%]'),
-    (data.DatasetSplit.TRAIN_FULL, 'train'),
-    (data.DatasetSplit.TEST, 'test'),
-])
-def test_split_strings_follow_the_original_code(split, expected):
-  assert split.tfds_split() == expected
-  assert data.DatasetSplit(split.value) is split
-
-
-def test_validation_percent_is_used_and_checked():
-  assert data.DatasetSplit.VALID.tfds_split(10) == 'train[:10%]'
-  assert data.DatasetSplit.TRAIN.tfds_split(35) == 'train[35%:]'
-  for bad in (0, 100, 12.5, True):
-    with pytest.raises(ValueError, match='validation_percent'):
-      data.DatasetSplit.TRAIN.tfds_split(bad)
-
-
 @pytest.mark.parametrize('name, size', [('cifar10', 32), ('shapes3d', 64)])
-@pytest.mark.parametrize('split', list(data.DatasetSplit))
+@pytest.mark.parametrize('split', list(data_sources.DatasetSplit))
 def test_mock_data_loads_every_split(name, size, split):
   preprocess_fn = preprocessing.get_preprocess_fn('value_range(0, 1)')
   with tfds.testing.mock_data(num_examples=8):
@@ -65,26 +44,6 @@ def test_string_features_are_dropped_numeric_ones_kept():
     batch = _first_batch(data.get_dataset('cifar10', 'test', batch_size=2))
   assert sorted(batch) == ['image', 'label']  # 'id' (a string) is gone.
   assert batch['image'].dtype == np.uint8  # No preprocess_fn: as decoded.
-
-
-def test_missing_dataset_raises_helpful_error_quickly(tmp_path):
-  start = time.monotonic()
-  with pytest.raises(data.DatasetNotAvailableError) as error:
-    data.get_dataset('cifar10', data.DatasetSplit.TRAIN, batch_size=8,
-                     data_dir=str(tmp_path))
-  assert time.monotonic() - start < 10.0
-  message = str(error.value)
-  assert "'cifar10'" in message and str(tmp_path) in message
-  assert 'tfds build cifar10 --data_dir=DIR' in message
-  assert "tfds.builder('cifar10', data_dir='DIR').download_and_prepare()" in (
-      message)
-  assert '--data_dir=DIR' in message and "'photo_patches'" in message
-  assert isinstance(error.value, ValueError)
-
-
-def test_importing_data_disables_tfds_gcs():
-  assert gcs_utils._is_gcs_disabled  # pylint: disable=protected-access
-  assert not gcs_utils.is_dataset_on_gcs('cifar10')
 
 
 def _seeded_images(seed, num_batches=3):
@@ -153,7 +112,8 @@ def test_drop_remainder_false_keeps_the_last_batch():
 
 def test_embedded_dataset_is_built_on_first_use(tmp_path):
   preprocess_fn = preprocessing.get_preprocess_fn('value_range(-1, 1)')
-  dataset = data.get_dataset('photo_patches/64', data.DatasetSplit.VALID,
+  dataset = data.get_dataset('photo_patches/64',
+                             data_sources.DatasetSplit.VALID,
                              batch_size=16, preprocess_fn=preprocess_fn,
                              data_dir=str(tmp_path))
   batch = _first_batch(dataset)
@@ -164,97 +124,17 @@ def test_embedded_dataset_is_built_on_first_use(tmp_path):
   assert (tmp_path / 'photo_patches' / '64' / '2.0.0').is_dir()
 
 
-def test_embedded_splits_come_from_their_own_photos(tmp_path):
-  expected = {
-      data.DatasetSplit.TRAIN: photo_patches.TRAIN_SOURCES,
-      data.DatasetSplit.VALID: ('chelsea',),
-      data.DatasetSplit.TEST: ('rocket', 'grace_hopper'),
-  }
-  for split, sources in expected.items():
-    raw = data.load_split('photo_patches/64', {
-        data.DatasetSplit.VALID: 'validation',
-        data.DatasetSplit.TRAIN: 'train',
-        data.DatasetSplit.TEST: 'test'}[split], data_dir=str(tmp_path))
-    seen = {example['source'].numpy() for example in raw}
-    assert seen == {s.encode() for s in sources}
-  validation = data.get_dataset('photo_patches/64', data.DatasetSplit.VALID,
-                                batch_size=500, data_dir=str(tmp_path))
-  test = data.get_dataset('photo_patches/64', data.DatasetSplit.TEST,
-                          batch_size=512, data_dir=str(tmp_path))
-  assert len(_all_images(validation)) == 500
-  assert len(_all_images(test)) == 512  # 256 of each test photo.
-
-
-def _write_pngs(folder, count):
-  """`count` PNGs of different sizes; pixel value i in file i."""
+def test_glob_images_of_different_sizes_need_a_resize(tmp_path):
   import PIL.Image  # pylint: disable=g-import-not-at-top
-  for i in range(count):
-    image = np.full((20 + i, 24 + 2 * i, 3), i, np.uint8)
-    PIL.Image.fromarray(image).save(folder / f'photo_{i:02d}.png')
-  return str(folder / '*.png')
-
-
-def test_glob_reads_image_files_split_by_file(tmp_path):
-  pattern = _write_pngs(tmp_path, 12)
-  preprocess_fn = preprocessing.get_preprocess_fn(
-      'resize(16)|value_range(0, 1)')
-  seen = {}
-  for split in data.DatasetSplit:
-    dataset = data.get_dataset(f'glob:{pattern}', split, batch_size=1,
-                               preprocess_fn=preprocess_fn)
-    images = _all_images(dataset)
-    assert images.shape[1:] == (16, 16, 3) and images.dtype == np.float32
-    seen[split] = set(np.round(images[:, 0, 0, 0] * 255).astype(int))
-  test, valid, train = (seen[data.DatasetSplit.TEST],
-                        seen[data.DatasetSplit.VALID],
-                        seen[data.DatasetSplit.TRAIN])
-  assert len(test) == 1 and len(valid) == 2 and len(train) == 9
-  assert not test & (valid | train) and not valid & train
-  assert valid | train == seen[data.DatasetSplit.TRAIN_FULL]
-  # Deterministic: the same files give the same split.
-  assert data.glob_split_files(pattern, 'test') == data.glob_split_files(
-      pattern, 'test')
-
-
-def test_glob_refuses_an_oversized_file_before_decoding(tmp_path):
-  """A 30000 x 30000 PNG header among small images: the split is refused
-  from the headers, naming the file, unless the bound allows it."""
-  pattern = _write_pngs(tmp_path, 3)
-  (tmp_path / 'photo_99.png').write_bytes(
-      image_headers.png_header(30000, 30000))
-  with pytest.raises(image_files.ImageTooLargeError,
-                     match=r'photo_99\.png is 30000x30000'):
-    data.get_dataset(f'glob:{pattern}', 'train_full', batch_size=1,
-                     max_pixels=4096 * 4096)
-  # Raised: only the headers are read, so a bound that admits it lets the
-  # split through to the decoder (which the dataset would reach lazily).
-  data.get_dataset(f'glob:{pattern}', 'train_full', batch_size=1,
-                   drop_remainder=False, max_pixels=30000 * 30000,
-                   preprocess_fn=preprocessing.get_preprocess_fn(
-                       'central_crop(8)'))
-
-
-def test_glob_errors_name_the_problem(tmp_path):
-  with pytest.raises(ValueError, match='No files match'):
-    data.get_dataset(f'glob:{tmp_path}/*.jpg', 'train', batch_size=1)
-  pattern = _write_pngs(tmp_path, 3)
-  with pytest.raises(ValueError, match='resize'):  # Sizes differ.
-    data.get_dataset(f'glob:{pattern}', 'train_full', batch_size=1)
-  (tmp_path / 'notes.png').write_text('not an image')
-  errors = []
-  for split in ('train_full', 'test'):  # notes.png is in one of them.
-    dataset = data.get_dataset(
-        f'glob:{pattern}', split, batch_size=4, drop_remainder=False,
-        preprocess_fn=preprocessing.get_preprocess_fn('central_crop(8)'))
-    try:
-      _all_images(dataset)
-    except tf.errors.InvalidArgumentError as e:
-      errors.append(str(e))
-  assert len(errors) == 1
-  assert 'not a JPEG, PNG, GIF or BMP' in errors[0]
-  assert 'notes.png' in errors[0]
-  with pytest.raises(ValueError, match='has no files'):
-    data.glob_split_files(str(tmp_path / 'photo_00.png'), 'test')
+  for i, size in enumerate((20, 24)):
+    PIL.Image.fromarray(np.zeros((size, size, 3), np.uint8)).save(
+        tmp_path / f'photo_{i}.png')
+  with pytest.raises(ValueError, match='resize'):
+    data.get_dataset(f'glob:{tmp_path}/*.png', 'train_full', batch_size=1)
+  dataset = data.get_dataset(
+      f'glob:{tmp_path}/*.png', 'train_full', batch_size=1,
+      preprocess_fn=preprocessing.get_preprocess_fn('resize(16)'))
+  assert dataset.element_spec['image'].shape.as_list() == [1, 16, 16, 3]
 
 
 def _cifar_batches(pipeline, batch_preprocessing, seed=None, num_examples=16,

@@ -255,11 +255,11 @@ def _print_summary(result, plots=()):
 
 def _user_error_types():
   from yoto.training import trainer  # pylint: disable=g-import-not-at-top
-  from yoto.utils import data  # pylint: disable=g-import-not-at-top
+  from yoto.utils import data_sources  # pylint: disable=g-import-not-at-top
   from yoto.training import checkpoints  # pylint: disable=g-import-not-at-top
   return (UserError, trainer.NonFiniteLossError,
           checkpoints.NoReadableCheckpointError, run_lock.ModelDirLockedError,
-          data.DatasetNotAvailableError, OSError, ValueError)
+          data_sources.DatasetNotAvailableError, OSError, ValueError)
 
 
 def _parse_flags(argv):

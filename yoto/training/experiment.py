@@ -34,6 +34,7 @@ from yoto.training import strategy as strategy_lib
 from yoto.training import trainer as trainer_lib
 from yoto.training import training_state as state_lib
 from yoto.utils import data
+from yoto.utils import data_sources
 from yoto.utils import preprocessing
 from yoto.weights import distributions
 
@@ -77,11 +78,13 @@ def finished_path(model_dir: str) -> str:
   return os.path.join(model_dir, FINISHED_FILE)
 
 
-def eval_splits(eval_on_test: bool) -> Dict[str, data.DatasetSplit]:
+def eval_splits(eval_on_test: bool
+                ) -> Dict[str, data_sources.DatasetSplit]:
   if eval_on_test:
-    return {"train_full": data.DatasetSplit.TRAIN_FULL,
-            "test": data.DatasetSplit.TEST}
-  return {"train": data.DatasetSplit.TRAIN, "valid": data.DatasetSplit.VALID}
+    return {"train_full": data_sources.DatasetSplit.TRAIN_FULL,
+            "test": data_sources.DatasetSplit.TEST}
+  return {"train": data_sources.DatasetSplit.TRAIN,
+          "valid": data_sources.DatasetSplit.VALID}
 
 
 @precision.with_policy_argument  # Builds everything under that policy.
@@ -144,8 +147,8 @@ def experiment(model_dir: str, schedule: str,
   problem = problem_class()
   precision.check_problem(problem)
   mlo = optimizer_class(problem, batch_size=batch_size)
-  train_fn = _dataset_fn(dataset_name, data.DatasetSplit.TRAIN, batch_size,
-                         preprocess, runtime, training=True)
+  train_fn = _dataset_fn(dataset_name, data_sources.DatasetSplit.TRAIN,
+                         batch_size, preprocess, runtime, training=True)
   split_fns = {name: _dataset_fn(dataset_name, split, eval_batch_size,
                                  preprocess_eval, runtime, training=False)
                for name, split in eval_splits(eval_on_test).items()}
