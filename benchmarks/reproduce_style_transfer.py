@@ -61,7 +61,7 @@ from benchmarks import style_weight_ranges
 import gin
 import tensorflow as tf
 
-from yoto.problems import style_transfer
+from yoto.problems import style_losses as style_transfer
 from yoto.utils import data
 from yoto.utils import data_sources
 from yoto.utils import preprocessing

@@ -44,7 +44,7 @@ import tensorflow as tf
 from yoto import main as yoto_main
 from yoto.architectures import vgg
 from yoto.clients import paths as module_paths
-from yoto.problems import style_transfer
+from yoto.problems import style_losses as style_transfer
 from yoto.utils import data
 from yoto.utils import image_files
 from yoto.utils import preprocessing

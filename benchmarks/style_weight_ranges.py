@@ -32,7 +32,7 @@ import tensorflow as tf
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from yoto.architectures import vgg  # pylint: disable=g-import-not-at-top
-from yoto.problems import style_transfer  # pylint: disable=g-import-not-at-top
+from yoto.problems import style_losses as style_transfer  # pylint: disable=g-import-not-at-top
 from yoto.utils import image_files  # pylint: disable=g-import-not-at-top
 from yoto.utils import photo_patches  # pylint: disable=g-import-not-at-top
 from yoto.utils import styles  # pylint: disable=g-import-not-at-top
