@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import common
+from benchmarks import timing
 from yoto.training import evaluator as evaluator_lib
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -76,13 +77,13 @@ def bench_architecture(arch: common.Architecture, batch_size, eval_steps,
           beta_grid(k, low, high), split, eval_steps, model_dir=None)
       variants[f"{name}_k{k}"] = (
           lambda e=evaluator: e.evaluate_split("test")["full_loss"])
-  times = common.interleaved(variants, repeats)
+  times = timing.interleaved(variants, repeats)
   per_batch = {clock: {name: value / eval_steps for name, value in m.items()}
-               for clock, m in common.medians(times).items()}
+               for clock, m in timing.medians(times).items()}
   return {"batch_size": batch_size, "eval_steps": eval_steps,
           "beta_range": [low, high], "times": times.to_json(),
           "seconds_per_batch": per_batch,
-          "cost_over_k1": common.ratios(times, {
+          "cost_over_k1": timing.ratios(times, {
               name: (name, name.split("_k")[0] + "_k1") for name in times})}
 
 
@@ -94,7 +95,7 @@ def markdown(results) -> str:
       for name in ("yoto", "fixed"):
         key = f"{name}_k{k}"
         row += [f"{1000 * r['seconds_per_batch']['wall'][key]:.1f}",
-                common.format_ratio(r["cost_over_k1"][key])]
+                timing.format_ratio(r["cost_over_k1"][key])]
       rows.append(row)
   return ("Evaluator.evaluate_split on in-memory batches: wall-clock "
           "milliseconds per eval batch (median), and cost relative to K = 1 "

@@ -38,6 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tensorflow as tf
 
 from benchmarks import common
+from benchmarks import timing
 from yoto.architectures import conditioning
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -123,14 +124,14 @@ def bench_architecture(arch, variants, batch_size, steps, repeats, tmp):
     swap_film(states[name], VARIANTS[name])
   loops = {name: _loop(state, arch, steps, os.path.join(tmp, arch.name, name))
            for name, state in states.items()}
-  times = common.interleaved(loops, repeats)
+  times = timing.interleaved(loops, repeats)
   pairs = {f"{name}/fixed": (name, "fixed") for name in states if
            name != "fixed"}
   pairs["yoto/literal"] = ("yoto", "literal")
   pairs.update({f"{name}/yoto": (name, "yoto") for name in variants})
   results = {"batch_size": states["yoto"].batch_size, "steps_per_call": steps,
-             "times": times.to_json(), "median_s": common.medians(times),
-             "ratios": common.ratios(times, pairs)}
+             "times": times.to_json(), "median_s": timing.medians(times),
+             "ratios": timing.ratios(times, pairs)}
   return results, states, loops
 
 
@@ -179,7 +180,7 @@ def markdown(results) -> str:
   rows = []
   for arch, r in results.items():
     for label, ratio in r["ratios"].items():
-      rows.append([arch, label, common.format_ratio(ratio)])
+      rows.append([arch, label, timing.format_ratio(ratio)])
   text = ("Training-loop step-time ratios (process CPU time; wall-clock in "
           "brackets), interleaved, in-memory data:\n\n" +
           common.markdown_table(["architecture", "variant / reference",

@@ -32,6 +32,7 @@ import tensorflow as tf
 import tensorflow_hub as hub
 
 from benchmarks import common
+from benchmarks import timing
 from yoto.clients import paths as module_paths
 from yoto.training import export as export_lib
 # pylint: enable=g-import-not-at-top,wrong-import-position
@@ -111,14 +112,14 @@ def run(arch: common.Architecture, batch_size, repeats, tmp, model_dir=None):
   max_difference = {
       name: float(abs(fn().numpy() - reference).max())
       for name, fn in variants.items()}
-  times = common.interleaved(variants, repeats, warmup=3)
+  times = timing.interleaved(variants, repeats, warmup=3)
   return {"config": arch.yoto_config, "batch_size": batch_size,
           "module": path if model_dir else "freshly exported",
           "export_seconds": export_seconds, "load_seconds": load_seconds,
           "times": times.to_json(),
           "median_ms": {clock: {k: 1000 * v for k, v in m.items()}
-                        for clock, m in common.medians(times).items()},
-          "over_keras_function": common.ratios(
+                        for clock, m in timing.medians(times).items()},
+          "over_keras_function": timing.ratios(
               times, {k: (k, REFERENCE) for k in times}),
           "max_abs_difference_to_keras_function": max_difference}
 
@@ -126,7 +127,7 @@ def run(arch: common.Architecture, batch_size, repeats, tmp, model_dir=None):
 def markdown(r) -> str:
   rows = [[name, f"{r['median_ms']['wall'][name]:.2f}",
            f"{r['median_ms']['cpu'][name]:.2f}",
-           common.format_ratio(r["over_keras_function"][name])]
+           timing.format_ratio(r["over_keras_function"][name])]
           for name in r["median_ms"]["wall"]]
   return (f"`reconstruct` of a batch of {r['batch_size']} ({r['config']}): "
           "median wall-clock and process-CPU milliseconds per call, and the "

@@ -46,6 +46,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from benchmarks import common
+from benchmarks import timing
 from yoto.utils import data
 from yoto.utils import data_sources
 from yoto.utils import preprocessing
@@ -123,14 +124,14 @@ def _loop_fn(trainer, dataset, steps):
 
 def _shares(times, steps, batch_size, pipelines, step_name):
   """Per-batch medians and each pipeline's CPU/wall time over the step's."""
-  medians = common.medians(times)
+  medians = timing.medians(times)
   return {
       "batch_size": batch_size, "steps_per_call": steps,
       "times": times.to_json(),
       "ms_per_batch": {clock: {name: 1e3 * t / steps
                                for name, t in values.items()}
                        for clock, values in medians.items()},
-      "share_of_step": common.ratios(
+      "share_of_step": timing.ratios(
           times, {name: (name, step_name) for name in pipelines}),
   }
 
@@ -162,22 +163,22 @@ def bench(batch_size, steps, repeats, sections, data_dir, tmp):
   if "alone" in sections:
     variants = {name: _draw_fn(datasets[name], steps) for name in PIPELINES}
     variants["train_step"] = _loop_fn(trainer, datasets["in_memory"], steps)
-    times = common.interleaved(variants, repeats)
+    times = timing.interleaved(variants, repeats)
     results["alone"] = _shares(times, steps, state.batch_size, PIPELINES,
                                "train_step")
     print(f"alone: {results['alone']['share_of_step']}", flush=True)
   if "loop" in sections:
     variants = {name: _loop_fn(trainer, datasets[name], steps)
                 for name in PIPELINES + ("in_memory",)}
-    times = common.interleaved(variants, repeats)
-    medians = common.medians(times)
+    times = timing.interleaved(variants, repeats)
+    medians = timing.medians(times)
     results["loop"] = {
         "steps_per_call": steps, "times": times.to_json(),
         "images_per_s": {name: steps * state.batch_size / t
                          for name, t in medians["wall"].items()},
         "images_per_cpu_s": {name: steps * state.batch_size / t
                              for name, t in medians["cpu"].items()},
-        "ratios": common.ratios(times, {
+        "ratios": timing.ratios(times, {
             f"{name}/in-memory": (name, "in_memory") for name in PIPELINES}),
     }
     print(f"loop: {results['loop']['ratios']}", flush=True)
@@ -213,7 +214,7 @@ def markdown(results) -> str:
     rows = [[name,
              f"{r['images_per_s'][name]:.0f} / "
              f"{r['images_per_cpu_s'][name]:.0f}",
-             common.format_ratio(r["ratios"][f"{name}/in-memory"],
+             timing.format_ratio(r["ratios"][f"{name}/in-memory"],
                                  bold=name == "batched")]
             for name in PIPELINES]
     rows.append(["in-memory", f"{r['images_per_s']['in_memory']:.0f} / "

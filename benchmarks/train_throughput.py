@@ -34,6 +34,7 @@ from benchmarks import common
 from benchmarks import compute_limit
 from benchmarks import input_pipeline
 from benchmarks import keras_reference
+from benchmarks import timing
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 SECTIONS = ("loop", "xla", "pipeline")
@@ -119,7 +120,7 @@ def _summary(times, steps, batch_size, pairs):
   machine slow down; `images_per_cpu_s` divides by the process CPU time
   (both cores summed), which they hardly affect.
   """
-  medians = common.medians(times)
+  medians = timing.medians(times)
   return {
       "batch_size": batch_size, "steps_per_call": steps,
       "times": times.to_json(), "median_s": medians,
@@ -127,7 +128,7 @@ def _summary(times, steps, batch_size, pairs):
                        for name, t in medians["wall"].items()},
       "images_per_cpu_s": {name: steps * batch_size / t
                            for name, t in medians["cpu"].items()},
-      "ratios": common.ratios(times, pairs)}
+      "ratios": timing.ratios(times, pairs)}
 
 
 def bench_loop(models: Models, steps, repeats):
@@ -139,7 +140,7 @@ def bench_loop(models: Models, steps, repeats):
       "keras": functools.partial(models.keras.compiled_steps(),
                                  models.images, steps),
   }
-  times = common.interleaved(variants, repeats)
+  times = timing.interleaved(variants, repeats)
   results = _summary(times, steps, models.batch_size, {
       "yoto/fixed": ("yoto", "fixed"), "yoto/keras": ("yoto", "keras"),
       "fixed/keras": ("fixed", "keras")})
@@ -174,7 +175,7 @@ def bench_xla(models: Models, steps, repeats, names=MODELS):
       else:
         variants[name + suffix] = _step_fn(models.trainers[name],
                                            models.images, steps, jit)
-  times = common.interleaved(variants, repeats)
+  times = timing.interleaved(variants, repeats)
   pairs = {f"{name} xla/no-xla": (name + "_xla", name) for name in names}
   if "yoto" in names and "fixed" in names:
     pairs["yoto/fixed with xla"] = ("yoto_xla", "fixed_xla")
@@ -202,7 +203,7 @@ def bench_pipeline(batch_size, steps, repeats, tmp):
       "in_memory": common.loop_fn(
           trainer, common.in_memory_dataset_fn(images), steps),
   }
-  times = common.interleaved(variants, repeats)
+  times = timing.interleaved(variants, repeats)
   results = _summary(times, steps, state.batch_size,
                      {"real/in-memory": ("real", "in_memory")})
   results.update(config=arch.yoto_config, preprocess=pipeline)
@@ -220,9 +221,9 @@ def _loop_markdown(loop_results) -> str:
   for arch, r in loop_results.items():
     ratio = r["ratios"]
     rows.append([arch, r["batch_size"]] + _rates(r, MODELS) +
-                [common.format_ratio(ratio["yoto/fixed"], bold=True),
-                 common.format_ratio(ratio["yoto/keras"]),
-                 common.format_ratio(ratio["fixed/keras"])])
+                [timing.format_ratio(ratio["yoto/fixed"], bold=True),
+                 timing.format_ratio(ratio["yoto/keras"]),
+                 timing.format_ratio(ratio["fixed/keras"])])
   table = common.markdown_table(
       ["architecture", "batch", "YOTO", "fixed", "plain Keras", "YOTO/fixed",
        "YOTO/keras", "fixed/keras"], rows)
@@ -259,7 +260,7 @@ def _xla_markdown(xla_results) -> str:
         cells.append("")
         continue
       cells.append(" → ".join(_rates(r, [m, m + "_xla"])) + "; " +
-                   common.format_ratio(ratio[f"{m} xla/no-xla"]))
+                   timing.format_ratio(ratio[f"{m} xla/no-xla"]))
     rows.append([arch] + cells)
   return common.markdown_table(["architecture"] + list(MODELS), rows)
 
@@ -286,7 +287,7 @@ def markdown(results) -> str:
         f"`{r['preprocess']}`), YOTO training loop (wall / CPU img/s):\n\n" +
         common.markdown_table(
             ["real pipeline", "in-memory", "real/in-memory"],
-            [_rates(r, ["real", "in_memory"]) + [common.format_ratio(
+            [_rates(r, ["real", "in_memory"]) + [timing.format_ratio(
                 r["ratios"]["real/in-memory"], bold=True)]]))
   return "\n".join(parts)
 
