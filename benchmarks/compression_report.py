@@ -31,6 +31,7 @@ from yoto.analysis import plots
 from yoto.analysis import rate_distortion
 from yoto.analysis import rate_distortion_over_seeds as rd_seeds
 from yoto.analysis import seed_statistics
+from yoto.clients import codec as codec_lib
 from yoto.utils import photo_patches
 
 QUALITIES = rd_seeds.QUALITIES
@@ -131,7 +132,7 @@ def module_rows(model_dir: str, images: Sequence[np.ndarray],
                 lmbdas: Sequence[float], split: str) -> List[dict]:
   """`compress.evaluate_images` rows of a model's exported codec: a YOTO
   codec at every λ, a fixed one at its own λ."""
-  codec = compress.Codec.load(model_dir)
+  codec = codec_lib.Codec.load(model_dir)
   if not codec.is_conditioned:
     lmbdas = [codec.fixed_lmbda]
   return compress.evaluate_images(codec, images, lmbdas, split)
@@ -161,10 +162,10 @@ def decoded_figure(specs, seed_root, lmbdas, image, region, title):
   crop = lambda a: a[y:y + size, x:x + size]
   yoto_name = next(s.name for s in specs if s.is_yoto)
   fixed = {_fixed_lmbda(s): s.name for s in specs if not s.is_yoto}
-  rows = {yoto_name: compress.sweep(compress.Codec.load(
+  rows = {yoto_name: compress.sweep(codec_lib.Codec.load(
       os.path.join(seed_root, yoto_name)), image, lmbdas), "fixed": []}
   for lmbda in lmbdas:
-    rows["fixed"] += compress.sweep(compress.Codec.load(
+    rows["fixed"] += compress.sweep(codec_lib.Codec.load(
         os.path.join(seed_root, fixed[lmbda])), image, [lmbda])
   rows = {label: [compress.SweepPoint(p.lmbda, crop(p.decoded), p.bpp,
                                       p.psnr) for p in points]

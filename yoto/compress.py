@@ -50,10 +50,6 @@ from yoto.utils import arguments
 from yoto.utils import image_files
 
 COMMAND = "yoto.compress"
-# The client under its name before yoto.clients, which callers such as
-# benchmarks/compression_report.py still use.
-Codec = codec_lib.Codec
-
 
 def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
   """PSNR in dB of two uint8 images (`image_metrics.psnr`)."""
