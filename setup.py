@@ -34,14 +34,16 @@ RUNTIME_REQUIREMENTS, TEST_REQUIREMENTS = _requirements()
 
 
 setuptools.setup(
-    name="yoto",
-    version="0.1.0",
-    description=("You Only Train Once: loss-conditional training of deep "
-                 "networks (TF2 / Keras)."),
-    packages=setuptools.find_packages(include=["yoto", "yoto.*"]),
-    # TF 2.14 (pinned by tensorflow-compression 2.14.1) has wheels for
-    # CPython 3.9 to 3.11.
-    python_requires=">=3.9,<3.12",
-    install_requires=RUNTIME_REQUIREMENTS,
-    extras_require={"test": TEST_REQUIREMENTS},
+  name="yoto",
+  version="0.1.0",
+  description=(
+    "You Only Train Once: loss-conditional training of deep "
+    "networks (TF2 / Keras)."
+  ),
+  packages=setuptools.find_packages(include=["yoto", "yoto.*"]),
+  # TF 2.14 (pinned by tensorflow-compression 2.14.1) has wheels for
+  # CPython 3.9 to 3.11.
+  python_requires=">=3.9,<3.12",
+  install_requires=RUNTIME_REQUIREMENTS,
+  extras_require={"test": TEST_REQUIREMENTS},
 )

@@ -30,12 +30,14 @@ def _op_macs(op: tf.Operation) -> int:
   """Multiply-accumulates of one convolution or matrix product (0 else)."""
   if op.type == "Conv2D":
     kh, kw, c_in, c_out = _static(op.inputs[1].shape)
-    return int(np.prod(_static(op.outputs[0].shape)[:3])) * kh * kw * c_in \
-        * c_out
+    return (
+      int(np.prod(_static(op.outputs[0].shape)[:3])) * kh * kw * c_in * c_out
+    )
   if op.type == "Conv2DBackpropInput":  # A transposed convolution.
     kh, kw, c_out, c_in = _static(op.inputs[1].shape)
-    return int(np.prod(_static(op.inputs[2].shape)[:3])) * kh * kw * c_in \
-        * c_out
+    return (
+      int(np.prod(_static(op.inputs[2].shape)[:3])) * kh * kw * c_in * c_out
+    )
   if op.type in ("MatMul", "BatchMatMulV2"):
     a, b = (_static(t.shape) for t in op.inputs[:2])
     if op.type == "MatMul":
@@ -52,11 +54,13 @@ def graph_macs(graph: tf.Graph) -> int:
   return sum(_op_macs(op) for op in graph.get_operations())
 
 
-def forward_macs_per_image(forward: Callable[[tf.Tensor], object],
-                           image_shape) -> int:
+def forward_macs_per_image(
+  forward: Callable[[tf.Tensor], object], image_shape
+) -> int:
   """MACs of `forward(images)` for one image [1, *image_shape]."""
   traced = tf.function(forward).get_concrete_function(
-      tf.TensorSpec([1, *image_shape], tf.float32))
+    tf.TensorSpec([1, *image_shape], tf.float32)
+  )
   return graph_macs(traced.graph)
 
 

@@ -31,13 +31,23 @@ NUM_WEIGHTS = (1, 4, 13)
 
 def _parser():
   parser = common.base_parser(__doc__)
-  parser.add_argument("--architectures", default="cifar10,shapes3d",
-                      help="Comma-separated, from "
-                      f"{', '.join(common.ARCHITECTURES)}.")
-  parser.add_argument("--eval_steps", type=int, default=None,
-                      help="Eval batches per timed evaluation (default 10).")
-  parser.add_argument("--batch_size", type=int, default=None,
-                      help="Eval batch size (default: the config's).")
+  parser.add_argument(
+    "--architectures",
+    default="cifar10,shapes3d",
+    help=f"Comma-separated, from {', '.join(common.ARCHITECTURES)}.",
+  )
+  parser.add_argument(
+    "--eval_steps",
+    type=int,
+    default=None,
+    help="Eval batches per timed evaluation (default 10).",
+  )
+  parser.add_argument(
+    "--batch_size",
+    type=int,
+    default=None,
+    help="Eval batch size (default: the config's).",
+  )
   return parser
 
 
@@ -57,34 +67,52 @@ def _eval_batch_size(arch, override):
     common.gin.clear_config()
 
 
-def bench_architecture(arch: common.Architecture, batch_size, eval_steps,
-                       repeats):
+def bench_architecture(
+  arch: common.Architecture, batch_size, eval_steps, repeats
+):
   """Times every (model, K) variant interleaved; returns the results dict."""
-  states = {"yoto": common.build_state(arch.yoto_config, (), arch.image_shape,
-                                       batch_size),
-            "fixed": common.build_state(arch.fixed_config, (),
-                                        arch.image_shape, batch_size)}
-  low, high = states["yoto"].multi_loss_optimizer.conditioning.ranges[
-      "kl_loss"]
-  images = common.synthetic_images(batch_size, arch.image_shape,
-                                   arch.value_range)
+  states = {
+    "yoto": common.build_state(
+      arch.yoto_config, (), arch.image_shape, batch_size
+    ),
+    "fixed": common.build_state(
+      arch.fixed_config, (), arch.image_shape, batch_size
+    ),
+  }
+  low, high = states["yoto"].multi_loss_optimizer.conditioning.ranges["kl_loss"]
+  images = common.synthetic_images(
+    batch_size, arch.image_shape, arch.value_range
+  )
   split = {"test": common.in_memory_dataset_fn(images, repeat=eval_steps)}
   variants = {}
   for name, state in states.items():
     for k in NUM_WEIGHTS:
       evaluator = evaluator_lib.Evaluator(
-          tf.distribute.get_strategy(), state.multi_loss_optimizer,
-          beta_grid(k, low, high), split, eval_steps, model_dir=None)
-      variants[f"{name}_k{k}"] = (
-          lambda e=evaluator: e.evaluate_split("test")["full_loss"])
+        tf.distribute.get_strategy(),
+        state.multi_loss_optimizer,
+        beta_grid(k, low, high),
+        split,
+        eval_steps,
+        model_dir=None,
+      )
+      variants[f"{name}_k{k}"] = lambda e=evaluator: e.evaluate_split("test")[
+        "full_loss"
+      ]
   times = timing.interleaved(variants, repeats)
-  per_batch = {clock: {name: value / eval_steps for name, value in m.items()}
-               for clock, m in timing.medians(times).items()}
-  return {"batch_size": batch_size, "eval_steps": eval_steps,
-          "beta_range": [low, high], "times": times.to_json(),
-          "seconds_per_batch": per_batch,
-          "cost_over_k1": timing.ratios(times, {
-              name: (name, name.split("_k")[0] + "_k1") for name in times})}
+  per_batch = {
+    clock: {name: value / eval_steps for name, value in m.items()}
+    for clock, m in timing.medians(times).items()
+  }
+  return {
+    "batch_size": batch_size,
+    "eval_steps": eval_steps,
+    "beta_range": [low, high],
+    "times": times.to_json(),
+    "seconds_per_batch": per_batch,
+    "cost_over_k1": timing.ratios(
+      times, {name: (name, name.split("_k")[0] + "_k1") for name in times}
+    ),
+  }
 
 
 def markdown(results) -> str:
@@ -94,16 +122,29 @@ def markdown(results) -> str:
       row = [arch, r["batch_size"], k]
       for name in ("yoto", "fixed"):
         key = f"{name}_k{k}"
-        row += [f"{1000 * r['seconds_per_batch']['wall'][key]:.1f}",
-                timing.format_ratio(r["cost_over_k1"][key])]
+        row += [
+          f"{1000 * r['seconds_per_batch']['wall'][key]:.1f}",
+          timing.format_ratio(r["cost_over_k1"][key]),
+        ]
       rows.append(row)
-  return ("Evaluator.evaluate_split on in-memory batches: wall-clock "
-          "milliseconds per eval batch (median), and cost relative to K = 1 "
-          "(median of per-repetition process-CPU-time ratios; wall-clock in "
-          "brackets):\n\n" + common.markdown_table(
-              ["architecture", "eval batch", "K", "YOTO ms/batch",
-               "YOTO cost / K=1", "fixed ms/batch", "fixed cost / K=1"],
-              rows))
+  return (
+    "Evaluator.evaluate_split on in-memory batches: wall-clock "
+    "milliseconds per eval batch (median), and cost relative to K = 1 "
+    "(median of per-repetition process-CPU-time ratios; wall-clock in "
+    "brackets):\n\n"
+    + common.markdown_table(
+      [
+        "architecture",
+        "eval batch",
+        "K",
+        "YOTO ms/batch",
+        "YOTO cost / K=1",
+        "fixed ms/batch",
+        "fixed cost / K=1",
+      ],
+      rows,
+    )
+  )
 
 
 def main(argv=None):
@@ -113,8 +154,9 @@ def main(argv=None):
   results = {}
   for name in (a for a in args.architectures.split(",") if a):
     arch = common.ARCHITECTURES[name]
-    batch_size = _eval_batch_size(arch, args.batch_size or
-                                  (4 if args.tiny else None))
+    batch_size = _eval_batch_size(
+      arch, args.batch_size or (4 if args.tiny else None)
+    )
     results[name] = bench_architecture(arch, batch_size, eval_steps, repeats)
     print(f"{name}: {results[name]['cost_over_k1']}", flush=True)
   text = markdown(results)

@@ -44,8 +44,9 @@ from yoto.architectures import conditioning
 
 
 LITERAL_BINDINGS = tuple(
-    f"{scope}/ConditionalConvnet.fold_conv_bias = False"
-    for scope in ("encoder", "decoder"))
+  f"{scope}/ConditionalConvnet.fold_conv_bias = False"
+  for scope in ("encoder", "decoder")
+)
 
 
 def no_modulation(layer, features, inputs_extra, bias=None):
@@ -62,8 +63,12 @@ def _modulate_with_static_gradient(x, s, t):
   gradient (`BroadcastGradientArgs`, dynamic reductions, reshapes)."""
 
   def grad(g):
-    return (g * s[:, None, None, :], tf.reduce_sum(g * x, [1, 2]),
-            tf.reduce_sum(g, [1, 2]))
+    return (
+      g * s[:, None, None, :],
+      tf.reduce_sum(g * x, [1, 2]),
+      tf.reduce_sum(g, [1, 2]),
+    )
+
   return s[:, None, None, :] * x + t[:, None, None, :], grad
 
 
@@ -82,17 +87,33 @@ VARIANTS = {fn.__name__: fn for fn in (no_modulation, custom_gradient)}
 
 def _parser():
   parser = common.base_parser(__doc__)
-  parser.add_argument("--architectures", default="cifar10,shapes3d",
-                      help="Comma-separated, from "
-                      f"{', '.join(common.ARCHITECTURES)}.")
-  parser.add_argument("--variants", default=",".join(VARIANTS),
-                      help="Comma-separated subset of " + ", ".join(VARIANTS))
-  parser.add_argument("--steps", type=int, default=None,
-                      help="Training steps per timed call (default 10).")
-  parser.add_argument("--batch_size", type=int, default=None,
-                      help="Override the configs' batch sizes.")
-  parser.add_argument("--profile", action="store_true",
-                      help="Also list per-op-type time, fixed vs YOTO.")
+  parser.add_argument(
+    "--architectures",
+    default="cifar10,shapes3d",
+    help=f"Comma-separated, from {', '.join(common.ARCHITECTURES)}.",
+  )
+  parser.add_argument(
+    "--variants",
+    default=",".join(VARIANTS),
+    help="Comma-separated subset of " + ", ".join(VARIANTS),
+  )
+  parser.add_argument(
+    "--steps",
+    type=int,
+    default=None,
+    help="Training steps per timed call (default 10).",
+  )
+  parser.add_argument(
+    "--batch_size",
+    type=int,
+    default=None,
+    help="Override the configs' batch sizes.",
+  )
+  parser.add_argument(
+    "--profile",
+    action="store_true",
+    help="Also list per-op-type time, fixed vs YOTO.",
+  )
   return parser
 
 
@@ -104,34 +125,48 @@ def swap_film(state, variant):
 
 
 def _loop(state, arch, steps, model_dir):
-  images = common.synthetic_images(state.batch_size, arch.image_shape,
-                                   arch.value_range)
+  images = common.synthetic_images(
+    state.batch_size, arch.image_shape, arch.value_range
+  )
   trainer = common.make_trainer(state, model_dir, steps)
   return common.loop_fn(trainer, common.in_memory_dataset_fn(images), steps)
 
 
 def bench_architecture(arch, variants, batch_size, steps, repeats, tmp):
   """Times fixed, YOTO, the literal FiLM and the variants interleaved."""
-  states = {"fixed": common.build_state(arch.fixed_config, (),
-                                        arch.image_shape, batch_size),
-            "yoto": common.build_state(arch.yoto_config, (), arch.image_shape,
-                                       batch_size),
-            "literal": common.build_state(arch.yoto_config, LITERAL_BINDINGS,
-                                          arch.image_shape, batch_size)}
+  states = {
+    "fixed": common.build_state(
+      arch.fixed_config, (), arch.image_shape, batch_size
+    ),
+    "yoto": common.build_state(
+      arch.yoto_config, (), arch.image_shape, batch_size
+    ),
+    "literal": common.build_state(
+      arch.yoto_config, LITERAL_BINDINGS, arch.image_shape, batch_size
+    ),
+  }
   for name in variants:
-    states[name] = common.build_state(arch.yoto_config, (), arch.image_shape,
-                                      batch_size)
+    states[name] = common.build_state(
+      arch.yoto_config, (), arch.image_shape, batch_size
+    )
     swap_film(states[name], VARIANTS[name])
-  loops = {name: _loop(state, arch, steps, os.path.join(tmp, arch.name, name))
-           for name, state in states.items()}
+  loops = {
+    name: _loop(state, arch, steps, os.path.join(tmp, arch.name, name))
+    for name, state in states.items()
+  }
   times = timing.interleaved(loops, repeats)
-  pairs = {f"{name}/fixed": (name, "fixed") for name in states if
-           name != "fixed"}
+  pairs = {
+    f"{name}/fixed": (name, "fixed") for name in states if name != "fixed"
+  }
   pairs["yoto/literal"] = ("yoto", "literal")
   pairs.update({f"{name}/yoto": (name, "yoto") for name in variants})
-  results = {"batch_size": states["yoto"].batch_size, "steps_per_call": steps,
-             "times": times.to_json(), "median_s": timing.medians(times),
-             "ratios": timing.ratios(times, pairs)}
+  results = {
+    "batch_size": states["yoto"].batch_size,
+    "steps_per_call": steps,
+    "times": times.to_json(),
+    "median_s": timing.medians(times),
+    "ratios": timing.ratios(times, pairs),
+  }
   return results, states, loops
 
 
@@ -139,6 +174,7 @@ def op_profile(loops, tmp, top=12):
   """Op type -> (fixed ms, yoto ms) per loop call, largest growth first."""
   # pylint: disable=g-import-not-at-top
   from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
   per_op = {}
   for name in ("fixed", "yoto"):
     logdir = os.path.join(tmp, f"profile_{name}")
@@ -147,15 +183,17 @@ def op_profile(loops, tmp, top=12):
     loops[name]()
     tf.profiler.experimental.stop()
     space = xplane_pb2.XSpace()
-    path = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"),
-                     recursive=True)[0]
+    path = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)[
+      0
+    ]
     with open(path, "rb") as f:
       space.ParseFromString(f.read())
     per_op[name] = _op_times(space)
-  growth = sorted(set(per_op["fixed"]) | set(per_op["yoto"]),
-                  key=lambda op: per_op["fixed"][op] - per_op["yoto"][op])
-  return {op: (per_op["fixed"][op], per_op["yoto"][op])
-          for op in growth[:top]}
+  growth = sorted(
+    set(per_op["fixed"]) | set(per_op["yoto"]),
+    key=lambda op: per_op["fixed"][op] - per_op["yoto"][op],
+  )
+  return {op: (per_op["fixed"][op], per_op["yoto"][op]) for op in growth[:top]}
 
 
 def _op_times(space):
@@ -181,19 +219,28 @@ def markdown(results) -> str:
   for arch, r in results.items():
     for label, ratio in r["ratios"].items():
       rows.append([arch, label, timing.format_ratio(ratio)])
-  text = ("Training-loop step-time ratios (process CPU time; wall-clock in "
-          "brackets), interleaved, in-memory data:\n\n" +
-          common.markdown_table(["architecture", "variant / reference",
-                                 "ratio"], rows))
+  text = (
+    "Training-loop step-time ratios (process CPU time; wall-clock in "
+    "brackets), interleaved, in-memory data:\n\n"
+    + common.markdown_table(
+      ["architecture", "variant / reference", "ratio"], rows
+    )
+  )
   for arch, r in results.items():
     if "profile_ms" in r:
-      text += (f"\nTensorFlow profiler, {arch}, one loop of "
-               f"{r['steps_per_call']} steps: op types whose time grew most "
-               "from fixed to YOTO (ms, summed over threads; the profiler "
-               "inflates absolute times):\n\n" + common.markdown_table(
-                   ["op type", "fixed ms", "YOTO ms"],
-                   [[op, f"{a:.1f}", f"{b:.1f}"]
-                    for op, (a, b) in r["profile_ms"].items()]))
+      text += (
+        f"\nTensorFlow profiler, {arch}, one loop of "
+        f"{r['steps_per_call']} steps: op types whose time grew most "
+        "from fixed to YOTO (ms, summed over threads; the profiler "
+        "inflates absolute times):\n\n"
+        + common.markdown_table(
+          ["op type", "fixed ms", "YOTO ms"],
+          [
+            [op, f"{a:.1f}", f"{b:.1f}"]
+            for op, (a, b) in r["profile_ms"].items()
+          ],
+        )
+      )
   return text
 
 
@@ -208,10 +255,10 @@ def main(argv=None):
     for name in (a for a in args.architectures.split(",") if a):
       arch = common.ARCHITECTURES[name]
       results[name], _, loops = bench_architecture(
-          arch, variants, batch_size, steps, repeats, tmp)
+        arch, variants, batch_size, steps, repeats, tmp
+      )
       if args.profile:
-        results[name]["profile_ms"] = op_profile(loops,
-                                                 os.path.join(tmp, name))
+        results[name]["profile_ms"] = op_profile(loops, os.path.join(tmp, name))
       print(f"{name}: {results[name]['ratios']}", flush=True)
   text = markdown(results)
   common.write_results("film_overhead", args.out_dir, results, text, argv)

@@ -58,19 +58,33 @@ PIPELINES = ("batched", "per_example")
 
 def _parser():
   parser = common.base_parser(__doc__)
-  parser.add_argument("--sections", default=",".join(SECTIONS),
-                      help="Comma-separated subset of " + ", ".join(SECTIONS))
-  parser.add_argument("--steps", type=int, default=None,
-                      help="Batches (training steps) per timed call "
-                      "(default one epoch, 188 of 64; 2 with --tiny). Under "
-                      "an epoch, TFDS's cache never fills and every call "
-                      "decodes PNGs.")
-  parser.add_argument("--batch_size", type=int, default=None,
-                      help="Override the config's batch size (64).")
-  parser.add_argument("--data_dir", default=None,
-                      help="TFDS data_dir (default: TFDS's, i.e. "
-                      "$TFDS_DATA_DIR or ~/tensorflow_datasets); "
-                      "photo_patches is built there if missing.")
+  parser.add_argument(
+    "--sections",
+    default=",".join(SECTIONS),
+    help="Comma-separated subset of " + ", ".join(SECTIONS),
+  )
+  parser.add_argument(
+    "--steps",
+    type=int,
+    default=None,
+    help="Batches (training steps) per timed call "
+    "(default one epoch, 188 of 64; 2 with --tiny). Under "
+    "an epoch, TFDS's cache never fills and every call "
+    "decodes PNGs.",
+  )
+  parser.add_argument(
+    "--batch_size",
+    type=int,
+    default=None,
+    help="Override the config's batch size (64).",
+  )
+  parser.add_argument(
+    "--data_dir",
+    default=None,
+    help="TFDS data_dir (default: TFDS's, i.e. "
+    "$TFDS_DATA_DIR or ~/tensorflow_datasets); "
+    "photo_patches is built there if missing.",
+  )
   return parser
 
 
@@ -89,11 +103,19 @@ def real_dataset_fn(batch_size, pipeline, batch_preprocessing, data_dir=None):
 
   def dataset_fn(context):
     return data.get_dataset(
-        "photo_patches", data_sources.DatasetSplit.TRAIN,
-        batch_size=context.get_per_replica_batch_size(batch_size),
-        preprocess_fn=preprocess_fn, shuffle=True, repeat=True, seed=0,
-        data_dir=data_dir, input_context=context, drop_remainder=True,
-        batch_preprocessing=batch_preprocessing)
+      "photo_patches",
+      data_sources.DatasetSplit.TRAIN,
+      batch_size=context.get_per_replica_batch_size(batch_size),
+      preprocess_fn=preprocess_fn,
+      shuffle=True,
+      repeat=True,
+      seed=0,
+      data_dir=data_dir,
+      input_context=context,
+      drop_remainder=True,
+      batch_preprocessing=batch_preprocessing,
+    )
+
   return dataset_fn
 
 
@@ -105,6 +127,7 @@ def _draw_fn(dataset, steps):
     for batch in dataset.take(steps):
       pass
     return batch["image"][0, 0, 0]
+
   return run
 
 
@@ -116,9 +139,13 @@ def _loop_fn(trainer, dataset, steps):
   """
 
   def run():
-    iterator = iter(trainer.strategy.distribute_datasets_from_function(
-        lambda unused_context: dataset.take(steps)))
+    iterator = iter(
+      trainer.strategy.distribute_datasets_from_function(
+        lambda unused_context: dataset.take(steps)
+      )
+    )
     return trainer.run_steps(iterator, steps)
+
   return run
 
 
@@ -126,60 +153,82 @@ def _shares(times, steps, batch_size, pipelines, step_name):
   """Per-batch medians and each pipeline's CPU/wall time over the step's."""
   medians = timing.medians(times)
   return {
-      "batch_size": batch_size, "steps_per_call": steps,
-      "times": times.to_json(),
-      "ms_per_batch": {clock: {name: 1e3 * t / steps
-                               for name, t in values.items()}
-                       for clock, values in medians.items()},
-      "share_of_step": timing.ratios(
-          times, {name: (name, step_name) for name in pipelines}),
+    "batch_size": batch_size,
+    "steps_per_call": steps,
+    "times": times.to_json(),
+    "ms_per_batch": {
+      clock: {name: 1e3 * t / steps for name, t in values.items()}
+      for clock, values in medians.items()
+    },
+    "share_of_step": timing.ratios(
+      times, {name: (name, step_name) for name in pipelines}
+    ),
   }
 
 
 def bench(batch_size, steps, repeats, sections, data_dir, tmp):
   """Both sections, on one model and one set of pipelines."""
   arch = common.ARCHITECTURES["photo_patches"]
-  state = common.build_state(arch.yoto_config, (), arch.image_shape,
-                             batch_size)
+  state = common.build_state(arch.yoto_config, (), arch.image_shape, batch_size)
   pipeline = config_pipeline()
   # Builds it.
   data_sources.load_split("photo_patches", "train", data_dir=data_dir)
-  num_train = tfds.builder("photo_patches", data_dir=data_dir).info.splits[
-      "train"].num_examples
+  num_train = (
+    tfds.builder("photo_patches", data_dir=data_dir)
+    .info.splits["train"]
+    .num_examples
+  )
   # One epoch and one batch more per call, so that the first call reads a
   # whole epoch and TFDS's cache completes.
   steps = steps or -(-num_train // state.batch_size)
   trainer = common.make_trainer(state, os.path.join(tmp, "pipeline"), steps)
   context = tf.distribute.InputContext()
   datasets = {
-      name: real_dataset_fn(state.batch_size, pipeline, name == "batched",
-                            data_dir)(context)
-      for name in PIPELINES}
-  datasets["in_memory"] = common.in_memory_dataset_fn(common.synthetic_images(
-      state.batch_size, arch.image_shape, arch.value_range))(context)
-  results = {"config": arch.yoto_config, "preprocess": pipeline,
-             "batch_size": state.batch_size, "num_train": num_train,
-             "steps_per_call": steps}
+    name: real_dataset_fn(
+      state.batch_size, pipeline, name == "batched", data_dir
+    )(context)
+    for name in PIPELINES
+  }
+  datasets["in_memory"] = common.in_memory_dataset_fn(
+    common.synthetic_images(
+      state.batch_size, arch.image_shape, arch.value_range
+    )
+  )(context)
+  results = {
+    "config": arch.yoto_config,
+    "preprocess": pipeline,
+    "batch_size": state.batch_size,
+    "num_train": num_train,
+    "steps_per_call": steps,
+  }
   if "alone" in sections:
     variants = {name: _draw_fn(datasets[name], steps) for name in PIPELINES}
     variants["train_step"] = _loop_fn(trainer, datasets["in_memory"], steps)
     times = timing.interleaved(variants, repeats)
-    results["alone"] = _shares(times, steps, state.batch_size, PIPELINES,
-                               "train_step")
+    results["alone"] = _shares(
+      times, steps, state.batch_size, PIPELINES, "train_step"
+    )
     print(f"alone: {results['alone']['share_of_step']}", flush=True)
   if "loop" in sections:
-    variants = {name: _loop_fn(trainer, datasets[name], steps)
-                for name in PIPELINES + ("in_memory",)}
+    variants = {
+      name: _loop_fn(trainer, datasets[name], steps)
+      for name in PIPELINES + ("in_memory",)
+    }
     times = timing.interleaved(variants, repeats)
     medians = timing.medians(times)
     results["loop"] = {
-        "steps_per_call": steps, "times": times.to_json(),
-        "images_per_s": {name: steps * state.batch_size / t
-                         for name, t in medians["wall"].items()},
-        "images_per_cpu_s": {name: steps * state.batch_size / t
-                             for name, t in medians["cpu"].items()},
-        "ratios": timing.ratios(times, {
-            f"{name}/in-memory": (name, "in_memory") for name in PIPELINES}),
+      "steps_per_call": steps,
+      "times": times.to_json(),
+      "images_per_s": {
+        name: steps * state.batch_size / t
+        for name, t in medians["wall"].items()
+      },
+      "images_per_cpu_s": {
+        name: steps * state.batch_size / t for name, t in medians["cpu"].items()
+      },
+      "ratios": timing.ratios(
+        times, {f"{name}/in-memory": (name, "in_memory") for name in PIPELINES}
+      ),
     }
     print(f"loop: {results['loop']['ratios']}", flush=True)
   return results
@@ -191,39 +240,67 @@ def _percent(ratio):
 
 def markdown(results) -> str:
   """The results as the tables BENCHMARKS.md shows."""
-  parts = [f"Embedded VAE config ({results['config']}, batch "
-           f"{results['batch_size']}, `{results['preprocess']}`), training "
-           "split of `photo_patches`; `batched` runs the preprocessing once "
-           "per batch (the default), `per_example` on every example.\n"]
+  parts = [
+    f"Embedded VAE config ({results['config']}, batch "
+    f"{results['batch_size']}, `{results['preprocess']}`), training "
+    "split of `photo_patches`; `batched` runs the preprocessing once "
+    "per batch (the default), `per_example` on every example.\n"
+  ]
   if "alone" in results:
     r = results["alone"]
     ms = r["ms_per_batch"]
-    rows = [[name, f"{ms['cpu'][name]:.2f} / {ms['wall'][name]:.2f}",
-             _percent(r["share_of_step"][name])] for name in PIPELINES]
-    rows.append(["training step (in-memory batch)",
-                 f"{ms['cpu']['train_step']:.1f} / "
-                 f"{ms['wall']['train_step']:.1f}", ""])
+    rows = [
+      [
+        name,
+        f"{ms['cpu'][name]:.2f} / {ms['wall'][name]:.2f}",
+        _percent(r["share_of_step"][name]),
+      ]
+      for name in PIPELINES
+    ]
+    rows.append(
+      [
+        "training step (in-memory batch)",
+        f"{ms['cpu']['train_step']:.1f} / {ms['wall']['train_step']:.1f}",
+        "",
+      ]
+    )
     parts.append(
-        "The pipeline alone: CPU / wall milliseconds per batch (medians), "
-        "and the pipeline's time per batch as a share of the training "
-        "step's (median of per-repetition ratios of process CPU time; wall "
-        "in brackets):\n\n" + common.markdown_table(
-            ["", "CPU / wall ms per batch", "share of the step"], rows))
+      "The pipeline alone: CPU / wall milliseconds per batch (medians), "
+      "and the pipeline's time per batch as a share of the training "
+      "step's (median of per-repetition ratios of process CPU time; wall "
+      "in brackets):\n\n"
+      + common.markdown_table(
+        ["", "CPU / wall ms per batch", "share of the step"], rows
+      )
+    )
   if "loop" in results:
     r = results["loop"]
-    rows = [[name,
-             f"{r['images_per_s'][name]:.0f} / "
-             f"{r['images_per_cpu_s'][name]:.0f}",
-             timing.format_ratio(r["ratios"][f"{name}/in-memory"],
-                                 bold=name == "batched")]
-            for name in PIPELINES]
-    rows.append(["in-memory", f"{r['images_per_s']['in_memory']:.0f} / "
-                 f"{r['images_per_cpu_s']['in_memory']:.0f}", "1"])
+    rows = [
+      [
+        name,
+        f"{r['images_per_s'][name]:.0f} / {r['images_per_cpu_s'][name]:.0f}",
+        timing.format_ratio(
+          r["ratios"][f"{name}/in-memory"], bold=name == "batched"
+        ),
+      ]
+      for name in PIPELINES
+    ]
+    rows.append(
+      [
+        "in-memory",
+        f"{r['images_per_s']['in_memory']:.0f} / "
+        f"{r['images_per_cpu_s']['in_memory']:.0f}",
+        "1",
+      ]
+    )
     parts.append(
-        "YOTO training loop fed by each pipeline and by a constant in-memory "
-        "batch (images per wall / CPU second; ratio of process CPU time per "
-        "call, wall in brackets):\n\n" + common.markdown_table(
-            ["data", "img/s wall / CPU", "real/in-memory"], rows))
+      "YOTO training loop fed by each pipeline and by a constant in-memory "
+      "batch (images per wall / CPU second; ratio of process CPU time per "
+      "call, wall in brackets):\n\n"
+      + common.markdown_table(
+        ["data", "img/s wall / CPU", "real/in-memory"], rows
+      )
+    )
   return "\n".join(parts)
 
 
@@ -232,15 +309,18 @@ def main(argv=None):
   sections = [s for s in args.sections.split(",") if s]
   unknown = sorted(set(sections) - set(SECTIONS))
   if unknown:
-    raise SystemExit(f"Unknown --sections {', '.join(unknown)}; choose from "
-                     f"{', '.join(SECTIONS)}.")
+    raise SystemExit(
+      f"Unknown --sections {', '.join(unknown)}; choose from "
+      f"{', '.join(SECTIONS)}."
+    )
   repeats = args.repeats or (1 if args.tiny else 5)
   steps = args.steps or (2 if args.tiny else None)
   batch_size = args.batch_size or (4 if args.tiny else None)
   with tempfile.TemporaryDirectory() as tmp:
     results = bench(batch_size, steps, repeats, sections, args.data_dir, tmp)
-  common.write_results("input_pipeline", args.out_dir, results,
-                       markdown(results), argv)
+  common.write_results(
+    "input_pipeline", args.out_dir, results, markdown(results), argv
+  )
   return results
 
 

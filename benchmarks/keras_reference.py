@@ -29,10 +29,14 @@ def _conv_blocks(net, transposed: bool):
     for i in range(net.layers_per_block):
       if i > 0:
         layers.append(tf.keras.layers.LeakyReLU(net.alpha))
-      conv = (tf.keras.layers.Conv2DTranspose if transposed
-              else tf.keras.layers.Conv2D)
-      layers.append(conv(channels, 3, strides=2 if i == strided else 1,
-                         padding="same"))
+      conv = (
+        tf.keras.layers.Conv2DTranspose
+        if transposed
+        else tf.keras.layers.Conv2D
+      )
+      layers.append(
+        conv(channels, 3, strides=2 if i == strided else 1, padding="same")
+      )
     if transposed or position < net.num_blocks - 1:
       layers.append(tf.keras.layers.LeakyReLU(net.alpha))
   return layers
@@ -50,25 +54,31 @@ def _dense_stack(sizes):
 def keras_encoder(net, image_shape) -> tf.keras.Sequential:
   """The encoder `net` (a built ConditionalConvnet) as a Sequential model."""
   model = tf.keras.Sequential(
-      [tf.keras.Input(image_shape)] + _conv_blocks(net, transposed=False) +
-      [tf.keras.layers.Flatten()] + _dense_stack(net.fc_layer_sizes))
+    [tf.keras.Input(image_shape)]
+    + _conv_blocks(net, transposed=False)
+    + [tf.keras.layers.Flatten()]
+    + _dense_stack(net.fc_layer_sizes)
+  )
   return model
 
 
 def keras_decoder(net, latent_dimensions: int) -> tf.keras.Sequential:
   """The decoder `net` (a built ConditionalConvnet) as a Sequential model."""
   return tf.keras.Sequential(
-      [tf.keras.Input([latent_dimensions])] + _dense_stack(net.fc_layer_sizes)
-      + [tf.keras.layers.Reshape(net.upconv_reshape_size)]
-      + _conv_blocks(net, transposed=True)
-      + [tf.keras.layers.Conv2D(net.channels_out, 3, padding="same")])
+    [tf.keras.Input([latent_dimensions])]
+    + _dense_stack(net.fc_layer_sizes)
+    + [tf.keras.layers.Reshape(net.upconv_reshape_size)]
+    + _conv_blocks(net, transposed=True)
+    + [tf.keras.layers.Conv2D(net.channels_out, 3, padding="same")]
+  )
 
 
 class KerasVae:
   """The plain-Keras twin of a built fixed-weight `TrainingState`."""
 
-  def __init__(self, state: state_lib.TrainingState, image_shape,
-               beta: float = 8.0):
+  def __init__(
+    self, state: state_lib.TrainingState, image_shape, beta: float = 8.0
+  ):
     problem = state.problem
     self.latent = problem.latent_dimensions
     self.gaussian = problem.output_distribution == "gaussian"
@@ -76,11 +86,13 @@ class KerasVae:
     self.beta = beta
     self.encoder = keras_encoder(problem.encoder, image_shape)
     self.decoder = keras_decoder(problem.decoder, self.latent)
-    self.variables = (self.encoder.trainable_variables +
-                      self.decoder.trainable_variables)
+    self.variables = (
+      self.encoder.trainable_variables + self.decoder.trainable_variables
+    )
     # The same Adam (schedule, betas, epsilon, weight decay).
     self.optimizer = type(state.optimizer).from_config(
-        state.optimizer.get_config())
+      state.optimizer.get_config()
+    )
 
   def loss(self, images: tf.Tensor) -> tf.Tensor:
     """Mean over the batch of reconstruction NLL + β KL (one z sample)."""
@@ -91,14 +103,19 @@ class KerasVae:
     if self.gaussian:
       x_mean, x_raw_std = tf.split(outputs, 2, axis=-1)
       x_std = tf.nn.softplus(x_raw_std) + self.epsilon
-      nll = (0.5 * tf.square((images - x_mean) / x_std) + tf.math.log(x_std)
-             + _HALF_LOG_2PI)
+      nll = (
+        0.5 * tf.square((images - x_mean) / x_std)
+        + tf.math.log(x_std)
+        + _HALF_LOG_2PI
+      )
     else:
-      nll = tf.nn.sigmoid_cross_entropy_with_logits(labels=images,
-                                                    logits=outputs)
+      nll = tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=images, logits=outputs
+      )
     reconstruction = tf.reduce_sum(nll, axis=[1, 2, 3])
-    kl = tf.reduce_sum(0.5 * (tf.square(mean) + tf.square(std) - 1.0)
-                       - tf.math.log(std), axis=-1)
+    kl = tf.reduce_sum(
+      0.5 * (tf.square(mean) + tf.square(std) - 1.0) - tf.math.log(std), axis=-1
+    )
     return tf.reduce_mean(reconstruction + self.beta * kl)
 
   def train_step(self, images: tf.Tensor) -> tf.Tensor:
@@ -108,8 +125,9 @@ class KerasVae:
     self.optimizer.apply_gradients(zip(gradients, self.variables))
     return loss
 
-  def compiled_steps(self, jit_compile: bool = False
-                     ) -> Callable[[tf.Tensor, int], tf.Tensor]:
+  def compiled_steps(
+    self, jit_compile: bool = False
+  ) -> Callable[[tf.Tensor, int], tf.Tensor]:
     """fn(images, num_steps): `num_steps` calls of a compiled step."""
     step = tf.function(self.train_step, jit_compile=jit_compile)
 
@@ -118,4 +136,5 @@ class KerasVae:
       for _ in range(num_steps):
         loss = step(images)
       return loss
+
     return run

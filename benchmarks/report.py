@@ -25,6 +25,7 @@ REPORT = os.path.join(ROOT, "BENCHMARKS.md")
 
 def fill(text: str, results_dir: str = RESULTS_DIR) -> str:
   """`text` with every BEGIN/END block replaced by its results file."""
+
   def replace(match):
     name = match.group(1)
     path = os.path.join(results_dir, f"{name}.md")
@@ -33,8 +34,10 @@ def fill(text: str, results_dir: str = RESULTS_DIR) -> str:
     with open(path) as f:
       body = f.read().strip()
     return f"<!-- BEGIN {name} -->\n{body}\n<!-- END {name} -->"
-  return re.sub(r"<!-- BEGIN (\w+) -->.*?<!-- END \1 -->", replace, text,
-                flags=re.DOTALL)
+
+  return re.sub(
+    r"<!-- BEGIN (\w+) -->.*?<!-- END \1 -->", replace, text, flags=re.DOTALL
+  )
 
 
 def main(argv=None):

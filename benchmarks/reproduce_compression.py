@@ -72,18 +72,21 @@ def _weights(lmbda: float) -> Dict[str, float]:
 def range_bindings(low: float, high: float) -> List[str]:
   """YOTO's training range of λ and the FiLM input centred on its log
   centre (the conditioning contract itself, log [λ, 1], is unchanged)."""
-  return ["train/DistributionSpec.params = "
-          f"[{{'low': {low:g}, 'high': {high:g}}}, "
-          "{'low': 0.999, 'high': 1.001}]",
-          "HyperpriorCompressionProblem.conditioning_input_offset = "
-          f"[{0.5 * math.log(low * high):.6g}, 0.0]"]
+  return [
+    "train/DistributionSpec.params = "
+    f"[{{'low': {low:g}, 'high': {high:g}}}, "
+    "{'low': 0.999, 'high': 1.001}]",
+    "HyperpriorCompressionProblem.conditioning_input_offset = "
+    f"[{0.5 * math.log(low * high):.6g}, 0.0]",
+  ]
 
 
 def widen_bindings(factor: float) -> List[str]:
   """Every transform's filters (N) and the latent's channels (M) times
   `factor`; the FiLM MLPs keep their width, as in the paper."""
   value = lambda name: common.bound_value(
-      f"HyperpriorCompressionProblem.{name}")
+    f"HyperpriorCompressionProblem.{name}"
+  )
   common.parse_config(YOTO_CONFIG)
   try:
     filters = value("num_filters")
@@ -91,8 +94,10 @@ def widen_bindings(factor: float) -> List[str]:
   finally:
     gin.clear_config()
   scale = lambda n: max(1, int(round(n * factor)))
-  return [f"HyperpriorCompressionProblem.num_filters = {scale(filters)}",
-          f"HyperpriorCompressionProblem.num_latent_filters = {scale(latent)}"]
+  return [
+    f"HyperpriorCompressionProblem.num_filters = {scale(filters)}",
+    f"HyperpriorCompressionProblem.num_latent_filters = {scale(latent)}",
+  ]
 
 
 _constant = reproduction.constant_bindings
@@ -102,72 +107,113 @@ _constant = reproduction.constant_bindings
 # config's YOTO codec with one change: the ablation of the issue that asks
 # why YOTO's rate range is compressed.
 VARIANTS = {
-    "yoto": ("the config's YOTO codec as it is", _constant()),
-    "yoto_wide": ("filters and latent channels x 4/3 (the paper's 256 / 192)",
-                  lambda low, high: widen_bindings(PAPER_WIDE)),
-    "yoto_wider_range": ("λ sampled over [low / 2, high x 2]",
-                         lambda low, high: range_bindings(low / 2, high * 2)),
-    "yoto_low_end": ("λ sampled over [low / 4, high]: the low-rate end "
-                     "oversampled", lambda low, high: range_bindings(low / 4,
-                                                                     high)),
-    "yoto_not_normalized": ("loss weights [λ, 1] as sampled, not divided by "
-                            "their geometric mean", _constant(
-                                "YotoOptimizer.normalize_loss_weights = "
-                                "False")),
-    "yoto_not_centred": ("log λ fed to FiLM uncentred", _constant(
-        "HyperpriorCompressionProblem.conditioning_input_offset = None")),
-    "yoto_film2x": ("FiLM MLPs of 256 hidden units instead of 128", _constant(
-        "HyperpriorCompressionProblem.conditioning_layer_sizes = [256]")),
-    "yoto_main_only": ("FiLM in the analysis and synthesis transforms only "
-                       "(the hyperprior's transforms unconditioned)",
-                       _constant("HyperpriorCompressionProblem."
-                                 "unconditioned_transforms = "
-                                 "['hyper_analysis', 'hyper_synthesis']")),
-    "yoto_batch16": ("batch 16 instead of 8 (the paper's batch-16 variant)",
-                     _constant("experiment.batch_size = 16")),
-    # Trained K times as long, K the number of fixed codecs (its schedule is
-    # set in `model_specs`).
-    "yoto_same_compute": ("trained as many steps as the whole fixed sweep",
-                          _constant()),
+  "yoto": ("the config's YOTO codec as it is", _constant()),
+  "yoto_wide": (
+    "filters and latent channels x 4/3 (the paper's 256 / 192)",
+    lambda low, high: widen_bindings(PAPER_WIDE),
+  ),
+  "yoto_wider_range": (
+    "λ sampled over [low / 2, high x 2]",
+    lambda low, high: range_bindings(low / 2, high * 2),
+  ),
+  "yoto_low_end": (
+    "λ sampled over [low / 4, high]: the low-rate end oversampled",
+    lambda low, high: range_bindings(low / 4, high),
+  ),
+  "yoto_not_normalized": (
+    "loss weights [λ, 1] as sampled, not divided by their geometric mean",
+    _constant("YotoOptimizer.normalize_loss_weights = False"),
+  ),
+  "yoto_not_centred": (
+    "log λ fed to FiLM uncentred",
+    _constant("HyperpriorCompressionProblem.conditioning_input_offset = None"),
+  ),
+  "yoto_film2x": (
+    "FiLM MLPs of 256 hidden units instead of 128",
+    _constant("HyperpriorCompressionProblem.conditioning_layer_sizes = [256]"),
+  ),
+  "yoto_main_only": (
+    "FiLM in the analysis and synthesis transforms only "
+    "(the hyperprior's transforms unconditioned)",
+    _constant(
+      "HyperpriorCompressionProblem."
+      "unconditioned_transforms = "
+      "['hyper_analysis', 'hyper_synthesis']"
+    ),
+  ),
+  "yoto_batch16": (
+    "batch 16 instead of 8 (the paper's batch-16 variant)",
+    _constant("experiment.batch_size = 16"),
+  ),
+  # Trained K times as long, K the number of fixed codecs (its schedule is
+  # set in `model_specs`).
+  "yoto_same_compute": (
+    "trained as many steps as the whole fixed sweep",
+    _constant(),
+  ),
 }
 SAME_COMPUTE = "yoto_same_compute"
 # --tiny: a narrow codec (N = 8, M = 12), for tests.
-TINY_CODEC = ["HyperpriorCompressionProblem.num_filters = 8",
-              "HyperpriorCompressionProblem.num_latent_filters = 12",
-              "HyperpriorCompressionProblem.conditioning_layer_sizes = [8]"]
+TINY_CODEC = [
+  "HyperpriorCompressionProblem.num_filters = 8",
+  "HyperpriorCompressionProblem.num_latent_filters = 12",
+  "HyperpriorCompressionProblem.conditioning_layer_sizes = [8]",
+]
 
 
 def _parser():
   parser = common.base_parser(__doc__)
-  reproduction.add_arguments(parser, os.path.join(
-      common.REPO_ROOT, "runs", SCRIPT), DEFAULT_STEPS,
-      analysis_needs_hub_modules=True)
-  parser.add_argument("--num_fixed", type=int, default=5,
-                      help="Fixed-λ codecs, log-spaced over the λ range "
-                      "(YOTO is evaluated at these and between them).")
-  parser.add_argument("--variants", default=DEFAULT_VARIANTS,
-                      help="Comma-separated YOTO variants, or 'all': " +
-                      "; ".join(f"{k}: {v[0]}" for k, v in VARIANTS.items()))
+  reproduction.add_arguments(
+    parser,
+    os.path.join(common.REPO_ROOT, "runs", SCRIPT),
+    DEFAULT_STEPS,
+    analysis_needs_hub_modules=True,
+  )
+  parser.add_argument(
+    "--num_fixed",
+    type=int,
+    default=5,
+    help="Fixed-λ codecs, log-spaced over the λ range "
+    "(YOTO is evaluated at these and between them).",
+  )
+  parser.add_argument(
+    "--variants",
+    default=DEFAULT_VARIANTS,
+    help="Comma-separated YOTO variants, or 'all': "
+    + "; ".join(f"{k}: {v[0]}" for k, v in VARIANTS.items()),
+  )
   return parser
 
 
 def grids(num_fixed: int):
   """(fixed λ, eval λ): the eval grid adds the midpoints of the fixed one."""
   fixed = reproduction.log_spaced(num_fixed, *LMBDA_RANGE)
-  evals = (reproduction.log_spaced(2 * num_fixed - 1, *LMBDA_RANGE)
-           if num_fixed > 1 else fixed)
+  evals = (
+    reproduction.log_spaced(2 * num_fixed - 1, *LMBDA_RANGE)
+    if num_fixed > 1
+    else fixed
+  )
   return fixed, evals
 
 
-def shared_bindings(steps: int, eval_lmbdas: Sequence[float], evals: int = 8,
-                    batch: Sequence[str] = ()) -> List[str]:
+def shared_bindings(
+  steps: int,
+  eval_lmbdas: Sequence[float],
+  evals: int = 8,
+  batch: Sequence[str] = (),
+) -> List[str]:
   """Bindings every model gets: steps, schedule and evaluations, the eval λ
   grid, YOTO's training range, and `batch`
   (`reproduction.override_bindings`)."""
-  return reproduction.schedule_bindings(steps, DECAY_FRACTIONS, evals) + [
+  return (
+    reproduction.schedule_bindings(steps, DECAY_FRACTIONS, evals)
+    + [
       "experiment.eval_weights = "
       f"{[_weights(lmbda) for lmbda in eval_lmbdas]!r}",
-  ] + range_bindings(*LMBDA_RANGE) + list(batch)
+    ]
+    + range_bindings(*LMBDA_RANGE)
+    + list(batch)
+  )
 
 
 def variant_names(text: str) -> List[str]:
@@ -178,21 +224,30 @@ def fixed_name(lmbda: float) -> str:
   return f"fixed_lmbda{lmbda:g}"
 
 
-def model_specs(fixed_lmbdas: Sequence[float], variants: Sequence[str],
-                steps: int = DEFAULT_STEPS,
-                evals: int = 8) -> List[reproduction.ModelSpec]:
+def model_specs(
+  fixed_lmbdas: Sequence[float],
+  variants: Sequence[str],
+  steps: int = DEFAULT_STEPS,
+  evals: int = 8,
+) -> List[reproduction.ModelSpec]:
   """The models of the reproduction, fixed ones first."""
-  specs = [reproduction.fixed_model(fixed_name(lmbda), FIXED_CONFIG,
-                                    _weights(lmbda)) for lmbda in fixed_lmbdas]
+  specs = [
+    reproduction.fixed_model(fixed_name(lmbda), FIXED_CONFIG, _weights(lmbda))
+    for lmbda in fixed_lmbdas
+  ]
   for name in variants:
     bindings = VARIANTS[name][1](*LMBDA_RANGE)
     own_steps = None
     if name == SAME_COMPUTE:
       own_steps = steps * len(fixed_lmbdas)
-      bindings = reproduction.schedule_bindings(own_steps, DECAY_FRACTIONS,
-                                                evals)
-    specs.append(reproduction.ModelSpec(name, YOTO_CONFIG, tuple(bindings),
-                                        steps=own_steps))
+      bindings = reproduction.schedule_bindings(
+        own_steps, DECAY_FRACTIONS, evals
+      )
+    specs.append(
+      reproduction.ModelSpec(
+        name, YOTO_CONFIG, tuple(bindings), steps=own_steps
+      )
+    )
   return specs
 
 
@@ -200,26 +255,47 @@ def main(argv=None):
   args = _parser().parse_args(argv)
   steps, model_root = reproduction.steps_and_root(args, DEFAULT_STEPS)
   fixed_lmbdas, eval_lmbdas = grids(args.num_fixed)
-  specs = model_specs(fixed_lmbdas, variant_names(args.variants), steps,
-                      args.evals)
-  shared = shared_bindings(steps, eval_lmbdas, args.evals,
-                           (TINY_CODEC if args.tiny else []) +
-                           reproduction.override_bindings(args, 2))
+  specs = model_specs(
+    fixed_lmbdas, variant_names(args.variants), steps, args.evals
+  )
+  shared = shared_bindings(
+    steps,
+    eval_lmbdas,
+    args.evals,
+    (TINY_CODEC if args.tiny else []) + reproduction.override_bindings(args, 2),
+  )
   seed_list = reproduction.seeds(args)
   start = time.time()
-  timings = reproduction.train_all(specs, model_root, steps, shared,
-                                   seed_list, reproduction.only_names(args),
-                                   max_minutes=args.max_minutes)
+  timings = reproduction.train_all(
+    specs,
+    model_root,
+    steps,
+    shared,
+    seed_list,
+    reproduction.only_names(args),
+    max_minutes=args.max_minutes,
+  )
   name = reproduction.results_name(SCRIPT, args, steps, DEFAULT_STEPS)
   results, text = compression_report.analyse(
-      specs, model_root, steps, seed_list, args.out_dir, name, timings,
-      eval_lmbdas, tile_size=8 if args.tiny else 64,
-      max_tiles=4 if args.tiny else None)
-  results.update(model_root=model_root, fixed_lmbdas=fixed_lmbdas,
-                 eval_lmbdas=eval_lmbdas, shared_bindings=shared,
-                 wall_seconds_this_run=time.time() - start)
-  common.write_results(name, args.out_dir, results, text, argv,
-                       script=SCRIPT)
+    specs,
+    model_root,
+    steps,
+    seed_list,
+    args.out_dir,
+    name,
+    timings,
+    eval_lmbdas,
+    tile_size=8 if args.tiny else 64,
+    max_tiles=4 if args.tiny else None,
+  )
+  results.update(
+    model_root=model_root,
+    fixed_lmbdas=fixed_lmbdas,
+    eval_lmbdas=eval_lmbdas,
+    shared_bindings=shared,
+    wall_seconds_this_run=time.time() - start,
+  )
+  common.write_results(name, args.out_dir, results, text, argv, script=SCRIPT)
   return results
 
 

@@ -74,10 +74,16 @@ CONTENT = style_transfer.CONTENT_LOSS
 TOTAL_VARIATION = style_transfer.TOTAL_VARIATION_LOSS
 DEFAULT_VARIED = f"{CONTENT},style_loss_3"  # The two weights of Figure 7.
 # Ghiasi et al.'s default weights in the paper's units (Figure 6a's centre).
-GHIASI_DEFAULT = {CONTENT: 2.0, "style_loss_1": 1e-3, "style_loss_2": 1e-3,
-                  "style_loss_3": 1e-3, "style_loss_4": 1e-2}
+GHIASI_DEFAULT = {
+  CONTENT: 2.0,
+  "style_loss_1": 1e-3,
+  "style_loss_2": 1e-3,
+  "style_loss_3": 1e-3,
+  "style_loss_4": 1e-2,
+}
 PAPER_RANGES = style_weight_ranges.parse_ranges(
-    style_weight_ranges.PAPER_RANGES)
+  style_weight_ranges.PAPER_RANGES
+)
 # At least this many test crops per evaluation (the issue's 64).
 EVAL_CROPS = 64
 # The specialist's other weights are sampled from [c / (1 + ε), c (1 + ε)].
@@ -100,6 +106,7 @@ class ConfigValues:
     iterations_per_loop: the config's steps per compiled loop.
     eval_batch_size: the config's eval batch.
   """
+
   ranges: Dict[str, Tuple[float, float]]
   train_steps: int
   decay_fractions: Tuple[float, ...]
@@ -120,8 +127,13 @@ def read_config(config: str = YOTO_CONFIG) -> ConfigValues:
   finally:
     gin.clear_config()
   fractions = tuple(int(b) / steps for b in boundaries.split(",") if b.strip())
-  return ConfigValues(dict(zip(names, spec.ranges(len(names)))), steps,
-                      fractions, loop, eval_batch)
+  return ConfigValues(
+    dict(zip(names, spec.ranges(len(names)))),
+    steps,
+    fractions,
+    loop,
+    eval_batch,
+  )
 
 
 def short_name(loss: str) -> str:
@@ -134,35 +146,46 @@ def default_weights(ranges) -> Weights:
   centre of its range) / (that of the paper's range), 3 significant digits;
   total variation at its (fixed) centre."""
   centre = lambda low, high: math.sqrt(low * high)
-  weights = {name: GHIASI_DEFAULT[name] * centre(*ranges[name]) /
-             centre(*PAPER_RANGES[name]) for name in GHIASI_DEFAULT}
+  weights = {
+    name: GHIASI_DEFAULT[name]
+    * centre(*ranges[name])
+    / centre(*PAPER_RANGES[name])
+    for name in GHIASI_DEFAULT
+  }
   weights[TOTAL_VARIATION] = centre(*ranges[TOTAL_VARIATION])
   return {k: float(f"{v:.3g}") for k, v in sorted(weights.items())}
 
 
 def varied_losses(text: str) -> List[str]:
   """The --varied flag: comma-separated conditioned losses, or 'all'."""
-  names = list(GHIASI_DEFAULT) if text == "all" else [
-      n for n in text.split(",") if n]
+  names = (
+    list(GHIASI_DEFAULT) if text == "all" else [n for n in text.split(",") if n]
+  )
   unknown = [n for n in names if n not in GHIASI_DEFAULT]
   if unknown or not names:
-    raise SystemExit(f"Unknown --varied {', '.join(unknown)}; choose from "
-                     f"{', '.join(GHIASI_DEFAULT)} or 'all'.")
+    raise SystemExit(
+      f"Unknown --varied {', '.join(unknown)}; choose from "
+      f"{', '.join(GHIASI_DEFAULT)} or 'all'."
+    )
   return names
 
 
-def figure6a_points(ranges, varied: Sequence[str]
-                    ) -> List[weight_points.WeightPoint]:
+def figure6a_points(
+  ranges, varied: Sequence[str]
+) -> List[weight_points.WeightPoint]:
   """The Figure-6a points, each checked to lie in YOTO's training ranges."""
-  points = weight_points.figure6a_points(default_weights(ranges), varied,
-                                         {k: short_name(k) for k in ranges})
+  points = weight_points.figure6a_points(
+    default_weights(ranges), varied, {k: short_name(k) for k in ranges}
+  )
   for point in points:
     for loss, weight in point.weights:
       low, high = ranges[loss]
       if not low * (1 - 1e-6) <= weight <= high * (1 + 1e-6):
-        raise ValueError(f"The point '{point.name}' has {loss} = {weight:g}, "
-                         f"outside YOTO's training range [{low:g}, "
-                         f"{high:g}]; widen the range in {YOTO_CONFIG}.")
+        raise ValueError(
+          f"The point '{point.name}' has {loss} = {weight:g}, "
+          f"outside YOTO's training range [{low:g}, "
+          f"{high:g}]; widen the range in {YOTO_CONFIG}."
+        )
   return points
 
 
@@ -177,35 +200,53 @@ def specialist_bindings(ranges, default: Weights) -> Tuple[str, ...]:
       low = default[name] / (1 + SPECIALIST_EPSILON)
       high = default[name] * (1 + SPECIALIST_EPSILON)
     params.append({"low": low, "high": high})
-  return (f"StyleTransferProblem.conditioned_losses = {[CONTENT]!r}",
-          f"train/DistributionSpec.params = {params!r}")
+  return (
+    f"StyleTransferProblem.conditioned_losses = {[CONTENT]!r}",
+    f"train/DistributionSpec.params = {params!r}",
+  )
 
 
-def model_specs(points: Sequence[weight_points.WeightPoint],
-                ranges) -> List[reproduction.ModelSpec]:
+def model_specs(
+  points: Sequence[weight_points.WeightPoint], ranges
+) -> List[reproduction.ModelSpec]:
   """The models of the reproduction, fixed ones first."""
-  specs = [reproduction.fixed_model(p.model, FIXED_CONFIG, p.as_dict())
-           for p in points]
+  specs = [
+    reproduction.fixed_model(p.model, FIXED_CONFIG, p.as_dict()) for p in points
+  ]
   specs.append(reproduction.ModelSpec("yoto", YOTO_CONFIG))
-  specs.append(reproduction.ModelSpec(
-      "specialist", YOTO_CONFIG,
-      specialist_bindings(ranges, points[0].as_dict())))
+  specs.append(
+    reproduction.ModelSpec(
+      "specialist",
+      YOTO_CONFIG,
+      specialist_bindings(ranges, points[0].as_dict()),
+    )
+  )
   return specs
 
 
-def shared_bindings(steps: int, evals: int, config: ConfigValues,
-                    points: Sequence[weight_points.WeightPoint],
-                    overrides: Sequence[str] = (),
-                    tiny: bool = False) -> List[str]:
+def shared_bindings(
+  steps: int,
+  evals: int,
+  config: ConfigValues,
+  points: Sequence[weight_points.WeightPoint],
+  overrides: Sequence[str] = (),
+  tiny: bool = False,
+) -> List[str]:
   """Bindings every model gets: steps, schedule and `evals` evaluations,
   the points as eval weights, EVAL_CROPS test crops, then `overrides`
   (`reproduction.override_bindings`) and, with `tiny`, a narrow network."""
   eval_steps = -(-EVAL_CROPS // config.eval_batch_size)
-  return (reproduction.schedule_bindings(steps, config.decay_fractions,
-                                         evals, config.iterations_per_loop) +
-          [f"experiment.eval_weights = {[p.as_dict() for p in points]!r}",
-           f"experiment.eval_steps = {eval_steps}"] + list(overrides) +
-          (list(common.TINY_STYLE_NETWORK_BINDINGS) if tiny else []))
+  return (
+    reproduction.schedule_bindings(
+      steps, config.decay_fractions, evals, config.iterations_per_loop
+    )
+    + [
+      f"experiment.eval_weights = {[p.as_dict() for p in points]!r}",
+      f"experiment.eval_steps = {eval_steps}",
+    ]
+    + list(overrides)
+    + (list(common.TINY_STYLE_NETWORK_BINDINGS) if tiny else [])
+  )
 
 
 def eval_batches(bindings: Sequence[str]) -> List[tf.Tensor]:
@@ -221,47 +262,83 @@ def eval_batches(bindings: Sequence[str]) -> List[tf.Tensor]:
   finally:
     gin.clear_config()
   dataset = data.get_dataset(
-      name, data_sources.DatasetSplit.TEST, batch_size=batch_size,
-      preprocess_fn=preprocessing.get_preprocess_fn(pipeline), shuffle=False,
-      repeat=False, drop_remainder=True)
+    name,
+    data_sources.DatasetSplit.TEST,
+    batch_size=batch_size,
+    preprocess_fn=preprocessing.get_preprocess_fn(pipeline),
+    shuffle=False,
+    repeat=False,
+    drop_remainder=True,
+  )
   return [features[key] for features in dataset.take(steps)]
 
 
 def _parser(config: ConfigValues):
   parser = common.base_parser(__doc__)
-  reproduction.add_arguments(parser, os.path.join(
-      common.REPO_ROOT, "runs", NAME), config.train_steps, TINY_STEPS)
-  parser.add_argument("--varied", default=DEFAULT_VARIED,
-                      help="Comma-separated weights swept x10 and ÷10 from "
-                      "the default, a fixed model at each end, or 'all' "
-                      f"(default {DEFAULT_VARIED}).")
+  reproduction.add_arguments(
+    parser,
+    os.path.join(common.REPO_ROOT, "runs", NAME),
+    config.train_steps,
+    TINY_STEPS,
+  )
+  parser.add_argument(
+    "--varied",
+    default=DEFAULT_VARIED,
+    help="Comma-separated weights swept x10 and ÷10 from "
+    "the default, a fixed model at each end, or 'all' "
+    f"(default {DEFAULT_VARIED}).",
+  )
   return parser
 
 
 def main(argv=None):
   config = read_config()
   args = _parser(config).parse_args(argv)
-  steps, model_root = reproduction.steps_and_root(args, config.train_steps,
-                                                  TINY_STEPS)
+  steps, model_root = reproduction.steps_and_root(
+    args, config.train_steps, TINY_STEPS
+  )
   points = figure6a_points(config.ranges, varied_losses(args.varied))
   specs = model_specs(points, config.ranges)
-  shared = shared_bindings(steps, args.evals, config, points,
-                           reproduction.override_bindings(args, TINY_BATCH),
-                           args.tiny)
+  shared = shared_bindings(
+    steps,
+    args.evals,
+    config,
+    points,
+    reproduction.override_bindings(args, TINY_BATCH),
+    args.tiny,
+  )
   seed_list = reproduction.seeds(args)
   start = time.time()
-  timings = reproduction.train_all(specs, model_root, steps, shared,
-                                   seed_list, reproduction.only_names(args),
-                                   export=not args.no_export,
-                                   max_minutes=args.max_minutes)
+  timings = reproduction.train_all(
+    specs,
+    model_root,
+    steps,
+    shared,
+    seed_list,
+    reproduction.only_names(args),
+    export=not args.no_export,
+    max_minutes=args.max_minutes,
+  )
   name = reproduction.results_name(NAME, args, steps, config.train_steps)
   results, text = report.analyse(
-      specs, points, model_root, steps, seed_list, shared,
-      eval_batches(shared), args.out_dir, name, timings,
-      {k: short_name(k) for k in config.ranges})
-  results.update(model_root=model_root, ranges=config.ranges,
-                 shared_bindings=shared,
-                 wall_seconds_this_run=time.time() - start)
+    specs,
+    points,
+    model_root,
+    steps,
+    seed_list,
+    shared,
+    eval_batches(shared),
+    args.out_dir,
+    name,
+    timings,
+    {k: short_name(k) for k in config.ranges},
+  )
+  results.update(
+    model_root=model_root,
+    ranges=config.ranges,
+    shared_bindings=shared,
+    wall_seconds_this_run=time.time() - start,
+  )
   common.write_results(name, args.out_dir, results, text, argv, script=NAME)
   return results
 

@@ -78,20 +78,23 @@ import gin
 class Setting:
   """One reproduction's data and models (`architecture`, whose name is the
   dataset's), its default β grid and training length."""
+
   architecture: common.Architecture
   betas: str
   steps: int
 
 
 SETTINGS = {
-    # The default: Shapes3D-like scenes, Bernoulli outputs; fixed models
-    # converge within the run (BENCHMARKS.md §5).
-    "procedural_shapes": Setting(common.ARCHITECTURES["procedural_shapes"],
-                                 "0.5,4,32,256,2048", 6000),
-    # Photo crops with the CIFAR-10 network and Gaussian outputs: the
-    # embedded default's setting, far from converged at these lengths.
-    "photo_patches": Setting(common.ARCHITECTURES["photo_patches"],
-                             "0.5,2,8,32,128,512", 4000),
+  # The default: Shapes3D-like scenes, Bernoulli outputs; fixed models
+  # converge within the run (BENCHMARKS.md §5).
+  "procedural_shapes": Setting(
+    common.ARCHITECTURES["procedural_shapes"], "0.5,4,32,256,2048", 6000
+  ),
+  # Photo crops with the CIFAR-10 network and Gaussian outputs: the
+  # embedded default's setting, far from converged at these lengths.
+  "photo_patches": Setting(
+    common.ARCHITECTURES["photo_patches"], "0.5,2,8,32,128,512", 4000
+  ),
 }
 DEFAULT_SETTING = "procedural_shapes"
 DEFAULT_VARIANTS = "yoto,yoto_wide"
@@ -100,8 +103,10 @@ SCRIPT = "reproduce_vae"
 
 def _both(parameter: str, value) -> List[str]:
   """The same ConditionalConvnet binding for the encoder and the decoder."""
-  return [f"{scope}/ConditionalConvnet.{parameter} = {value}"
-          for scope in ("encoder", "decoder")]
+  return [
+    f"{scope}/ConditionalConvnet.{parameter} = {value}"
+    for scope in ("encoder", "decoder")
+  ]
 
 
 def centring_bindings(betas: Sequence[float]) -> List[str]:
@@ -109,15 +114,19 @@ def centring_bindings(betas: Sequence[float]) -> List[str]:
   [-1, 1]; the reconstruction weight (always 1) stays at log 1 = 0."""
   low, high = min(betas), max(betas)
   offset = [math.log(math.sqrt(low * high)), 0.0]
-  return [f"ConditionalVaeProblem.conditioning_input_offset = {offset}",
-          "ConditionalVaeProblem.conditioning_input_scale = "
-          f"{2.0 / math.log(high / low):.6g}"]
+  return [
+    f"ConditionalVaeProblem.conditioning_input_offset = {offset}",
+    "ConditionalVaeProblem.conditioning_input_scale = "
+    f"{2.0 / math.log(high / low):.6g}",
+  ]
 
 
 def range_bindings(low: float, high: float) -> List[str]:
-  return ["train/DistributionSpec.params = "
-          f"[{{'low': {low:g}, 'high': {high:g}}}, "
-          "{'low': 0.999, 'high': 1.001}]"]
+  return [
+    "train/DistributionSpec.params = "
+    f"[{{'low': {low:g}, 'high': {high:g}}}, "
+    "{'low': 0.999, 'high': 1.001}]"
+  ]
 
 
 def yoto_config_value(parameter: str, config: str):
@@ -136,9 +145,11 @@ def learning_rate_bindings(factor: float, config: str) -> List[str]:
 
 def film_width_bindings(factor: float, config: str) -> List[str]:
   sizes = yoto_config_value(
-      "encoder/ConditionalConvnet.conditioning_layer_sizes", config)
-  return _both("conditioning_layer_sizes",
-               [int(round(n * factor)) for n in sizes])
+    "encoder/ConditionalConvnet.conditioning_layer_sizes", config
+  )
+  return _both(
+    "conditioning_layer_sizes", [int(round(n * factor)) for n in sizes]
+  )
 
 
 _constant = reproduction.constant_bindings
@@ -147,66 +158,99 @@ _constant = reproduction.constant_bindings
 # name -> (what changes, bindings given the β grid and the YOTO config).
 # Each is the setting's YOTO model with one change.
 VARIANTS = {
-    "yoto": ("the setting's YOTO config as it is", _constant()),
-    "yoto_wide": ("1.5x wider: channels, FC and FiLM hidden sizes",
-                  lambda betas, config: widen_bindings(config, 1.5)),
-    "yoto_wide2": ("2x wider",
-                   lambda betas, config: widen_bindings(config, 2)),
-    "yoto_normalized": (
-        "loss weights divided by their geometric mean",
-        _constant("YotoOptimizer.normalize_loss_weights = True")),
-    "yoto_centred": ("log β centred and scaled to [-1, 1] for the networks",
-                     lambda betas, config: centring_bindings(betas)),
-    "yoto_film2x": ("FiLM MLPs 2x wider",
-                    lambda betas, config: film_width_bindings(2.0, config)),
-    "yoto_lr_half": ("learning rate / 2", lambda betas, config:
-                     learning_rate_bindings(0.5, config)),
-    "yoto_lr_double": ("learning rate x 2", lambda betas, config:
-                       learning_rate_bindings(2.0, config)),
-    "yoto_per_batch": ("one β per batch instead of per example", _constant(
-        "YotoOptimizer.weights_per_sample = False")),
-    "yoto_wider_range": (
-        "trained on β in [low / 2, high x 2]",
-        lambda betas, config: range_bindings(min(betas) / 2, max(betas) * 2)),
-    "yoto_uniform": ("β uniform instead of log-uniform (Figure 4)", _constant(
-        "train/DistributionSpec.distribution_type = "
-        "%DistributionType.UNIFORM")),
-    "yoto_no_log": ("raw β fed to the conditioning instead of log β "
-                    "(Figure 4)", _constant(
-                        "YotoOptimizer.extra_inputs_preprocessing = "
-                        "%TransformType.IDENTITY")),
-    "yoto_input": ("log β concatenated to the input instead of FiLM "
-                   "(Figure 4)",
-                   _constant(*_both("conditioning_type", "'input'"))),
-    "yoto_concat": ("log β concatenated before every block instead of FiLM "
-                    "(Figure 4)",
-                    _constant(*_both("conditioning_type", "'concat'"))),
-    # Trained K times as long, K the number of fixed models (its schedule
-    # is set in `model_specs`).
-    "yoto_same_compute": ("trained as many steps as the whole fixed sweep",
-                          _constant()),
+  "yoto": ("the setting's YOTO config as it is", _constant()),
+  "yoto_wide": (
+    "1.5x wider: channels, FC and FiLM hidden sizes",
+    lambda betas, config: widen_bindings(config, 1.5),
+  ),
+  "yoto_wide2": ("2x wider", lambda betas, config: widen_bindings(config, 2)),
+  "yoto_normalized": (
+    "loss weights divided by their geometric mean",
+    _constant("YotoOptimizer.normalize_loss_weights = True"),
+  ),
+  "yoto_centred": (
+    "log β centred and scaled to [-1, 1] for the networks",
+    lambda betas, config: centring_bindings(betas),
+  ),
+  "yoto_film2x": (
+    "FiLM MLPs 2x wider",
+    lambda betas, config: film_width_bindings(2.0, config),
+  ),
+  "yoto_lr_half": (
+    "learning rate / 2",
+    lambda betas, config: learning_rate_bindings(0.5, config),
+  ),
+  "yoto_lr_double": (
+    "learning rate x 2",
+    lambda betas, config: learning_rate_bindings(2.0, config),
+  ),
+  "yoto_per_batch": (
+    "one β per batch instead of per example",
+    _constant("YotoOptimizer.weights_per_sample = False"),
+  ),
+  "yoto_wider_range": (
+    "trained on β in [low / 2, high x 2]",
+    lambda betas, config: range_bindings(min(betas) / 2, max(betas) * 2),
+  ),
+  "yoto_uniform": (
+    "β uniform instead of log-uniform (Figure 4)",
+    _constant(
+      "train/DistributionSpec.distribution_type = %DistributionType.UNIFORM"
+    ),
+  ),
+  "yoto_no_log": (
+    "raw β fed to the conditioning instead of log β (Figure 4)",
+    _constant(
+      "YotoOptimizer.extra_inputs_preprocessing = %TransformType.IDENTITY"
+    ),
+  ),
+  "yoto_input": (
+    "log β concatenated to the input instead of FiLM (Figure 4)",
+    _constant(*_both("conditioning_type", "'input'")),
+  ),
+  "yoto_concat": (
+    "log β concatenated before every block instead of FiLM (Figure 4)",
+    _constant(*_both("conditioning_type", "'concat'")),
+  ),
+  # Trained K times as long, K the number of fixed models (its schedule
+  # is set in `model_specs`).
+  "yoto_same_compute": (
+    "trained as many steps as the whole fixed sweep",
+    _constant(),
+  ),
 }
 SAME_COMPUTE = "yoto_same_compute"
 
 
 def _parser():
   parser = common.base_parser(__doc__)
-  reproduction.add_arguments(parser, os.path.join(
-      common.REPO_ROOT, "runs", "reproduce_vae"), None)
-  parser.add_argument("--setting", default=DEFAULT_SETTING,
-                      choices=sorted(SETTINGS),
-                      help="Dataset and configs (default "
-                      f"{DEFAULT_SETTING}); each has its own β grid and "
-                      "steps: " + "; ".join(
-                          f"{k}: β {v.betas}, {v.steps} steps"
-                          for k, v in SETTINGS.items()))
-  parser.add_argument("--betas", default=None,
-                      help="Comma-separated β grid: one fixed model each, "
-                      "the eval weights of all, and YOTO's training range "
-                      "(default: the setting's).")
-  parser.add_argument("--variants", default=DEFAULT_VARIANTS,
-                      help="Comma-separated YOTO variants, or 'all': " +
-                      "; ".join(f"{k}: {v[0]}" for k, v in VARIANTS.items()))
+  reproduction.add_arguments(
+    parser, os.path.join(common.REPO_ROOT, "runs", "reproduce_vae"), None
+  )
+  parser.add_argument(
+    "--setting",
+    default=DEFAULT_SETTING,
+    choices=sorted(SETTINGS),
+    help="Dataset and configs (default "
+    f"{DEFAULT_SETTING}); each has its own β grid and "
+    "steps: "
+    + "; ".join(
+      f"{k}: β {v.betas}, {v.steps} steps" for k, v in SETTINGS.items()
+    ),
+  )
+  parser.add_argument(
+    "--betas",
+    default=None,
+    help="Comma-separated β grid: one fixed model each, "
+    "the eval weights of all, and YOTO's training range "
+    "(default: the setting's).",
+  )
+  parser.add_argument(
+    "--variants",
+    default=DEFAULT_VARIANTS,
+    help="Comma-separated YOTO variants, or 'all': "
+    + "; ".join(f"{k}: {v[0]}" for k, v in VARIANTS.items()),
+  )
   return parser
 
 
@@ -214,13 +258,19 @@ def _weights(beta: float) -> Dict[str, float]:
   return {"kl_loss": float(beta), "reconstruction_loss": 1.0}
 
 
-def shared_bindings(steps: int, betas: Sequence[float], evals: int = 8,
-                    batch: Sequence[str] = ()) -> List[str]:
+def shared_bindings(
+  steps: int, betas: Sequence[float], evals: int = 8, batch: Sequence[str] = ()
+) -> List[str]:
   """Bindings every model gets: steps, schedule and evaluations, eval grid,
   β range, and `batch` (`reproduction.override_bindings`)."""
-  return reproduction.schedule_bindings(steps, (0.5, 0.75), evals) + [
+  return (
+    reproduction.schedule_bindings(steps, (0.5, 0.75), evals)
+    + [
       f"experiment.eval_weights = {[_weights(b) for b in betas]!r}",
-  ] + range_bindings(min(betas), max(betas)) + list(batch)
+    ]
+    + range_bindings(min(betas), max(betas))
+    + list(batch)
+  )
 
 
 def widen_bindings(config: str, factor: float) -> List[str]:
@@ -233,8 +283,10 @@ def widen_bindings(config: str, factor: float) -> List[str]:
   """
   common.parse_config(config)
   try:
+
     def value(scope, name):
       return gin.query_parameter(f"{scope}/ConditionalConvnet.{name}")
+
     scale = lambda n: max(1, int(round(n * factor)))
     bindings = []
     for scope in ("encoder", "decoder"):
@@ -248,11 +300,12 @@ def widen_bindings(config: str, factor: float) -> List[str]:
       else:
         fc = [scale(n) for n in fc[:-1]] + fc[-1:]
       bindings += [
-          f"{prefix}.base_num_channels = "
-          f"{scale(value(scope, 'base_num_channels'))}",
-          f"{prefix}.fc_layer_sizes = {fc}",
-          f"{prefix}.conditioning_layer_sizes = "
-          f"{[scale(n) for n in value(scope, 'conditioning_layer_sizes')]}"]
+        f"{prefix}.base_num_channels = "
+        f"{scale(value(scope, 'base_num_channels'))}",
+        f"{prefix}.fc_layer_sizes = {fc}",
+        f"{prefix}.conditioning_layer_sizes = "
+        f"{[scale(n) for n in value(scope, 'conditioning_layer_sizes')]}",
+      ]
     return bindings
   finally:
     gin.clear_config()
@@ -266,22 +319,31 @@ def fixed_name(beta: float) -> str:
   return f"fixed_beta{beta:g}"
 
 
-def model_specs(betas: Sequence[float], variants: Sequence[str],
-                steps: Optional[int] = None, evals: int = 8,
-                setting: str = DEFAULT_SETTING) -> List[reproduction.ModelSpec]:
+def model_specs(
+  betas: Sequence[float],
+  variants: Sequence[str],
+  steps: Optional[int] = None,
+  evals: int = 8,
+  setting: str = DEFAULT_SETTING,
+) -> List[reproduction.ModelSpec]:
   """The models of the reproduction, fixed ones first."""
   arch = SETTINGS[setting].architecture
   steps = steps or SETTINGS[setting].steps
-  specs = [reproduction.fixed_model(fixed_name(b), arch.fixed_config,
-                                    _weights(b)) for b in betas]
+  specs = [
+    reproduction.fixed_model(fixed_name(b), arch.fixed_config, _weights(b))
+    for b in betas
+  ]
   for name in variants:
     bindings = VARIANTS[name][1](betas, arch.yoto_config)
     own_steps = None
     if name == SAME_COMPUTE:
       own_steps = steps * len(betas)
       bindings = reproduction.schedule_bindings(own_steps, (0.5, 0.75), evals)
-    specs.append(reproduction.ModelSpec(name, arch.yoto_config,
-                                        tuple(bindings), steps=own_steps))
+    specs.append(
+      reproduction.ModelSpec(
+        name, arch.yoto_config, tuple(bindings), steps=own_steps
+      )
+    )
   return specs
 
 
@@ -290,30 +352,51 @@ def main(argv=None):
   setting = SETTINGS[args.setting]
   betas = [float(b) for b in (args.betas or setting.betas).split(",") if b]
   if args.model_root is None:
-    args.model_root = os.path.join(common.REPO_ROOT, "runs", "reproduce_vae",
-                                   args.setting)
+    args.model_root = os.path.join(
+      common.REPO_ROOT, "runs", "reproduce_vae", args.setting
+    )
   steps, model_root = reproduction.steps_and_root(args, setting.steps)
   seed_list = reproduction.seeds(args)
-  specs = model_specs(betas, variant_names(args.variants), steps, args.evals,
-                      args.setting)
-  shared = shared_bindings(steps, betas, args.evals,
-                           reproduction.override_bindings(args, 8))
+  specs = model_specs(
+    betas, variant_names(args.variants), steps, args.evals, args.setting
+  )
+  shared = shared_bindings(
+    steps, betas, args.evals, reproduction.override_bindings(args, 8)
+  )
   start = time.time()
-  timings = reproduction.train_all(specs, model_root, steps, shared,
-                                   seed_list, reproduction.only_names(args),
-                                   export=not args.no_export,
-                                   max_minutes=args.max_minutes)
-  script = (SCRIPT if args.setting == DEFAULT_SETTING else
-            f"{SCRIPT}_{args.setting}")
+  timings = reproduction.train_all(
+    specs,
+    model_root,
+    steps,
+    shared,
+    seed_list,
+    reproduction.only_names(args),
+    export=not args.no_export,
+    max_minutes=args.max_minutes,
+  )
+  script = (
+    SCRIPT if args.setting == DEFAULT_SETTING else f"{SCRIPT}_{args.setting}"
+  )
   name = reproduction.results_name(script, args, steps, setting.steps)
-  results, text = vae_report.analyse(specs, model_root, steps, seed_list,
-                                     args.out_dir, name, timings, shared,
-                                     setting.architecture)
-  results.update(setting=args.setting, model_root=model_root, betas=betas,
-                 wall_seconds_this_run=time.time() - start,
-                 shared_bindings=shared)
-  common.write_results(name, args.out_dir, results, text, argv,
-                       script=SCRIPT)
+  results, text = vae_report.analyse(
+    specs,
+    model_root,
+    steps,
+    seed_list,
+    args.out_dir,
+    name,
+    timings,
+    shared,
+    setting.architecture,
+  )
+  results.update(
+    setting=args.setting,
+    model_root=model_root,
+    betas=betas,
+    wall_seconds_this_run=time.time() - start,
+    shared_bindings=shared,
+  )
+  common.write_results(name, args.out_dir, results, text, argv, script=SCRIPT)
   return results
 
 

@@ -49,6 +49,7 @@ class ModelSpec:
     steps: its own number of training steps (its bindings then carry its
       schedule); None trains the reproduction's steps.
   """
+
   name: str
   config: str
   bindings: Sequence[str] = ()
@@ -64,66 +65,119 @@ class ModelSpec:
     return list(shared) + list(self.bindings)
 
 
-def fixed_model(name: str, config: str,
-                weights: Mapping[str, float]) -> ModelSpec:
+def fixed_model(
+  name: str, config: str, weights: Mapping[str, float]
+) -> ModelSpec:
   """A fixed-weight model trained with `weights` (a literal dict binding,
   from which the analysis reads them back)."""
   weights = {k: float(v) for k, v in weights.items()}
-  return ModelSpec(name, config,
-                   (f"LinearlyScalarizedOptimizer.weights = {weights!r}",),
-                   weights=weights)
+  return ModelSpec(
+    name,
+    config,
+    (f"LinearlyScalarizedOptimizer.weights = {weights!r}",),
+    weights=weights,
+  )
 
 
-def add_arguments(parser, default_model_root: str, default_steps: int,
-                  tiny_steps: int = 4, analysis_needs_hub_modules: bool = False,
-                  default_seeds: int = 3, default_evals: int = 8) -> None:
+def add_arguments(
+  parser,
+  default_model_root: str,
+  default_steps: int,
+  tiny_steps: int = 4,
+  analysis_needs_hub_modules: bool = False,
+  default_seeds: int = 3,
+  default_evals: int = 8,
+) -> None:
   """The command-line flags every reproduction takes (and --no_export where
   the analysis reads no hub module)."""
-  parser.add_argument("--model_root", default=default_model_root,
-                      help="The models' model_dirs go to "
-                      "MODEL_ROOT/steps<steps>/<model> (kept, so that a rerun "
-                      "resumes).")
-  parser.add_argument("--steps", type=int, default=None,
-                      help="Training steps of every model (default " +
-                      (f"{default_steps}" if default_steps else
-                       "the setting's") + f"; {tiny_steps} with --tiny).")
-  parser.add_argument("--seed", type=int, default=0,
-                      help="The first seed (initialisation, sampling); "
-                      "--seeds=N trains seeds SEED .. SEED+N-1.")
-  parser.add_argument("--seeds", type=int, default=default_seeds,
-                      help="Seeds per model, fixed and YOTO alike "
-                      f"(default {default_seeds}).")
-  parser.add_argument("--evals", type=int, default=default_evals,
-                      help="Evaluations per run, evenly spaced: the "
-                      "learning curves and the convergence statement.")
-  parser.add_argument("--name", default="",
-                      help="A name for this variant of the results: files "
-                      "are <script>_<name>.{json,md,png} (default: "
-                      "<script>_steps<steps> unless the default steps).")
-  parser.add_argument("--max_minutes", type=float, default=None,
-                      help="Start no new model after this many minutes "
-                      "(a chunk of a long reproduction; rerun to go on).")
-  parser.add_argument("--only", default="",
-                      help="Comma-separated model names: train only these "
-                      "(the analysis uses whatever is finished).")
-  parser.add_argument("--verbose", action="store_true",
-                      help="Log the training loop's progress.")
-  parser.add_argument("--batch_size", type=int, default=None,
-                      help="Training and eval batch (default: the config's; "
-                      "a small one with --tiny).")
-  parser.add_argument("--gin_bindings", action="append", default=[],
-                      help="A gin binding for every model, fixed and YOTO, "
-                      "after the config's and the reproduction's own (a "
-                      "setting of the whole reproduction; give it its own "
-                      "--model_root and --name). Repeat for several.")
-  parser.add_argument("--eval_steps", type=int, default=None,
-                      help="Test batches per evaluation (default: the "
-                      "config's; 1 with --tiny).")
+  parser.add_argument(
+    "--model_root",
+    default=default_model_root,
+    help="The models' model_dirs go to "
+    "MODEL_ROOT/steps<steps>/<model> (kept, so that a rerun "
+    "resumes).",
+  )
+  parser.add_argument(
+    "--steps",
+    type=int,
+    default=None,
+    help="Training steps of every model (default "
+    + (f"{default_steps}" if default_steps else "the setting's")
+    + f"; {tiny_steps} with --tiny).",
+  )
+  parser.add_argument(
+    "--seed",
+    type=int,
+    default=0,
+    help="The first seed (initialisation, sampling); "
+    "--seeds=N trains seeds SEED .. SEED+N-1.",
+  )
+  parser.add_argument(
+    "--seeds",
+    type=int,
+    default=default_seeds,
+    help=f"Seeds per model, fixed and YOTO alike (default {default_seeds}).",
+  )
+  parser.add_argument(
+    "--evals",
+    type=int,
+    default=default_evals,
+    help="Evaluations per run, evenly spaced: the "
+    "learning curves and the convergence statement.",
+  )
+  parser.add_argument(
+    "--name",
+    default="",
+    help="A name for this variant of the results: files "
+    "are <script>_<name>.{json,md,png} (default: "
+    "<script>_steps<steps> unless the default steps).",
+  )
+  parser.add_argument(
+    "--max_minutes",
+    type=float,
+    default=None,
+    help="Start no new model after this many minutes "
+    "(a chunk of a long reproduction; rerun to go on).",
+  )
+  parser.add_argument(
+    "--only",
+    default="",
+    help="Comma-separated model names: train only these "
+    "(the analysis uses whatever is finished).",
+  )
+  parser.add_argument(
+    "--verbose", action="store_true", help="Log the training loop's progress."
+  )
+  parser.add_argument(
+    "--batch_size",
+    type=int,
+    default=None,
+    help="Training and eval batch (default: the config's; "
+    "a small one with --tiny).",
+  )
+  parser.add_argument(
+    "--gin_bindings",
+    action="append",
+    default=[],
+    help="A gin binding for every model, fixed and YOTO, "
+    "after the config's and the reproduction's own (a "
+    "setting of the whole reproduction; give it its own "
+    "--model_root and --name). Repeat for several.",
+  )
+  parser.add_argument(
+    "--eval_steps",
+    type=int,
+    default=None,
+    help="Test batches per evaluation (default: the config's; 1 with --tiny).",
+  )
   if not analysis_needs_hub_modules:
-    parser.add_argument("--no_export", action="store_true",
-                        help="Write no hub module per model (the analysis "
-                        "needs none; `python -m yoto.main --schedule=eval "
-                        "--model_dir=MODEL_ROOT/...` exports one later).")
+    parser.add_argument(
+      "--no_export",
+      action="store_true",
+      help="Write no hub module per model (the analysis "
+      "needs none; `python -m yoto.main --schedule=eval "
+      "--model_dir=MODEL_ROOT/...` exports one later).",
+    )
 
 
 def steps_and_root(args, default_steps: int, tiny_steps: int = 4):
@@ -132,6 +186,7 @@ def steps_and_root(args, default_steps: int, tiny_steps: int = 4):
   steps = args.steps or (tiny_steps if args.tiny else default_steps)
   if args.verbose:
     from absl import logging  # pylint: disable=g-import-not-at-top
+
     logging.set_verbosity(logging.INFO)
   return steps, os.path.join(args.model_root, f"steps{steps}")
 
@@ -142,8 +197,7 @@ def seeds(args) -> List[int]:
 
 
 def results_name(script: str, args, steps: int, default_steps: int) -> str:
-  """`script`, `script_<name>` or, for non-default steps, `script_steps<N>`.
-  """
+  """`script`, `script_<name>` or, for non-default steps, `script_steps<N>`."""
   if args.name:
     return f"{script}_{args.name}"
   if args.tiny or steps == default_steps:
@@ -158,12 +212,13 @@ def seed_dir(model_root: str, seed: int) -> str:
 def variant_names(text: str, variants: Mapping[str, object]) -> List[str]:
   """The --variants flag: comma-separated names of `variants`, or 'all';
   SystemExit naming the unknown ones and the choices."""
-  names = list(variants) if text == "all" else [
-      n for n in text.split(",") if n]
+  names = list(variants) if text == "all" else [n for n in text.split(",") if n]
   unknown = [n for n in names if n not in variants]
   if unknown:
-    raise SystemExit(f"Unknown --variants {', '.join(unknown)}; choose from "
-                     f"{', '.join(variants)} or 'all'.")
+    raise SystemExit(
+      f"Unknown --variants {', '.join(unknown)}; choose from "
+      f"{', '.join(variants)} or 'all'."
+    )
   return names
 
 
@@ -187,25 +242,31 @@ def log_spaced(count: int, low: float, high: float) -> List[float]:
   return values
 
 
-def schedule_bindings(steps: int, decay_fractions: Sequence[float],
-                      evals: int = 8, max_loop: int = 200) -> list:
+def schedule_bindings(
+  steps: int,
+  decay_fractions: Sequence[float],
+  evals: int = 8,
+  max_loop: int = 200,
+) -> list:
   """Steps, `evals` evenly spaced checkpoints (each evaluated, the last at
   the end; two kept), and learning-rate decays at the given fractions of the steps
   (the configs' schedules, rescaled)."""
   boundaries = []
   for fraction in decay_fractions:
-    boundaries.append(max(int(fraction * steps),
-                          boundaries[-1] + 1 if boundaries else 1))
+    boundaries.append(
+      max(int(fraction * steps), boundaries[-1] + 1 if boundaries else 1)
+    )
   save_every = max(1, -(-steps // max(1, evals)))
   return [
-      f"experiment.train_steps = {steps}",
-      # Each checkpoint is evaluated as it is written; the last two are
-      # enough to resume (one if the latest is damaged).
-      "experiment.keep_checkpoint_max = 2",
-      f"experiment.iterations_per_loop = {min(max_loop, save_every)}",
-      f"experiment.save_checkpoints_steps = {save_every}",
-      "TrainingParams.lr_decay_steps_str = "
-      f"'{','.join(str(b) for b in boundaries)}'"]
+    f"experiment.train_steps = {steps}",
+    # Each checkpoint is evaluated as it is written; the last two are
+    # enough to resume (one if the latest is damaged).
+    "experiment.keep_checkpoint_max = 2",
+    f"experiment.iterations_per_loop = {min(max_loop, save_every)}",
+    f"experiment.save_checkpoints_steps = {save_every}",
+    "TrainingParams.lr_decay_steps_str = "
+    f"'{','.join(str(b) for b in boundaries)}'",
+  ]
 
 
 def override_bindings(args, tiny_batch_size: int) -> list:
@@ -216,8 +277,10 @@ def override_bindings(args, tiny_batch_size: int) -> list:
   eval_steps = args.eval_steps or (1 if args.tiny else None)
   bindings = []
   if batch_size:
-    bindings += [f"experiment.batch_size = {batch_size}",
-                 f"experiment.eval_batch_size = {batch_size}"]
+    bindings += [
+      f"experiment.batch_size = {batch_size}",
+      f"experiment.eval_batch_size = {batch_size}",
+    ]
   if eval_steps:
     bindings.append(f"experiment.eval_steps = {eval_steps}")
   return bindings + list(args.gin_bindings or ())
@@ -225,20 +288,30 @@ def override_bindings(args, tiny_batch_size: int) -> list:
 
 def is_finished(model_dir: str, steps: int) -> bool:
   """FINISHED written and the final step evaluated on the test split."""
-  return (os.path.exists(experiment_lib.finished_path(model_dir)) and
-          SPLIT in results.evaluated_steps(model_dir).get(steps, set()))
+  return os.path.exists(
+    experiment_lib.finished_path(model_dir)
+  ) and SPLIT in results.evaluated_steps(model_dir).get(steps, set())
 
 
-def finished_dirs(specs: Sequence[ModelSpec], model_root: str, steps: int,
-                  yoto: bool) -> Dict[str, str]:
+def finished_dirs(
+  specs: Sequence[ModelSpec], model_root: str, steps: int, yoto: bool
+) -> Dict[str, str]:
   """name -> model_dir of the finished YOTO (or fixed) models, in order."""
-  return {s.name: os.path.join(model_root, s.name) for s in specs
-          if s.is_yoto == yoto and
-          is_finished(os.path.join(model_root, s.name), s.steps or steps)}
+  return {
+    s.name: os.path.join(model_root, s.name)
+    for s in specs
+    if s.is_yoto == yoto
+    and is_finished(os.path.join(model_root, s.name), s.steps or steps)
+  }
 
 
-def train(spec: ModelSpec, model_dir: str, bindings: Sequence[str],
-          seed: int, export: bool = True) -> Dict[str, float]:
+def train(
+  spec: ModelSpec,
+  model_dir: str,
+  bindings: Sequence[str],
+  seed: int,
+  export: bool = True,
+) -> Dict[str, float]:
   """Trains, evaluates and (if `export`) exports one model in-process;
   returns its `{"seconds", "cpu_seconds"}`, also kept in TIMING_FILE.
 
@@ -250,14 +323,21 @@ def train(spec: ModelSpec, model_dir: str, bindings: Sequence[str],
   earlier = read_timing(model_dir) or {"seconds": 0.0, "cpu_seconds": 0.0}
   start, cpu_start = time.time(), time.process_time()
   yoto_main.run_in_process(
-      model_dir, [common.config_path(spec.config)], bindings,
-      runtime=experiment_lib.RuntimeOptions(seed=seed,
-                                            export_hub_modules=export,
-                                            export_final_only=True))
-  timing = {"seconds": earlier["seconds"] + time.time() - start,
-            "cpu_seconds": (earlier.get("cpu_seconds", 0.0) +
-                            time.process_time() - cpu_start),
-            "seed": seed, "bindings": list(bindings)}
+    model_dir,
+    [common.config_path(spec.config)],
+    bindings,
+    runtime=experiment_lib.RuntimeOptions(
+      seed=seed, export_hub_modules=export, export_final_only=True
+    ),
+  )
+  timing = {
+    "seconds": earlier["seconds"] + time.time() - start,
+    "cpu_seconds": (
+      earlier.get("cpu_seconds", 0.0) + time.process_time() - cpu_start
+    ),
+    "seed": seed,
+    "bindings": list(bindings),
+  }
   with open(os.path.join(model_dir, TIMING_FILE), "w") as f:
     json.dump(timing, f, indent=2)
   return timing
@@ -271,11 +351,16 @@ def read_timing(model_dir: str) -> Optional[dict]:
     return json.load(f)
 
 
-def train_all(specs: Sequence[ModelSpec], model_root: str, steps: int,
-              shared: Sequence[str], seed_list: Sequence[int],
-              only: Sequence[str] = (), export: bool = True,
-              max_minutes: Optional[float] = None
-              ) -> Dict[str, Dict[int, dict]]:
+def train_all(
+  specs: Sequence[ModelSpec],
+  model_root: str,
+  steps: int,
+  shared: Sequence[str],
+  seed_list: Sequence[int],
+  only: Sequence[str] = (),
+  export: bool = True,
+  max_minutes: Optional[float] = None,
+) -> Dict[str, Dict[int, dict]]:
   """Trains every unfinished model of every seed, seed by seed (so that a
   chunk leaves whole seeds); returns name -> seed -> timing of the
   finished ones. With `max_minutes`, starts no model after that long."""
@@ -291,8 +376,7 @@ def train_all(specs: Sequence[ModelSpec], model_root: str, steps: int,
       elif only and spec.name not in only:
         continue
       elif max_minutes is not None and time.time() - start > 60 * max_minutes:
-        print(f"{label}: past --max_minutes, left for the next run",
-              flush=True)
+        print(f"{label}: past --max_minutes, left for the next run", flush=True)
         continue
       else:
         print(f"{label}: training {spec_steps} steps ...", flush=True)
@@ -300,15 +384,21 @@ def train_all(specs: Sequence[ModelSpec], model_root: str, steps: int,
       timing = read_timing(model_dir)
       if timing and is_finished(model_dir, spec_steps):
         timings.setdefault(spec.name, {})[seed] = timing
-        print(f"{label}: {timing['seconds']:.0f} s "
-              f"({timing.get('cpu_seconds', 0):.0f} CPU s)", flush=True)
+        print(
+          f"{label}: {timing['seconds']:.0f} s "
+          f"({timing.get('cpu_seconds', 0):.0f} CPU s)",
+          flush=True,
+        )
   return timings
 
 
-def restore_state(spec: ModelSpec, model_root: str, shared: Sequence[str],
-                  image_shape: Sequence[int],
-                  batch_size: Optional[int] = None
-                  ) -> state_lib.TrainingState:
+def restore_state(
+  spec: ModelSpec,
+  model_root: str,
+  shared: Sequence[str],
+  image_shape: Sequence[int],
+  batch_size: Optional[int] = None,
+) -> state_lib.TrainingState:
   """A trained model of the reproduction, rebuilt and restored.
 
   Built as `train` built it (its config, `shared` and its own bindings),
@@ -318,9 +408,11 @@ def restore_state(spec: ModelSpec, model_root: str, shared: Sequence[str],
   model_dir = os.path.join(model_root, spec.name)
   latest = tf.train.latest_checkpoint(model_dir)
   if latest is None:
-    raise ValueError(f"{model_dir} holds no checkpoint; train {spec.name} "
-                     "first.")
-  state = common.build_state(spec.config, spec.all_bindings(shared),
-                             image_shape, batch_size)
+    raise ValueError(
+      f"{model_dir} holds no checkpoint; train {spec.name} first."
+    )
+  state = common.build_state(
+    spec.config, spec.all_bindings(shared), image_shape, batch_size
+  )
   state.restore(latest)
   return state

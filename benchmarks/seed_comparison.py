@@ -26,10 +26,13 @@ from yoto import results
 from yoto.analysis import seed_statistics
 
 
-def collect_curves(specs: Sequence[reproduction.ModelSpec], model_root: str,
-                   seed_list: Sequence[int], steps: int,
-                   label_of: Callable[[Mapping[str, float]], Hashable]
-                   ) -> seed_statistics.Curves:
+def collect_curves(
+  specs: Sequence[reproduction.ModelSpec],
+  model_root: str,
+  seed_list: Sequence[int],
+  steps: int,
+  label_of: Callable[[Mapping[str, float]], Hashable],
+) -> seed_statistics.Curves:
   """curves[model][seed][step][label] = test full loss, from the
   metrics.jsonl of every model that finished its steps (a run still in
   progress is left out, so that every compared model reached the end);
@@ -37,16 +40,19 @@ def collect_curves(specs: Sequence[reproduction.ModelSpec], model_root: str,
   curves = {}
   for spec in specs:
     for seed in seed_list:
-      model_dir = os.path.join(reproduction.seed_dir(model_root, seed),
-                               spec.name)
+      model_dir = os.path.join(
+        reproduction.seed_dir(model_root, seed), spec.name
+      )
       if not reproduction.is_finished(model_dir, spec.steps or steps):
         continue
       per_step = {}
       for row in results.read_rows(model_dir):
-        if (row.get("split") == reproduction.SPLIT and
-            "full_loss" in row.get("values", {})):
+        if row.get("split") == reproduction.SPLIT and "full_loss" in row.get(
+          "values", {}
+        ):
           per_step.setdefault(int(row["step"]), {})[
-              label_of(row["weights"])] = float(row["values"]["full_loss"])
+            label_of(row["weights"])
+          ] = float(row["values"]["full_loss"])
       if per_step:
         curves.setdefault(spec.name, {})[seed] = per_step
   return curves
@@ -68,6 +74,7 @@ class GapsAndConvergence:
       model over every label, a fixed model at its own), for every model
       with curves, in the order of the curves.
   """
+
   step: Optional[int]
   method_steps: Dict[str, int]
   baseline: Optional[str]
@@ -75,10 +82,12 @@ class GapsAndConvergence:
   convergence: Dict[str, Optional[dict]]
 
 
-def gaps_and_convergence(curves: seed_statistics.Curves,
-                         specs: Sequence[reproduction.ModelSpec],
-                         fixed: Mapping[Hashable, str],
-                         single_model: bool = False) -> GapsAndConvergence:
+def gaps_and_convergence(
+  curves: seed_statistics.Curves,
+  specs: Sequence[reproduction.ModelSpec],
+  fixed: Mapping[Hashable, str],
+  single_model: bool = False,
+) -> GapsAndConvergence:
   """The YOTO models of `specs` compared with the fixed ones, from `curves`.
 
   Args:
@@ -92,36 +101,63 @@ def gaps_and_convergence(curves: seed_statistics.Curves,
   own_steps = {s.name for s in specs if s.steps}
   methods = [s.name for s in specs if s.is_yoto and s.name in curves]
   step = seed_statistics.final_step(
-      curves, [m for m in curves if m not in own_steps])
-  method_steps = {m: seed_statistics.final_step(curves, [m])
-                  for m in methods if m in own_steps}
-  baseline = (seed_statistics.single_model(curves, fixed, step)
-              if single_model else None)
-  rows = seed_statistics.gap_rows(curves, fixed, methods, step, baseline,
-                                  method_steps)
-  convergence = {m: seed_statistics.model_convergence(
-      curves, m, list(fixed) if m in methods else
-      [label for label, name in fixed.items() if name == m]) for m in curves}
+    curves, [m for m in curves if m not in own_steps]
+  )
+  method_steps = {
+    m: seed_statistics.final_step(curves, [m])
+    for m in methods
+    if m in own_steps
+  }
+  baseline = (
+    seed_statistics.single_model(curves, fixed, step) if single_model else None
+  )
+  rows = seed_statistics.gap_rows(
+    curves, fixed, methods, step, baseline, method_steps
+  )
+  convergence = {
+    m: seed_statistics.model_convergence(
+      curves,
+      m,
+      list(fixed)
+      if m in methods
+      else [label for label, name in fixed.items() if name == m],
+    )
+    for m in curves
+  }
   return GapsAndConvergence(step, method_steps, baseline, rows, convergence)
 
 
-def cpu_seconds(timings: Mapping[str, Mapping[int, dict]],
-                names: Sequence[str]) -> Optional[float]:
+def cpu_seconds(
+  timings: Mapping[str, Mapping[int, dict]], names: Sequence[str]
+) -> Optional[float]:
   """Mean CPU seconds per seed of the models `names` together (e.g. the
   whole fixed sweep), over the seeds where all of them finished."""
-  common_seeds = set.intersection(*(set(timings.get(n, {})) for n in names)) \
-      if names else set()
+  common_seeds = (
+    set.intersection(*(set(timings.get(n, {})) for n in names))
+    if names
+    else set()
+  )
   if not common_seeds:
     return None
-  return float(np.mean([sum(timings[n][s].get("cpu_seconds", 0.0)
-                            for n in names) for s in common_seeds]))
+  return float(
+    np.mean(
+      [
+        sum(timings[n][s].get("cpu_seconds", 0.0) for n in names)
+        for s in common_seeds
+      ]
+    )
+  )
 
 
-def cpu_summary(timings: Mapping[str, Mapping[int, dict]],
-                fixed: Sequence[str],
-                methods: Sequence[str]) -> Dict[str, Optional[float]]:
+def cpu_summary(
+  timings: Mapping[str, Mapping[int, dict]],
+  fixed: Sequence[str],
+  methods: Sequence[str],
+) -> Dict[str, Optional[float]]:
   """{'fixed_sweep': CPU seconds per seed of the `fixed` models together,
   then each of `methods`: its own} (`cpu_seconds`; None where no seed
   finished)."""
-  return {"fixed_sweep": cpu_seconds(timings, list(fixed)),
-          **{m: cpu_seconds(timings, [m]) for m in methods}}
+  return {
+    "fixed_sweep": cpu_seconds(timings, list(fixed)),
+    **{m: cpu_seconds(timings, [m]) for m in methods},
+  }

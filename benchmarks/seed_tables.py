@@ -15,20 +15,26 @@ from benchmarks import common
 from yoto.analysis import seed_statistics
 
 
-def interval_cell(value: Optional[seed_statistics.Interval], digits: int = 1,
-                  relative: Optional[float] = None) -> str:
+def interval_cell(
+  value: Optional[seed_statistics.Interval],
+  digits: int = 1,
+  relative: Optional[float] = None,
+) -> str:
   """'+m ± h' (and the relative gap in percent); '' for no value."""
   if value is None:
     return ""
   text = value.format(digits, sign=True)
-  return text + (f" ({100 * relative:+.1f} %)" if relative is not None
-                 else "")
+  return text + (f" ({100 * relative:+.1f} %)" if relative is not None else "")
 
 
-def gap_markdown(rows: List[dict], baseline: Optional[str] = None,
-                 method_steps: Optional[Mapping[str, int]] = None,
-                 label: str = "β", digits: int = 1,
-                 label_text: Optional[Callable[[Any], str]] = None) -> str:
+def gap_markdown(
+  rows: List[dict],
+  baseline: Optional[str] = None,
+  method_steps: Optional[Mapping[str, int]] = None,
+  label: str = "β",
+  digits: int = 1,
+  label_text: Optional[Callable[[Any], str]] = None,
+) -> str:
   """`seed_statistics.gap_rows` as a table. Rows: the fixed models' loss
   and noise floor, then every method's gap; columns: each label (named by
   `label_text`, by default '<label> = <value>'), then the mean over
@@ -36,32 +42,47 @@ def gap_markdown(rows: List[dict], baseline: Optional[str] = None,
   method_steps = method_steps or {}
   methods = list(rows[0]["gaps"]) if rows else []
   text = label_text or (lambda value: f"{label} = {value:g}")
-  header = ["", *[text(r["label"]) for r in rows],
-            f"mean over {label}"]
-  fixed = ["fixed full loss"] + [r["fixed"].format(digits) if r["fixed"]
-                                 else "" for r in rows] + [""]
-  floor = ["fixed seed-to-seed sd (noise floor)"] + [
-      f"{r['fixed'].std:.{digits}f}" if r["fixed"] and
-      r["fixed"].std is not None else "" for r in rows] + [""]
+  header = ["", *[text(r["label"]) for r in rows], f"mean over {label}"]
+  fixed = (
+    ["fixed full loss"]
+    + [r["fixed"].format(digits) if r["fixed"] else "" for r in rows]
+    + [""]
+  )
+  floor = (
+    ["fixed seed-to-seed sd (noise floor)"]
+    + [
+      f"{r['fixed'].std:.{digits}f}"
+      if r["fixed"] and r["fixed"].std is not None
+      else ""
+      for r in rows
+    ]
+    + [""]
+  )
   table = [fixed, floor]
   for method in methods:
     gaps = [r["gaps"][method] for r in rows]
     means = [g.mean for g in gaps if g is not None]
-    name = (f"single model ({baseline})" if method == "single_model"
-            else method)
+    name = f"single model ({baseline})" if method == "single_model" else method
     if method in method_steps:
       name += f" (at step {method_steps[method]})"
-    table.append([name] + [interval_cell(g, digits, r["relative"][method])
-                           for g, r in zip(gaps, rows)] +
-                 [f"{np.mean(means):+.{digits}f}" if means else ""])
+    table.append(
+      [name]
+      + [
+        interval_cell(g, digits, r["relative"][method])
+        for g, r in zip(gaps, rows)
+      ]
+      + [f"{np.mean(means):+.{digits}f}" if means else ""]
+    )
   return common.markdown_table(header, table)
 
 
-def convergence_markdown(statements: Mapping[str, Optional[dict]],
-                         label: str = "β", unit: str = "nats",
-                         digits: int = 1,
-                         label_text: Optional[Callable[[Any], str]] = None
-                         ) -> str:
+def convergence_markdown(
+  statements: Mapping[str, Optional[dict]],
+  label: str = "β",
+  unit: str = "nats",
+  digits: int = 1,
+  label_text: Optional[Callable[[Any], str]] = None,
+) -> str:
   """One row per model: its `seed_statistics.model_convergence` (its worst
   label named by `label_text`, by default the value)."""
   text = label_text or (lambda value: f"{value:g}")
@@ -71,30 +92,49 @@ def convergence_markdown(statements: Mapping[str, Optional[dict]],
       rows.append([model, "", "", "", "fewer than 3 evaluations"])
       continue
     relative = statement["relative_change"]
-    rows.append([
-        model, text(statement["label"]),
+    rows.append(
+      [
+        model,
+        text(statement["label"]),
         f"{statement['last_quarter_change']:+.{digits}f}",
         "" if relative is None else f"{100 * relative:+.2f} %",
-        f"{100 * statement['share_of_improvement']:.1f} %" +
-        ("" if statement["plateaued"] else " **not plateaued**")])
+        f"{100 * statement['share_of_improvement']:.1f} %"
+        + ("" if statement["plateaued"] else " **not plateaued**"),
+      ]
+    )
   return common.markdown_table(
-      ["model", f"worst {label}", f"last-quarter change ({unit})",
-       "relative change", "share of the run's improvement"], rows)
+    [
+      "model",
+      f"worst {label}",
+      f"last-quarter change ({unit})",
+      "relative change",
+      "share of the run's improvement",
+    ],
+    rows,
+  )
 
 
-def cpu_markdown(cpu: Mapping[str, Optional[float]], num_fixed: int,
-                 fixed_models: str = "fixed models") -> str:
+def cpu_markdown(
+  cpu: Mapping[str, Optional[float]],
+  num_fixed: int,
+  fixed_models: str = "fixed models",
+) -> str:
   """The CPU time of the fixed sweep against each YOTO model, as a
   paragraph ('' without the sweep's time); `cpu` is
   `seed_comparison.cpu_summary`."""
   sweep = cpu.get("fixed_sweep")
   if not sweep:
     return ""
-  return (f"\nCPU time per seed: the {num_fixed} {fixed_models} together "
-          f"{sweep:.0f} s; " + ", ".join(
-              f"{name} {seconds:.0f} s ({sweep / seconds:.1f}x less)"
-              for name, seconds in cpu.items()
-              if name != "fixed_sweep" and seconds) + ".\n")
+  return (
+    f"\nCPU time per seed: the {num_fixed} {fixed_models} together "
+    f"{sweep:.0f} s; "
+    + ", ".join(
+      f"{name} {seconds:.0f} s ({sweep / seconds:.1f}x less)"
+      for name, seconds in cpu.items()
+      if name != "fixed_sweep" and seconds
+    )
+    + ".\n"
+  )
 
 
 def seconds_line(timings: Mapping[str, Mapping[int, dict]]) -> str:
@@ -104,5 +144,7 @@ def seconds_line(timings: Mapping[str, Mapping[int, dict]]) -> str:
     wall = np.mean([t["seconds"] for t in per_seed.values()])
     cpu = np.mean([t.get("cpu_seconds", 0.0) for t in per_seed.values()])
     parts.append(f"{name} {wall:.0f} ({cpu:.0f} CPU)")
-  return ("Training + evaluation + export time per model, mean over seeds, "
-          "s (CPU s): " + ", ".join(parts) + "\n")
+  return (
+    "Training + evaluation + export time per model, mean over seeds, "
+    "s (CPU s): " + ", ".join(parts) + "\n"
+  )

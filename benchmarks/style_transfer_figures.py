@@ -30,20 +30,33 @@ def learning_curves_figure(curves, fixed, methods, title) -> Figure:
   """Each method's full-loss gap to the fixed model at every point against
   training steps, relative to the fixed loss, mean ± 95 % interval."""
   figure = _figure(5.5 * len(methods), 4.2)
-  for axes, method in zip(figure.subplots(1, len(methods), squeeze=False)[0],
-                          methods):
+  for axes, method in zip(
+    figure.subplots(1, len(methods), squeeze=False)[0], methods
+  ):
     for point in sorted(fixed):
       gaps = seed_statistics.gap_curve(curves, fixed, method, point)
-      rows = [(s, *_relative(g, seed_statistics.interval(list(
-          seed_statistics.at_step(curves, fixed[point], point, s).values()))))
-              for s, g in gaps.items()]
+      rows = [
+        (
+          s,
+          *_relative(
+            g,
+            seed_statistics.interval(
+              list(
+                seed_statistics.at_step(curves, fixed[point], point, s).values()
+              )
+            ),
+          ),
+        )
+        for s, g in gaps.items()
+      ]
       rows = [r for r in rows if r[1] is not None]
       if not rows:
         continue
       steps, means, half = (np.array(c) for c in zip(*rows))
-      line, = axes.plot(steps, means, marker="o", label=point.name)
-      axes.fill_between(steps, means - half, means + half, alpha=0.15,
-                        color=line.get_color())
+      (line,) = axes.plot(steps, means, marker="o", label=point.name)
+      axes.fill_between(
+        steps, means - half, means + half, alpha=0.15, color=line.get_color()
+      )
     axes.axhline(0.0, color="black", lw=0.8)
     axes.set_xlabel("training step")
     axes.set_ylabel(f"{method} − fixed full loss (% of fixed)")
@@ -68,12 +81,18 @@ def gaps_figure(rows, baseline, title) -> Figure:
         xs.append(x + (i - (len(methods) - 1) / 2) * width)
         means.append(mean)
         half.append(h)
-    axes.errorbar(xs, means, yerr=half, fmt="o", capsize=3,
-                  label=(f"single model ({baseline})"
-                         if method == "single_model" else method))
+    axes.errorbar(
+      xs,
+      means,
+      yerr=half,
+      fmt="o",
+      capsize=3,
+      label=(
+        f"single model ({baseline})" if method == "single_model" else method
+      ),
+    )
   axes.axhline(0.0, color="black", lw=0.8)
-  axes.set_xticks(range(len(rows)), [r["label"].name for r in rows],
-                  fontsize=8)
+  axes.set_xticks(range(len(rows)), [r["label"].name for r in rows], fontsize=8)
   axes.set_ylabel("method − fixed full loss (% of fixed)")
   axes.set_title(title, fontsize=9)
   axes.grid(alpha=0.3, axis="y")
@@ -87,11 +106,14 @@ def _stylized(state, content, point: Optional[weight_points.WeightPoint]):
   inputs_extra = None
   if point is not None:
     vector = [w for _, w in point.weights]
-    inputs_extra = state.multi_loss_optimizer.conditioning \
-        .weights_to_inputs_extra(vector, batch_size=content.shape[0],
-                                 check_range=False)
-  return state.problem.image_summaries({state.problem.features_key: content},
-                                       inputs_extra)
+    inputs_extra = (
+      state.multi_loss_optimizer.conditioning.weights_to_inputs_extra(
+        vector, batch_size=content.shape[0], check_range=False
+      )
+    )
+  return state.problem.image_summaries(
+    {state.problem.features_key: content}, inputs_extra
+  )
 
 
 def figure7(specs, points, seed_root, shared, content, title) -> Figure:
@@ -100,30 +122,44 @@ def figure7(specs, points, seed_root, shared, content, title) -> Figure:
   ÷10, default, x10, then YOTO at the same weights)."""
   by_name = {s.name: s for s in specs}
   restore = lambda name: reproduction.restore_state(
-      by_name[name], seed_root, shared, content.shape[1:], content.shape[0])
+    by_name[name], seed_root, shared, content.shape[1:], content.shape[0]
+  )
   yoto = restore("yoto")
-  lines = sorted({p.varied for p in points if p.varied},
-                 key=lambda loss: next(p.order for p in points
-                                       if p.varied == loss))
-  line_points = {loss: sorted(p for p in points
-                              if weight_points.on_line(p, loss))
-                 for loss in lines}
+  lines = sorted(
+    {p.varied for p in points if p.varied},
+    key=lambda loss: next(p.order for p in points if p.varied == loss),
+  )
+  line_points = {
+    loss: sorted(p for p in points if weight_points.on_line(p, loss))
+    for loss in lines
+  }
   line_points = {k: [v[1], v[0], v[2]] for k, v in line_points.items()}
-  fixed = {p.model: _stylized(restore(p.model), content, None)["stylized"]
-           for p in points}
+  fixed = {
+    p.model: _stylized(restore(p.model), content, None)["stylized"]
+    for p in points
+  }
   rows = []  # Per swept weight: names and images [B, H, W, 3].
   for loss in lines:
     first = _stylized(yoto, content, line_points[loss][1])
-    rows.append((
-        ["content", "style"] + [f"{who}\n{p.name}" for who in ("fixed", "YOTO")
-                                for p in line_points[loss]],
-        [first["content"], first["style"]] +
-        [fixed[p.model] for p in line_points[loss]] +
-        [_stylized(yoto, content, p)["stylized"] for p in line_points[loss]]))
-  figure = _figure(1.3 * len(rows[0][0]),
-                   1.4 * len(rows) * content.shape[0] + 0.6)
-  axes = figure.subplots(len(rows) * content.shape[0], len(rows[0][0]),
-                         squeeze=False)
+    rows.append(
+      (
+        ["content", "style"]
+        + [
+          f"{who}\n{p.name}"
+          for who in ("fixed", "YOTO")
+          for p in line_points[loss]
+        ],
+        [first["content"], first["style"]]
+        + [fixed[p.model] for p in line_points[loss]]
+        + [_stylized(yoto, content, p)["stylized"] for p in line_points[loss]],
+      )
+    )
+  figure = _figure(
+    1.3 * len(rows[0][0]), 1.4 * len(rows) * content.shape[0] + 0.6
+  )
+  axes = figure.subplots(
+    len(rows) * content.shape[0], len(rows[0][0]), squeeze=False
+  )
   for example in range(content.shape[0]):
     for i, (names, images) in enumerate(rows):
       for column, (name, image) in enumerate(zip(names, images)):

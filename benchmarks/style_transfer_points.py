@@ -30,6 +30,7 @@ class WeightPoint:
     varied: the swept loss ('' for the default).
     weights: the whole weight vector as sorted (loss, weight) pairs.
   """
+
   order: int
   name: str = dataclasses.field(compare=False)
   model: str = dataclasses.field(compare=False)
@@ -40,20 +41,33 @@ class WeightPoint:
     return dict(self.weights)
 
 
-def figure6a_points(default: Mapping[str, float], varied: Sequence[str],
-                    short: Mapping[str, str]) -> List[WeightPoint]:
+def figure6a_points(
+  default: Mapping[str, float], varied: Sequence[str], short: Mapping[str, str]
+) -> List[WeightPoint]:
   """The default, then each loss of `varied` ÷ and x FACTOR, the others at
   the default (3 significant digits); `short` names the losses."""
+
   def point(order, name, model, loss, weights):
-    return WeightPoint(order, name, model, loss, tuple(sorted(
-        (k, float(f"{v:.3g}")) for k, v in weights.items())))
+    return WeightPoint(
+      order,
+      name,
+      model,
+      loss,
+      tuple(sorted((k, float(f"{v:.3g}")) for k, v in weights.items())),
+    )
+
   points = [point(0, "default", "fixed_default", "", default)]
   for loss in varied:
     for factor, text, tag in ((1 / FACTOR, "÷", "div"), (FACTOR, "x", "x")):
-      points.append(point(
-          len(points), f"{short[loss]} {text}{FACTOR:g}",
-          f"fixed_{short[loss]}_{tag}{FACTOR:g}", loss,
-          {**default, loss: default[loss] * factor}))
+      points.append(
+        point(
+          len(points),
+          f"{short[loss]} {text}{FACTOR:g}",
+          f"fixed_{short[loss]}_{tag}{FACTOR:g}",
+          loss,
+          {**default, loss: default[loss] * factor},
+        )
+      )
   return points
 
 

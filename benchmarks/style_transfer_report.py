@@ -40,8 +40,9 @@ GRID_EXAMPLES = 2
 # The pixel-blending baseline.
 
 
-def blend_losses(problems, batches: Sequence[tf.Tensor],
-                 alphas: Sequence[float] = ALPHAS) -> List[Dict[str, float]]:
+def blend_losses(
+  problems, batches: Sequence[tf.Tensor], alphas: Sequence[float] = ALPHAS
+) -> List[Dict[str, float]]:
   """Per α: every loss (mean over all images) of (1 - α) y_0 + α y_1,
   y_i the stylization of `problems[i]`, each content image [B, H, W, 3] of
   `batches` with its held-out eval style, scored by the first problem."""
@@ -52,21 +53,24 @@ def blend_losses(problems, batches: Sequence[tf.Tensor],
     indices = first.style_indices(content, training=False)
     images = [p.stylize_with_styles(content, indices) for p in problems]
     for alpha, total in zip(alphas, sums):
-      losses = first.losses((1 - alpha) * images[0] + alpha * images[1],
-                            content, indices)
+      losses = first.losses(
+        (1 - alpha) * images[0] + alpha * images[1], content, indices
+      )
       for name, values in losses.items():
         total[name] = total.get(name, 0.0) + float(tf.reduce_sum(values))
     count += int(content.shape[0])
   return [{k: v / count for k, v in total.items()} for total in sums]
 
 
-def full_loss(losses: Mapping[str, float],
-              point: weight_points.WeightPoint) -> float:
+def full_loss(
+  losses: Mapping[str, float], point: weight_points.WeightPoint
+) -> float:
   return sum(w * losses[k] for k, w in point.weights)
 
 
-def add_blends(curves, specs, points, model_root, seed_list, step, shared,
-               batches, short) -> Dict[str, dict]:
+def add_blends(
+  curves, specs, points, model_root, seed_list, step, shared, batches, short
+) -> Dict[str, dict]:
   """Adds 'blend <weight>' to `curves` at `step` for every seed whose two
   end models of that weight finished; returns the blends' per-α losses and
   chosen α (name -> seed -> ...)."""
@@ -79,19 +83,26 @@ def add_blends(curves, specs, points, model_root, seed_list, step, shared,
       if not all(seed in curves.get(m, {}) for m in ends):
         continue
       root = reproduction.seed_dir(model_root, seed)
-      problems = [reproduction.restore_state(
-          by_name[m], root, shared, batches[0].shape[1:],
-          batches[0].shape[0]).problem for m in ends]
+      problems = [
+        reproduction.restore_state(
+          by_name[m], root, shared, batches[0].shape[1:], batches[0].shape[0]
+        ).problem
+        for m in ends
+      ]
       per_alpha = blend_losses(problems, batches)
       best = {}
       for point in (p for p in points if weight_points.on_line(p, loss)):
         values = [full_loss(losses, point) for losses in per_alpha]
         best[point] = int(np.argmin(values))
-        curves.setdefault(name, {}).setdefault(seed, {}).setdefault(
-            step, {})[point] = values[best[point]]
+        curves.setdefault(name, {}).setdefault(seed, {}).setdefault(step, {})[
+          point
+        ] = values[best[point]]
       details.setdefault(name, {})[seed] = {
-          "models": ends, "alphas": list(ALPHAS), "losses": per_alpha,
-          "best_alpha": {p.name: ALPHAS[i] for p, i in best.items()}}
+        "models": ends,
+        "alphas": list(ALPHAS),
+        "losses": per_alpha,
+        "best_alpha": {p.name: ALPHAS[i] for p, i in best.items()},
+      }
   return details
 
 
@@ -104,17 +115,30 @@ def _json(value):
   if isinstance(value, weight_points.WeightPoint):
     return value.name
   if isinstance(value, Mapping):
-    return {_json(k) if isinstance(k, weight_points.WeightPoint) else str(k):
-            _json(v)
-            for k, v in value.items()}
+    return {
+      _json(k) if isinstance(k, weight_points.WeightPoint) else str(k): _json(v)
+      for k, v in value.items()
+    }
   return value
 
 
-def analyse(specs, points, model_root, steps, seed_list, shared, batches,
-            out_dir, name, timings, short):
+def analyse(
+  specs,
+  points,
+  model_root,
+  steps,
+  seed_list,
+  shared,
+  batches,
+  out_dir,
+  name,
+  timings,
+  short,
+):
   """Tables and figures of the finished models; returns (results, md)."""
-  curves = seed_comparison.collect_curves(specs, model_root, seed_list,
-                                          steps, weight_points.point_of(points))
+  curves = seed_comparison.collect_curves(
+    specs, model_root, seed_list, steps, weight_points.point_of(points)
+  )
   if "yoto" not in curves:
     return {"timings": timings}, "No YOTO model finished yet.\n"
   fixed = {p: p.model for p in points}
@@ -122,86 +146,128 @@ def analyse(specs, points, model_root, steps, seed_list, shared, batches,
   # content line only.
   for per_step in curves.get("specialist", {}).values():
     for values in per_step.values():
-      for point in [p for p in values
-                    if not weight_points.on_line(p, "content_loss")]:
+      for point in [
+        p for p in values if not weight_points.on_line(p, "content_loss")
+      ]:
         del values[point]
   finished = [m for m in curves]
   step = seed_statistics.final_step(curves, finished)
-  blends = add_blends(curves, specs, points, model_root, seed_list, step,
-                      shared, batches, short)
+  blends = add_blends(
+    curves, specs, points, model_root, seed_list, step, shared, batches, short
+  )
   baseline = seed_statistics.single_model(curves, fixed, step)
   methods = [m for m in ("yoto", "specialist") if m in curves] + list(blends)
   rows = seed_statistics.gap_rows(curves, fixed, methods, step, baseline)
-  statements = {m: seed_statistics.model_convergence(
-      curves, m, [p for p in points if m in ("yoto", "specialist") or
-                  p.model == m]) for m in finished}
+  statements = {
+    m: seed_statistics.model_convergence(
+      curves,
+      m,
+      [p for p in points if m in ("yoto", "specialist") or p.model == m],
+    )
+    for m in finished
+  }
   seeds_done = sorted(curves["yoto"])
-  title = (f"photo_patches test split, step {step}, seeds "
-           f"{', '.join(map(str, seeds_done))}")
-  paths = [plots.save(figures.gaps_figure(rows, baseline, title), os.path.join(
-      out_dir, f"{name}_gaps.png")),
-           plots.save(figures.learning_curves_figure(
-               curves, fixed, [m for m in ("yoto", "specialist")
-                               if m in curves], title),
-                      os.path.join(out_dir, f"{name}_learning_curves.png"))]
+  title = (
+    f"photo_patches test split, step {step}, seeds "
+    f"{', '.join(map(str, seeds_done))}"
+  )
+  paths = [
+    plots.save(
+      figures.gaps_figure(rows, baseline, title),
+      os.path.join(out_dir, f"{name}_gaps.png"),
+    ),
+    plots.save(
+      figures.learning_curves_figure(
+        curves, fixed, [m for m in ("yoto", "specialist") if m in curves], title
+      ),
+      os.path.join(out_dir, f"{name}_learning_curves.png"),
+    ),
+  ]
   seed_root = reproduction.seed_dir(model_root, seeds_done[0])
   if all(seeds_done[0] in curves.get(p.model, {}) for p in points):
     content = batches[0][:GRID_EXAMPLES]
-    paths.append(plots.save(figures.figure7(
-        specs, points, seed_root, shared, content,
-        f"Figure 7, seed {seeds_done[0]}, held-out content and style: the "
-        "fixed models (left) and the one YOTO model (right)"),
-        os.path.join(out_dir, f"{name}_figure7.png")))
+    paths.append(
+      plots.save(
+        figures.figure7(
+          specs,
+          points,
+          seed_root,
+          shared,
+          content,
+          f"Figure 7, seed {seeds_done[0]}, held-out content and style: the "
+          "fixed models (left) and the one YOTO model (right)",
+        ),
+        os.path.join(out_dir, f"{name}_figure7.png"),
+      )
+    )
   results = {
-      "steps": steps, "compared_step": step, "seeds": seeds_done,
-      "split": reproduction.SPLIT, "single_model": baseline,
-      "points": {p.name: {"model": p.model, "weights": p.as_dict()}
-                 for p in points},
-      "gaps": [{"point": r["label"].name, "fixed": _json(r["fixed"]),
-                "gaps": _json(r["gaps"]), "relative": r["relative"]}
-               for r in rows],
-      "blends": _json(blends), "convergence": _json(statements),
-      "timings": timings,
-      "cpu_seconds": seed_comparison.cpu_summary(
-          timings, list(fixed.values()), ("yoto", "specialist")),
-      "files": [os.path.basename(p) for p in paths]}
+    "steps": steps,
+    "compared_step": step,
+    "seeds": seeds_done,
+    "split": reproduction.SPLIT,
+    "single_model": baseline,
+    "points": {
+      p.name: {"model": p.model, "weights": p.as_dict()} for p in points
+    },
+    "gaps": [
+      {
+        "point": r["label"].name,
+        "fixed": _json(r["fixed"]),
+        "gaps": _json(r["gaps"]),
+        "relative": r["relative"],
+      }
+      for r in rows
+    ],
+    "blends": _json(blends),
+    "convergence": _json(statements),
+    "timings": timings,
+    "cpu_seconds": seed_comparison.cpu_summary(
+      timings, list(fixed.values()), ("yoto", "specialist")
+    ),
+    "files": [os.path.basename(p) for p in paths],
+  }
   return results, markdown(results, rows, baseline, statements, points)
 
 
 def markdown(results, rows, baseline, statements, points) -> str:
   label = lambda point: point.name
   weights = common.markdown_table(
-      ["point", "fixed model"] + [k for k, _ in points[0].weights],
-      [[p.name, p.model] + [f"{w:.3g}" for _, w in p.weights]
-       for p in points])
-  alpha = lambda chosen, point: (f"{chosen[point.name]:g}"
-                                 if point.name in chosen else "")
+    ["point", "fixed model"] + [k for k, _ in points[0].weights],
+    [[p.name, p.model] + [f"{w:.3g}" for _, w in p.weights] for p in points],
+  )
+  alpha = lambda chosen, point: (
+    f"{chosen[point.name]:g}" if point.name in chosen else ""
+  )
   alphas = common.markdown_table(
-      ["blend", "seed", *[p.name for p in points]],
-      [[name, seed] + [alpha(d["best_alpha"], p) for p in points]
-       for name, per_seed in results["blends"].items()
-       for seed, d in per_seed.items()])
+    ["blend", "seed", *[p.name for p in points]],
+    [
+      [name, seed] + [alpha(d["best_alpha"], p) for p in points]
+      for name, per_seed in results["blends"].items()
+      for seed, d in per_seed.items()
+    ],
+  )
   md = (
-      "The paper's Figure-6a weight vectors: Ghiasi et al.'s default "
-      "weights (content 2, style 1-3 1e-3, style 4 1e-2) moved onto this "
-      "loss network's ranges, and each swept weight x10 and ÷10:\n\n" +
-      weights +
-      f"\nFull loss on the test split at step {results['compared_step']} "
-      f"(seeds {', '.join(map(str, results['seeds']))}): method − fixed "
-      "at each point, mean ± 95 % interval over seeds (paired by seed) and "
-      "relative to the fixed loss; positive: worse than the fixed model. "
-      "The specialist only on the content line; 'blend <weight>' is the "
-      "best pixel blend of that weight's two end models (α chosen on the "
-      "test images).\n\n" +
-      seed_tables.gap_markdown(rows, baseline, label="point",
-                               label_text=label) +
-      "\nThe blends' best α (0: the ÷10 model, 1: the x10 model):\n\n" +
-      alphas +
-      "\nConvergence of the test full loss over the last quarter of the run "
-      "(seed mean; a YOTO model at its worst point); 'not plateaued' when "
-      f"that is more than {100 * seed_statistics.PLATEAU_SHARE:.0f} % of "
-      "the improvement since the first evaluation:\n\n" +
-      seed_tables.convergence_markdown(statements, "point", "loss units",
-                                       label_text=label))
+    "The paper's Figure-6a weight vectors: Ghiasi et al.'s default "
+    "weights (content 2, style 1-3 1e-3, style 4 1e-2) moved onto this "
+    "loss network's ranges, and each swept weight x10 and ÷10:\n\n"
+    + weights
+    + f"\nFull loss on the test split at step {results['compared_step']} "
+    f"(seeds {', '.join(map(str, results['seeds']))}): method − fixed "
+    "at each point, mean ± 95 % interval over seeds (paired by seed) and "
+    "relative to the fixed loss; positive: worse than the fixed model. "
+    "The specialist only on the content line; 'blend <weight>' is the "
+    "best pixel blend of that weight's two end models (α chosen on the "
+    "test images).\n\n"
+    + seed_tables.gap_markdown(rows, baseline, label="point", label_text=label)
+    + "\nThe blends' best α (0: the ÷10 model, 1: the x10 model):\n\n"
+    + alphas
+    + "\nConvergence of the test full loss over the last quarter of the run "
+    "(seed mean; a YOTO model at its worst point); 'not plateaued' when "
+    f"that is more than {100 * seed_statistics.PLATEAU_SHARE:.0f} % of "
+    "the improvement since the first evaluation:\n\n"
+    + seed_tables.convergence_markdown(
+      statements, "point", "loss units", label_text=label
+    )
+  )
   md += seed_tables.cpu_markdown(results["cpu_seconds"], len(points))
   return md + "\n" + seed_tables.seconds_line(results["timings"])

@@ -51,20 +51,24 @@ from yoto.utils import preprocessing
 from yoto.utils import styles as styles_lib
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
-CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))), "config", "photo_patches_magenta_style_transfer_yoto.gin")
+CONFIG = os.path.join(
+  os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+  "config",
+  "photo_patches_magenta_style_transfer_yoto.gin",
+)
 RESULT_FILE = "style_weight_effect.json"
 GRID_FILE = "style_weight_effect.png"
 GRID_COLUMNS = 8
 # A few steps of a narrow network: exercises every code path, means nothing.
 TINY_BINDINGS = common.TINY_STYLE_RUN_BINDINGS + (
-    "experiment.eval_weights = None",
-    "experiment.eval_num_samples = 1",
+  "experiment.eval_weights = None",
+  "experiment.eval_num_samples = 1",
 )
 
 
-def train(model_dir: str, config: str = CONFIG,
-          bindings: Sequence[str] = ()) -> float:
+def train(
+  model_dir: str, config: str = CONFIG, bindings: Sequence[str] = ()
+) -> float:
   """Trains, evaluates and exports in-process, as `python -m yoto.main`.
 
   Returns:
@@ -78,8 +82,11 @@ def train(model_dir: str, config: str = CONFIG,
 def test_content(dataset_name: str, num_images: int) -> np.ndarray:
   """The first `num_images` test-split images in [0, 1], [N, H, W, 3]."""
   dataset = data.get_dataset(
-      dataset_name, "test", batch_size=num_images,
-      preprocess_fn=preprocessing.get_preprocess_fn("value_range(0, 1)"))
+    dataset_name,
+    "test",
+    batch_size=num_images,
+    preprocess_fn=preprocessing.get_preprocess_fn("value_range(0, 1)"),
+  )
   return next(iter(dataset))["image"].numpy()
 
 
@@ -87,12 +94,14 @@ def held_out_styles(metadata: Mapping[str, object]) -> np.ndarray:
   """The module's held-out style images (else its training ones), [S, ...]."""
   info = metadata["styles"]
   style_set = styles_lib.load_style_set(
-      info["source"], metadata["style_image_size"], list(info["held_out"]))
+    info["source"], metadata["style_image_size"], list(info["held_out"])
+  )
   return style_set.images[style_set.eval_indices("held_out")]
 
 
-def settings(metadata: Mapping[str, object]
-             ) -> List[Tuple[str, Dict[str, float]]]:
+def settings(
+  metadata: Mapping[str, object],
+) -> List[Tuple[str, Dict[str, float]]]:
   """(label, weights) for the centre and both ends of each conditioned loss.
 
   Weights are those of every loss; the conditioned ones vary, the others
@@ -102,8 +111,10 @@ def settings(metadata: Mapping[str, object]
   result = [("centre", centre)]
   for name in metadata["conditioned_losses"]:
     low, high = metadata["conditioned_ranges"][name]
-    result += [(f"{name}=low", {**centre, name: float(low)}),
-               (f"{name}=high", {**centre, name: float(high)})]
+    result += [
+      (f"{name}=low", {**centre, name: float(low)}),
+      (f"{name}=high", {**centre, name: float(high)}),
+    ]
   return result
 
 
@@ -115,18 +126,22 @@ class LossNetwork:
     self.style_layers = tuple(metadata["style_layers"])
     self.network = vgg.Vgg16Features(vgg.read_vgg16_weights(weights))
     self.content_features = self.network(
-        tf.constant(content), [self.content_layer])[self.content_layer]
+      tf.constant(content), [self.content_layer]
+    )[self.content_layer]
     features = self.network(tf.constant(style), self.style_layers)
-    self.grams = [style_transfer.gram_matrix(features[k])
-                  for k in self.style_layers]
+    self.grams = [
+      style_transfer.gram_matrix(features[k]) for k in self.style_layers
+    ]
 
   def __call__(self, images) -> Dict[str, float]:
     features = self.network(images, (self.content_layer,) + self.style_layers)
     losses = {
-        style_transfer.CONTENT_LOSS: style_transfer.content_loss(
-            features[self.content_layer], self.content_features),
-        style_transfer.TOTAL_VARIATION_LOSS:
-            style_transfer.total_variation_loss(images),
+      style_transfer.CONTENT_LOSS: style_transfer.content_loss(
+        features[self.content_layer], self.content_features
+      ),
+      style_transfer.TOTAL_VARIATION_LOSS: style_transfer.total_variation_loss(
+        images
+      ),
     }
     names = style_transfer.style_loss_names(len(self.style_layers))
     for name, layer, gram in zip(names, self.style_layers, self.grams):
@@ -134,8 +149,9 @@ class LossNetwork:
     return {k: float(tf.reduce_mean(v)) for k, v in losses.items()}
 
 
-def weight_effect(hub_module: str, content: np.ndarray,
-                  loss_network_weights: str = "hed") -> Dict[str, object]:
+def weight_effect(
+  hub_module: str, content: np.ndarray, loss_network_weights: str = "hed"
+) -> Dict[str, object]:
   """Stylizes every content image with every held-out style per setting.
 
   Args:
@@ -152,41 +168,59 @@ def weight_effect(hub_module: str, content: np.ndarray,
   module = tf.saved_model.load(hub_module)
   metadata = json.loads(module.metadata()["metadata"].numpy())
   if not metadata.get("conditioned_ranges"):
-    raise ValueError(f"{hub_module} is not a YOTO (weight-conditioned) "
-                     "module; there are no weights to vary.")
+    raise ValueError(
+      f"{hub_module} is not a YOTO (weight-conditioned) "
+      "module; there are no weights to vary."
+    )
   style = held_out_styles(metadata)
   # Every (content, style) pair: content-major.
   pairs_content = np.repeat(content, len(style), axis=0)
   pairs_style = np.tile(style, [len(content), 1, 1, 1])
-  loss_network = LossNetwork(metadata, pairs_content, pairs_style,
-                             loss_network_weights)
+  loss_network = LossNetwork(
+    metadata, pairs_content, pairs_style, loss_network_weights
+  )
   conditioned = metadata["conditioned_losses"]
   results, images = {}, {}
   for label, weights in settings(metadata):
     stylized = module.stylize(
-        content=tf.constant(pairs_content), style=tf.constant(pairs_style),
-        weights=tf.constant([weights[k] for k in conditioned]))["stylized"]
+      content=tf.constant(pairs_content),
+      style=tf.constant(pairs_style),
+      weights=tf.constant([weights[k] for k in conditioned]),
+    )["stylized"]
     images[label] = stylized.numpy()
     losses = loss_network(stylized)
     results[label] = {
-        "weights": weights, "losses": losses,
-        "full_loss": sum(weights[k] * v for k, v in losses.items())}
-  diffs = {name: float(np.abs(images[f"{name}=high"] -
-                              images[f"{name}=low"]).mean() * 255)
-           for name in conditioned}
+      "weights": weights,
+      "losses": losses,
+      "full_loss": sum(weights[k] * v for k, v in losses.items()),
+    }
+  diffs = {
+    name: float(
+      np.abs(images[f"{name}=high"] - images[f"{name}=low"]).mean() * 255
+    )
+    for name in conditioned
+  }
   images = {"content": pairs_content, "style": pairs_style, **images}
-  return {"hub_module": hub_module, "num_images": len(pairs_content),
-          "mean_abs_diff_0_255": diffs, "settings": results,
-          "images": images}
+  return {
+    "hub_module": hub_module,
+    "num_images": len(pairs_content),
+    "mean_abs_diff_0_255": diffs,
+    "settings": results,
+    "images": images,
+  }
 
 
-def save_grid(images: Mapping[str, np.ndarray], path: str,
-              columns: int = GRID_COLUMNS) -> None:
+def save_grid(
+  images: Mapping[str, np.ndarray], path: str, columns: int = GRID_COLUMNS
+) -> None:
   """One row per entry of `images` (its first `columns` images), as a PNG."""
   size = next(iter(images.values())).shape[1:3]
-  rows = [np.concatenate([tf.image.resize(im, size).numpy()
-                          for im in value[:columns]], axis=1)
-          for value in images.values()]
+  rows = [
+    np.concatenate(
+      [tf.image.resize(im, size).numpy() for im in value[:columns]], axis=1
+    )
+    for value in images.values()
+  ]
   image_files.write_image(path, np.concatenate(rows, axis=0))
 
 
@@ -194,34 +228,56 @@ def format_report(report: Mapping[str, object]) -> str:
   """A plain-text table: losses per setting, then |high - low| per weight."""
   labels = list(report["settings"])
   names = sorted(report["settings"]["centre"]["losses"])
-  short = [n.replace("_loss", "").replace("total_variation", "tv")
-           for n in names]
+  short = [
+    n.replace("_loss", "").replace("total_variation", "tv") for n in names
+  ]
   lines = [f"{'setting':24s}" + "".join(f"{s:>11s}" for s in short)]
   for label in labels:
     losses = report["settings"][label]["losses"]
-    lines.append(f"{label:24s}" + "".join(f"{losses[n]:11.3g}"
-                                          for n in names))
-  lines.append("mean |high - low| (0-255 levels): " + ", ".join(
-      f"{k}={v:.1f}" for k, v in report["mean_abs_diff_0_255"].items()))
+    lines.append(f"{label:24s}" + "".join(f"{losses[n]:11.3g}" for n in names))
+  lines.append(
+    "mean |high - low| (0-255 levels): "
+    + ", ".join(
+      f"{k}={v:.1f}" for k, v in report["mean_abs_diff_0_255"].items()
+    )
+  )
   return "\n".join(lines)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("--model_dir", required=True,
-                      help="the run to measure (and, with --train, train)")
-  parser.add_argument("--train", action="store_true",
-                      help="train --config into --model_dir first")
+  parser.add_argument(
+    "--model_dir",
+    required=True,
+    help="the run to measure (and, with --train, train)",
+  )
+  parser.add_argument(
+    "--train", action="store_true", help="train --config into --model_dir first"
+  )
   parser.add_argument("--config", default=CONFIG, help="gin config to train")
-  parser.add_argument("--gin_bindings", action="append", default=[],
-                      help="extra gin bindings for --train (repeatable)")
-  parser.add_argument("--dataset", default="photo_patches/64",
-                      help="TFDS dataset whose test split is the content")
-  parser.add_argument("--num_images", type=int, default=16,
-                      help="test content images (each with every style)")
+  parser.add_argument(
+    "--gin_bindings",
+    action="append",
+    default=[],
+    help="extra gin bindings for --train (repeatable)",
+  )
+  parser.add_argument(
+    "--dataset",
+    default="photo_patches/64",
+    help="TFDS dataset whose test split is the content",
+  )
+  parser.add_argument(
+    "--num_images",
+    type=int,
+    default=16,
+    help="test content images (each with every style)",
+  )
   parser.add_argument("--loss_network_weights", default="hed")
-  parser.add_argument("--tiny", action="store_true",
-                      help="a 2-step narrow model and 2 images; for tests")
+  parser.add_argument(
+    "--tiny",
+    action="store_true",
+    help="a 2-step narrow model and 2 images; for tests",
+  )
   args = parser.parse_args(argv)
   bindings = list(args.gin_bindings)
   if args.tiny:
@@ -234,20 +290,27 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     seconds = train(args.model_dir, args.config, bindings)
   hub_module = module_paths.latest_hub_module(args.model_dir)
   if hub_module is None:
-    raise ValueError(f"No hub module in {args.model_dir}; train it first "
-                     "(--train).")
-  report = weight_effect(hub_module, test_content(args.dataset,
-                                                  args.num_images),
-                         args.loss_network_weights)
+    raise ValueError(
+      f"No hub module in {args.model_dir}; train it first (--train)."
+    )
+  report = weight_effect(
+    hub_module,
+    test_content(args.dataset, args.num_images),
+    args.loss_network_weights,
+  )
   path = os.path.join(args.model_dir, RESULT_FILE)
   if args.train:
-    report.update(train_seconds=seconds, config=args.config,
-                  bindings=bindings)
+    report.update(train_seconds=seconds, config=args.config, bindings=bindings)
   elif os.path.exists(path):  # Keep how an earlier --train run trained it.
     with open(path) as f:
       earlier = json.load(f)
-    report.update({k: earlier[k] for k in ("train_seconds", "config",
-                                           "bindings") if k in earlier})
+    report.update(
+      {
+        k: earlier[k]
+        for k in ("train_seconds", "config", "bindings")
+        if k in earlier
+      }
+    )
   save_grid(report.pop("images"), os.path.join(args.model_dir, GRID_FILE))
   with open(path, "w") as f:
     json.dump(report, f, indent=1)

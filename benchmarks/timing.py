@@ -24,6 +24,7 @@ class Timing:
   time to other jobs on the machine, though not immune: contention adds
   cache misses and the thread pool's spin-waiting.
   """
+
   wall: float
   cpu: float
 
@@ -32,10 +33,12 @@ def time_call(fn: Callable[[], object]) -> Timing:
   """Times one call of `fn` (its result is fetched to sync)."""
   start_wall, start_cpu = time.perf_counter(), time.process_time()
   result = fn()
-  tf.nest.map_structure(lambda x: x.numpy() if hasattr(x, "numpy") else x,
-                        result)
-  return Timing(time.perf_counter() - start_wall,
-                time.process_time() - start_cpu)
+  tf.nest.map_structure(
+    lambda x: x.numpy() if hasattr(x, "numpy") else x, result
+  )
+  return Timing(
+    time.perf_counter() - start_wall, time.process_time() - start_cpu
+  )
 
 
 class Times(dict):
@@ -51,8 +54,9 @@ class Times(dict):
     return {"wall_s": self.wall(), "cpu_s": self.cpu()}
 
 
-def interleaved(variants: Mapping[str, Callable[[], object]], repeats: int,
-                warmup: int = 1) -> Times:
+def interleaved(
+  variants: Mapping[str, Callable[[], object]], repeats: int, warmup: int = 1
+) -> Times:
   """Times every variant `repeats` times, interleaved, after `warmup` calls.
 
   Repetition r runs the variants in an order rotated by r, so no variant is
@@ -77,27 +81,30 @@ def median(values: Sequence[float]) -> float:
   return float(statistics.median(values))
 
 
-def paired_ratio(times: Mapping[str, Sequence[float]], numerator: str,
-                 denominator: str) -> float:
-  """Median over repetitions of times[numerator][r] / times[denominator][r].
-  """
+def paired_ratio(
+  times: Mapping[str, Sequence[float]], numerator: str, denominator: str
+) -> float:
+  """Median over repetitions of times[numerator][r] / times[denominator][r]."""
   return median([a / b for a, b in zip(times[numerator], times[denominator])])
 
 
-def ratios(times: Times, pairs: Mapping[str, Tuple[str, str]]
-           ) -> Dict[str, Dict[str, float]]:
-  """label -> {'cpu': ratio, 'wall': ratio} for label: (numerator, denom).
-  """
+def ratios(
+  times: Times, pairs: Mapping[str, Tuple[str, str]]
+) -> Dict[str, Dict[str, float]]:
+  """label -> {'cpu': ratio, 'wall': ratio} for label: (numerator, denom)."""
   cpu, wall = times.cpu(), times.wall()
-  return {label: {"cpu": paired_ratio(cpu, a, b),
-                  "wall": paired_ratio(wall, a, b)}
-          for label, (a, b) in pairs.items()}
+  return {
+    label: {"cpu": paired_ratio(cpu, a, b), "wall": paired_ratio(wall, a, b)}
+    for label, (a, b) in pairs.items()
+  }
 
 
 def medians(times: Times) -> Dict[str, Dict[str, float]]:
   """{'cpu': {variant: median s}, 'wall': {variant: median s}}."""
-  return {clock: {name: median(values) for name, values in view.items()}
-          for clock, view in (("cpu", times.cpu()), ("wall", times.wall()))}
+  return {
+    clock: {name: median(values) for name, values in view.items()}
+    for clock, view in (("cpu", times.cpu()), ("wall", times.wall()))
+  }
 
 
 def format_ratio(ratio: Mapping[str, float], bold: bool = False) -> str:

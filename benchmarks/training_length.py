@@ -52,11 +52,11 @@ def finished_runs(model_root: str) -> List[tuple]:
   """(seed, RunMetrics at its last test evaluation) of every finished run
   under `model_root`/steps*/seed*/."""
   runs = []
-  for directory in sorted(glob.glob(os.path.join(model_root, "steps*",
-                                                 "seed*", "*"))):
+  for directory in sorted(
+    glob.glob(os.path.join(model_root, "steps*", "seed*", "*"))
+  ):
     match = _SEED_DIR.search(os.path.dirname(directory))
-    if not match or not os.path.exists(
-        experiment_lib.finished_path(directory)):
+    if not match or not os.path.exists(experiment_lib.finished_path(directory)):
       continue
     try:
       run = metrics.load_run(directory, split=SPLIT)
@@ -84,8 +84,9 @@ def tables(runs: Sequence[tuple], yoto_names: Sequence[str]):
       if key in run.evals:
         if seed in yoto[key][run.step]:
           raise ValueError(
-              f"Two runs of {', '.join(yoto_names)} trained {run.step} steps "
-              f"for seed {seed}; name only one of them in --yoto.")
+            f"Two runs of {', '.join(yoto_names)} trained {run.step} steps "
+            f"for seed {seed}; name only one of them in --yoto."
+          )
         yoto[key][run.step][seed] = run.evals[key][FULL_LOSS]
   return fixed, yoto
 
@@ -127,14 +128,20 @@ def rows(fixed: Table, yoto: Table) -> List[dict]:
       method = yoto.get(key, {}).get(steps, {})
       mean = _mean(baseline) if baseline else None
       gap = seed_statistics.paired_gap(method, baseline)
-      out.append({
-          "label": _label(key, label_name), "steps": steps,
-          "fixed": mean, "fixed_seeds": sorted(baseline),
-          "fixed_change": (None if mean is None or not shortest else
-                           mean / shortest - 1.0),
+      out.append(
+        {
+          "label": _label(key, label_name),
+          "steps": steps,
+          "fixed": mean,
+          "fixed_seeds": sorted(baseline),
+          "fixed_change": (
+            None if mean is None or not shortest else mean / shortest - 1.0
+          ),
           "yoto": _mean(method) if method else None,
           "gap": gap.to_json() if gap else None,
-          "relative_gap": (gap.mean / mean if gap and mean else None)})
+          "relative_gap": (gap.mean / mean if gap and mean else None),
+        }
+      )
   return out
 
 
@@ -153,52 +160,78 @@ def markdown(table_rows: Sequence[dict], label: str) -> str:
     if row["gap"] is None:
       return ""
     interval = seed_statistics.Interval(**row["gap"])
-    return seed_tables.interval_cell(interval, _digits(row["fixed"]),
-                                     row["relative_gap"])
+    return seed_tables.interval_cell(
+      interval, _digits(row["fixed"]), row["relative_gap"]
+    )
 
-  lines = [f"| {label} weight | steps trained | fixed full loss | change from the "
-           "shortest fixed run | YOTO full loss | YOTO − fixed (same length) "
-           "|", "|---|---|---|---|---|---|"]
+  lines = [
+    f"| {label} weight | steps trained | fixed full loss | change from the "
+    "shortest fixed run | YOTO full loss | YOTO − fixed (same length) "
+    "|",
+    "|---|---|---|---|---|---|",
+  ]
   for row in table_rows:
-    change = ("" if row["fixed_change"] is None else
-              f"{100 * row['fixed_change']:+.1f} %")
-    lines.append(f"| {row['label']} | {row['steps']} | "
-                 f"{number(row['fixed'])} | {change} | "
-                 f"{number(row['yoto'])} | {gap_cell(row)} |")
-  return ("Final test full loss of each model by the number of steps it "
-          "trained (mean over seeds); YOTO − fixed paired over the seeds "
-          "both have, mean ± 95 % interval:\n\n" + "\n".join(lines) + "\n")
+    change = (
+      ""
+      if row["fixed_change"] is None
+      else f"{100 * row['fixed_change']:+.1f} %"
+    )
+    lines.append(
+      f"| {row['label']} | {row['steps']} | "
+      f"{number(row['fixed'])} | {change} | "
+      f"{number(row['yoto'])} | {gap_cell(row)} |"
+    )
+  return (
+    "Final test full loss of each model by the number of steps it "
+    "trained (mean over seeds); YOTO − fixed paired over the seeds "
+    "both have, mean ± 95 % interval:\n\n" + "\n".join(lines) + "\n"
+  )
 
 
 def _parser():
   parser = common.base_parser(__doc__)
-  parser.add_argument("--model_root", required=True,
-                      help="A reproduction's --model_root (holding steps<N>/"
-                      "seed<k>/<model>).")
-  parser.add_argument("--yoto", default="yoto,yoto_same_compute",
-                      help="Comma-separated run names that are one YOTO "
-                      "model at different lengths.")
-  parser.add_argument("--name", default="",
-                      help="Suffix of the results files' name.")
+  parser.add_argument(
+    "--model_root",
+    required=True,
+    help="A reproduction's --model_root (holding steps<N>/seed<k>/<model>).",
+  )
+  parser.add_argument(
+    "--yoto",
+    default="yoto,yoto_same_compute",
+    help="Comma-separated run names that are one YOTO "
+    "model at different lengths.",
+  )
+  parser.add_argument(
+    "--name", default="", help="Suffix of the results files' name."
+  )
   return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
   args = _parser().parse_args(argv)
   if not os.path.isdir(args.model_root):
-    sys.exit(f"--model_root={args.model_root} is not a directory; pass the "
-             "--model_root of a reproduction.")
+    sys.exit(
+      f"--model_root={args.model_root} is not a directory; pass the "
+      "--model_root of a reproduction."
+    )
   runs = finished_runs(args.model_root)
   fixed, yoto = tables(runs, [n for n in args.yoto.split(",") if n])
   if not fixed:
-    sys.exit(f"No finished fixed-weight run under {args.model_root}/steps*/"
-             "seed*/; train the reproduction first.")
+    sys.exit(
+      f"No finished fixed-weight run under {args.model_root}/steps*/"
+      "seed*/; train the reproduction first."
+    )
   table_rows = rows(fixed, yoto)
   label = varying_weight(list(fixed)) or "weights"
   name = "training_length" + (f"_{args.name}" if args.name else "")
-  common.write_results(name, args.out_dir, {"rows": table_rows},
-                       markdown(table_rows, label), argv,
-                       script="training_length")
+  common.write_results(
+    name,
+    args.out_dir,
+    {"rows": table_rows},
+    markdown(table_rows, label),
+    argv,
+    script="training_length",
+  )
   return table_rows
 
 

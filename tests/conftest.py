@@ -8,6 +8,7 @@ let strategy tests run MirroredStrategy on one machine; they must be
 configured before TensorFlow initialises its runtime, so it happens here, at
 collection time, for the whole session.
 """
+
 import os
 import shutil
 import tempfile
@@ -21,7 +22,8 @@ import tensorflow as tf  # noqa: E402
 _cpus = tf.config.list_physical_devices("CPU")
 try:
   tf.config.set_logical_device_configuration(
-      _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+    _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2
+  )
 except RuntimeError:  # The runtime is already initialised; keep what exists.
   pass
 
@@ -33,10 +35,10 @@ CONFIG_DIR = os.path.join(ROOT, "config")
 
 # Bindings that shrink any VAE config to a few seconds of work.
 TINY_BINDINGS = (
-    "experiment.train_steps = 6",
-    "experiment.iterations_per_loop = 3",
-    "experiment.save_checkpoints_steps = 3",
-    "experiment.eval_steps = 1",
+  "experiment.train_steps = 6",
+  "experiment.iterations_per_loop = 3",
+  "experiment.save_checkpoints_steps = 3",
+  "experiment.eval_steps = 1",
 )
 
 
@@ -49,15 +51,21 @@ def config_path(name):
   return os.path.join(CONFIG_DIR, name)
 
 
-def run_experiment(model_dir, config, bindings=(), schedule="train_and_eval",
-                   **runtime_kwargs):
-  """Runs `experiment` in-process with a fresh gin config; returns the result.
-  """
+def run_experiment(
+  model_dir, config, bindings=(), schedule="train_and_eval", **runtime_kwargs
+):
+  """Runs `experiment` in-process with a fresh gin config; returns the result."""
   from yoto import main  # pylint: disable=g-import-not-at-top
   from yoto.training import experiment  # pylint: disable=g-import-not-at-top
+
   files = [config_path(config)] if isinstance(config, str) else config
-  return main.run_in_process(str(model_dir), files, bindings, schedule,
-                             experiment.RuntimeOptions(**runtime_kwargs))
+  return main.run_in_process(
+    str(model_dir),
+    files,
+    bindings,
+    schedule,
+    experiment.RuntimeOptions(**runtime_kwargs),
+  )
 
 
 @pytest.fixture(name="run_experiment")

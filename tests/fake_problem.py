@@ -33,10 +33,12 @@ class LinearProblem(base.Problem):
     if self._conditioning_variable:
       self.c = tf.Variable(0.5, name="conditioning_c")
 
-  def losses_and_metrics(self, features, inputs_extra=None, training=False,
-                         seed=None):
-    x = tf.reduce_mean(tf.reshape(features["x"], [tf.shape(features["x"])[0],
-                                                  -1]), axis=1)
+  def losses_and_metrics(
+    self, features, inputs_extra=None, training=False, seed=None
+  ):
+    x = tf.reduce_mean(
+      tf.reshape(features["x"], [tf.shape(features["x"])[0], -1]), axis=1
+    )
     scale = 1.0
     if inputs_extra is not None:
       scale = 1.0 + tf.reduce_sum(inputs_extra, axis=1)

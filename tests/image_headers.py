@@ -12,9 +12,17 @@ def png_header(width: int, height: int) -> bytes:
   """
 
   def chunk(kind, body):
-    return (struct.pack(">I", len(body)) + kind + body +
-            struct.pack(">I", zlib.crc32(kind + body)))
+    return (
+      struct.pack(">I", len(body))
+      + kind
+      + body
+      + struct.pack(">I", zlib.crc32(kind + body))
+    )
 
   ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-  return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
-          chunk(b"IDAT", zlib.compress(bytes(64))) + chunk(b"IEND", b""))
+  return (
+    b"\x89PNG\r\n\x1a\n"
+    + chunk(b"IHDR", ihdr)
+    + chunk(b"IDAT", zlib.compress(bytes(64)))
+    + chunk(b"IEND", b"")
+  )

@@ -13,8 +13,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import common
@@ -46,9 +45,14 @@ def _all_ratios_positive(ratios):
 
 
 def test_train_throughput_runs_every_section(tmp_path):
-  results = train_throughput.main([
-      "--tiny", "--architectures=cifar10", "--xla_models=yoto",
-      f"--out_dir={tmp_path}"])
+  results = train_throughput.main(
+    [
+      "--tiny",
+      "--architectures=cifar10",
+      "--xla_models=yoto",
+      f"--out_dir={tmp_path}",
+    ]
+  )
   loop = results["loop"]["cifar10"]
   # The plain Keras reference has exactly the fixed model's layers.
   assert loop["params"]["keras"] == loop["params"]["fixed"]
@@ -66,69 +70,98 @@ def test_input_pipeline_times_both_pipelines_against_the_step(tmp_path):
     assert results["alone"]["ms_per_batch"]["cpu"][name] > 0
   _all_ratios_positive(results["alone"]["share_of_step"])
   _all_ratios_positive(results["loop"]["ratios"])
-  assert set(results["loop"]["ratios"]) == {"batched/in-memory",
-                                            "per_example/in-memory"}
+  assert set(results["loop"]["ratios"]) == {
+    "batched/in-memory",
+    "per_example/in-memory",
+  }
   _assert_written(tmp_path, "input_pipeline")
 
 
 def test_film_overhead_times_a_variant(tmp_path):
-  results = film_overhead.main(["--tiny", "--architectures=shapes3d",
-                                "--variants=custom_gradient",
-                                f"--out_dir={tmp_path}"])
+  results = film_overhead.main(
+    [
+      "--tiny",
+      "--architectures=shapes3d",
+      "--variants=custom_gradient",
+      f"--out_dir={tmp_path}",
+    ]
+  )
   ratios = results["shapes3d"]["ratios"]
-  assert set(ratios) == {"yoto/fixed", "literal/fixed", "yoto/literal",
-                         "custom_gradient/fixed", "custom_gradient/yoto"}
+  assert set(ratios) == {
+    "yoto/fixed",
+    "literal/fixed",
+    "yoto/literal",
+    "custom_gradient/fixed",
+    "custom_gradient/yoto",
+  }
   _all_ratios_positive(ratios)
   _assert_written(tmp_path, "film_overhead")
 
 
 def test_custom_gradient_variant_computes_film_and_its_gradients():
   arch = common.ARCHITECTURES["shapes3d"]
-  state = common.build_state(arch.yoto_config, (), arch.image_shape,
-                             batch_size=2)
+  state = common.build_state(
+    arch.yoto_config, (), arch.image_shape, batch_size=2
+  )
   layer = state.problem.decoder.film_layers[0]  # 8 channels at 64x64.
   features = tf.random.normal([2, 64, 64, 8])
   bias = tf.random.normal([8])
   inputs_extra = tf.math.log([[4.0, 1.0], [300.0, 1.0]])
   outputs = {}
-  for name, fn in (("layer", layer),
-                   ("custom", functools.partial(film_overhead.custom_gradient,
-                                                layer))):
+  for name, fn in (
+    ("layer", layer),
+    ("custom", functools.partial(film_overhead.custom_gradient, layer)),
+  ):
     with tf.GradientTape() as tape:
       tape.watch([features, bias])
       y = fn(features, inputs_extra, bias=bias)
       loss = tf.reduce_sum(y * tf.cos(y))
     outputs[name] = [y] + tape.gradient(
-        loss, [features, bias] + layer.trainable_variables)
+      loss, [features, bias] + layer.trainable_variables
+    )
   for got, want in zip(outputs["custom"], outputs["layer"]):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
 def test_eval_cost_times_every_number_of_weights(tmp_path):
-  results = eval_cost.main(["--tiny", "--architectures=shapes3d",
-                            f"--out_dir={tmp_path}"])
+  results = eval_cost.main(
+    ["--tiny", "--architectures=shapes3d", f"--out_dir={tmp_path}"]
+  )
   costs = results["shapes3d"]["cost_over_k1"]
-  assert set(costs) == {f"{m}_k{k}" for m in ("yoto", "fixed")
-                        for k in eval_cost.NUM_WEIGHTS}
+  assert set(costs) == {
+    f"{m}_k{k}" for m in ("yoto", "fixed") for k in eval_cost.NUM_WEIGHTS
+  }
   assert costs["yoto_k1"] == {"cpu": 1.0, "wall": 1.0}
   _assert_written(tmp_path, "eval_cost")
 
 
 def test_beta_grid_is_log_spaced_over_the_range():
   betas = [w["kl_loss"] for w in eval_cost.beta_grid(13, 0.5, 2048.0)]
-  np.testing.assert_allclose(betas, 0.5 * 2.0**np.arange(13), rtol=1e-6)
+  np.testing.assert_allclose(betas, 0.5 * 2.0 ** np.arange(13), rtol=1e-6)
 
 
 def test_reproduced_yoto_model_feeds_hub_latency(tmp_path):
   models = tmp_path / "models"
-  reproduce_vae.main(["--tiny", "--setting=photo_patches", "--betas=2,32",
-                      "--seeds=1", "--evals=1", "--variants=yoto",
-                      "--only=yoto",
-                      f"--model_root={models}",
-                      f"--out_dir={tmp_path / 'out'}"])
-  latency = hub_latency.main(["--tiny",
-                              f"--model_dir={models / 'steps4' / 'seed0' / 'yoto'}",
-                              f"--out_dir={tmp_path / 'hub'}"])
+  reproduce_vae.main(
+    [
+      "--tiny",
+      "--setting=photo_patches",
+      "--betas=2,32",
+      "--seeds=1",
+      "--evals=1",
+      "--variants=yoto",
+      "--only=yoto",
+      f"--model_root={models}",
+      f"--out_dir={tmp_path / 'out'}",
+    ]
+  )
+  latency = hub_latency.main(
+    [
+      "--tiny",
+      f"--model_dir={models / 'steps4' / 'seed0' / 'yoto'}",
+      f"--out_dir={tmp_path / 'hub'}",
+    ]
+  )
   # The exported module computes what the restored Keras model computes.
   assert max(latency["max_abs_difference_to_keras_function"].values()) < 1e-3
   _assert_written(tmp_path / "hub", "hub_latency")
@@ -137,8 +170,13 @@ def test_reproduced_yoto_model_feeds_hub_latency(tmp_path):
 def test_style_weight_effect_measures_both_ends_of_every_weight(tmp_path):
   report = style_weight_effect.main(["--tiny", f"--model_dir={tmp_path}"])
   diffs = report["mean_abs_diff_0_255"]
-  assert set(diffs) == {"content_loss", "style_loss_1", "style_loss_2",
-                        "style_loss_3", "style_loss_4"}
+  assert set(diffs) == {
+    "content_loss",
+    "style_loss_1",
+    "style_loss_2",
+    "style_loss_3",
+    "style_loss_4",
+  }
   assert all(np.isfinite(v) and v >= 0 for v in diffs.values())
   # The centre and both ends of each of the five weights, six losses each.
   assert len(report["settings"]) == 11

@@ -44,24 +44,44 @@ def _run(capsys, *argv):
   return code, captured.out, captured.err
 
 
-def _compressed(capsys, modules, image_path, tmp_path, lmbda="0.01",
-                module="yoto"):
+def _compressed(
+  capsys, modules, image_path, tmp_path, lmbda="0.01", module="yoto"
+):
   out = tmp_path / "out.yoto"
-  code, _, err = _run(capsys, "compress", f"--module={modules[module]}",
-                      f"--lmbda={lmbda}", image_path, out)
+  code, _, err = _run(
+    capsys,
+    "compress",
+    f"--module={modules[module]}",
+    f"--lmbda={lmbda}",
+    image_path,
+    out,
+  )
   assert code == 0, err
   return out
 
 
-def test_round_trip_restores_the_module_reconstruction(capsys, modules,
-                                                       image_path, tmp_path):
+def test_round_trip_restores_the_module_reconstruction(
+  capsys, modules, image_path, tmp_path
+):
   out = tmp_path / "out.yoto"
-  code, stdout, _ = _run(capsys, "compress", f"--module={modules['yoto']}",
-                         "--lmbda=0.02", image_path, out)
+  code, stdout, _ = _run(
+    capsys,
+    "compress",
+    f"--module={modules['yoto']}",
+    "--lmbda=0.02",
+    image_path,
+    out,
+  )
   assert code == 0 and "bpp" in stdout and "PSNR" in stdout
   restored = tmp_path / "restored.png"
-  code, stdout, _ = _run(capsys, "decompress", f"--module={modules['yoto']}",
-                         f"--original={image_path}", out, restored)
+  code, stdout, _ = _run(
+    capsys,
+    "decompress",
+    f"--module={modules['yoto']}",
+    f"--original={image_path}",
+    out,
+    restored,
+  )
   assert code == 0 and "PSNR" in stdout and "λ=0.02" in stdout
   decoded = image_files.read_image(str(restored))
   codec = codec_lib.Codec.load(modules["yoto"])
@@ -75,8 +95,9 @@ def test_model_dir_resolves_to_its_newest_module(modules):
   assert codec_lib.Codec.load(model_dir).path == modules["yoto"]
 
 
-def test_file_holds_lambda_shape_and_version(capsys, modules, image_path,
-                                             tmp_path):
+def test_file_holds_lambda_shape_and_version(
+  capsys, modules, image_path, tmp_path
+):
   out = _compressed(capsys, modules, image_path, tmp_path, lmbda="0.05")
   data = out.read_bytes()
   assert data[:4] == b"YOTO" and data[4] == codec_file.FORMAT_VERSION
@@ -92,8 +113,10 @@ def _rejected(capsys, *argv):
   return err
 
 
-@pytest.mark.parametrize("damage,message", [
-    (lambda d: d[:codec_file.HEADER_SIZE - 3], "truncated"),
+@pytest.mark.parametrize(
+  "damage,message",
+  [
+    (lambda d: d[: codec_file.HEADER_SIZE - 3], "truncated"),
     (lambda d: d[:-5], "truncated"),
     (lambda d: d + b"x", "corrupt"),
     (lambda d: d[:-1] + bytes([d[-1] ^ 1]), "corrupt"),
@@ -101,100 +124,168 @@ def _rejected(capsys, *argv):
     (lambda d: b"PNG!" + d[4:], "not a YOTO compressed image"),
     (lambda d: b"", "empty"),
     (lambda d: d[:4] + b"\x09" + d[5:], "version 9"),
-])
-def test_decompress_rejects_damaged_files(capsys, modules, image_path,
-                                          tmp_path, damage, message):
+  ],
+)
+def test_decompress_rejects_damaged_files(
+  capsys, modules, image_path, tmp_path, damage, message
+):
   out = _compressed(capsys, modules, image_path, tmp_path)
   bad = tmp_path / "bad.yoto"
   bad.write_bytes(damage(out.read_bytes()))
-  err = _rejected(capsys, "decompress", f"--module={modules['yoto']}", bad,
-                  tmp_path / "never.png")
+  err = _rejected(
+    capsys,
+    "decompress",
+    f"--module={modules['yoto']}",
+    bad,
+    tmp_path / "never.png",
+  )
   assert message in err
   assert not (tmp_path / "never.png").exists()
 
 
-def test_decompress_rejects_a_file_from_another_module(capsys, modules,
-                                                       image_path, tmp_path):
+def test_decompress_rejects_a_file_from_another_module(
+  capsys, modules, image_path, tmp_path
+):
   out = _compressed(capsys, modules, image_path, tmp_path)
   coded = codec_file.CompressedImage.from_bytes(out.read_bytes())
   # What another model's file looks like: an intact file, another fingerprint.
   other = dataclasses.replace(coded, fingerprint=bytes(8))
   out.write_bytes(other.to_bytes())
-  err = _rejected(capsys, "decompress", f"--module={modules['yoto']}", out,
-                  tmp_path / "never.png")
+  err = _rejected(
+    capsys,
+    "decompress",
+    f"--module={modules['yoto']}",
+    out,
+    tmp_path / "never.png",
+  )
   assert "different model" in err
 
 
 def test_compress_rejects_a_non_image(capsys, modules, tmp_path):
   text = tmp_path / "notes.png"
   text.write_text("not an image")
-  err = _rejected(capsys, "compress", f"--module={modules['yoto']}",
-                  "--lmbda=0.01", text, tmp_path / "out.yoto")
+  err = _rejected(
+    capsys,
+    "compress",
+    f"--module={modules['yoto']}",
+    "--lmbda=0.01",
+    text,
+    tmp_path / "out.yoto",
+  )
   assert "is not a readable image" in err
 
 
-@pytest.mark.parametrize("lmbda,message", [
+@pytest.mark.parametrize(
+  "lmbda,message",
+  [
     ("0.5", "outside [0.0012, 0.26]"),
     ("0.0001", "outside [0.0012, 0.26]"),
     ("-1", "positive"),
-])
-def test_compress_rejects_lambda_outside_the_range(capsys, modules, image_path,
-                                                   tmp_path, lmbda, message):
-  err = _rejected(capsys, "compress", f"--module={modules['yoto']}",
-                  f"--lmbda={lmbda}", image_path, tmp_path / "out.yoto")
+  ],
+)
+def test_compress_rejects_lambda_outside_the_range(
+  capsys, modules, image_path, tmp_path, lmbda, message
+):
+  err = _rejected(
+    capsys,
+    "compress",
+    f"--module={modules['yoto']}",
+    f"--lmbda={lmbda}",
+    image_path,
+    tmp_path / "out.yoto",
+  )
   assert message in err
 
 
 def test_yoto_module_needs_lambda(capsys, modules, image_path, tmp_path):
-  err = _rejected(capsys, "compress", f"--module={modules['yoto']}",
-                  image_path, tmp_path / "out.yoto")
+  err = _rejected(
+    capsys,
+    "compress",
+    f"--module={modules['yoto']}",
+    image_path,
+    tmp_path / "out.yoto",
+  )
   assert "--lmbda" in err
 
 
-def test_fixed_module_codes_at_its_own_lambda_only(capsys, modules,
-                                                   image_path, tmp_path):
+def test_fixed_module_codes_at_its_own_lambda_only(
+  capsys, modules, image_path, tmp_path
+):
   out = tmp_path / "fixed.yoto"
-  code, _, _ = _run(capsys, "compress", f"--module={modules['fixed']}",
-                    image_path, out)
+  code, _, _ = _run(
+    capsys, "compress", f"--module={modules['fixed']}", image_path, out
+  )
   assert code == 0
   assert codec_file.CompressedImage.from_bytes(
-      out.read_bytes()).lmbda == pytest.approx(0.01)
-  code, _, _ = _run(capsys, "decompress", f"--module={modules['fixed']}",
-                    out, tmp_path / "fixed.png")
+    out.read_bytes()
+  ).lmbda == pytest.approx(0.01)
+  code, _, _ = _run(
+    capsys,
+    "decompress",
+    f"--module={modules['fixed']}",
+    out,
+    tmp_path / "fixed.png",
+  )
   assert code == 0
-  err = _rejected(capsys, "compress", f"--module={modules['fixed']}",
-                  "--lmbda=0.1", image_path, tmp_path / "x.yoto")
+  err = _rejected(
+    capsys,
+    "compress",
+    f"--module={modules['fixed']}",
+    "--lmbda=0.1",
+    image_path,
+    tmp_path / "x.yoto",
+  )
   assert "single λ=0.01" in err
 
 
 def test_missing_module_is_a_clear_error(capsys, image_path, tmp_path):
-  err = _rejected(capsys, "compress", f"--module={tmp_path}", "--lmbda=0.01",
-                  image_path, tmp_path / "out.yoto")
+  err = _rejected(
+    capsys,
+    "compress",
+    f"--module={tmp_path}",
+    "--lmbda=0.01",
+    image_path,
+    tmp_path / "out.yoto",
+  )
   assert "neither a hub module" in err
 
 
-def test_evaluate_appends_rate_distortion_rows(capsys, modules, image_path,
-                                               tmp_path):
+def test_evaluate_appends_rate_distortion_rows(
+  capsys, modules, image_path, tmp_path
+):
   metrics_file = tmp_path / "metrics.jsonl"
-  code, stdout, err = _run(capsys, "evaluate", f"--module={modules['yoto']}",
-                           f"--images={os.path.dirname(image_path)}/*.png",
-                           "--lmbda=0.0012,0.26", "--split=kodak",
-                           f"--metrics_file={metrics_file}")
+  code, stdout, err = _run(
+    capsys,
+    "evaluate",
+    f"--module={modules['yoto']}",
+    f"--images={os.path.dirname(image_path)}/*.png",
+    "--lmbda=0.0012,0.26",
+    "--split=kodak",
+    f"--metrics_file={metrics_file}",
+  )
   assert code == 0, err
   assert "MP/s" in stdout
   rows = results.read_rows(str(metrics_file))
   assert [r["weights"] for r in rows] == [
-      {"distortion": 0.0012, "rate": 1.0}, {"distortion": 0.26, "rate": 1.0}]
+    {"distortion": 0.0012, "rate": 1.0},
+    {"distortion": 0.26, "rate": 1.0},
+  ]
   for row in rows:
     assert row["split"] == "kodak"
     assert row["step"] == tiny_compression_runs.STEPS
     assert row["num_examples"] == 1 and row["model"] == "yoto"
     values = row["values"]
     header_bpp = 8 * codec_file.HEADER_SIZE / (37 * 53)
-    assert values["file_bpp"] == pytest.approx(values["actual_bpp"] +
-                                               header_bpp)
-    assert {"psnr", "ms_ssim", "ms_ssim_db", "estimated_bpp",
-            "full_loss"} <= set(values)
+    assert values["file_bpp"] == pytest.approx(
+      values["actual_bpp"] + header_bpp
+    )
+    assert {
+      "psnr",
+      "ms_ssim",
+      "ms_ssim_db",
+      "estimated_bpp",
+      "full_loss",
+    } <= set(values)
   json.dumps(rows)
 
 
@@ -216,88 +307,126 @@ def _forged(data: bytes, **fields) -> bytes:
   return dataclasses.replace(coded, **fields).to_bytes()
 
 
-def test_decompress_refuses_a_huge_announced_size_quickly(capsys, modules,
-                                                          image_path,
-                                                          tmp_path):
+def test_decompress_refuses_a_huge_announced_size_quickly(
+  capsys, modules, image_path, tmp_path
+):
   out = _compressed(capsys, modules, image_path, tmp_path)
   bad = tmp_path / "bomb.yoto"
   bad.write_bytes(_forged(out.read_bytes(), height=60000, width=60000))
   start = time.perf_counter()
-  err = _rejected(capsys, "decompress", f"--module={modules['yoto']}", bad,
-                  tmp_path / "never.png")
+  err = _rejected(
+    capsys,
+    "decompress",
+    f"--module={modules['yoto']}",
+    bad,
+    tmp_path / "never.png",
+  )
   assert time.perf_counter() - start < 5.0
   assert "60000x60000" in err and "--max_pixels" in err
   assert len(err.strip().splitlines()) == 1
   assert not (tmp_path / "never.png").exists()
 
 
-def test_decompress_refuses_a_size_its_strings_cannot_code(capsys, modules,
-                                                           image_path,
-                                                           tmp_path):
+def test_decompress_refuses_a_size_its_strings_cannot_code(
+  capsys, modules, image_path, tmp_path
+):
   out = _compressed(capsys, modules, image_path, tmp_path)
   bad = tmp_path / "forged.yoto"
   bad.write_bytes(_forged(out.read_bytes(), height=2**31 - 1, width=8))
-  err = _rejected(capsys, "decompress", f"--module={modules['yoto']}",
-                  f"--max_pixels={2**40}", bad, tmp_path / "never.png")
+  err = _rejected(
+    capsys,
+    "decompress",
+    f"--module={modules['yoto']}",
+    f"--max_pixels={2**40}",
+    bad,
+    tmp_path / "never.png",
+  )
   assert "can code at most" in err
   assert len(err.strip().splitlines()) == 1
 
 
 def test_module_decompress_checks_image_shape_against_strings(
-    capsys, modules, image_path, tmp_path):
+  capsys, modules, image_path, tmp_path
+):
   out = _compressed(capsys, modules, image_path, tmp_path)
   coded = codec_file.CompressedImage.from_bytes(out.read_bytes())
   codec = codec_lib.Codec.load(modules["yoto"])
   with pytest.raises(tf.errors.InvalidArgumentError, match="image_shape"):
     codec.module.signatures["decompress"](
-        latent_strings=tf.constant([coded.latent_string]),
-        hyper_latent_strings=tf.constant([coded.hyper_latent_string]),
-        image_shape=tf.constant([2**30, 2**30], tf.int32),
-        lmbda=tf.constant(coded.lmbda))
+      latent_strings=tf.constant([coded.latent_string]),
+      hyper_latent_strings=tf.constant([coded.hyper_latent_string]),
+      image_shape=tf.constant([2**30, 2**30], tf.int32),
+      lmbda=tf.constant(coded.lmbda),
+    )
 
 
-def test_compress_refuses_a_huge_png_from_its_header(capsys, modules,
-                                                     tmp_path):
+def test_compress_refuses_a_huge_png_from_its_header(capsys, modules, tmp_path):
   huge = tmp_path / "huge.png"
   huge.write_bytes(image_headers.png_header(30000, 30000))
   start = time.perf_counter()
-  err = _rejected(capsys, "compress", f"--module={modules['yoto']}",
-                  "--lmbda=0.01", huge, tmp_path / "out.yoto")
+  err = _rejected(
+    capsys,
+    "compress",
+    f"--module={modules['yoto']}",
+    "--lmbda=0.01",
+    huge,
+    tmp_path / "out.yoto",
+  )
   assert time.perf_counter() - start < 5.0
   assert "30000x30000" in err and "--max_pixels" in err
   assert not (tmp_path / "out.yoto").exists()
 
 
-def test_max_pixels_flag_bounds_compress(capsys, modules, image_path,
-                                         tmp_path):
-  err = _rejected(capsys, "compress", f"--module={modules['yoto']}",
-                  "--lmbda=0.01", "--max_pixels=1000", image_path,
-                  tmp_path / "out.yoto")
+def test_max_pixels_flag_bounds_compress(capsys, modules, image_path, tmp_path):
+  err = _rejected(
+    capsys,
+    "compress",
+    f"--module={modules['yoto']}",
+    "--lmbda=0.01",
+    "--max_pixels=1000",
+    image_path,
+    tmp_path / "out.yoto",
+  )
   assert "53x37 = 1961 pixels" in err
-  code, _, err = _run(capsys, "compress", f"--module={modules['yoto']}",
-                      "--lmbda=0.01", "--max_pixels=1961", image_path,
-                      tmp_path / "out.yoto")
+  code, _, err = _run(
+    capsys,
+    "compress",
+    f"--module={modules['yoto']}",
+    "--lmbda=0.01",
+    "--max_pixels=1961",
+    image_path,
+    tmp_path / "out.yoto",
+  )
   assert code == 0, err
 
 
-@pytest.mark.parametrize("lmbda, message", [
+@pytest.mark.parametrize(
+  "lmbda, message",
+  [
     (float("nan"), "must be finite"),
     (float("inf"), "must be finite"),
-    ([0.01, 0.01, 0.01], "one weight vector per example for a batch of a "
-     "different size"),
-])
+    (
+      [0.01, 0.01, 0.01],
+      "one weight vector per example for a batch of a different size",
+    ),
+  ],
+)
 def test_module_rejects_bad_lambda(modules, lmbda, message):
   codec = codec_lib.Codec.load(modules["yoto"])
   with pytest.raises(tf.errors.InvalidArgumentError, match=message):
-    codec.module.signatures["compress"](image=tf.zeros([2, 16, 16, 3]),
-                                        lmbda=tf.constant(lmbda))
+    codec.module.signatures["compress"](
+      image=tf.zeros([2, 16, 16, 3]), lmbda=tf.constant(lmbda)
+    )
 
 
-@pytest.mark.parametrize("image, message", [
+@pytest.mark.parametrize(
+  "image, message",
+  [
     (tf.zeros([1, 16, 16, 1]), r"\[batch, height, width, 3\]"),
     (tf.zeros([1, 0, 16, 3]), "at least 1"),
     (tf.zeros([1, 16, 16, 3], tf.uint8), "expected to be a float tensor"),
-])
+  ],
+)
 def test_module_rejects_bad_images(modules, image, message):
   codec = codec_lib.Codec.load(modules["yoto"])
   for name in ("compress", "reconstruct"):

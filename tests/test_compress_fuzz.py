@@ -36,9 +36,15 @@ NUM_RANDOM_FIELD_VALUES = 4
 NUM_PAYLOAD_MUTATIONS = 100
 
 # Header fields after the magic: (name, struct format, offset).
-_FIELDS = (("version", "B", 4), ("fingerprint", "8s", 5),
-           ("lmbda", "f", 13), ("height", "I", 17), ("width", "I", 21),
-           ("side_length", "I", 25), ("main_length", "I", 29))
+_FIELDS = (
+  ("version", "B", 4),
+  ("fingerprint", "8s", 5),
+  ("lmbda", "f", 13),
+  ("height", "I", 17),
+  ("width", "I", 21),
+  ("side_length", "I", 25),
+  ("main_length", "I", 29),
+)
 
 Mutation = Tuple[str, bytes]
 
@@ -59,31 +65,50 @@ def original(codec):
 
 def _with_crc(data: bytes) -> bytes:
   """The CRC recomputed for the (possibly changed) header and payload."""
-  head = data[:codec_file.HEADER_SIZE - 4]
-  payload = data[codec_file.HEADER_SIZE:]
+  head = data[: codec_file.HEADER_SIZE - 4]
+  payload = data[codec_file.HEADER_SIZE :]
   crc = zlib.crc32(payload, zlib.crc32(head))
   return head + struct.pack(">I", crc) + payload
 
 
 def _set_field(data: bytes, fmt: str, offset: int, value) -> bytes:
   packed = struct.pack(">" + fmt, value)
-  return _with_crc(data[:offset] + packed + data[offset + len(packed):])
+  return _with_crc(data[:offset] + packed + data[offset + len(packed) :])
 
 
 def _field_values(fmt, rng) -> List:
   """0, 1, the maximum and random values of a header field of format `fmt`."""
   if fmt == "8s":
-    return [bytes(8), b"\x00" * 7 + b"\x01", b"\xff" * 8,
-            *(rng.bytes(8) for _ in range(NUM_RANDOM_FIELD_VALUES))]
+    return [
+      bytes(8),
+      b"\x00" * 7 + b"\x01",
+      b"\xff" * 8,
+      *(rng.bytes(8) for _ in range(NUM_RANDOM_FIELD_VALUES)),
+    ]
   if fmt == "f":
-    return [0.0, 1.0, np.finfo(np.float32).max, float("nan"), float("inf"),
-            -0.01, *rng.uniform(-1, 1, NUM_RANDOM_FIELD_VALUES)]
-  maximum = 2**(8 * struct.calcsize(fmt)) - 1
-  return [0, 1, maximum,
-          *(int(v) for v in rng.integers(0, maximum, NUM_RANDOM_FIELD_VALUES,
-                                         endpoint=True)),
-          *(int(v) for v in rng.integers(0, min(maximum, 300),
-                                         NUM_RANDOM_FIELD_VALUES))]
+    return [
+      0.0,
+      1.0,
+      np.finfo(np.float32).max,
+      float("nan"),
+      float("inf"),
+      -0.01,
+      *rng.uniform(-1, 1, NUM_RANDOM_FIELD_VALUES),
+    ]
+  maximum = 2 ** (8 * struct.calcsize(fmt)) - 1
+  return [
+    0,
+    1,
+    maximum,
+    *(
+      int(v)
+      for v in rng.integers(0, maximum, NUM_RANDOM_FIELD_VALUES, endpoint=True)
+    ),
+    *(
+      int(v)
+      for v in rng.integers(0, min(maximum, 300), NUM_RANDOM_FIELD_VALUES)
+    ),
+  ]
 
 
 def mutations(data: bytes, seed: int = SEED) -> List[Mutation]:
@@ -101,43 +126,59 @@ def mutations(data: bytes, seed: int = SEED) -> List[Mutation]:
     found.append((f"extended by {length}", data + rng.bytes(int(length))))
   for name, fmt, offset in _FIELDS:
     for value in _field_values(fmt, rng):
-      found.append((f"{name}={value!r}",
-                    _set_field(data, fmt, offset, value)))
+      found.append((f"{name}={value!r}", _set_field(data, fmt, offset, value)))
   coded = codec_file.CompressedImage.from_bytes(data)
   variants = {
-      "strings swapped": (coded.latent_string, coded.hyper_latent_string),
-      "empty latent": (coded.hyper_latent_string, b""),
-      "empty hyper-latent": (b"", coded.latent_string),
-      "both empty": (b"", b""),
+    "strings swapped": (coded.latent_string, coded.hyper_latent_string),
+    "empty latent": (coded.hyper_latent_string, b""),
+    "empty hyper-latent": (b"", coded.latent_string),
+    "both empty": (b"", b""),
   }
   for _ in range(NUM_PAYLOAD_MUTATIONS):
-    strings = [bytearray(coded.hyper_latent_string),
-               bytearray(coded.latent_string)]
+    strings = [
+      bytearray(coded.hyper_latent_string),
+      bytearray(coded.latent_string),
+    ]
     which = int(rng.integers(2))
     if strings[which]:
       position = int(rng.integers(len(strings[which])))
       strings[which][position] = int(rng.integers(256))
     variants[f"payload byte changed ({len(variants)})"] = tuple(
-        bytes(s) for s in strings)
+      bytes(s) for s in strings
+    )
   for description, (side, main) in variants.items():
-    found.append((description, dataclasses.replace(
-        coded, hyper_latent_string=side, latent_string=main).to_bytes()))
+    found.append(
+      (
+        description,
+        dataclasses.replace(
+          coded, hyper_latent_string=side, latent_string=main
+        ).to_bytes(),
+      )
+    )
   return found
 
 
 def _decode(codec, data) -> Tuple[codec_file.CompressedImage, np.ndarray]:
-  """Parses and decodes like `yoto.compress decompress`; may raise CodecError.
-  """
+  """Parses and decodes like `yoto.compress decompress`; may raise CodecError."""
   coded = codec_file.CompressedImage.from_bytes(data, "mutant.yoto")
   return coded, codec.decompress(coded, "mutant.yoto", MAX_PIXELS)
 
 
 def _same_content(coded, valid) -> bool:
   """Whether a mutant holds what decoding reads of the valid file."""
-  return (coded.hyper_latent_string, coded.latent_string, coded.height,
-          coded.width, coded.lmbda) == (
-              valid.hyper_latent_string, valid.latent_string, valid.height,
-              valid.width, valid.lmbda)
+  return (
+    coded.hyper_latent_string,
+    coded.latent_string,
+    coded.height,
+    coded.width,
+    coded.lmbda,
+  ) == (
+    valid.hyper_latent_string,
+    valid.latent_string,
+    valid.height,
+    valid.width,
+    valid.lmbda,
+  )
 
 
 def test_mutations_are_seeded_and_many(original):
@@ -149,7 +190,8 @@ def test_mutations_are_seeded_and_many(original):
 
 
 def test_every_mutant_is_refused_clearly_or_decodes_to_an_image(
-    codec, original):
+  codec, original
+):
   data, expected = original
   valid = codec_file.CompressedImage.from_bytes(data)
   outcomes = {"refused": 0, "decoded": 0}

@@ -28,14 +28,16 @@ def test_film_starts_near_identity():
     film = problem.analysis_transform.films[0]
     # The transform centres log λ before its FiLM layers.
     scales, shifts = film.scales_and_shifts(
-        tiny_codecs.inputs_extra(lmbda, 1) - tiny_codecs.OFFSET)
+      tiny_codecs.inputs_extra(lmbda, 1) - tiny_codecs.OFFSET
+    )
     np.testing.assert_allclose(scales, 1.0, atol=0.15)
     np.testing.assert_allclose(shifts, 0.0, atol=0.15)
 
 
 def test_offset_must_have_one_entry_per_loss():
   problem = compression.HyperpriorCompressionProblem(
-      num_filters=tiny_codecs.FILTERS, conditioning_input_offset=[-4.0])
+    num_filters=tiny_codecs.FILTERS, conditioning_input_offset=[-4.0]
+  )
   with pytest.raises(ValueError, match="one per loss"):
     problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])}, 2)
 
@@ -49,13 +51,16 @@ def test_latent_channels_must_be_a_positive_int(value):
 def test_an_unknown_unconditioned_transform_is_named_in_the_error():
   with pytest.raises(ValueError, match=r"\['synthesys'\]; the transforms are"):
     compression.HyperpriorCompressionProblem(
-        unconditioned_transforms=["synthesys"])
+      unconditioned_transforms=["synthesys"]
+    )
 
 
 def test_unconditioned_transforms_have_no_film():
   problem = compression.HyperpriorCompressionProblem(
-      num_filters=tiny_codecs.FILTERS, conditioning_layer_sizes=[8],
-      unconditioned_transforms=["hyper_analysis", "hyper_synthesis"])
+    num_filters=tiny_codecs.FILTERS,
+    conditioning_layer_sizes=[8],
+    unconditioned_transforms=["hyper_analysis", "hyper_synthesis"],
+  )
   problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])}, 2)
   assert all(f is not None for f in problem.analysis_transform.films)
   assert all(f is None for f in problem.hyper_synthesis_transform.films)
@@ -63,15 +68,20 @@ def test_unconditioned_transforms_have_no_film():
 
 def test_every_convolution_is_conditioned_and_variables_are_separable():
   problem = tiny_codecs.problem()
-  transforms = [problem.analysis_transform, problem.synthesis_transform,
-                problem.hyper_analysis_transform,
-                problem.hyper_synthesis_transform]
+  transforms = [
+    problem.analysis_transform,
+    problem.synthesis_transform,
+    problem.hyper_analysis_transform,
+    problem.hyper_synthesis_transform,
+  ]
   assert [len(t.films) for t in transforms] == [4, 4, 3, 3]
   assert all(film is not None for t in transforms for film in t.films)
   normal, conditioning = conditioning_layers.split_conditioning_variables(
-      problem)
-  film_variables = {v.ref() for t in transforms for f in t.films
-                    for v in f.trainable_variables}
+    problem
+  )
+  film_variables = {
+    v.ref() for t in transforms for f in t.films for v in f.trainable_variables
+  }
   assert {v.ref() for v in conditioning} == film_variables
   assert any("DeepFactorized" in v.name for v in normal)
   fixed = tiny_codecs.problem(conditioned=False)
@@ -84,28 +94,41 @@ def test_variables_receive_gradients():
   images = tf.random.uniform([2, 32, 32, 3], seed=3)
   with tf.GradientTape() as tape:
     losses, _ = problem.losses_and_metrics(
-        {"image": images}, tiny_codecs.inputs_extra(0.01, 2), training=True,
-        seed=tf.constant([3, 4], tf.int64))
+      {"image": images},
+      tiny_codecs.inputs_extra(0.01, 2),
+      training=True,
+      seed=tf.constant([3, 4], tf.int64),
+    )
     loss = tf.reduce_sum(losses["rate"] + 0.01 * losses["distortion"])
   gradients = tape.gradient(loss, problem.trainable_variables)
-  missing = [v.name for v, g in zip(problem.trainable_variables, gradients)
-             if g is None or not np.any(g.numpy())]
+  missing = [
+    v.name
+    for v, g in zip(problem.trainable_variables, gradients)
+    if g is None or not np.any(g.numpy())
+  ]
   assert not missing
 
 
 def test_evaluation_reports_codec_metrics(problem):
   images = tiny_codecs.photo_crops(64, 2, name="chelsea", seed=2)
   losses, metrics = problem.losses_and_metrics(
-      {"image": images}, tiny_codecs.inputs_extra(0.01, 2), training=False)
-  assert set(metrics) >= {"psnr", "ms_ssim", "ms_ssim_db", "estimated_bpp",
-                          "actual_bpp"}
+    {"image": images}, tiny_codecs.inputs_extra(0.01, 2), training=False
+  )
+  assert set(metrics) >= {
+    "psnr",
+    "ms_ssim",
+    "ms_ssim_db",
+    "estimated_bpp",
+    "actual_bpp",
+  }
   np.testing.assert_allclose(metrics["estimated_bpp"], losses["rate"])
   latent, hyper_latent = problem.codec.compress(
-      images, tiny_codecs.inputs_extra(0.01, 2),
-      problem.codec.entropy_models())
+    images, tiny_codecs.inputs_extra(0.01, 2), problem.codec.entropy_models()
+  )
   num_bytes = tf.strings.length(latent) + tf.strings.length(hyper_latent)
-  np.testing.assert_allclose(metrics["actual_bpp"],
-                             8.0 * num_bytes.numpy() / 64**2, rtol=1e-6)
+  np.testing.assert_allclose(
+    metrics["actual_bpp"], 8.0 * num_bytes.numpy() / 64**2, rtol=1e-6
+  )
 
 
 def test_embedded_config_trains_evaluates_and_exports(runs):
@@ -113,14 +136,16 @@ def test_embedded_config_trains_evaluates_and_exports(runs):
   rows = results.read_rows(runs.yoto_dir)
   assert {r["split"] for r in rows} == {"train_full", "test"}
   assert sorted({r["weights"]["distortion"] for r in rows}) == list(
-      tiny_compression_runs.EVAL_LAMBDAS)
+    tiny_compression_runs.EVAL_LAMBDAS
+  )
   for row in rows:
     values = row["values"]
     assert row["model"] == "yoto" and row["step"] == tiny_compression_runs.STEPS
     assert values["actual_bpp"] > 0 and values["estimated_bpp"] > 0
     assert {"psnr", "ms_ssim", "ms_ssim_db"} <= set(values)
     assert values["full_loss"] == pytest.approx(
-        values["rate"] + row["weights"]["distortion"] * values["distortion"],
-        rel=1e-4)
+      values["rate"] + row["weights"]["distortion"] * values["distortion"],
+      rel=1e-4,
+    )
   fixed_rows = results.read_rows(runs.fixed_dir)
   assert {r["model"] for r in fixed_rows} == {"fixed"}

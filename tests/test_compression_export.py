@@ -21,7 +21,8 @@ def test_fingerprint_identifies_the_weights():
   problem = tiny_codecs.problem()
   fingerprint = compression_export.weights_fingerprint(problem.variables)
   assert fingerprint == compression_export.weights_fingerprint(
-      problem.variables)
+    problem.variables
+  )
   tf.random.set_seed(1)
   other = tiny_codecs.problem()
   assert compression_export.weights_fingerprint(other.variables) != fingerprint
@@ -37,12 +38,15 @@ def test_exported_module_round_trips_and_checks_lambda(runs):
   lmbda = tf.constant([0.002, 0.2])  # One λ per example.
   coded = module.compress(image=images, lmbda=lmbda)
   decoded = module.decompress(
-      latent_strings=coded["latent_strings"],
-      hyper_latent_strings=coded["hyper_latent_strings"],
-      image_shape=coded["image_shape"], lmbda=lmbda)["image"]
+    latent_strings=coded["latent_strings"],
+    hyper_latent_strings=coded["hyper_latent_strings"],
+    image_shape=coded["image_shape"],
+    lmbda=lmbda,
+  )["image"]
   reconstruction = module.reconstruct(image=images, lmbda=lmbda)
-  np.testing.assert_array_equal(decoded.numpy(),
-                                reconstruction["reconstruction"].numpy())
+  np.testing.assert_array_equal(
+    decoded.numpy(), reconstruction["reconstruction"].numpy()
+  )
   assert decoded.shape == [2, 48, 35, 3]
   assert reconstruction["estimated_bpp"].shape == [2]
   with pytest.raises(tf.errors.InvalidArgumentError, match="training range"):

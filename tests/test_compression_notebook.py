@@ -23,12 +23,20 @@ def runs_fixture(tmp_path_factory):
 
 
 def test_notebook_shows_lambda_sweep_and_rate_distortion_plot(
-    runs, kernel_name, tmp_path):
+  runs, kernel_name, tmp_path
+):
   out_dir = str(tmp_path / "plots")
-  notebook = _execute(NAME, {
-      "HUB_PATH": runs.yoto_dir, "LAMBDAS": [0.0012, 0.26],
-      "FIXED_DIRS": [runs.fixed_dir], "OUT_DIR": out_dir}, kernel_name,
-                      tmp_path)
+  notebook = _execute(
+    NAME,
+    {
+      "HUB_PATH": runs.yoto_dir,
+      "LAMBDAS": [0.0012, 0.26],
+      "FIXED_DIRS": [runs.fixed_dir],
+      "OUT_DIR": out_dir,
+    },
+    kernel_name,
+    tmp_path,
+  )
   assert len(_outputs(notebook, "image/png")) == 2
   text = _text(notebook)
   assert runs.yoto_module in text and "bpp" in text

@@ -1,5 +1,4 @@
-"""Every config parses and builds, and the original binding names still work.
-"""
+"""Every config parses and builds, and the original binding names still work."""
 
 import glob
 import inspect
@@ -19,8 +18,9 @@ from yoto.utils import data
 from yoto.utils import data_sources
 from yoto.utils import preprocessing
 
-CONFIGS = sorted(os.path.basename(p)
-                 for p in glob.glob(os.path.join(CONFIG_DIR, "*.gin")))
+CONFIGS = sorted(
+  os.path.basename(p) for p in glob.glob(os.path.join(CONFIG_DIR, "*.gin"))
+)
 # Overlays that shrink a config for tests and the benchmarks' --tiny modes.
 TINY_OVERLAYS = ("tiny/style_transfer_network.gin", "tiny/two_step_run.gin")
 # What this module's tests built and ran, for test_every_config_is_exercised.
@@ -42,13 +42,15 @@ def _build_and_run(files, bindings=()):
     problem = _bound("experiment.problem_class")()
     mlo = _bound("experiment.optimizer_class")(problem)
     dataset = data.get_dataset(
-        _bound("experiment.dataset_name"), data_sources.DatasetSplit.TRAIN,
-        batch_size=2,
-        preprocess_fn=preprocessing.get_preprocess_fn(
-            _bound("experiment.preprocess")))
+      _bound("experiment.dataset_name"),
+      data_sources.DatasetSplit.TRAIN,
+      batch_size=2,
+      preprocess_fn=preprocessing.get_preprocess_fn(
+        _bound("experiment.preprocess")
+      ),
+    )
     features = next(iter(dataset))
-    problem.initialize_model(dataset.element_spec,
-                             mlo.num_conditioning_inputs)
+    problem.initialize_model(dataset.element_spec, mlo.num_conditioning_inputs)
     total, losses, _ = mlo.train_losses(features, tf.constant([1, 2]))
     assert total.shape == [2]
     assert all(tf.reduce_all(tf.math.is_finite(v)) for v in losses.values())
@@ -62,11 +64,11 @@ def test_config_parses_builds_and_runs_a_forward_pass(config):
   bindings = []
   if config.startswith("clic_"):
     # Mock CLIC images are ~40 px, smaller than the real 256 px crops.
-    bindings.append("experiment.preprocess = "
-                    "'resize(48)|random_crop(32)|value_range(0, 1)'")
+    bindings.append(
+      "experiment.preprocess = 'resize(48)|random_crop(32)|value_range(0, 1)'"
+    )
   with tfds.testing.mock_data(num_examples=8):
-    problem, mlo = _build_and_run([os.path.join(CONFIG_DIR, config)],
-                                  bindings)
+    problem, mlo = _build_and_run([os.path.join(CONFIG_DIR, config)], bindings)
   assert problem.trainable_variables
   assert mlo.conditioning.is_conditioned == ("_fixed" not in config)
   with open(os.path.join(CONFIG_DIR, config)) as f:
@@ -75,10 +77,14 @@ def test_config_parses_builds_and_runs_a_forward_pass(config):
   _EXERCISED.add(config)
 
 
-@pytest.mark.parametrize("config", [
+@pytest.mark.parametrize(
+  "config",
+  [
     "photo_patches_conv_vae_yoto.gin",
     "photo_patches_hyperprior_compression_yoto.gin",
-    "photo_patches_magenta_style_transfer_yoto.gin"])
+    "photo_patches_magenta_style_transfer_yoto.gin",
+  ],
+)
 def test_declared_conditioning_variables_are_those_named_conditioning(config):
   # Before the networks declared them, the trainer took every variable with
   # "conditioning" in its name; the declared split must be the same.
@@ -88,16 +94,17 @@ def test_declared_conditioning_variables_are_those_named_conditioning(config):
   with tfds.testing.mock_data(num_examples=8):
     problem, _ = _build_and_run(files)
   normal, declared = conditioning.split_conditioning_variables(problem)
-  by_name = [v for v in problem.trainable_variables
-             if "conditioning" in v.name]
+  by_name = [v for v in problem.trainable_variables if "conditioning" in v.name]
   assert declared
   assert [v.ref() for v in declared] == [v.ref() for v in by_name]
   assert len(normal) + len(declared) == len(problem.trainable_variables)
 
 
-CENTRED_CONFIGS = [c for c in CONFIGS
-                   if "conditioning_input_offset = [" in
-                   open(os.path.join(CONFIG_DIR, c)).read()]
+CENTRED_CONFIGS = [
+  c
+  for c in CONFIGS
+  if "conditioning_input_offset = [" in open(os.path.join(CONFIG_DIR, c)).read()
+]
 
 
 @pytest.mark.parametrize("config", CENTRED_CONFIGS)
@@ -109,15 +116,21 @@ def test_a_typed_in_input_offset_is_the_centre_of_the_training_range(config):
   try:
     problem = _bound("experiment.problem_class")()
     mlo = _bound("experiment.optimizer_class")(problem)
-    np.testing.assert_allclose(problem.conditioning_input_offset,
-                               mlo.conditioning.centring_offset(), atol=6e-3)
+    np.testing.assert_allclose(
+      problem.conditioning_input_offset,
+      mlo.conditioning.centring_offset(),
+      atol=6e-3,
+    )
   finally:
     gin.clear_config()
 
 
 def test_tiny_overlays_shrink_the_style_transfer_config():
-  files = [os.path.join(CONFIG_DIR, name) for name in
-           ("photo_patches_magenta_style_transfer_yoto.gin",) + TINY_OVERLAYS]
+  files = [
+    os.path.join(CONFIG_DIR, name)
+    for name in ("photo_patches_magenta_style_transfer_yoto.gin",)
+    + TINY_OVERLAYS
+  ]
   with tfds.testing.mock_data(num_examples=8):
     problem, _ = _build_and_run(files)
   assert problem.trainable_variables
@@ -137,12 +150,25 @@ def test_tiny_overlays_shrink_the_style_transfer_config():
 def test_experiment_bindings_cover_the_original_names():
   names = set(inspect.signature(experiment.experiment).parameters)
   for original in [
-      "problem_class", "optimizer_class", "dataset_name", "batch_size",
-      "eval_batch_size", "train_steps", "eval_steps", "base_optimizer_class",
-      "base_optimizer_conditioning_class", "iterations_per_loop",
-      "eval_weights", "training_params_class",
-      "training_params_conditioning_class", "preprocess", "preprocess_eval",
-      "save_checkpoints_steps", "keep_checkpoint_max", "eval_on_test"]:
+    "problem_class",
+    "optimizer_class",
+    "dataset_name",
+    "batch_size",
+    "eval_batch_size",
+    "train_steps",
+    "eval_steps",
+    "base_optimizer_class",
+    "base_optimizer_conditioning_class",
+    "iterations_per_loop",
+    "eval_weights",
+    "training_params_class",
+    "training_params_conditioning_class",
+    "preprocess",
+    "preprocess_eval",
+    "save_checkpoints_steps",
+    "keep_checkpoint_max",
+    "eval_on_test",
+  ]:
     assert original in names
 
 
@@ -232,20 +258,18 @@ YotoOptimizer.weights_per_sample = True
 # The Shapes3D release differs in these bindings (and omits final_sigmoid,
 # kernel_initializer_mode, epsilon and normalize_loss_weights: defaults).
 ORIGINAL_SHAPES3D_CHANGES = {
-    "base_num_channels = 16": "base_num_channels = 8",
-    "decoder/ConditionalConvnet.channels_out = 6":
-        "decoder/ConditionalConvnet.channels_out = 3",
-    "conditioning_layer_sizes = [512]": "conditioning_layer_sizes = [256]",
-    "fc_layer_sizes = [512, 1024]": "fc_layer_sizes = [256, 1024]",
-    "fc_layer_sizes = [512, 512]": "fc_layer_sizes = [256, 20]",
-    "layers_per_block = 2": "layers_per_block = 1",
-    "num_blocks = 3": "num_blocks = 4",
-    "latent_dimensions = 256": "latent_dimensions = 10",
-    "'gaussian'": "'bernoulli'",
-    "'cifar10'": "'shapes3d'",
-    "mult = 0.1": "mult = 0.01",
-    "'resize(40)|random_crop(32)|flip_lr()|value_range(-1,1)'":
-        "'value_range(0,1)'",
+  "base_num_channels = 16": "base_num_channels = 8",
+  "decoder/ConditionalConvnet.channels_out = 6": "decoder/ConditionalConvnet.channels_out = 3",
+  "conditioning_layer_sizes = [512]": "conditioning_layer_sizes = [256]",
+  "fc_layer_sizes = [512, 1024]": "fc_layer_sizes = [256, 1024]",
+  "fc_layer_sizes = [512, 512]": "fc_layer_sizes = [256, 20]",
+  "layers_per_block = 2": "layers_per_block = 1",
+  "num_blocks = 3": "num_blocks = 4",
+  "latent_dimensions = 256": "latent_dimensions = 10",
+  "'gaussian'": "'bernoulli'",
+  "'cifar10'": "'shapes3d'",
+  "mult = 0.1": "mult = 0.01",
+  "'resize(40)|random_crop(32)|flip_lr()|value_range(-1,1)'": "'value_range(0,1)'",
 }
 
 
@@ -266,28 +290,45 @@ def _count(model):
   return sum(int(tf.size(v)) for v in model.trainable_variables)
 
 
-def test_original_cifar_config_builds_the_architecture_it_describes(
-    tmp_path):
+def test_original_cifar_config_builds_the_architecture_it_describes(tmp_path):
   path = tmp_path / "cifar_conv_vae_yoto.gin"
   path.write_text(ORIGINAL_CIFAR)
   with tfds.testing.mock_data(num_examples=8):
     problem, _ = _build_and_run([str(path)])
-  encoder = (_conv(3, 16) + _conv(16, 16) + _conv(16, 32) + _conv(32, 32)
-             + _conv(32, 64) + _conv(64, 64)              # 3 blocks x 2
-             + _dense(4 * 4 * 64, 512) + _dense(512, 512)  # FC to 2 x 256
-             + _film(512, 16) + _film(512, 32) + _film(512, 64))
-  decoder = (_dense(256, 512) + _dense(512, 1024)          # to 4x4x64
-             + _conv(64, 64) + _conv(64, 64)               # block 2
-             + _conv(64, 32) + _conv(32, 32)               # block 1
-             + _conv(32, 16) + _conv(16, 16)               # block 0
-             + _conv(16, 6)                                # means and stds
-             + _film(512, 64) + _film(512, 32) + _film(512, 16))
+  encoder = (
+    _conv(3, 16)
+    + _conv(16, 16)
+    + _conv(16, 32)
+    + _conv(32, 32)
+    + _conv(32, 64)
+    + _conv(64, 64)  # 3 blocks x 2
+    + _dense(4 * 4 * 64, 512)
+    + _dense(512, 512)  # FC to 2 x 256
+    + _film(512, 16)
+    + _film(512, 32)
+    + _film(512, 64)
+  )
+  decoder = (
+    _dense(256, 512)
+    + _dense(512, 1024)  # to 4x4x64
+    + _conv(64, 64)
+    + _conv(64, 64)  # block 2
+    + _conv(64, 32)
+    + _conv(32, 32)  # block 1
+    + _conv(32, 16)
+    + _conv(16, 16)  # block 0
+    + _conv(16, 6)  # means and stds
+    + _film(512, 64)
+    + _film(512, 32)
+    + _film(512, 16)
+  )
   assert _count(problem.encoder) == encoder
   assert _count(problem.decoder) == decoder
 
 
 def test_original_shapes3d_config_builds_the_architecture_it_describes(
-    tmp_path):
+  tmp_path,
+):
   text = ORIGINAL_CIFAR
   for old, new in ORIGINAL_SHAPES3D_CHANGES.items():
     assert old in text
@@ -296,15 +337,31 @@ def test_original_shapes3d_config_builds_the_architecture_it_describes(
   path.write_text(text)
   with tfds.testing.mock_data(num_examples=8):
     problem, _ = _build_and_run([str(path)])
-  encoder = (_conv(3, 8) + _conv(8, 16) + _conv(16, 32) + _conv(32, 64)
-             + _dense(4 * 4 * 64, 256) + _dense(256, 20)   # 2 x 10 latents
-             + _film(256, 8) + _film(256, 16) + _film(256, 32)
-             + _film(256, 64))
-  decoder = (_dense(10, 256) + _dense(256, 1024)
-             + _conv(64, 64) + _conv(64, 32) + _conv(32, 16) + _conv(16, 8)
-             + _conv(8, 3)                                 # logits
-             + _film(256, 64) + _film(256, 32) + _film(256, 16)
-             + _film(256, 8))
+  encoder = (
+    _conv(3, 8)
+    + _conv(8, 16)
+    + _conv(16, 32)
+    + _conv(32, 64)
+    + _dense(4 * 4 * 64, 256)
+    + _dense(256, 20)  # 2 x 10 latents
+    + _film(256, 8)
+    + _film(256, 16)
+    + _film(256, 32)
+    + _film(256, 64)
+  )
+  decoder = (
+    _dense(10, 256)
+    + _dense(256, 1024)
+    + _conv(64, 64)
+    + _conv(64, 32)
+    + _conv(32, 16)
+    + _conv(16, 8)
+    + _conv(8, 3)  # logits
+    + _film(256, 64)
+    + _film(256, 32)
+    + _film(256, 16)
+    + _film(256, 8)
+  )
   assert _count(problem.encoder) == encoder
   assert _count(problem.decoder) == decoder
 
@@ -315,17 +372,25 @@ def test_every_config_is_exercised(request):
   Kept last: it checks what the tests above recorded, so it runs (rather
   than skips) only when all of them were selected.
   """
-  on_disk = {os.path.relpath(os.path.join(directory, name), CONFIG_DIR)
-             for directory, _, names in os.walk(CONFIG_DIR) for name in names}
+  on_disk = {
+    os.path.relpath(os.path.join(directory, name), CONFIG_DIR)
+    for directory, _, names in os.walk(CONFIG_DIR)
+    for name in names
+  }
   assert on_disk == set(CONFIGS) | set(TINY_OVERLAYS), (
-      "a file in config/ that test_configs does not build")
-  assert {"cifar_conv_vae_yoto.gin", "shapes3d_conv_vae_yoto.gin",
-          "photo_patches_conv_vae_yoto.gin"} <= set(CONFIGS)
-  selected = {item.name for item in request.session.items
-              if item.module is request.module}
-  expected = ({f"test_config_parses_builds_and_runs_a_forward_pass[{c}]"
-               for c in CONFIGS}
-              | {"test_tiny_overlays_shrink_the_style_transfer_config"})
+    "a file in config/ that test_configs does not build"
+  )
+  assert {
+    "cifar_conv_vae_yoto.gin",
+    "shapes3d_conv_vae_yoto.gin",
+    "photo_patches_conv_vae_yoto.gin",
+  } <= set(CONFIGS)
+  selected = {
+    item.name for item in request.session.items if item.module is request.module
+  }
+  expected = {
+    f"test_config_parses_builds_and_runs_a_forward_pass[{c}]" for c in CONFIGS
+  } | {"test_tiny_overlays_shrink_the_style_transfer_config"}
   if not expected <= selected:
     pytest.skip("run every test of test_configs.py to check them all")
   assert _EXERCISED == on_disk

@@ -41,8 +41,9 @@ def test_log_uniform_is_uniform_in_log_space():
   unit = (np.log(samples) - np.log(0.5)) / (np.log(512.0) - np.log(0.5))
   assert stats.kstest(unit, "uniform").pvalue > 0.01
   # Plain uniform samples on the same interval fail the same test.
-  plain = _sample(_spec({"low": 0.5, "high": 512.0}, UNIFORM), 4000,
-                  cols=1)[:, 0]
+  plain = _sample(_spec({"low": 0.5, "high": 512.0}, UNIFORM), 4000, cols=1)[
+    :, 0
+  ]
   plain_unit = (np.log(plain) - np.log(0.5)) / (np.log(512.0) - np.log(0.5))
   assert stats.kstest(plain_unit, "uniform").pvalue < 1e-6
 
@@ -60,8 +61,9 @@ def test_log_transform_is_applied_to_samples():
 
 def test_sampling_is_reproducible_and_differs_between_seeds():
   spec = _spec({"low": 0.5, "high": 512.0})
-  np.testing.assert_array_equal(_sample(spec, 8, seed=(3, 4)),
-                                _sample(spec, 8, seed=(3, 4)))
+  np.testing.assert_array_equal(
+    _sample(spec, 8, seed=(3, 4)), _sample(spec, 8, seed=(3, 4))
+  )
   step_a = _sample(spec, 8, seed=(3, 4))
   step_b = _sample(spec, 8, seed=(3, 5))
   assert not np.allclose(step_a, step_b)
@@ -70,19 +72,24 @@ def test_sampling_is_reproducible_and_differs_between_seeds():
 def test_replicas_and_steps_get_different_samples_via_fold_in():
   spec = _spec({"low": 0.5, "high": 512.0})
   base = tf.constant([0, 7], tf.int64)
-  per_replica = [spec.sample(4, 2, tf.random.experimental.stateless_fold_in(
-      base, r)).numpy() for r in range(2)]
+  per_replica = [
+    spec.sample(4, 2, tf.random.experimental.stateless_fold_in(base, r)).numpy()
+    for r in range(2)
+  ]
   assert not np.allclose(per_replica[0], per_replica[1])
 
 
-@pytest.mark.parametrize("params, message", [
+@pytest.mark.parametrize(
+  "params, message",
+  [
     ({"low": 3.0, "high": 3.0}, "low < high"),
     ({"low": 4.0, "high": 3.0}, "low < high"),
     ({"low": 0.0, "high": 3.0}, "positive"),
     ({"low": -1.0, "high": 3.0}, "positive"),
     ({"low": 1.0}, "'low' and 'high'"),
     ([], "non-empty"),
-])
+  ],
+)
 def test_bad_bounds_raise_clear_errors(params, message):
   with pytest.raises(ValueError, match=message):
     _spec(params)
@@ -109,7 +116,9 @@ def test_samples_as_dicts_from_every_accepted_form():
   weights = {"kl_loss": 4.0, "reconstruction_loss": 1.0}
   assert d.get_samples_as_dicts(weights, names=NAMES) == [weights]
   assert d.get_samples_as_dicts([weights, weights], names=NAMES) == [
-      weights, weights]
+    weights,
+    weights,
+  ]
   assert d.get_samples_as_dicts(str(weights), names=NAMES) == [weights]
   assert d.get_samples_as_dicts(str([weights]), names=NAMES) == [weights]
   spec = _spec([{"low": 0.5, "high": 512.0}, {"low": 0.999, "high": 1.001}])
@@ -119,21 +128,27 @@ def test_samples_as_dicts_from_every_accepted_form():
     assert all(set(s) == set(NAMES) for s in sampled)
     assert all(0.5 <= s["kl_loss"] <= 512 for s in sampled)
   # Reproducible for a seed.
-  assert d.get_samples_as_dicts(spec, 3, NAMES, seed=1) == \
-      d.get_samples_as_dicts(spec, 3, NAMES, seed=1)
+  assert d.get_samples_as_dicts(
+    spec, 3, NAMES, seed=1
+  ) == d.get_samples_as_dicts(spec, 3, NAMES, seed=1)
 
 
-@pytest.mark.parametrize("spec, message", [
+@pytest.mark.parametrize(
+  "spec, message",
+  [
     ({"kl_loss": 1.0}, "missing \\['reconstruction_loss'\\]"),
-    ({"kl_loss": 1.0, "reconstruction_loss": 1.0, "other": 2.0},
-     "unknown \\['other'\\]"),
+    (
+      {"kl_loss": 1.0, "reconstruction_loss": 1.0, "other": 2.0},
+      "unknown \\['other'\\]",
+    ),
     ([], "non-empty"),
     ([1.0, 2.0], "only dicts"),
     ("{'kl_loss': 1.0", "Could not parse"),
     ("__import__('os').system('true')", "Could not parse"),
     (42, "DistributionSpec"),
     ({"kl_loss": "big", "reconstruction_loss": 1.0}, "must be a number"),
-])
+  ],
+)
 def test_bad_weight_specs_raise_clear_errors(spec, message):
   with pytest.raises(ValueError, match=message):
     d.get_samples_as_dicts(spec, names=NAMES)
@@ -146,7 +161,10 @@ def test_distribution_needs_names_to_make_dicts():
 
 def test_weights_matrix_follows_sorted_names():
   matrix = d.weights_matrix(
-      [{"reconstruction_loss": 1.0, "kl_loss": 4.0},
-       {"reconstruction_loss": 2.0, "kl_loss": 8.0}],
-      ("reconstruction_loss", "kl_loss"))
+    [
+      {"reconstruction_loss": 1.0, "kl_loss": 4.0},
+      {"reconstruction_loss": 2.0, "kl_loss": 8.0},
+    ],
+    ("reconstruction_loss", "kl_loss"),
+  )
   np.testing.assert_array_equal(matrix, [[4.0, 1.0], [8.0, 2.0]])

@@ -20,21 +20,29 @@ def _final_tensors(model_dir):
   """Every model and optimizer tensor of the final checkpoint, by name."""
   path = os.path.join(model_dir, f"ckpt-{resume_worker.STEPS}")
   reader = tf.train.load_checkpoint(path)
-  return {name: reader.get_tensor(name)
-          for name in reader.get_variable_to_shape_map()
-          if name.startswith(("problem/", "optimizer/"))}
+  return {
+    name: reader.get_tensor(name)
+    for name in reader.get_variable_to_shape_map()
+    if name.startswith(("problem/", "optimizer/"))
+  }
 
 
 def _run_until(model_dir, kill_after_step=None):
   """Runs the worker; SIGKILLs it once it reports `kill_after_step` saved."""
   env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
   process = subprocess.Popen(
-      [sys.executable, WORKER, str(model_dir)],
-      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    [sys.executable, WORKER, str(model_dir)],
+    stdout=subprocess.PIPE,
+    stderr=subprocess.DEVNULL,
+    env=env,
+    text=True,
+  )
   try:
     for line in process.stdout:
-      if kill_after_step is not None and line.strip() == \
-          f"saved {kill_after_step}":
+      if (
+        kill_after_step is not None
+        and line.strip() == f"saved {kill_after_step}"
+      ):
         process.send_signal(signal.SIGKILL)
         break
   finally:
@@ -59,11 +67,13 @@ def test_a_run_killed_twice_ends_bit_identical(tmp_path):
 
 @pytest.mark.parametrize("enabled", [True, False])
 def test_the_input_position_is_saved_unless_turned_off(tmp_path, enabled):
-  trainer = resume_worker.make_trainer(str(tmp_path),
-                                       tf.distribute.get_strategy(), enabled)
+  trainer = resume_worker.make_trainer(
+    str(tmp_path), tf.distribute.get_strategy(), enabled
+  )
   trainer.train(resume_worker.dataset_fn)
   names = tf.train.load_checkpoint(
-      str(tmp_path / "ckpt-2")).get_variable_to_shape_map()
+    str(tmp_path / "ckpt-2")
+  ).get_variable_to_shape_map()
   assert any(name.startswith("iterator/") for name in names) == enabled
 
 
@@ -73,34 +83,45 @@ def test_an_iterator_that_cannot_be_saved_is_logged(tmp_path, monkeypatch):
   devices = tf.config.list_logical_devices("CPU")
   strategy = tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
   trainer = resume_worker.make_trainer(str(tmp_path), strategy)
-  iterator = iter(strategy.distribute_datasets_from_function(
-      resume_worker.dataset_fn))
+  iterator = iter(
+    strategy.distribute_datasets_from_function(resume_worker.dataset_fn)
+  )
   warnings = []
-  monkeypatch.setattr(logging, "warning",
-                      lambda msg, *args: warnings.append(msg % args))
+  monkeypatch.setattr(
+    logging, "warning", lambda msg, *args: warnings.append(msg % args)
+  )
   tracked = trainer.track_iterator(iterator)
   assert tracked == isinstance(iterator, tf.__internal__.tracking.Trackable)
   if not tracked:
-    assert any("MirroredStrategy" in w and "not bit-identical" in w
-               for w in warnings)
+    assert any(
+      "MirroredStrategy" in w and "not bit-identical" in w for w in warnings
+    )
 
 
 def test_a_pipeline_that_cannot_be_saved_is_dropped_with_a_warning(
-    tmp_path, monkeypatch):
+  tmp_path, monkeypatch
+):
   """tf.py_function is stateful: such an iterator cannot be serialized."""
 
   def dataset_fn(ctx):
     return resume_worker.dataset_fn(ctx).map(
-        lambda e: {"x": tf.ensure_shape(
-            tf.py_function(lambda x: x, [e["x"]], tf.float32), e["x"].shape)})
+      lambda e: {
+        "x": tf.ensure_shape(
+          tf.py_function(lambda x: x, [e["x"]], tf.float32), e["x"].shape
+        )
+      }
+    )
 
   warnings = []
-  monkeypatch.setattr(logging, "warning",
-                      lambda msg, *args: warnings.append(msg % args))
-  trainer = resume_worker.make_trainer(str(tmp_path),
-                                       tf.distribute.get_strategy())
+  monkeypatch.setattr(
+    logging, "warning", lambda msg, *args: warnings.append(msg % args)
+  )
+  trainer = resume_worker.make_trainer(
+    str(tmp_path), tf.distribute.get_strategy()
+  )
   assert trainer.train(dataset_fn) == resume_worker.STEPS
   assert any("cannot be checkpointed" in w for w in warnings)
   names = tf.train.load_checkpoint(
-      str(tmp_path / f"ckpt-{resume_worker.STEPS}")).get_variable_to_shape_map()
+    str(tmp_path / f"ckpt-{resume_worker.STEPS}")
+  ).get_variable_to_shape_map()
   assert not any(name.startswith("iterator/") for name in names)

@@ -12,8 +12,8 @@ from yoto.export import base
 from yoto.weights import contract
 
 CONTRACT = contract.LossConditioning(
-    ("a_loss", "b_loss"), "log",
-    {"a_loss": (0.5, 8.0), "b_loss": (0.999, 1.001)})
+  ("a_loss", "b_loss"), "log", {"a_loss": (0.5, 8.0), "b_loss": (0.999, 1.001)}
+)
 
 
 class _Problem(tf.Module):
@@ -29,17 +29,21 @@ class _Problem(tf.Module):
 
 
 class _Module(base.ExportModule):
-
   def __init__(self, problem):
-    super().__init__("toy", problem, problem.variables, CONTRACT,
-                     {"problem": "Toy"})
+    super().__init__(
+      "toy", problem, problem.variables, CONTRACT, {"problem": "Toy"}
+    )
     x = tf.TensorSpec([None, 1], tf.float32, "x")
     self.add_signature(
-        "apply", lambda x, inputs_extra: {
-            "y": self._problem.value.apply(x, inputs_extra)},
-        x, tf.TensorSpec([None, 2], tf.float32, "inputs_extra"), default=True)
-    self.add_signature("apply_at_a", self._at_a, x,
-                       tf.TensorSpec(None, tf.float32, "a"))
+      "apply",
+      lambda x, inputs_extra: {"y": self._problem.value.apply(x, inputs_extra)},
+      x,
+      tf.TensorSpec([None, 2], tf.float32, "inputs_extra"),
+      default=True,
+    )
+    self.add_signature(
+      "apply_at_a", self._at_a, x, tf.TensorSpec(None, tf.float32, "a")
+    )
     self.add_metadata_signature()
 
   def _at_a(self, x, a):
@@ -59,14 +63,19 @@ def test_signatures_are_typed_and_the_weights_are_preprocessed_inside(saved):
   loaded = hub.load(saved)
   apply_at_a = loaded.signatures["apply_at_a"]
   assert apply_at_a.structured_input_signature[1]["x"].shape.as_list() == [
-      None, 1]
+    None,
+    1,
+  ]
   y = apply_at_a(x=tf.constant([[1.0], [2.0]]), a=tf.constant(4.0))["y"]
-  np.testing.assert_allclose(y, [[2.0 + np.log(4.0)], [4.0 + np.log(4.0)]],
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    y, [[2.0 + np.log(4.0)], [4.0 + np.log(4.0)]], rtol=1e-6
+  )
 
 
-@pytest.mark.parametrize("a, message", [(16.0, "outside the training range"),
-                                        (-1.0, "must be positive")])
+@pytest.mark.parametrize(
+  "a, message",
+  [(16.0, "outside the training range"), (-1.0, "must be positive")],
+)
 def test_bad_weights_are_refused_in_the_graph(saved, a, message):
   loaded = hub.load(saved)
   with pytest.raises(tf.errors.InvalidArgumentError, match=message):

@@ -11,14 +11,16 @@ from yoto.analysis import metrics
 
 
 def test_pareto_front_removes_dominated_points_and_orders_by_x():
-  points = [(3.0, 4.0),   # Dominated by (2, 3).
-            (1.0, 5.0),
-            (4.0, 1.0),
-            (2.0, 3.0),
-            (5.0, 1.0),   # Dominated by (4, 1): same y, larger x.
-            (2.0, 3.0),   # A duplicate: only the first is kept.
-            (1.0, 6.0),   # Dominated by (1, 5): same x, larger y.
-            (math.nan, 0.0)]
+  points = [
+    (3.0, 4.0),  # Dominated by (2, 3).
+    (1.0, 5.0),
+    (4.0, 1.0),
+    (2.0, 3.0),
+    (5.0, 1.0),  # Dominated by (4, 1): same y, larger x.
+    (2.0, 3.0),  # A duplicate: only the first is kept.
+    (1.0, 6.0),  # Dominated by (1, 5): same x, larger y.
+    (math.nan, 0.0),
+  ]
   np.testing.assert_array_equal(frontier.pareto_front(points), [1, 3, 2])
 
 
@@ -38,13 +40,15 @@ def test_pareto_front_of_one_point_and_of_none():
 def test_beta_is_the_relative_weight_of_the_beta_loss():
   axes = frontier.LossAxes()
   assert axes.beta({"kl_loss": 8.0, "reconstruction_loss": 2.0}) == 4.0
-  compression = frontier.LossAxes(x="rate", y="distortion",
-                                  beta_loss="distortion")
+  compression = frontier.LossAxes(
+    x="rate", y="distortion", beta_loss="distortion"
+  )
   assert compression.beta({"rate": 1.0, "distortion": 0.01}) == 0.01
 
 
-@pytest.mark.parametrize("kwargs", [dict(x="kl_loss", y="kl_loss"),
-                                    dict(beta_loss="other_loss")])
+@pytest.mark.parametrize(
+  "kwargs", [dict(x="kl_loss", y="kl_loss"), dict(beta_loss="other_loss")]
+)
 def test_loss_axes_reject_inconsistent_names(kwargs):
   with pytest.raises(ValueError):
     frontier.LossAxes(**kwargs)
@@ -57,7 +61,8 @@ def _comparison(tmp_path, **kwargs):
 
 
 def test_gaps_are_full_loss_differences_to_the_fixed_model_at_that_beta(
-    tmp_path):
+  tmp_path,
+):
   # YOTO is worse than the dedicated models by 1 nat of reconstruction.
   yoto_losses = lambda b, *_: (10.0 / (1 + b), 101.0 + 5.0 * b)
   comparison = _comparison(tmp_path, yoto_losses=yoto_losses)
@@ -73,7 +78,8 @@ def test_gaps_are_full_loss_differences_to_the_fixed_model_at_that_beta(
 
 
 def test_single_model_is_the_fixed_model_best_on_average_over_the_grid(
-    tmp_path):
+  tmp_path,
+):
   comparison = _comparison(tmp_path)
   # Mean full loss over β in {0.5, 2, 8}: the β = 0.5 model (KL 6.67, rec
   # 102.5) averages 125.8, the β = 8 model (KL 1.11, rec 140) 143.9.
@@ -83,9 +89,11 @@ def test_single_model_is_the_fixed_model_best_on_average_over_the_grid(
   assert by_beta[0.5].single_model_gap == pytest.approx(0.0)
   # At β = 8 it pays 8 * (6.67 - 1.11) - (140 - 102.5) = 6.94 more.
   assert by_beta[8.0].single_model_gap == pytest.approx(
-      8 * (10 / 1.5 - 10 / 9) - 37.5)
+    8 * (10 / 1.5 - 10 / 9) - 37.5
+  )
   assert by_beta[2.0].single_model.full_loss == pytest.approx(
-      2 * 10 / 1.5 + 102.5)
+    2 * 10 / 1.5 + 102.5
+  )
 
 
 def test_points_of_each_method(tmp_path):

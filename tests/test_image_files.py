@@ -33,8 +33,10 @@ def test_header_size_of_a_real_image(tmp_path):
 
 
 def test_check_file_refuses_more_than_max_pixels(huge_png):
-  with pytest.raises(image_files.ImageTooLargeError,
-                     match=r"30000x30000 = 900000000 pixels.*--max_pixels"):
+  with pytest.raises(
+    image_files.ImageTooLargeError,
+    match=r"30000x30000 = 900000000 pixels.*--max_pixels",
+  ):
     image_files.check_file(huge_png, image_files.DEFAULT_MAX_PIXELS)
   image_files.check_file(huge_png, 30000 * 30000)  # At the bound: accepted.
 
@@ -60,8 +62,8 @@ def test_read_image_refuses_a_huge_image_before_decoding(huge_png):
 
 def test_stylize_parses_max_pixels():
   args = stylize._parser().parse_args(  # pylint: disable=protected-access
-      ["--module=m", "--content=c", "--style=s", "--max_pixels=100",
-       "out.png"])
+    ["--module=m", "--content=c", "--style=s", "--max_pixels=100", "out.png"]
+  )
   assert args.max_pixels == 100
 
 
@@ -74,18 +76,21 @@ def _saved(tmp_path, array, name="image.png"):
 def test_read_image_gives_uint8_rgb_of_any_layout(tmp_path):
   rgb = np.random.default_rng(0).integers(0, 256, (5, 7, 3), np.uint8)
   np.testing.assert_array_equal(
-      image_files.read_image(_saved(tmp_path, rgb)), rgb)
+    image_files.read_image(_saved(tmp_path, rgb)), rgb
+  )
   rgba = np.concatenate([rgb, np.zeros((5, 7, 1), np.uint8)], axis=-1)
   np.testing.assert_array_equal(
-      image_files.read_image(_saved(tmp_path, rgba, "alpha.png")), rgb)
+    image_files.read_image(_saved(tmp_path, rgba, "alpha.png")), rgb
+  )
   grey = rgb[..., 0]
   np.testing.assert_array_equal(
-      image_files.read_image(_saved(tmp_path, grey, "grey.png")),
-      np.stack([grey] * 3, axis=-1))
+    image_files.read_image(_saved(tmp_path, grey, "grey.png")),
+    np.stack([grey] * 3, axis=-1),
+  )
 
 
 def test_sixteen_bit_grey_keeps_its_high_byte_not_clipped(tmp_path):
-  deep = (np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000)
+  deep = np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000
   pixels = image_files.read_image(_saved(tmp_path, deep, "deep.png"))
   np.testing.assert_array_equal(pixels[..., 1], (deep >> 8).astype(np.uint8))
 
@@ -96,8 +101,10 @@ def test_max_size_shrinks_the_longer_side_keeping_the_aspect(tmp_path):
   assert image_files.read_image(path, max_size=500).shape == (40, 100, 3)
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "does not exist"), (b"not an image", "is not a readable image")])
+@pytest.mark.parametrize(
+  "content, message",
+  [(None, "does not exist"), (b"not an image", "is not a readable image")],
+)
 def test_unreadable_files_are_one_line_errors(tmp_path, content, message):
   path = tmp_path / "bad.png"
   if content is not None:
@@ -117,8 +124,11 @@ def test_write_image_round_trips_uint8_and_rounds_floats(tmp_path):
 
 
 def test_write_image_takes_the_format_from_the_suffix(tmp_path):
-  for name, image_format in [("a.jpg", "JPEG"), ("a.png", "PNG"),
-                             ("a.unknown", "PNG")]:
+  for name, image_format in [
+    ("a.jpg", "JPEG"),
+    ("a.png", "PNG"),
+    ("a.unknown", "PNG"),
+  ]:
     path = str(tmp_path / name)
     image_files.write_image(path, np.zeros((4, 4, 3), np.uint8))
     with PIL.Image.open(path) as image:
@@ -128,8 +138,9 @@ def test_write_image_takes_the_format_from_the_suffix(tmp_path):
 def test_write_image_failure_is_an_image_file_error(tmp_path):
   (tmp_path / "file").write_text("")
   with pytest.raises(image_files.ImageFileError, match="Could not write"):
-    image_files.write_image(str(tmp_path / "file" / "x.png"),
-                            np.zeros((4, 4, 3), np.uint8))
+    image_files.write_image(
+      str(tmp_path / "file" / "x.png"), np.zeros((4, 4, 3), np.uint8)
+    )
 
 
 def test_png_bytes_enlarges_by_whole_pixels():

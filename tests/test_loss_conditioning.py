@@ -9,8 +9,10 @@ import tensorflow as tf
 from yoto.weights import contract
 
 CONTRACT = contract.LossConditioning(
-    ("kl_loss", "reconstruction_loss"), "log",
-    {"kl_loss": (0.5, 512.0), "reconstruction_loss": (0.999, 1.001)})
+  ("kl_loss", "reconstruction_loss"),
+  "log",
+  {"kl_loss": (0.5, 512.0), "reconstruction_loss": (0.999, 1.001)},
+)
 
 
 def test_a_single_vector_is_broadcast_and_logged():
@@ -29,14 +31,17 @@ def test_the_bounds_themselves_are_accepted_despite_float32_rounding():
   assert extra.shape == [2, 2]
 
 
-@pytest.mark.parametrize("weights, message", [
+@pytest.mark.parametrize(
+  "weights, message",
+  [
     ([0.0, 1.0], "must be positive"),
     ([-2.0, 1.0], "must be positive"),
     ([1024.0, 1.0], "outside the training range"),
     ([0.1, 1.0], "outside the training range"),
     ([1.0, 1.0, 1.0], "must have shape \\[2\\]"),
     (3.0, "must have shape \\[2\\]"),
-])
+  ],
+)
 def test_bad_weights_raise_clear_errors(weights, message):
   with pytest.raises(tf.errors.InvalidArgumentError, match=message):
     CONTRACT.weights_to_inputs_extra(weights)
@@ -44,16 +49,18 @@ def test_bad_weights_raise_clear_errors(weights, message):
 
 def test_checks_also_run_inside_a_tf_function_with_unknown_rank():
   fn = tf.function(
-      lambda w: CONTRACT.weights_to_inputs_extra(w, batch_size=2),
-      input_signature=[tf.TensorSpec(None, tf.float32)])
+    lambda w: CONTRACT.weights_to_inputs_extra(w, batch_size=2),
+    input_signature=[tf.TensorSpec(None, tf.float32)],
+  )
   assert fn(tf.constant([2.0, 1.0])).shape == [2, 2]
   with pytest.raises(tf.errors.InvalidArgumentError, match="positive"):
     fn(tf.constant([[-1.0, 1.0]]))
 
 
 def test_unconditioned_contract_skips_range_but_still_needs_positive():
-  fixed = contract.LossConditioning(("a", "b"),
-                                        fixed_weights={"a": 1.0, "b": 2.0})
+  fixed = contract.LossConditioning(
+    ("a", "b"), fixed_weights={"a": 1.0, "b": 2.0}
+  )
   assert not fixed.is_conditioned
   fixed.weights_to_inputs_extra([1e6, 1.0], check_range=True)
   with pytest.raises(tf.errors.InvalidArgumentError, match="positive"):
@@ -67,17 +74,23 @@ def test_contract_round_trips_through_json():
   assert record["ranges"]["kl_loss"] == [0.5, 512.0]
 
 
-@pytest.mark.parametrize("weights", [[float("nan"), 1.0],
-                                     [float("inf"), 1.0],
-                                     [[2.0, 1.0], [2.0, float("-inf")]]])
+@pytest.mark.parametrize(
+  "weights",
+  [
+    [float("nan"), 1.0],
+    [float("inf"), 1.0],
+    [[2.0, 1.0], [2.0, float("-inf")]],
+  ],
+)
 def test_nan_and_inf_weights_are_named_as_such(weights):
   with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite"):
     CONTRACT.weights_to_inputs_extra(weights, batch_size=2)
 
 
 def test_a_fixed_weight_contract_also_rejects_inf():
-  fixed = contract.LossConditioning(("a", "b"),
-                                        fixed_weights={"a": 1.0, "b": 2.0})
+  fixed = contract.LossConditioning(
+    ("a", "b"), fixed_weights={"a": 1.0, "b": 2.0}
+  )
   with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite"):
     fixed.weights_to_inputs_extra([float("inf"), 1.0], check_range=False)
 
@@ -85,16 +98,18 @@ def test_a_fixed_weight_contract_also_rejects_inf():
 def test_weights_for_a_batch_of_another_size_are_rejected():
   weights = [[2.0, 1.0]] * 3
   assert CONTRACT.weights_to_inputs_extra(weights, batch_size=3).shape == [3, 2]
-  with pytest.raises(tf.errors.InvalidArgumentError,
-                     match="one weight vector per example for a batch of a "
-                     "different size"):
+  with pytest.raises(
+    tf.errors.InvalidArgumentError,
+    match="one weight vector per example for a batch of a different size",
+  ):
     CONTRACT.weights_to_inputs_extra(weights, batch_size=2)
 
 
 def test_from_json_reads_back_to_json():
   assert contract.LossConditioning.from_json(CONTRACT.to_json()) == CONTRACT
-  fixed = contract.LossConditioning(("a", "b"),
-                                    fixed_weights={"a": 1.0, "b": 2.0})
+  fixed = contract.LossConditioning(
+    ("a", "b"), fixed_weights={"a": 1.0, "b": 2.0}
+  )
   assert contract.LossConditioning.from_json(fixed.to_json()) == fixed
 
 
@@ -112,16 +127,23 @@ def test_from_dict_reads_a_parsed_metadata_dict():
 
 def test_within_range_is_one_test_for_floats_arrays_and_tensors():
   slack = contract.LossConditioning.RANGE_TOLERANCE
-  values = [0.5 * (1 - 2 * slack), 0.5 * (1 - slack / 2), 8.0,
-            512.0 * (1 + slack / 2), 512.0 * (1 + 2 * slack)]
+  values = [
+    0.5 * (1 - 2 * slack),
+    0.5 * (1 - slack / 2),
+    8.0,
+    512.0 * (1 + slack / 2),
+    512.0 * (1 + 2 * slack),
+  ]
   expected = [False, True, True, True, False]
-  assert [bool(contract.within_range(v, 0.5, 512.0))
-          for v in values] == expected
+  assert [
+    bool(contract.within_range(v, 0.5, 512.0)) for v in values
+  ] == expected
   np.testing.assert_array_equal(
-      contract.within_range(np.array(values), 0.5, 512.0), expected)
+    contract.within_range(np.array(values), 0.5, 512.0), expected
+  )
   np.testing.assert_array_equal(
-      contract.within_range(tf.constant(values, tf.float64), 0.5, 512.0),
-      expected)
+    contract.within_range(tf.constant(values, tf.float64), 0.5, 512.0), expected
+  )
   assert contract.within_range(2.0 * (1 + slack / 2), 2.0, 2.0)
   assert not contract.within_range(2.0 * (1 + 2 * slack), 2.0, 2.0)
 
@@ -133,8 +155,9 @@ def test_from_json_rejects_what_is_not_a_contract(text):
 
 
 def test_the_centring_offset_is_the_log_of_the_geometric_centre():
-  np.testing.assert_allclose(CONTRACT.centring_offset(),
-                             [np.log(16.0), 0.0], atol=1e-6)
+  np.testing.assert_allclose(
+    CONTRACT.centring_offset(), [np.log(16.0), 0.0], atol=1e-6
+  )
   identity = contract.LossConditioning(("a",), "identity", {"a": (1.0, 3.0)})
   assert identity.centring_offset() == (2.0,)
   assert contract.LossConditioning(("a",)).centring_offset() is None

@@ -25,11 +25,9 @@ def test_a_model_dir_resolves_to_its_newest_module(tmp_path):
 
 
 def test_missing_paths_and_runs_without_modules_say_what_to_do(tmp_path):
-  with pytest.raises(paths.HubModuleNotFoundError,
-                     match="No such hub module"):
+  with pytest.raises(paths.HubModuleNotFoundError, match="No such hub module"):
     paths.resolve_hub_module(str(tmp_path / "missing"))
-  with pytest.raises(paths.HubModuleNotFoundError,
-                     match="--schedule=eval"):
+  with pytest.raises(paths.HubModuleNotFoundError, match="--schedule=eval"):
     paths.resolve_hub_module(str(tmp_path))
   assert paths.latest_hub_module(str(tmp_path)) is None
 
@@ -37,24 +35,38 @@ def test_missing_paths_and_runs_without_modules_say_what_to_do(tmp_path):
 def test_model_dir_of_module():
   module = os.path.join("runs", "a", "hub_modules", "step-000000020")
   assert paths.model_dir_of_module(module) == os.path.join("runs", "a")
-  assert paths.model_dir_of_module(module + os.sep) == os.path.join(
-      "runs", "a")
+  assert paths.model_dir_of_module(module + os.sep) == os.path.join("runs", "a")
   assert paths.model_dir_of_module(os.path.join("exported", "m")) is None
 
 
-@pytest.mark.parametrize("name, step", [
-    ("step-000000020", 20), ("step-000000020/", 20), ("exported", 0),
-    ("step-latest", 0)])
+@pytest.mark.parametrize(
+  "name, step",
+  [
+    ("step-000000020", 20),
+    ("step-000000020/", 20),
+    ("exported", 0),
+    ("step-latest", 0),
+  ],
+)
 def test_module_step_reads_the_step_from_the_name(name, step):
-  assert paths.module_step(os.path.join("runs", "a", "hub_modules",
-                                        name)) == step
+  assert (
+    paths.module_step(os.path.join("runs", "a", "hub_modules", name)) == step
+  )
   assert paths.module_step(paths.hub_module_path("runs", 1234)) == 1234
 
 
 def test_paths_load_no_tensorflow():
   # `yoto.plot frontier` and other TensorFlow-free callers import it.
   result = subprocess.run(
-      [sys.executable, "-c", "import sys; import yoto.clients.paths; "
-       "print('tensorflow' in sys.modules)"],
-      cwd=ROOT, capture_output=True, text=True, check=True)
+    [
+      sys.executable,
+      "-c",
+      "import sys; import yoto.clients.paths; "
+      "print('tensorflow' in sys.modules)",
+    ],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    check=True,
+  )
   assert result.stdout.strip() == "False"

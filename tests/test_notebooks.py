@@ -22,14 +22,17 @@ KERNEL = "yoto-tests-python"
 
 
 # Every notebook in colabs/, this module's and the other notebook tests'.
-ALL_NOTEBOOKS = tuple(sorted(n for n in os.listdir(COLABS)
-                             if n.endswith(".ipynb")))
+ALL_NOTEBOOKS = tuple(
+  sorted(n for n in os.listdir(COLABS) if n.endswith(".ipynb"))
+)
 
 
 def test_the_clean_check_sees_every_notebook():
   assert set(NOTEBOOKS) < set(ALL_NOTEBOOKS)
-  assert {"plot_yoto_compression.ipynb",
-          "plot_yoto_style_transfer.ipynb"} < set(ALL_NOTEBOOKS)
+  assert {
+    "plot_yoto_compression.ipynb",
+    "plot_yoto_style_transfer.ipynb",
+  } < set(ALL_NOTEBOOKS)
 
 
 @pytest.mark.parametrize("name", ALL_NOTEBOOKS)
@@ -48,10 +51,21 @@ def kernel_name_fixture(tmp_path_factory):
   data_dir = tmp_path_factory.mktemp("jupyter")
   spec_dir = data_dir / "kernels" / KERNEL
   spec_dir.mkdir(parents=True)
-  (spec_dir / "kernel.json").write_text(json.dumps({
-      "argv": [sys.executable, "-m", "ipykernel_launcher", "-f",
-               "{connection_file}"],
-      "display_name": "yoto tests", "language": "python"}))
+  (spec_dir / "kernel.json").write_text(
+    json.dumps(
+      {
+        "argv": [
+          sys.executable,
+          "-m",
+          "ipykernel_launcher",
+          "-f",
+          "{connection_file}",
+        ],
+        "display_name": "yoto tests",
+        "language": "python",
+      }
+    )
+  )
   with pytest.MonkeyPatch.context() as patch:
     patch.setenv("JUPYTER_PATH", str(data_dir))
     yield KERNEL
@@ -65,42 +79,77 @@ def runs_fixture(tmp_path_factory):
 def _execute(name, parameters, kernel_name, tmp_path):
   output = str(tmp_path / name)
   papermill.execute_notebook(
-      os.path.join(COLABS, name), output, parameters=parameters,
-      kernel_name=kernel_name, cwd=COLABS, progress_bar=False,
-      execution_timeout=300)
+    os.path.join(COLABS, name),
+    output,
+    parameters=parameters,
+    kernel_name=kernel_name,
+    cwd=COLABS,
+    progress_bar=False,
+    execution_timeout=300,
+  )
   return nbformat.read(output, as_version=4)
 
 
 def _outputs(notebook, mime):
-  return [o for c in notebook.cells if c.cell_type == "code"
-          for o in c.get("outputs", []) if mime in o.get("data", {})]
+  return [
+    o
+    for c in notebook.cells
+    if c.cell_type == "code"
+    for o in c.get("outputs", [])
+    if mime in o.get("data", {})
+  ]
 
 
 def _text(notebook):
-  return "".join(o.get("text", "") for c in notebook.cells
-                 if c.cell_type == "code" for o in c.get("outputs", []))
+  return "".join(
+    o.get("text", "")
+    for c in notebook.cells
+    if c.cell_type == "code"
+    for o in c.get("outputs", [])
+  )
 
 
 def test_vae_notebook_shows_inputs_reconstructions_and_samples(
-    runs, kernel_name, tmp_path):
-  notebook = _execute("plot_yoto_vae.ipynb", {
-      "HUB_PATH": runs.hub_module, "BETAS": [0.5, 8.0, 128.0],
-      "NUM_EXAMPLES": 4}, kernel_name, tmp_path)
+  runs, kernel_name, tmp_path
+):
+  notebook = _execute(
+    "plot_yoto_vae.ipynb",
+    {
+      "HUB_PATH": runs.hub_module,
+      "BETAS": [0.5, 8.0, 128.0],
+      "NUM_EXAMPLES": 4,
+    },
+    kernel_name,
+    tmp_path,
+  )
   # Inputs, reconstructions, samples and the combined grid.
   assert len(_outputs(notebook, "image/png")) == 4
   assert runs.hub_module in _text(notebook)
 
 
 def test_frontier_notebook_draws_both_plots_and_the_table(
-    runs, kernel_name, tmp_path):
+  runs, kernel_name, tmp_path
+):
   out_dir = str(tmp_path / "plots")
-  notebook = _execute("plot_yoto_frontier.ipynb", {
-      "YOTO_DIR": runs.yoto_dir, "FIXED_DIRS": [runs.fixed_dir],
-      "OUT_DIR": out_dir}, kernel_name, tmp_path)
+  notebook = _execute(
+    "plot_yoto_frontier.ipynb",
+    {
+      "YOTO_DIR": runs.yoto_dir,
+      "FIXED_DIRS": [runs.fixed_dir],
+      "OUT_DIR": out_dir,
+    },
+    kernel_name,
+    tmp_path,
+  )
   assert len(_outputs(notebook, "image/png")) == 2
   markdown = _outputs(notebook, "text/markdown")
-  assert len(markdown) == 1 and "| beta |" in markdown[0]["data"][
-      "text/markdown"]
-  for name in ("frontier.png", "full_loss.png", "comparison.csv",
-               "comparison.md"):
+  assert (
+    len(markdown) == 1 and "| beta |" in markdown[0]["data"]["text/markdown"]
+  )
+  for name in (
+    "frontier.png",
+    "full_loss.png",
+    "comparison.csv",
+    "comparison.md",
+  ):
     assert os.path.getsize(os.path.join(out_dir, name)) > 100

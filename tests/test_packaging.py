@@ -44,21 +44,26 @@ def _yoto_imports():
   """{module: set of yoto modules it imports}, for every module of yoto/."""
   root = ROOT
   graph = {}
-  for path in glob.glob(os.path.join(root, "yoto", "**", "*.py"),
-                        recursive=True):
+  for path in glob.glob(
+    os.path.join(root, "yoto", "**", "*.py"), recursive=True
+  ):
     module = os.path.relpath(path, root)[:-3].replace(os.sep, ".")
     if module.endswith(".__init__"):
-      module = module[:-len(".__init__")]
+      module = module[: -len(".__init__")]
     imported = set()
     with open(path) as f:
       for node in ast.walk(ast.parse(f.read())):
-        if isinstance(node, ast.ImportFrom) and node.module and \
-            node.module.startswith("yoto"):
+        if (
+          isinstance(node, ast.ImportFrom)
+          and node.module
+          and node.module.startswith("yoto")
+        ):
           imported.update(f"{node.module}.{a.name}" for a in node.names)
           imported.add(node.module)
         elif isinstance(node, ast.Import):
-          imported.update(a.name for a in node.names
-                          if a.name.startswith("yoto"))
+          imported.update(
+            a.name for a in node.names if a.name.startswith("yoto")
+          )
     graph[module] = imported
   return graph
 
@@ -69,6 +74,7 @@ def test_the_subpackages_import_each_other_without_a_cycle():
   def package(module):
     parts = module.split(".")
     return ".".join(parts[:2])
+
   modules = _yoto_imports()
   edges = {}
   for module, imported in modules.items():
@@ -78,10 +84,10 @@ def test_the_subpackages_import_each_other_without_a_cycle():
 
   def reaches(start, goal, seen):
     for nxt in edges.get(start, ()):
-      if nxt == goal or (nxt not in seen and
-                         reaches(nxt, goal, seen | {nxt})):
+      if nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})):
         return True
     return False
+
   cycles = sorted(p for p in edges if reaches(p, p, {p}))
   assert not cycles, f"packages on an import cycle: {cycles}"
 
@@ -94,8 +100,13 @@ def test_one_module_of_each_name_for_the_conditioning_ideas():
 def test_command_lines_and_analysis_never_reach_the_training_package():
   # They run exported modules through yoto.clients; training is for training.
   modules = _yoto_imports()
-  starts = ["yoto.compress", "yoto.stylize", "yoto.plot", "yoto.clients",
-            "yoto.analysis.vae_outputs"]
+  starts = [
+    "yoto.compress",
+    "yoto.stylize",
+    "yoto.plot",
+    "yoto.clients",
+    "yoto.analysis.vae_outputs",
+  ]
   starts += [m for m in modules if m.startswith("yoto.clients.")]
   for start in starts:
     seen, todo = set(), [start]

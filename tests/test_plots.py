@@ -22,8 +22,11 @@ def _pixels(figure):
 
 def _comparison(root, yoto_losses=fake_runs.tradeoff, fixed_betas=(0.5, 8.0)):
   yoto_dir, fixed_dirs = fake_runs.write_sweep(
-      root, yoto_losses=yoto_losses, eval_betas=(0.5, 2.0, 8.0, 32.0),
-      fixed_betas=fixed_betas)
+    root,
+    yoto_losses=yoto_losses,
+    eval_betas=(0.5, 2.0, 8.0, 32.0),
+    fixed_betas=fixed_betas,
+  )
   return frontier.compare(*metrics.load_comparison(yoto_dir, fixed_dirs))
 
 
@@ -42,8 +45,10 @@ def test_frontier_and_full_loss_pngs_change_with_the_data(tmp_path):
 
 
 def test_save_writes_a_png_file(tmp_path):
-  path = plots.save(plots.frontier_figure(_comparison(tmp_path)),
-                    str(tmp_path / "plots" / "frontier.png"))
+  path = plots.save(
+    plots.frontier_figure(_comparison(tmp_path)),
+    str(tmp_path / "plots" / "frontier.png"),
+  )
   assert os.path.getsize(path) > 1000
   with open(path, "rb") as f:
     assert f.read(4) == b"\x89PNG"
@@ -65,24 +70,33 @@ def test_tile_lays_rows_and_columns_out_with_padding():
 
 def test_to_unit_range_maps_and_clips():
   np.testing.assert_allclose(
-      plots.to_unit_range(np.array([-2.0, -1.0, 0.0, 1.0]), (-1, 1)),
-      [0.0, 0.0, 0.5, 1.0])
+    plots.to_unit_range(np.array([-2.0, -1.0, 0.0, 1.0]), (-1, 1)),
+    [0.0, 0.0, 0.5, 1.0],
+  )
 
 
 def _grid(seed, channels=3, betas=(0.5, 8.0, 128.0)):
   rng = np.random.default_rng(seed)
   shape = (4, 8, 8, channels)
   return vae_outputs.BetaGrid(
-      betas=np.array(betas),
-      inputs=rng.uniform(-1, 1, shape),
-      reconstructions=rng.uniform(-1, 1, (len(betas),) + shape),
-      samples=rng.uniform(-1, 1, (len(betas),) + shape),
-      value_range=(-1.0, 1.0), title="test grid")
+    betas=np.array(betas),
+    inputs=rng.uniform(-1, 1, shape),
+    reconstructions=rng.uniform(-1, 1, (len(betas),) + shape),
+    samples=rng.uniform(-1, 1, (len(betas),) + shape),
+    value_range=(-1.0, 1.0),
+    title="test grid",
+  )
 
 
-@pytest.mark.parametrize("make", [
-    plots.image_grid_figure, plots.inputs_figure,
-    plots.reconstructions_figure, plots.samples_figure])
+@pytest.mark.parametrize(
+  "make",
+  [
+    plots.image_grid_figure,
+    plots.inputs_figure,
+    plots.reconstructions_figure,
+    plots.samples_figure,
+  ],
+)
 def test_image_figures_change_with_the_images(make):
   a, b = _pixels(make(_grid(0))), _pixels(make(_grid(1)))
   assert a.std() > 0.01

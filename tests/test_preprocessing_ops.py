@@ -9,7 +9,7 @@ from yoto.utils import preprocessing_ops as ops
 
 def _coordinate_image(height=20, width=30):
   """uint8 [h, w, 3] image whose pixel (y, x) holds (y, x, 7)."""
-  y, x = np.meshgrid(np.arange(height), np.arange(width), indexing='ij')
+  y, x = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
   return np.stack([y, x, np.full_like(y, 7)], axis=-1).astype(np.uint8)
 
 
@@ -22,11 +22,11 @@ def _crop_offset(crop, image):
   """Checks that `crop` is a window of a coordinate image; returns (y, x)."""
   y0, x0 = int(crop[0, 0, 0]), int(crop[0, 0, 1])
   height, width = crop.shape[:2]
-  np.testing.assert_array_equal(crop, image[y0:y0 + height, x0:x0 + width])
+  np.testing.assert_array_equal(crop, image[y0 : y0 + height, x0 : x0 + width])
   return y0, x0
 
 
-@pytest.mark.parametrize('dtype', [np.uint8, np.float32])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 def test_resize_matches_bilinear_and_keeps_dtype(dtype):
   image = np.random.default_rng(0).uniform(0, 255, (20, 30, 3)).astype(dtype)
   out = _apply(ops.resize([10, 12]), image)
@@ -69,7 +69,7 @@ def test_random_crop_draws_one_window_per_image_of_a_batch():
 
 
 def test_crop_larger_than_image_fails():
-  with pytest.raises(ValueError, match='does not fit'):
+  with pytest.raises(ValueError, match="does not fit"):
     _apply(ops.random_crop(40), _coordinate_image(), seed=[0, 0])
 
 
@@ -111,12 +111,16 @@ def test_value_range_custom_input_range_and_clipping():
   out = _apply(ops.value_range(0, 10, in_min=-1, in_max=1), image)
   np.testing.assert_allclose(out.ravel(), [0.0, 5.0, 10.0, 20.0], atol=1e-5)
   clipped = _apply(ops.value_range(0, 10, -1, 1, clip_values=True), image)
-  np.testing.assert_allclose(clipped.ravel(), [0.0, 5.0, 10.0, 10.0],
-                             atol=1e-5)
+  np.testing.assert_allclose(clipped.ravel(), [0.0, 5.0, 10.0, 10.0], atol=1e-5)
 
 
-_EXAMPLE_ARGS = {'resize': (8,), 'random_crop': (8,), 'central_crop': (8,),
-                 'flip_lr': (), 'value_range': ()}
+_EXAMPLE_ARGS = {
+  "resize": (8,),
+  "random_crop": (8,),
+  "central_crop": (8,),
+  "flip_lr": (),
+  "value_range": (),
+}
 
 
 def test_random_ops_are_exactly_those_whose_output_follows_the_seed():

@@ -7,8 +7,9 @@ import tensorflow_datasets as tfds
 
 from yoto.utils import procedural_shapes
 
-MIDDLE = {name: size // 2 for name, size in
-          procedural_shapes.FACTOR_SIZES.items()}
+MIDDLE = {
+  name: size // 2 for name, size in procedural_shapes.FACTOR_SIZES.items()
+}
 
 
 def _with(**changes):
@@ -32,7 +33,8 @@ def test_every_factor_changes_the_image():
   assert base.shape == (32, 32, 3) and base.dtype == np.uint8
   for name, size in procedural_shapes.FACTOR_SIZES.items():
     other = procedural_shapes.render(
-        _with(**{name: (MIDDLE[name] + 1) % size}), 32)
+      _with(**{name: (MIDDLE[name] + 1) % size}), 32
+    )
     assert np.abs(other.astype(int) - base).sum() > 0, name
 
 
@@ -53,8 +55,9 @@ def test_unknown_shape_is_named():
 
 def test_builder_registers_with_tfds_and_declares_both_sizes():
   assert "procedural_shapes" in tfds.list_builders()
-  sizes = [c.image_size for c in
-           procedural_shapes.ProceduralShapes.BUILDER_CONFIGS]
+  sizes = [
+    c.image_size for c in procedural_shapes.ProceduralShapes.BUILDER_CONFIGS
+  ]
   assert sizes == [32, 64]
   image = procedural_shapes.render(MIDDLE, 64)
   assert image.shape == (64, 64, 3)

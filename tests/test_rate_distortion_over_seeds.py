@@ -14,19 +14,28 @@ PSNR = np.array([26.0, 29.0, 32.0, 35.0])
 
 
 def _curve(name, bpp, psnr=PSNR, lmbdas=LMBDAS):
-  return rd.RdCurve(name, np.asarray(lmbdas, float), np.asarray(bpp, float),
-                    {"psnr": np.asarray(psnr, float),
-                     "ms_ssim_db": np.asarray(psnr, float) / 2})
+  return rd.RdCurve(
+    name,
+    np.asarray(lmbdas, float),
+    np.asarray(bpp, float),
+    {
+      "psnr": np.asarray(psnr, float),
+      "ms_ssim_db": np.asarray(psnr, float) / 2,
+    },
+  )
 
 
 def test_bd_rate_over_seeds_is_the_interval_of_each_seeds_bd_rate():
   # Seed s: YOTO needs (1 + d_s) times the bits of that seed's fixed codecs
   # at every quality, so its BD-rate is exactly 100 d_s.
-  per_seed = {0: {"fixed": _curve("fixed", RATES),
-                  "yoto": _curve("yoto", 1.10 * RATES)},
-              1: {"fixed": _curve("fixed", 2 * RATES),
-                  "yoto": _curve("yoto", 2 * 1.30 * RATES)},
-              2: {"yoto": _curve("yoto", RATES)}}  # No fixed codecs: left out.
+  per_seed = {
+    0: {"fixed": _curve("fixed", RATES), "yoto": _curve("yoto", 1.10 * RATES)},
+    1: {
+      "fixed": _curve("fixed", 2 * RATES),
+      "yoto": _curve("yoto", 2 * 1.30 * RATES),
+    },
+    2: {"yoto": _curve("yoto", RATES)},
+  }  # No fixed codecs: left out.
   bd = rd_seeds.bd_over_seeds(per_seed)
   expected = seed_statistics.interval([10.0, 30.0])
   for method in rd.METHODS:
@@ -54,8 +63,9 @@ def test_mean_curve_averages_seeds_at_each_lambda_with_error_bars():
   a = _curve("a", RATES, PSNR)
   b = _curve("b", RATES + 0.1, PSNR + 1.0)
   # A curve with an extra λ: only the λ all seeds have are averaged.
-  c = _curve("c", np.append(RATES, 3.0), np.append(PSNR, 38.0),
-             np.append(LMBDAS, 10.0))
+  c = _curve(
+    "c", np.append(RATES, 3.0), np.append(PSNR, 38.0), np.append(LMBDAS, 10.0)
+  )
   mean = rd_seeds.mean_curve("m", [a, b, c])
   np.testing.assert_allclose(mean.lmbdas, LMBDAS)
   np.testing.assert_allclose(mean.bpp, RATES + 0.1 / 3)
@@ -67,8 +77,9 @@ def test_mean_curve_averages_seeds_at_each_lambda_with_error_bars():
 
 
 def test_rate_span_is_the_ratio_of_the_ends_and_checks_monotone_quality():
-  span = rd_seeds.rate_span([_curve("fixed", RATES),
-                             _curve("fixed", RATES * 1.2)])
+  span = rd_seeds.rate_span(
+    [_curve("fixed", RATES), _curve("fixed", RATES * 1.2)]
+  )
   assert span["low_bpp"] == pytest.approx(0.11)
   assert span["high_bpp"] == pytest.approx(1.54)
   assert span["ratio"] == pytest.approx(14.0)

@@ -8,8 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import common
@@ -31,11 +30,20 @@ def test_compression_grids_put_yoto_evals_between_the_fixed_models():
 
 
 def test_compression_reproduction_writes_bd_intervals_tiles_and_figures(
-    tmp_path):
+  tmp_path,
+):
   models, out = tmp_path / "models", tmp_path / "out"
-  results = reproduce_compression.main([
-      "--tiny", "--num_fixed=3", "--seeds=1", "--evals=2",
-      "--variants=yoto", f"--model_root={models}", f"--out_dir={out}"])
+  results = reproduce_compression.main(
+    [
+      "--tiny",
+      "--num_fixed=3",
+      "--seeds=1",
+      "--evals=2",
+      "--variants=yoto",
+      f"--model_root={models}",
+      f"--out_dir={out}",
+    ]
+  )
   fixed_names = {f"fixed_lmbda{lmbda:g}" for lmbda in results["fixed_lmbdas"]}
   assert set(results["timings"]) == fixed_names | {"yoto"}
   assert results["seeds"] == [0]
@@ -67,14 +75,19 @@ def test_every_compression_variant_builds():
   """Each named YOTO variant's bindings build a codec (the ablations)."""
   fixed, evals = reproduce_compression.grids(2)
   shared = reproduce_compression.shared_bindings(4, evals) + list(
-      reproduce_compression.TINY_CODEC)
+    reproduce_compression.TINY_CODEC
+  )
   specs = reproduce_compression.model_specs(
-      fixed, list(reproduce_compression.VARIANTS), steps=4)
+    fixed, list(reproduce_compression.VARIANTS), steps=4
+  )
   for spec in specs:
     if spec.is_yoto:
-      state = common.build_state(spec.config, list(shared) +
-                                 list(spec.bindings), (64, 64, 3),
-                                 batch_size=2)
+      state = common.build_state(
+        spec.config,
+        list(shared) + list(spec.bindings),
+        (64, 64, 3),
+        batch_size=2,
+      )
       assert state.problem.analysis_transform is not None, spec.name
   same = next(s for s in specs if s.name == "yoto_same_compute")
   assert same.steps == 4 * len(fixed)
@@ -82,8 +95,9 @@ def test_every_compression_variant_builds():
 
 def test_wide_variant_scales_filters_and_latent_channels_by_four_thirds():
   assert reproduce_compression.widen_bindings(4 / 3) == [
-      "HyperpriorCompressionProblem.num_filters = 43",
-      "HyperpriorCompressionProblem.num_latent_filters = 171"]
+    "HyperpriorCompressionProblem.num_filters = 43",
+    "HyperpriorCompressionProblem.num_latent_filters = 171",
+  ]
 
 
 def test_range_variants_move_the_centring_with_the_range():
@@ -112,19 +126,33 @@ def _codec_run(kind, lmbdas, step):
   """RunMetrics of a codec evaluated at `lmbdas` (a fixed one: its own)."""
   weights = [{"distortion": lmbda, "rate": 1.0} for lmbda in lmbdas]
   return metrics.RunMetrics(
-      model_dir=f"/runs/{kind}", kind=kind, step=step, split="test",
-      evals={metrics.weights_key(w): {"actual_bpp": 10 * w["distortion"],
-                                      "psnr": 30.0 + step}
-             for w in weights},
-      eval_weights=tuple(weights),
-      train_weights=weights[0] if kind == "fixed" else None)
+    model_dir=f"/runs/{kind}",
+    kind=kind,
+    step=step,
+    split="test",
+    evals={
+      metrics.weights_key(w): {
+        "actual_bpp": 10 * w["distortion"],
+        "psnr": 30.0 + step,
+      }
+      for w in weights
+    },
+    eval_weights=tuple(weights),
+    train_weights=weights[0] if kind == "fixed" else None,
+  )
 
 
 def test_curves_at_a_step_need_every_fixed_codec_evaluated_there():
-  fixed = {f"fixed_{lmbda}": {step: _codec_run("fixed", [lmbda], step)
-                              for step in (2, 4)} for lmbda in (0.01, 0.1)}
-  yoto = {"yoto": {2: _codec_run("yoto", [0.01, 0.03, 0.1], 2)},
-          "yoto_long": {8: _codec_run("yoto", [0.01, 0.1], 8)}}
+  fixed = {
+    f"fixed_{lmbda}": {
+      step: _codec_run("fixed", [lmbda], step) for step in (2, 4)
+    }
+    for lmbda in (0.01, 0.1)
+  }
+  yoto = {
+    "yoto": {2: _codec_run("yoto", [0.01, 0.03, 0.1], 2)},
+    "yoto_long": {8: _codec_run("yoto", [0.01, 0.1], 8)},
+  }
   curves = compression_report.curves_at(fixed, yoto, 4, ["yoto_long"])
   # yoto was not evaluated at step 4; yoto_long is read at its last step.
   assert list(curves) == ["fixed", "yoto_long"]
@@ -151,13 +179,13 @@ def test_an_image_of_one_tile_codes_exactly_like_that_tile(fixed_codec):
   lmbda = [fixed_codec.fixed_lmbda]
   whole = compress.evaluate_images(fixed_codec, [image], lmbda)[0]["values"]
   tiled = compress.evaluate_images(
-      fixed_codec, compression_report.tiles(image, 64), lmbda)[0]["values"]
+    fixed_codec, compression_report.tiles(image, 64), lmbda
+  )[0]["values"]
   for key in ("actual_bpp", "psnr", "pooled_psnr", "distortion"):
     assert whole[key] == pytest.approx(tiled[key], rel=1e-6), key
 
 
-def test_a_whole_image_and_its_tiles_differ_only_by_their_borders(
-    fixed_codec):
+def test_a_whole_image_and_its_tiles_differ_only_by_their_borders(fixed_codec):
   # 2x2 tiles of 64 have exactly the latent and hyper-latent grid of the
   # 128x128 image; only values near tile borders (zero padding instead of
   # the neighbours) differ. Pooled PSNR is comparable; mean PSNR is not.
@@ -165,6 +193,7 @@ def test_a_whole_image_and_its_tiles_differ_only_by_their_borders(
   lmbda = [fixed_codec.fixed_lmbda]
   whole = compress.evaluate_images(fixed_codec, [image], lmbda)[0]["values"]
   tiled = compress.evaluate_images(
-      fixed_codec, compression_report.tiles(image, 64), lmbda)[0]["values"]
+    fixed_codec, compression_report.tiles(image, 64), lmbda
+  )[0]["values"]
   assert whole["pooled_psnr"] == pytest.approx(tiled["pooled_psnr"], abs=1.0)
   assert whole["actual_bpp"] == pytest.approx(tiled["actual_bpp"], rel=0.5)

@@ -11,8 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import reproduce_style_transfer
@@ -23,9 +22,14 @@ CONTENT = "content_loss"
 # Ghiasi's default (content 2, style 1-3 1e-3, style 4 1e-2) on the embedded
 # config's ranges: style 1 / 2 / 3 / 4 ranges are the paper's x 1e-2, 1e-1,
 # 10, 10.
-DEFAULT = {CONTENT: 2.0, "style_loss_1": 1e-5, "style_loss_2": 1e-4,
-           "style_loss_3": 1e-2, "style_loss_4": 0.1,
-           "total_variation_loss": 1e4}
+DEFAULT = {
+  CONTENT: 2.0,
+  "style_loss_1": 1e-5,
+  "style_loss_2": 1e-4,
+  "style_loss_3": 1e-2,
+  "style_loss_4": 0.1,
+  "total_variation_loss": 1e4,
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,22 +39,37 @@ def config():
 
 def test_figure6a_points_are_ghiasis_default_and_one_weight_times_ten(config):
   points = reproduce_style_transfer.figure6a_points(
-      config.ranges, reproduce_style_transfer.varied_losses(
-          reproduce_style_transfer.DEFAULT_VARIED))
+    config.ranges,
+    reproduce_style_transfer.varied_losses(
+      reproduce_style_transfer.DEFAULT_VARIED
+    ),
+  )
   assert [p.name for p in points] == [
-      "default", "content ÷10", "content x10", "style3 ÷10", "style3 x10"]
+    "default",
+    "content ÷10",
+    "content x10",
+    "style3 ÷10",
+    "style3 x10",
+  ]
   assert [p.model for p in points] == [
-      "fixed_default", "fixed_content_div10", "fixed_content_x10",
-      "fixed_style3_div10", "fixed_style3_x10"]
+    "fixed_default",
+    "fixed_content_div10",
+    "fixed_content_x10",
+    "fixed_style3_div10",
+    "fixed_style3_x10",
+  ]
   assert sorted(points) == points  # Tables keep this order.
   assert points[0].as_dict() == DEFAULT
   for point, factor in zip(points[1:], (0.1, 10, 0.1, 10)):
     expected = {**DEFAULT, point.varied: DEFAULT[point.varied] * factor}
-    np.testing.assert_allclose([point.as_dict()[k] for k in sorted(DEFAULT)],
-                               [expected[k] for k in sorted(DEFAULT)],
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+      [point.as_dict()[k] for k in sorted(DEFAULT)],
+      [expected[k] for k in sorted(DEFAULT)],
+      rtol=1e-9,
+    )
   every = reproduce_style_transfer.figure6a_points(
-      config.ranges, reproduce_style_transfer.varied_losses("all"))
+    config.ranges, reproduce_style_transfer.varied_losses("all")
+  )
   assert len(every) == 11 and len({p.model for p in every}) == 11
   with pytest.raises(SystemExit, match="style_loss_9"):
     reproduce_style_transfer.varied_losses("style_loss_9")
@@ -66,37 +85,56 @@ def test_specs_fix_the_specialists_style_weights_at_the_default(config):
   points = reproduce_style_transfer.figure6a_points(config.ranges, [CONTENT])
   specs = reproduce_style_transfer.model_specs(points, config.ranges)
   assert [s.name for s in specs] == [p.model for p in points] + [
-      "yoto", "specialist"]
+    "yoto",
+    "specialist",
+  ]
   assert [s.weights for s in specs[:3]] == [p.as_dict() for p in points]
   binding = next(b for b in specs[-1].bindings if "params" in b)
   params = ast.literal_eval(binding.split("=", 1)[1].strip())
   assert params[0] == {"low": 0.1, "high": 100.0}  # Content: whole range.
   for (name, weight), bounds in zip(sorted(DEFAULT.items())[1:], params[1:]):
-    np.testing.assert_allclose([bounds["low"], bounds["high"]],
-                               [weight, weight], rtol=2e-4, err_msg=name)
+    np.testing.assert_allclose(
+      [bounds["low"], bounds["high"]], [weight, weight], rtol=2e-4, err_msg=name
+    )
 
 
 def _eval_values(model_dir, step, weights):
   """The model's test-split eval values at `weights` and `step`."""
   for row in results_lib.read_rows(model_dir):
-    if (row["split"] == "test" and row["step"] == step and
-        np.allclose([row["weights"][k] for k in sorted(weights)],
-                    [weights[k] for k in sorted(weights)])):
+    if (
+      row["split"] == "test"
+      and row["step"] == step
+      and np.allclose(
+        [row["weights"][k] for k in sorted(weights)],
+        [weights[k] for k in sorted(weights)],
+      )
+    ):
       return row["values"]
   raise AssertionError(f"no eval row of {model_dir} at {weights}")
 
 
 def test_tiny_reproduction_compares_in_full_loss_over_seeds(tmp_path):
   models, out = tmp_path / "models", tmp_path / "out"
-  report = reproduce_style_transfer.main([
-      "--tiny", "--no_export", "--seeds=2", f"--varied={CONTENT}",
-      f"--model_root={models}", f"--out_dir={out}"])
+  report = reproduce_style_transfer.main(
+    [
+      "--tiny",
+      "--no_export",
+      "--seeds=2",
+      f"--varied={CONTENT}",
+      f"--model_root={models}",
+      f"--out_dir={out}",
+    ]
+  )
   fixed = ["fixed_default", "fixed_content_div10", "fixed_content_x10"]
   assert {n: sorted(t) for n, t in report["timings"].items()} == {
-      n: [0, 1] for n in fixed + ["yoto", "specialist"]}
+    n: [0, 1] for n in fixed + ["yoto", "specialist"]
+  }
   assert report["seeds"] == [0, 1]
   assert [r["point"] for r in report["gaps"]] == [
-      "default", "content ÷10", "content x10"]
+    "default",
+    "content ÷10",
+    "content x10",
+  ]
   for row in report["gaps"]:
     # The fixed model's seed spread beside every gap, intervals over seeds.
     assert row["fixed"]["n"] == 2 and row["fixed"]["std"] is not None
@@ -111,17 +149,20 @@ def test_tiny_reproduction_compares_in_full_loss_over_seeds(tmp_path):
   points = report["points"]
   for seed, blend in report["blends"]["blend content"].items():
     assert blend["models"] == ["fixed_content_div10", "fixed_content_x10"]
-    for losses, name, point in ((blend["losses"][0], blend["models"][0],
-                                 "content ÷10"),
-                                (blend["losses"][-1], blend["models"][1],
-                                 "content x10")):
-      own = _eval_values(str(models / "steps3" / f"seed{seed}" / name),
-                         steps, points[point]["weights"])
+    for losses, name, point in (
+      (blend["losses"][0], blend["models"][0], "content ÷10"),
+      (blend["losses"][-1], blend["models"][1], "content x10"),
+    ):
+      own = _eval_values(
+        str(models / "steps3" / f"seed{seed}" / name),
+        steps,
+        points[point]["weights"],
+      )
       for key, value in losses.items():
-        np.testing.assert_allclose(value, own[key], rtol=1e-4,
-                                   err_msg=f"{name} {key}")
-    assert set(blend["best_alpha"]) == {"default", "content ÷10",
-                                        "content x10"}
+        np.testing.assert_allclose(
+          value, own[key], rtol=1e-4, err_msg=f"{name} {key}"
+        )
+    assert set(blend["best_alpha"]) == {"default", "content ÷10", "content x10"}
 
   # Every model evaluated three times: a convergence statement each.
   assert set(report["convergence"]) == set(fixed) | {"yoto", "specialist"}

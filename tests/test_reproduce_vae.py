@@ -9,8 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import common
@@ -24,13 +23,25 @@ def test_reproduction_protocol_seeds_curves_convergence_and_resume(tmp_path):
   convergence statements, the learning curves and the figures; a rerun
   trains nothing and reproduces the results."""
   models, out = tmp_path / "models", tmp_path / "out"
-  args = ["--tiny", "--setting=photo_patches", "--steps=6", "--betas=2,32",
-          "--seeds=2", "--evals=3", "--no_export", f"--model_root={models}",
-          f"--out_dir={out}"]
+  args = [
+    "--tiny",
+    "--setting=photo_patches",
+    "--steps=6",
+    "--betas=2,32",
+    "--seeds=2",
+    "--evals=3",
+    "--no_export",
+    f"--model_root={models}",
+    f"--out_dir={out}",
+  ]
   variants = ["--variants=yoto,yoto_same_compute"]
   first = reproduce_vae.main(args + variants)
-  assert set(first["timings"]) == {"fixed_beta2", "fixed_beta32", "yoto",
-                                   "yoto_same_compute"}
+  assert set(first["timings"]) == {
+    "fixed_beta2",
+    "fixed_beta32",
+    "yoto",
+    "yoto_same_compute",
+  }
   # Two fixed models: the same-compute YOTO model trains twice as long and
   # is compared at its own last step.
   assert first["method_steps"] == {"yoto_same_compute": 12}
@@ -48,20 +59,27 @@ def test_reproduction_protocol_seeds_curves_convergence_and_resume(tmp_path):
     assert statement["to_step"] == last, model
     assert statement["from_step"] == 2 * last // 3, model
   assert first["cpu_seconds"]["fixed_sweep"] > first["cpu_seconds"]["yoto"]
-  for name in ("frontier", "full_loss", "learning_curves", "variants",
-               "figure3_reconstructions", "figure3_samples"):
-    assert os.path.getsize(
-        out / f"reproduce_vae_photo_patches_{name}.png") > 1000
+  for name in (
+    "frontier",
+    "full_loss",
+    "learning_curves",
+    "variants",
+    "figure3_reconstructions",
+    "figure3_samples",
+  ):
+    assert (
+      os.path.getsize(out / f"reproduce_vae_photo_patches_{name}.png") > 1000
+    )
   with open(out / "reproduce_vae_photo_patches.json") as f:
     assert "benchmarks.reproduce_vae" in json.load(f)["command"]
   assert os.path.getsize(out / "reproduce_vae_photo_patches.md") > 100
   assert first["setting"] == "photo_patches"
-  assert sorted(results.evaluated_steps(
-      str(models / "steps6" / "seed1" / "yoto"))) == [2, 4, 6]
+  assert sorted(
+    results.evaluated_steps(str(models / "steps6" / "seed1" / "yoto"))
+  ) == [2, 4, 6]
 
   # A rerun finds everything finished: only the analysis runs.
-  yoto_metrics = results.metrics_path(str(models / "steps6" / "seed0" /
-                                            "yoto"))
+  yoto_metrics = results.metrics_path(str(models / "steps6" / "seed0" / "yoto"))
   before = os.path.getmtime(yoto_metrics)
   second = reproduce_vae.main(args + variants)
   assert os.path.getmtime(yoto_metrics) == before
@@ -74,8 +92,12 @@ def test_every_vae_variant_builds():
   arch = common.ARCHITECTURES["procedural_shapes"]
   for spec in reproduce_vae.model_specs(betas, list(reproduce_vae.VARIANTS)):
     if spec.is_yoto:
-      state = common.build_state(spec.config, reproduce_vae.shared_bindings(
-          4, betas) + list(spec.bindings), arch.image_shape, batch_size=2)
+      state = common.build_state(
+        spec.config,
+        reproduce_vae.shared_bindings(4, betas) + list(spec.bindings),
+        arch.image_shape,
+        batch_size=2,
+      )
       assert state.problem.encoder is not None, spec.name
 
 
@@ -84,19 +106,24 @@ def test_wide_bindings_widen_channels_and_hidden_layers():
   config = arch.yoto_config
   base = common.build_state(config, (), arch.image_shape, batch_size=2)
   wide = common.build_state(
-      config, reproduce_vae.widen_bindings(config, 1.5), arch.image_shape,
-      batch_size=2)
+    config,
+    reproduce_vae.widen_bindings(config, 1.5),
+    arch.image_shape,
+    batch_size=2,
+  )
   for name in ("encoder", "decoder"):
     narrow_net = getattr(base.problem, name)
     wide_net = getattr(wide.problem, name)
     assert wide_net.base_num_channels == 1.5 * narrow_net.base_num_channels
     assert wide_net.conditioning_layer_sizes == [
-        1.5 * n for n in narrow_net.conditioning_layer_sizes]
+      1.5 * n for n in narrow_net.conditioning_layer_sizes
+    ]
   # The latent size (2 x 32 encoder outputs) is unchanged.
   assert wide.problem.encoder.fc_layer_sizes[-1] == 64
   assert wide.problem.decoder.upconv_reshape_size == [4, 4, 96]
-  ratio = (common.num_params(wide.problem.trainable_variables) /
-           common.num_params(base.problem.trainable_variables))
+  ratio = common.num_params(
+    wide.problem.trainable_variables
+  ) / common.num_params(base.problem.trainable_variables)
   assert 1.8 < ratio < 2.4  # About 1.5 squared.
 
 
@@ -110,13 +137,23 @@ def test_reproduction_gin_bindings_reach_every_model(tmp_path):
   """--gin_bindings sets the whole reproduction's setting: fixed and YOTO
   models alike are built with it."""
   models = tmp_path / "models"
-  reproduce_vae.main(["--tiny", "--steps=2", "--betas=2,32", "--seeds=1",
-                      "--evals=1", "--variants=yoto", "--no_export",
-                      "--only=yoto,fixed_beta2",
-                      "--gin_bindings=ConditionalVaeProblem.epsilon = 0.0123",
-                      f"--model_root={models}",
-                      f"--out_dir={tmp_path / 'out'}"])
+  reproduce_vae.main(
+    [
+      "--tiny",
+      "--steps=2",
+      "--betas=2,32",
+      "--seeds=1",
+      "--evals=1",
+      "--variants=yoto",
+      "--no_export",
+      "--only=yoto,fixed_beta2",
+      "--gin_bindings=ConditionalVaeProblem.epsilon = 0.0123",
+      f"--model_root={models}",
+      f"--out_dir={tmp_path / 'out'}",
+    ]
+  )
   for model in ("yoto", "fixed_beta2"):
-    operative = (models / "steps2" / "seed0" / model /
-                 "operative_config.gin").read_text()
+    operative = (
+      models / "steps2" / "seed0" / model / "operative_config.gin"
+    ).read_text()
     assert "ConditionalVaeProblem.epsilon = 0.0123" in operative, model

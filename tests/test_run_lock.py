@@ -15,19 +15,25 @@ from yoto.training import run_lock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A second process that takes the lock and keeps it until killed.
-_HOLDER = ("import sys, time\n"
-           "from yoto.training import run_lock\n"
-           "run_lock.acquire(sys.argv[1])\n"
-           "print('held', flush=True)\n"
-           "time.sleep(120)\n")
+_HOLDER = (
+  "import sys, time\n"
+  "from yoto.training import run_lock\n"
+  "run_lock.acquire(sys.argv[1])\n"
+  "print('held', flush=True)\n"
+  "time.sleep(120)\n"
+)
 
 
 @pytest.fixture
 def holder(tmp_path):
   """A live process on this host holding tmp_path's lock."""
   env = dict(os.environ, PYTHONPATH=ROOT)
-  process = subprocess.Popen([sys.executable, "-c", _HOLDER, str(tmp_path)],
-                             stdout=subprocess.PIPE, env=env, text=True)
+  process = subprocess.Popen(
+    [sys.executable, "-c", _HOLDER, str(tmp_path)],
+    stdout=subprocess.PIPE,
+    env=env,
+    text=True,
+  )
   try:
     assert process.stdout.readline().strip() == "held"
     yield process
@@ -38,8 +44,10 @@ def holder(tmp_path):
 
 
 def test_a_second_process_is_refused_naming_the_first(tmp_path, holder):
-  with pytest.raises(run_lock.ModelDirLockedError,
-                     match=f"process {holder.pid} on {socket.gethostname()}"):
+  with pytest.raises(
+    run_lock.ModelDirLockedError,
+    match=f"process {holder.pid} on {socket.gethostname()}",
+  ):
     run_lock.acquire(str(tmp_path))
 
 
@@ -57,9 +65,12 @@ def test_training_is_refused_before_anything_is_written(tmp_path, holder):
   del holder
   before = sorted(os.listdir(tmp_path))
   with pytest.raises(run_lock.ModelDirLockedError, match="being trained by"):
-    main.run_in_process(str(tmp_path), [os.path.join(
-        ROOT, "config", "photo_patches_conv_vae_yoto.gin")], TINY_BINDINGS,
-                        schedule="train")
+    main.run_in_process(
+      str(tmp_path),
+      [os.path.join(ROOT, "config", "photo_patches_conv_vae_yoto.gin")],
+      TINY_BINDINGS,
+      schedule="train",
+    )
   assert sorted(os.listdir(tmp_path)) == before
 
 
@@ -67,8 +78,10 @@ def test_a_lock_from_another_host_is_not_taken_over(tmp_path):
   path = run_lock.lock_path(str(tmp_path))
   with open(path, "w") as f:
     json.dump({"pid": 1, "hostname": "elsewhere", "started": 0}, f)
-  with pytest.raises(run_lock.ModelDirLockedError,
-                     match="process 1 on elsewhere.*delete the lock file"):
+  with pytest.raises(
+    run_lock.ModelDirLockedError,
+    match="process 1 on elsewhere.*delete the lock file",
+  ):
     run_lock.acquire(str(tmp_path))
   assert os.path.exists(path)
 

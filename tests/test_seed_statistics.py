@@ -17,14 +17,22 @@ T_975_DF1 = 12.706204736174698
 
 def _curves():
   """Losses chosen so that means and spreads are easy to do by hand."""
-  fixed1 = {seed: {400: {1.0: -100.0 + seed, 10.0: 50.0 + seed}}
-            for seed in range(3)}           # at β=1: -100, -99, -98
-  fixed10 = {seed: {400: {1.0: -80.0, 10.0: 20.0 + 2 * seed}}
-             for seed in range(3)}          # at β=10: 20, 22, 24
-  yoto = {seed: {step: {1.0: -100.0 + seed + gap * 400 / step,
-                        10.0: 20.0 + 2 * seed + 4.0 * 400 / step}
-                 for step in (100, 200, 300, 400)}
-          for seed, gap in zip(range(3), (1.0, 2.0, 6.0))}
+  fixed1 = {
+    seed: {400: {1.0: -100.0 + seed, 10.0: 50.0 + seed}} for seed in range(3)
+  }  # at β=1: -100, -99, -98
+  fixed10 = {
+    seed: {400: {1.0: -80.0, 10.0: 20.0 + 2 * seed}} for seed in range(3)
+  }  # at β=10: 20, 22, 24
+  yoto = {
+    seed: {
+      step: {
+        1.0: -100.0 + seed + gap * 400 / step,
+        10.0: 20.0 + 2 * seed + 4.0 * 400 / step,
+      }
+      for step in (100, 200, 300, 400)
+    }
+    for seed, gap in zip(range(3), (1.0, 2.0, 6.0))
+  }
   return {"fixed_beta1": fixed1, "fixed_beta10": fixed10, "yoto": yoto}
 
 
@@ -37,7 +45,8 @@ def test_interval_is_mean_and_student_t_half_width():
   assert result.mean == pytest.approx(3.0, abs=1e-12)
   assert result.std == pytest.approx(math.sqrt(7.0), abs=1e-12)
   assert result.half_width == pytest.approx(
-      T_975_DF2 * math.sqrt(7.0) / math.sqrt(3.0), rel=1e-9)
+    T_975_DF2 * math.sqrt(7.0) / math.sqrt(3.0), rel=1e-9
+  )
   assert result.n == 3
 
 
@@ -51,8 +60,9 @@ def test_paired_gap_uses_only_common_seeds():
   gap = st.paired_gap({0: 10.0, 1: 14.0, 2: 99.0}, {0: 9.0, 1: 11.0})
   # Differences 1 and 3: mean 2, sample std sqrt(2).
   assert gap.mean == pytest.approx(2.0)
-  assert gap.half_width == pytest.approx(T_975_DF1 * math.sqrt(2) /
-                                         math.sqrt(2), rel=1e-9)
+  assert gap.half_width == pytest.approx(
+    T_975_DF1 * math.sqrt(2) / math.sqrt(2), rel=1e-9
+  )
 
 
 def test_gap_rows_against_hand_computed_values():
@@ -65,7 +75,8 @@ def test_gap_rows_against_hand_computed_values():
   assert beta1["fixed"].std == pytest.approx(1.0)
   assert beta1["gaps"]["yoto"].mean == pytest.approx(3.0)
   assert beta1["gaps"]["yoto"].half_width == pytest.approx(
-      T_975_DF2 * math.sqrt(7.0 / 3.0), rel=1e-9)
+    T_975_DF2 * math.sqrt(7.0 / 3.0), rel=1e-9
+  )
   assert beta1["gaps"]["single_model"].mean == pytest.approx(0.0)
   assert beta1["relative"]["yoto"] == pytest.approx(3.0 / 99.0)
   # β = 10: YOTO is 4 worse for every seed; the single model (β = 1) is
@@ -77,10 +88,12 @@ def test_gap_rows_against_hand_computed_values():
 
 
 def test_relative_gap_is_withheld_where_the_fixed_loss_is_near_zero():
-  curves = {"f1": {0: {1: {1.0: -1000.0, 2.0: 0.0}}},
-            "f2": {0: {1: {1.0: 0.0, 2.0: 5.0}}},
-            "f3": {0: {1: {3.0: 2000.0}}},
-            "y": {0: {1: {1.0: -900.0, 2.0: 15.0, 3.0: 2100.0}}}}
+  curves = {
+    "f1": {0: {1: {1.0: -1000.0, 2.0: 0.0}}},
+    "f2": {0: {1: {1.0: 0.0, 2.0: 5.0}}},
+    "f3": {0: {1: {3.0: 2000.0}}},
+    "y": {0: {1: {1.0: -900.0, 2.0: 15.0, 3.0: 2100.0}}},
+  }
   rows = st.gap_rows(curves, {1.0: "f1", 2.0: "f2", 3.0: "f3"}, ["y"], 1)
   relative = [r["relative"]["y"] for r in rows]
   assert relative[0] == pytest.approx(0.1)
@@ -133,9 +146,11 @@ def test_final_step_is_the_smallest_last_step_of_all_seeds():
 
 def test_a_method_with_its_own_steps_is_compared_at_its_last_step():
   curves = _curves()
-  curves["yoto_long"] = {seed: {800: {1.0: -100.0 + seed - 5.0}}
-                         for seed in range(3)}
-  rows = st.gap_rows(curves, FIXED, ["yoto", "yoto_long"], 400,
-                     method_steps={"yoto_long": 800})
+  curves["yoto_long"] = {
+    seed: {800: {1.0: -100.0 + seed - 5.0}} for seed in range(3)
+  }
+  rows = st.gap_rows(
+    curves, FIXED, ["yoto", "yoto_long"], 400, method_steps={"yoto_long": 800}
+  )
   assert rows[0]["gaps"]["yoto_long"].mean == pytest.approx(-5.0)
   assert rows[0]["gaps"]["yoto"].mean == pytest.approx(3.0)

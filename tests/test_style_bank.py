@@ -19,8 +19,11 @@ def _targets(images):
 
 
 def _style_set(held_out=(False,) * 8 + (True,) * 3):
-  images = np.random.default_rng(0).uniform(
-      size=[NUM_STYLES, 8, 8, 3]).astype(np.float32)
+  images = (
+    np.random.default_rng(0)
+    .uniform(size=[NUM_STYLES, 8, 8, 3])
+    .astype(np.float32)
+  )
   names = tuple(f"style{i}" for i in range(NUM_STYLES))
   return styles.StyleSet(names, images, tuple(held_out), "test")
 
@@ -32,13 +35,15 @@ def bank_fixture():
 
 def test_targets_are_computed_for_every_style_in_order(bank):
   grams, features = _targets(tf.constant(_style_set().images))
-  np.testing.assert_allclose(bank.grams["layer"].numpy(),
-                             grams["layer"].numpy(), rtol=1e-6)
-  np.testing.assert_allclose(bank.features.numpy(), features.numpy(),
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    bank.grams["layer"].numpy(), grams["layer"].numpy(), rtol=1e-6
+  )
+  np.testing.assert_allclose(bank.features.numpy(), features.numpy(), rtol=1e-6)
   indices = tf.constant([10, 0, 10])
-  np.testing.assert_array_equal(bank.gram_targets(indices)["layer"].numpy(),
-                                tf.gather(grams["layer"], indices).numpy())
+  np.testing.assert_array_equal(
+    bank.gram_targets(indices)["layer"].numpy(),
+    tf.gather(grams["layer"], indices).numpy(),
+  )
 
 
 def test_training_draws_training_styles_and_eval_fixed_held_out_ones(bank):
@@ -58,8 +63,9 @@ def test_training_draws_training_styles_and_eval_fixed_held_out_ones(bank):
 
 
 def test_evaluation_without_held_out_styles_uses_the_training_ones():
-  bank = style_bank.StyleBank(_style_set((False,) * NUM_STYLES), "held_out",
-                              _targets)
+  bank = style_bank.StyleBank(
+    _style_set((False,) * NUM_STYLES), "held_out", _targets
+  )
   content = tf.random.stateless_uniform([64, 8, 8, 3], seed=[7, 8])
   assert len(set(bank.indices(content, False).numpy())) > 1
 
@@ -67,21 +73,21 @@ def test_evaluation_without_held_out_styles_uses_the_training_ones():
 def test_augmented_images_follow_the_seed_not_the_style_draw(bank):
   augmentation = style_augmentation.StyleAugmentation()
   indices = tf.constant([0, 3, 3])
-  augmented = bank.augmented_images(indices, tf.constant([1, 2]),
-                                    augmentation)
+  augmented = bank.augmented_images(indices, tf.constant([1, 2]), augmentation)
   assert augmented.shape == [3, 8, 8, 3]
   np.testing.assert_array_equal(
-      augmented.numpy(),
-      bank.augmented_images(indices, tf.constant([1, 2]),
-                            augmentation).numpy())
+    augmented.numpy(),
+    bank.augmented_images(indices, tf.constant([1, 2]), augmentation).numpy(),
+  )
   # Not the augmentation the step's seed itself would give.
   direct = augmentation(tf.gather(bank.images, indices), tf.constant([1, 2]))
   assert float(tf.reduce_max(tf.abs(direct - augmented))) > 1e-3
 
 
 def test_content_fingerprint_depends_on_the_quantized_content_only():
-  levels = tf.random.stateless_uniform([4, 6, 6, 3], seed=[1, 1],
-                                      maxval=255, dtype=tf.int32)
+  levels = tf.random.stateless_uniform(
+    [4, 6, 6, 3], seed=[1, 1], maxval=255, dtype=tf.int32
+  )
   images = tf.cast(levels, tf.float32) / 255.0  # Exactly on 8-bit levels.
   prints = style_bank.content_fingerprint(images).numpy()
   assert prints.dtype == np.int64 and (prints >= 0).all()

@@ -11,7 +11,7 @@ def _photo(size):
   """A smooth colour ramp [size, size, 3] in [0, 1] with an edge."""
   y, x = np.mgrid[0:size, 0:size] / (size - 1)
   photo = np.stack([y, x, 1 - y], axis=-1).astype(np.float32)
-  photo[:, size // 2:] *= 0.3
+  photo[:, size // 2 :] *= 0.3
   return photo
 
 
@@ -24,8 +24,9 @@ def test_every_generated_style_has_a_generator():
 @pytest.mark.parametrize("size", [16, 45])
 def test_generators_draw_an_rgb_image_in_range_from_the_seed(family, size):
   generator = style_generators.GENERATORS[family]
-  draw = lambda seed: generator(_photo(size), size, 0.1,
-                                np.random.default_rng(seed))
+  draw = lambda seed: generator(
+    _photo(size), size, 0.1, np.random.default_rng(seed)
+  )
   image = draw(0)
   assert image.shape == (size, size, 3)
   assert 0.0 <= image.min() and image.max() <= 1.0

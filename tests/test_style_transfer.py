@@ -10,9 +10,13 @@ from yoto.utils import style_augmentation
 
 
 # A stylization network small enough for a CPU test.
-TINY_NETWORK = dict(width_multiplier=0.125, num_residual_blocks=1,
-                    conditioning_hidden_size=16, loss_weights_hidden_size=16,
-                    loss_weights_embedding_size=8)
+TINY_NETWORK = dict(
+  width_multiplier=0.125,
+  num_residual_blocks=1,
+  conditioning_hidden_size=16,
+  loss_weights_hidden_size=16,
+  loss_weights_embedding_size=8,
+)
 
 
 def _network():
@@ -22,7 +26,8 @@ def _network():
 @pytest.fixture(name="problem", scope="module")
 def problem_fixture():
   problem = style_transfer.StyleTransferProblem(
-      stylization_network=_network, style_image_size=32)
+    stylization_network=_network, style_image_size=32
+  )
   spec = {"image": tf.TensorSpec([None, 32, 32, 3], tf.float32)}
   problem.initialize_model(spec, 6)
   return problem
@@ -30,14 +35,24 @@ def problem_fixture():
 
 def test_losses_keys_and_the_conditioned_five(problem):
   assert problem.losses_keys == (
-      "content_loss", "style_loss_1", "style_loss_2", "style_loss_3",
-      "style_loss_4", "total_variation_loss")
+    "content_loss",
+    "style_loss_1",
+    "style_loss_2",
+    "style_loss_3",
+    "style_loss_4",
+    "total_variation_loss",
+  )
   assert problem.conditioned_losses == (
-      "content_loss", "style_loss_1", "style_loss_2", "style_loss_3",
-      "style_loss_4")
-  inputs_extra = tf.constant([[0., 1., 2., 3., 4., 5.]])
+    "content_loss",
+    "style_loss_1",
+    "style_loss_2",
+    "style_loss_3",
+    "style_loss_4",
+  )
+  inputs_extra = tf.constant([[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]])
   np.testing.assert_array_equal(
-      problem.conditioned_inputs(inputs_extra).numpy(), [[0, 1, 2, 3, 4]])
+    problem.conditioned_inputs(inputs_extra).numpy(), [[0, 1, 2, 3, 4]]
+  )
   with pytest.raises(ValueError, match="conditioned_losses"):
     style_transfer.StyleTransferProblem(conditioned_losses=["kl_loss"])
 
@@ -45,8 +60,11 @@ def test_losses_keys_and_the_conditioned_five(problem):
 def test_losses_are_per_example_and_finite(problem):
   content = tf.random.stateless_uniform([3, 32, 32, 3], seed=[0, 1])
   losses, metrics = problem.losses_and_metrics(
-      {"image": content}, tf.zeros([3, 6]), training=True,
-      seed=tf.constant([3, 4]))
+    {"image": content},
+    tf.zeros([3, 6]),
+    training=True,
+    seed=tf.constant([3, 4]),
+  )
   assert set(losses) == set(problem.losses_keys)
   for value in list(losses.values()) + list(metrics.values()):
     assert value.shape == [3] and np.isfinite(value.numpy()).all()
@@ -58,37 +76,50 @@ def test_losses_are_per_example_and_finite(problem):
 
 def test_only_the_training_step_updates_batch_norm_statistics(problem):
   content = tf.random.stateless_uniform([4, 32, 32, 3], seed=[7, 8])
-  moving = lambda: [v.numpy().copy() for v in
-                    problem.stylization_network.non_trainable_variables]
+  moving = lambda: [
+    v.numpy().copy()
+    for v in problem.stylization_network.non_trainable_variables
+  ]
   before = moving()
-  problem.losses_and_metrics({"image": content}, tf.zeros([4, 6]),
-                             training=False)
+  problem.losses_and_metrics(
+    {"image": content}, tf.zeros([4, 6]), training=False
+  )
   problem.image_summaries({"image": content}, tf.zeros([4, 6]))
   problem.stylize(content, tf.zeros([4, 100]), tf.zeros([4, 6]))
   for a, b in zip(before, moving()):
     np.testing.assert_array_equal(a, b)
-  problem.losses_and_metrics({"image": content}, tf.zeros([4, 6]),
-                             training=True, seed=tf.constant([1, 2]))
+  problem.losses_and_metrics(
+    {"image": content},
+    tf.zeros([4, 6]),
+    training=True,
+    seed=tf.constant([1, 2]),
+  )
   assert any(np.abs(a - b).max() > 0 for a, b in zip(before, moving()))
 
 
 def test_augmented_styles_change_training_targets_only():
   problem = style_transfer.StyleTransferProblem(
-      stylization_network=_network, style_image_size=32,
-      style_augmentation=style_augmentation.StyleAugmentation())
+    stylization_network=_network,
+    style_image_size=32,
+    style_augmentation=style_augmentation.StyleAugmentation(),
+  )
   problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])}, 6)
   content = tf.random.stateless_uniform([4, 32, 32, 3], seed=[0, 1])
   indices = problem.style_indices(content, True, tf.constant([3, 4]))
   images = tf.gather(problem.style_set.images, indices)
   augment = lambda: problem.style_bank.augmented_images(
-      indices, tf.constant([3, 4]), problem.style_augmentation)
+    indices, tf.constant([3, 4]), problem.style_augmentation
+  )
   augmented = augment()
   assert augmented.shape == images.shape
   assert float(tf.reduce_mean(tf.abs(augmented - images))) > 0.01
   np.testing.assert_array_equal(augmented.numpy(), augment().numpy())
   run = lambda training: problem.losses_and_metrics(
-      {"image": content}, tf.zeros([4, 6]), training=training,
-      seed=tf.constant([3, 4]))[0]
+    {"image": content},
+    tf.zeros([4, 6]),
+    training=training,
+    seed=tf.constant([3, 4]),
+  )[0]
   trained, again = run(True), run(True)
   for name, value in trained.items():
     assert np.isfinite(value.numpy()).all(), name
@@ -101,18 +132,20 @@ def test_augmented_styles_change_training_targets_only():
   assert not np.allclose(plain["style_loss_1"], changed["style_loss_1"])
   # Evaluation uses the unchanged style images: as without augmentation.
   plain_problem = style_transfer.StyleTransferProblem(
-      stylization_network=_network, style_image_size=32)
-  plain_problem.initialize_model(
-      {"image": tf.TensorSpec([None, 32, 32, 3])}, 6)
+    stylization_network=_network, style_image_size=32
+  )
+  plain_problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])}, 6)
   for a, b in zip(plain_problem.variables, problem.variables):
     assert a.name == b.name
     a.assign(b)
   evaluated = run(False)
   reference = plain_problem.losses_and_metrics(
-      {"image": content}, tf.zeros([4, 6]), training=False)[0]
+    {"image": content}, tf.zeros([4, 6]), training=False
+  )[0]
   for name, value in evaluated.items():
-    np.testing.assert_allclose(value.numpy(), reference[name].numpy(),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+      value.numpy(), reference[name].numpy(), rtol=1e-5
+    )
 
 
 def test_problem_variables_exclude_the_frozen_loss_network(problem):
@@ -128,7 +161,8 @@ def test_problem_variables_exclude_the_frozen_loss_network(problem):
 
 def test_wrong_conditioning_width_is_rejected():
   problem = style_transfer.StyleTransferProblem(
-      stylization_network=_network, style_image_size=16)
+    stylization_network=_network, style_image_size=16
+  )
   spec = {"image": tf.TensorSpec([None, 16, 16, 3], tf.float32)}
   with pytest.raises(ValueError, match="all 6 loss weights"):
     problem.initialize_model(spec, 5)
@@ -137,15 +171,17 @@ def test_wrong_conditioning_width_is_rejected():
 
 
 def test_input_offset_and_scale_centre_the_conditioned_inputs():
-  offset = [1., 2., 3., 4., 5., 6.]
+  offset = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
   problem = style_transfer.StyleTransferProblem(
-      conditioning_input_offset=offset, conditioning_input_scale=10.0)
-  inputs_extra = tf.constant([[0., 1., 2., 3., 4., 6.]])
+    conditioning_input_offset=offset, conditioning_input_scale=10.0
+  )
+  inputs_extra = tf.constant([[0.0, 1.0, 2.0, 3.0, 4.0, 6.0]])
   # Subtracted in sorted loss order, then scaled; total variation's column
   # is dropped.
   np.testing.assert_array_equal(
-      problem.conditioned_inputs(inputs_extra).numpy(), [[-10] * 5])
+    problem.conditioned_inputs(inputs_extra).numpy(), [[-10] * 5]
+  )
   with pytest.raises(ValueError, match="one per loss"):
-    style_transfer.StyleTransferProblem(conditioning_input_offset=[1., 2.])
+    style_transfer.StyleTransferProblem(conditioning_input_offset=[1.0, 2.0])
   with pytest.raises(ValueError, match="positive number"):
     style_transfer.StyleTransferProblem(conditioning_input_scale=0.0)

@@ -1,5 +1,4 @@
-"""The stylization network: shapes, parameter counts, conditioning, batch norm.
-"""
+"""The stylization network: shapes, parameter counts, conditioning, batch norm."""
 
 import numpy as np
 import pytest
@@ -10,11 +9,13 @@ from yoto.architectures import style_transfer as networks
 
 
 def _network(width=0.125, blocks=2):
-  return networks.StylizationNetwork(width_multiplier=width,
-                                     num_residual_blocks=blocks,
-                                     conditioning_hidden_size=16,
-                                     loss_weights_hidden_size=16,
-                                     loss_weights_embedding_size=8)
+  return networks.StylizationNetwork(
+    width_multiplier=width,
+    num_residual_blocks=blocks,
+    conditioning_hidden_size=16,
+    loss_weights_hidden_size=16,
+    loss_weights_embedding_size=8,
+  )
 
 
 @pytest.mark.parametrize("height, width", [(8, 8), (24, 40), (33, 17)])
@@ -31,7 +32,7 @@ def test_loss_weights_change_the_output_and_fixed_models_need_none():
   content = tf.random.uniform([1, 16, 16, 3], seed=1)
   style = tf.random.normal([1, 10], seed=2)
   low = network(content, style, tf.math.log([[0.1, 1e-4, 1e-4, 1e-4, 1e-3]]))
-  high = network(content, style, tf.math.log([[100., 0.1, 0.1, 0.1, 1.0]]))
+  high = network(content, style, tf.math.log([[100.0, 0.1, 0.1, 0.1, 1.0]]))
   assert float(tf.reduce_max(tf.abs(low - high))) > 1e-6
   fixed = _network()
   assert fixed(content, style).shape == [1, 16, 16, 3]
@@ -39,8 +40,7 @@ def test_loss_weights_change_the_output_and_fixed_models_need_none():
 
 
 def _channels(m):
-  return (max(1, round(32 * m)), max(1, round(64 * m)),
-          max(1, round(128 * m)))
+  return (max(1, round(32 * m)), max(1, round(64 * m)), max(1, round(128 * m)))
 
 
 def _trunk_by_hand(m, blocks):
@@ -61,15 +61,21 @@ def _conditioned_channels(m, blocks):
   return [c3] * (2 * blocks) + [c2, c1, 3]
 
 
-def _conditioning_by_hand(m, blocks, style=10, n=5, hidden=16,
-                          weights_hidden=16, weights_out=8):
+def _conditioning_by_hand(
+  m, blocks, style=10, n=5, hidden=16, weights_hidden=16, weights_out=8
+):
   """YOTO: the loss-weight MLP, then per conditioned layer an MLP on
   [loss embedding, style] and two affine maps to scales and shifts."""
   dense = lambda a, b: a * b + b
   d = weights_out + style
-  return (dense(n, weights_hidden) + dense(weights_hidden, weights_out) +
-          sum(dense(d, hidden) + 2 * dense(hidden, c)
-              for c in _conditioned_channels(m, blocks)))
+  return (
+    dense(n, weights_hidden)
+    + dense(weights_hidden, weights_out)
+    + sum(
+      dense(d, hidden) + 2 * dense(hidden, c)
+      for c in _conditioned_channels(m, blocks)
+    )
+  )
 
 
 def _count(variables):
@@ -104,19 +110,27 @@ def test_the_contraction_is_batch_normalised_and_not_conditioned():
     assert not any(f"/{conv}_norm_conditioning" in n for n in names), conv
   conditioned = {n.split("/")[1] for n in names if "norm_conditioning" in n}
   assert conditioned == {
-      "residual1_conv1_norm_conditioning", "residual1_conv2_norm_conditioning",
-      "residual2_conv1_norm_conditioning", "residual2_conv2_norm_conditioning",
-      "upsample1_norm_conditioning", "upsample2_norm_conditioning",
-      "output_norm_conditioning"}
+    "residual1_conv1_norm_conditioning",
+    "residual1_conv2_norm_conditioning",
+    "residual2_conv1_norm_conditioning",
+    "residual2_conv2_norm_conditioning",
+    "upsample1_norm_conditioning",
+    "upsample2_norm_conditioning",
+    "output_norm_conditioning",
+  }
   assert not any("gamma" in n for n in names)  # No batch-norm scale.
 
 
 @pytest.mark.parametrize("style_only_hidden", [0, 16])
 def test_fixed_weight_model_maps_the_style_linearly_by_default(
-    style_only_hidden):
+  style_only_hidden,
+):
   network = networks.StylizationNetwork(
-      width_multiplier=0.125, num_residual_blocks=2,
-      conditioning_hidden_size=32, style_only_hidden_size=style_only_hidden)
+    width_multiplier=0.125,
+    num_residual_blocks=2,
+    conditioning_hidden_size=32,
+    style_only_hidden_size=style_only_hidden,
+  )
   network(tf.zeros([1, 16, 16, 3]), tf.zeros([1, 10]))
   normal, cond = conditioning.split_conditioning_variables(network)
   dense = lambda a, b: a * b + b
@@ -165,8 +179,7 @@ def test_gradients_reach_the_conditioning_variables():
   network = _network()
   content = tf.random.uniform([2, 16, 16, 3])
   with tf.GradientTape() as tape:
-    out = network(content, tf.random.normal([2, 10]),
-                  tf.random.normal([2, 5]))
+    out = network(content, tf.random.normal([2, 10]), tf.random.normal([2, 5]))
     loss = tf.reduce_sum(tf.square(out - 0.3))
   grads = tape.gradient(loss, network.trainable_variables)
   by_name = {v.name: g for v, g in zip(network.trainable_variables, grads)}

@@ -8,8 +8,9 @@ from yoto.utils import styles
 
 
 def test_generated_styles_are_deterministic_and_differ_from_each_other():
-  first = {n: styles.generate_style(n, 32) for n in
-           styles.generated_style_names()}
+  first = {
+    n: styles.generate_style(n, 32) for n in styles.generated_style_names()
+  }
   again = {n: styles.generate_style(n, 32) for n in first}
   for name, image in first.items():
     assert image.shape == (32, 32, 3) and image.dtype == np.uint8
@@ -17,7 +18,7 @@ def test_generated_styles_are_deterministic_and_differ_from_each_other():
     assert image.std() > 20, f"{name} is nearly flat"
   names = list(first)
   for i, a in enumerate(names):
-    for b in names[i + 1:]:
+    for b in names[i + 1 :]:
       difference = np.abs(first[a].astype(float) - first[b]).mean()
       assert difference > 15, (a, b, difference)
   # Colour statistics differ too, not only the pixel layout.

@@ -21,24 +21,29 @@ def _fixed_losses(beta, *_):
 @pytest.fixture(name="table")
 def table_fixture(tmp_path):
   yoto_dir, fixed_dirs = fake_runs.write_sweep(
-      tmp_path, yoto_losses=_yoto_losses, fixed_losses=_fixed_losses)
-  comparison = frontier.compare(*metrics.load_comparison(yoto_dir,
-                                                         fixed_dirs))
+    tmp_path, yoto_losses=_yoto_losses, fixed_losses=_fixed_losses
+  )
+  comparison = frontier.compare(*metrics.load_comparison(yoto_dir, fixed_dirs))
   return tables.comparison_table(comparison)
 
 
 def test_rows_hold_each_method_and_the_gaps(table):
   columns, rows = table
-  assert columns[:5] == ["beta", "log2_beta", "yoto_kl_loss",
-                         "yoto_reconstruction_loss", "yoto_full_loss"]
+  assert columns[:5] == [
+    "beta",
+    "log2_beta",
+    "yoto_kl_loss",
+    "yoto_reconstruction_loss",
+    "yoto_full_loss",
+  ]
   assert [r["beta"] for r in rows] == [0.5, 2.0, 8.0]
   assert [r["log2_beta"] for r in rows] == [-1.0, 1.0, 3.0]
   first, middle, last = rows
-  assert first["yoto_full_loss"] == pytest.approx(103.0)   # 0.5 * 6 + 100
+  assert first["yoto_full_loss"] == pytest.approx(103.0)  # 0.5 * 6 + 100
   assert first["fixed_full_loss"] == pytest.approx(101.5)  # 0.5 * 5 + 99
   assert first["yoto_minus_fixed"] == pytest.approx(1.5)
-  assert last["yoto_full_loss"] == pytest.approx(138.0)    # 8 * 1 + 130
-  assert last["fixed_full_loss"] == pytest.approx(137.0)   # 8 * 1.5 + 125
+  assert last["yoto_full_loss"] == pytest.approx(138.0)  # 8 * 1 + 130
+  assert last["fixed_full_loss"] == pytest.approx(137.0)  # 8 * 1.5 + 125
   assert last["yoto_minus_fixed"] == pytest.approx(1.0)
   # Single model: mean full loss over {0.5, 2, 8} is 99 + 5 * 3.5 = 116.5 for
   # the β = 0.5 model and 125 + 1.5 * 3.5 = 130.25 for the β = 8 one.
@@ -71,14 +76,16 @@ def test_markdown_is_a_table_with_the_rounded_numbers(table):
   row = dict(zip(header, cells))
   assert row["beta"] == "0.5" and row["yoto_full_loss"] == "103"
   assert row["yoto_minus_fixed"] == "1.5"
-  middle = dict(zip(header, [c.strip() for c in lines[3].strip("|").split(
-      "|")]))
+  middle = dict(
+    zip(header, [c.strip() for c in lines[3].strip("|").split("|")])
+  )
   assert middle["fixed_full_loss"] == ""
 
 
 def test_write_tables_writes_both_files(table, tmp_path):
   csv_path, md_path = tables.write_tables(table, str(tmp_path / "tables"))
   assert csv_path.endswith("comparison.csv") and md_path.endswith(
-      "comparison.md")
+    "comparison.md"
+  )
   with open(md_path) as f:
     assert f.read() == tables.to_markdown(table)

@@ -16,8 +16,7 @@ def _weights(lmbda):
   return {"distortion": lmbda, "rate": 1.0}
 
 
-def _write_run(root, steps_dir, seed, name, kind, losses, step,
-               finished=True):
+def _write_run(root, steps_dir, seed, name, kind, losses, step, finished=True):
   """A run dir whose last test evaluation is at `step`; `losses` maps λ to
   the full loss (a fixed run: one value, at its own λ)."""
   model_dir = os.path.join(root, f"steps{steps_dir}", f"seed{seed}", name)
@@ -25,10 +24,14 @@ def _write_run(root, steps_dir, seed, name, kind, losses, step,
   rows = []
   for evaluated in (step // 2, step):
     for lmbda, loss in losses.items():
-      row = {"model": kind, "split": "test", "step": evaluated,
-             "weights": _weights(lmbda),
-             # An earlier evaluation is worse, so the last one must be read.
-             "values": {"full_loss": loss * (2 if evaluated < step else 1)}}
+      row = {
+        "model": kind,
+        "split": "test",
+        "step": evaluated,
+        "weights": _weights(lmbda),
+        # An earlier evaluation is worse, so the last one must be read.
+        "values": {"full_loss": loss * (2 if evaluated < step else 1)},
+      }
       if kind == "fixed":
         row["train_weights"] = _weights(lmbda)
       rows.append(row)
@@ -39,8 +42,9 @@ def _write_run(root, steps_dir, seed, name, kind, losses, step,
 
 
 def _fixed(root, steps, seed, lmbda, loss):
-  _write_run(root, steps, seed, f"fixed_lmbda{lmbda:g}", "fixed",
-             {lmbda: loss}, steps)
+  _write_run(
+    root, steps, seed, f"fixed_lmbda{lmbda:g}", "fixed", {lmbda: loss}, steps
+  )
 
 
 def test_groups_runs_by_steps_trained_and_pairs_yoto_with_fixed(tmp_path):
@@ -49,17 +53,34 @@ def test_groups_runs_by_steps_trained_and_pairs_yoto_with_fixed(tmp_path):
     for steps, scale in ((100, 1.0), (500, 0.5)):
       for lmbda in LMBDAS:
         _fixed(root, steps, seed, lmbda, scale * (10 + seed) * lmbda / 0.01)
-    _write_run(root, 100, seed, "yoto", "yoto",
-               {lmbda: 1.2 * (10 + seed) * lmbda / 0.01 for lmbda in LMBDAS},
-               100)
+    _write_run(
+      root,
+      100,
+      seed,
+      "yoto",
+      "yoto",
+      {lmbda: 1.2 * (10 + seed) * lmbda / 0.01 for lmbda in LMBDAS},
+      100,
+    )
     # The 'same compute' model of the 100-step reproduction trained 500 steps.
-    _write_run(root, 100, seed, "yoto_same_compute", "yoto",
-               {lmbda: 0.5 * (10 + seed) * lmbda / 0.01 for lmbda in LMBDAS},
-               500)
-  rows = training_length.main(["--model_root", root, "--out_dir",
-                               str(tmp_path / "out")])
+    _write_run(
+      root,
+      100,
+      seed,
+      "yoto_same_compute",
+      "yoto",
+      {lmbda: 0.5 * (10 + seed) * lmbda / 0.01 for lmbda in LMBDAS},
+      500,
+    )
+  rows = training_length.main(
+    ["--model_root", root, "--out_dir", str(tmp_path / "out")]
+  )
   assert [(r["label"], r["steps"]) for r in rows] == [
-      ("0.01", 100), ("0.01", 500), ("0.1", 100), ("0.1", 500)]
+    ("0.01", 100),
+    ("0.01", 500),
+    ("0.1", 100),
+    ("0.1", 500),
+  ]
   short, long = rows[0], rows[1]
   assert short["fixed"] == pytest.approx(10.5)
   assert long["fixed_change"] == pytest.approx(-0.5)
@@ -75,11 +96,13 @@ def test_groups_runs_by_steps_trained_and_pairs_yoto_with_fixed(tmp_path):
 def test_unfinished_runs_and_unnamed_yoto_runs_are_left_out(tmp_path):
   root = str(tmp_path)
   _fixed(root, 100, 0, 0.01, 5.0)
-  _write_run(root, 200, 0, "fixed_lmbda0.01", "fixed", {0.01: 1.0}, 200,
-             finished=False)
+  _write_run(
+    root, 200, 0, "fixed_lmbda0.01", "fixed", {0.01: 1.0}, 200, finished=False
+  )
   _write_run(root, 100, 0, "yoto_wide", "yoto", {0.01: 4.0}, 100)
   fixed, yoto = training_length.tables(
-      training_length.finished_runs(root), ["yoto"])
+    training_length.finished_runs(root), ["yoto"]
+  )
   assert [dict(k) for k in fixed] == [_weights(0.01)]
   assert list(next(iter(fixed.values()))) == [100]
   assert not yoto
@@ -91,8 +114,9 @@ def test_two_named_yoto_runs_of_one_length_and_seed_are_refused(tmp_path):
   _write_run(root, 100, 0, "yoto", "yoto", {0.01: 6.0}, 100)
   _write_run(root, 100, 0, "yoto_same_compute", "yoto", {0.01: 6.0}, 100)
   with pytest.raises(ValueError, match="name only one of them"):
-    training_length.tables(training_length.finished_runs(root),
-                           ["yoto", "yoto_same_compute"])
+    training_length.tables(
+      training_length.finished_runs(root), ["yoto", "yoto_same_compute"]
+    )
 
 
 def test_a_root_without_fixed_runs_is_a_clear_error(tmp_path):

@@ -23,11 +23,15 @@ def _fixed_weight_state(conditioning_variable=False, **conditioning):
   """a + 0.5 b of a LinearProblem (full loss 2 w mean(x))."""
   problem = LinearProblem(conditioning_variable=conditioning_variable)
   return state_lib.TrainingState(
-      tf.distribute.get_strategy(),
-      scalarization.LinearlyScalarizedOptimizer(
-          problem, {"a_loss": 1.0, "b_loss": 0.5}),
-      {"x": tf.TensorSpec([None, 1], tf.float32)}, _adam,
-      params.TrainingParams(initial_lr=LR), **conditioning)
+    tf.distribute.get_strategy(),
+    scalarization.LinearlyScalarizedOptimizer(
+      problem, {"a_loss": 1.0, "b_loss": 0.5}
+    ),
+    {"x": tf.TensorSpec([None, 1], tf.float32)},
+    _adam,
+    params.TrainingParams(initial_lr=LR),
+    **conditioning,
+  )
 
 
 def _step(state, global_batch_size):
@@ -48,10 +52,14 @@ def test_a_step_divides_by_the_global_batch_and_updates_the_weights():
 
 def test_a_separate_optimizer_updates_the_conditioning_variables():
   state = _fixed_weight_state(
-      conditioning_variable=True, conditioning_optimizer_factory=_adam,
-      conditioning_training_params=params.TrainingParams(initial_lr=LR))
+    conditioning_variable=True,
+    conditioning_optimizer_factory=_adam,
+    conditioning_training_params=params.TrainingParams(initial_lr=LR),
+  )
   assert [[v.name for v in group] for group in state.variable_groups] == [
-      ["w:0"], ["conditioning_c:0"]]
+    ["w:0"],
+    ["conditioning_c:0"],
+  ]
   _step(state, global_batch_size=8)
   assert int(state.conditioning_optimizer.iterations) == 1
   assert float(state.problem.c) == pytest.approx(0.5 - LR, rel=1e-4)
@@ -62,13 +70,18 @@ def test_conditioning_optimizer_settings_are_checked():
     _fixed_weight_state(conditioning_optimizer_factory=_adam)
   with pytest.raises(ValueError, match="no conditioning variables"):
     _fixed_weight_state(
-        conditioning_optimizer_factory=_adam,
-        conditioning_training_params=params.TrainingParams(initial_lr=LR))
+      conditioning_optimizer_factory=_adam,
+      conditioning_training_params=params.TrainingParams(initial_lr=LR),
+    )
 
 
 def test_every_replica_and_step_has_its_own_seed():
-  seeds = {tuple(state_lib.replica_seed(7, step, replica).numpy())
-           for step in (0, 1) for replica in (0, 1)}
+  seeds = {
+    tuple(state_lib.replica_seed(7, step, replica).numpy())
+    for step in (0, 1)
+    for replica in (0, 1)
+  }
   assert len(seeds) == 4
-  np.testing.assert_array_equal(state_lib.replica_seed(7, 1, 1),
-                                state_lib.replica_seed(7, 1, 1))
+  np.testing.assert_array_equal(
+    state_lib.replica_seed(7, 1, 1), state_lib.replica_seed(7, 1, 1)
+  )

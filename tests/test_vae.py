@@ -12,20 +12,32 @@ tfd = tfp.distributions
 LATENT = 4
 
 
-def _problem(output_distribution="gaussian", conditioned=True, latent=LATENT,
-             **kwargs):
+def _problem(
+  output_distribution="gaussian", conditioned=True, latent=LATENT, **kwargs
+):
   channels = 6 if output_distribution == "gaussian" else 3
   encoder = lambda: convnet.ConditionalConvnet(
-      num_blocks=2, layers_per_block=1, base_num_channels=4,
-      fc_layer_sizes=[16, 2 * latent], conditioning_layer_sizes=[8],
-      name="encoder")
+    num_blocks=2,
+    layers_per_block=1,
+    base_num_channels=4,
+    fc_layer_sizes=[16, 2 * latent],
+    conditioning_layer_sizes=[8],
+    name="encoder",
+  )
   decoder = lambda: convnet.ConditionalConvnet(
-      num_blocks=2, layers_per_block=1, base_num_channels=4, upconv=True,
-      fc_layer_sizes=[16, 2 * 2 * 8], upconv_reshape_size=[2, 2, 8],
-      channels_out=channels, conditioning_layer_sizes=[8], name="decoder")
+    num_blocks=2,
+    layers_per_block=1,
+    base_num_channels=4,
+    upconv=True,
+    fc_layer_sizes=[16, 2 * 2 * 8],
+    upconv_reshape_size=[2, 2, 8],
+    channels_out=channels,
+    conditioning_layer_sizes=[8],
+    name="decoder",
+  )
   problem = vae.ConditionalVaeProblem(
-      encoder, decoder, latent, output_distribution=output_distribution,
-      **kwargs)
+    encoder, decoder, latent, output_distribution=output_distribution, **kwargs
+  )
   spec = {"image": tf.TensorSpec([None, 8, 8, 3], tf.float32)}
   problem.initialize_model(spec, 2 if conditioned else None)
   return problem
@@ -67,7 +79,6 @@ def _fixed_code_problem(output, code, outputs):
   """A problem whose encoder/decoder return given tensors."""
 
   class Constant(tf.keras.Model):
-
     def __init__(self, value):
       super().__init__()
       self.value = tf.constant(value, tf.float32)
@@ -75,12 +86,17 @@ def _fixed_code_problem(output, code, outputs):
     def call(self, inputs, inputs_extra=None, training=None):
       del inputs_extra, training
       batch = tf.shape(inputs)[0]
-      return tf.broadcast_to(self.value, tf.concat(
-          [[batch], tf.shape(self.value)[1:]], 0)), {}
+      return tf.broadcast_to(
+        self.value, tf.concat([[batch], tf.shape(self.value)[1:]], 0)
+      ), {}
 
   problem = vae.ConditionalVaeProblem(
-      Constant(code), Constant(outputs), code.shape[-1] // 2,
-      output_distribution=output, epsilon=1e-6)
+    Constant(code),
+    Constant(outputs),
+    code.shape[-1] // 2,
+    output_distribution=output,
+    epsilon=1e-6,
+  )
   problem.initialize_model({"image": tf.TensorSpec([None, 2, 2, 1])}, None)
   return problem
 
@@ -104,15 +120,17 @@ def test_gaussian_likelihood_matches_hand_computed_log_density():
   x = np.array([0.0, 0.5, 1.0, -0.3], np.float32).reshape(1, 2, 2, 1)
   likelihood, _ = problem.likelihood(tf.zeros([1, 1]))
   std = np.log1p(np.exp(raw_std)) + 1e-6
-  expected = np.sum(-0.5 * ((x - means) / std)**2 - np.log(std)
-                    - 0.5 * np.log(2 * np.pi))
+  expected = np.sum(
+    -0.5 * ((x - means) / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)
+  )
   np.testing.assert_allclose(likelihood.log_prob(x), [expected], rtol=1e-5)
 
 
 def test_bernoulli_likelihood_matches_hand_computed_cross_entropy():
   logits = np.array([0.0, 2.0, -1.0, 0.5], np.float32).reshape(1, 2, 2, 1)
-  problem = _fixed_code_problem("bernoulli", np.zeros([1, 2], np.float32),
-                                logits)
+  problem = _fixed_code_problem(
+    "bernoulli", np.zeros([1, 2], np.float32), logits
+  )
   x = np.array([0.0, 1.0, 0.25, 1.0], np.float32).reshape(1, 2, 2, 1)
   likelihood, _ = problem.likelihood(tf.zeros([1, 1]))
   p = 1 / (1 + np.exp(-logits))
@@ -126,8 +144,9 @@ def test_sampling_is_reproducible_with_a_seed():
   seed = tf.constant([3, 4], tf.int64)
   a, _ = problem.losses_and_metrics(features, _extra(), seed=seed)
   b, _ = problem.losses_and_metrics(features, _extra(), seed=seed)
-  np.testing.assert_array_equal(a["reconstruction_loss"],
-                                b["reconstruction_loss"])
+  np.testing.assert_array_equal(
+    a["reconstruction_loss"], b["reconstruction_loss"]
+  )
 
 
 def test_a_few_training_steps_on_a_fixed_batch_lower_the_loss():
@@ -135,14 +154,16 @@ def test_a_few_training_steps_on_a_fixed_batch_lower_the_loss():
   problem = _problem()
   # Flat-coloured images: learnable, unlike pixel noise.
   colours = np.random.default_rng(0).uniform(-1, 1, (16, 1, 1, 3))
-  features = {"image": tf.constant(np.broadcast_to(colours, (16, 8, 8, 3)),
-                                   tf.float32)}
+  features = {
+    "image": tf.constant(np.broadcast_to(colours, (16, 8, 8, 3)), tf.float32)
+  }
   extra = _extra(16, beta=1.0)
   optimizer = tf.keras.optimizers.Adam(3e-3)
 
   def loss():
     losses, _ = problem.losses_and_metrics(
-        features, extra, training=True, seed=tf.constant([0, 0], tf.int64))
+      features, extra, training=True, seed=tf.constant([0, 0], tf.int64)
+    )
     return tf.reduce_mean(losses["reconstruction_loss"] + losses["kl_loss"])
 
   first = float(loss())
@@ -179,16 +200,18 @@ def test_unconditioned_problem_works_without_inputs_extra():
   problem = _problem(conditioned=False)
   losses, _ = problem.losses_and_metrics({"image": _images()}, None)
   assert losses["kl_loss"].shape == [5]
-  assert not [v for v in problem.trainable_variables
-              if "conditioning" in v.name]
+  assert not [
+    v for v in problem.trainable_variables if "conditioning" in v.name
+  ]
 
 
 def test_networks_see_centred_and_scaled_inputs_extra():
   """With an offset and a scale the networks see (log w - offset) * scale:
   the same outputs as an unshifted problem given those inputs directly."""
   tf.keras.utils.set_random_seed(3)
-  centred = _problem(conditioning_input_offset=[2.0, 0.5],
-                     conditioning_input_scale=0.25)
+  centred = _problem(
+    conditioning_input_offset=[2.0, 0.5], conditioning_input_scale=0.25
+  )
   tf.keras.utils.set_random_seed(3)
   plain = _problem()
   images = _images()
@@ -200,12 +223,15 @@ def test_networks_see_centred_and_scaled_inputs_extra():
   assert not np.allclose(got.numpy(), unshifted.numpy(), atol=1e-4)
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(
+  "kwargs, message",
+  [
     (dict(output_distribution="poisson"), "output_distribution"),
     (dict(latent_dimensions=0), "latent_dimensions"),
     (dict(conditioning_input_offset=[1.0]), "conditioning_input_offset"),
     (dict(conditioning_input_scale=0.0), "conditioning_input_scale"),
-])
+  ],
+)
 def test_bad_arguments_raise(kwargs, message):
   args = dict(encoder=None, decoder=None, latent_dimensions=3)
   args.update(kwargs)
@@ -217,22 +243,34 @@ def test_mismatched_encoder_width_is_reported():
   with pytest.raises(ValueError, match="twice the latent size"):
     _problem(latent=LATENT).__class__  # Builds fine.
     problem = vae.ConditionalVaeProblem(
-        lambda: convnet.ConditionalConvnet(
-            num_blocks=1, layers_per_block=1, base_num_channels=2,
-            fc_layer_sizes=[5]),
-        lambda: convnet.ConditionalConvnet(upconv=True), 4)
+      lambda: convnet.ConditionalConvnet(
+        num_blocks=1,
+        layers_per_block=1,
+        base_num_channels=2,
+        fc_layer_sizes=[5],
+      ),
+      lambda: convnet.ConditionalConvnet(upconv=True),
+      4,
+    )
     problem.initialize_model({"image": tf.TensorSpec([None, 8, 8, 3])}, None)
 
 
 def test_mismatched_decoder_output_is_reported():
   problem = vae.ConditionalVaeProblem(
-      lambda: convnet.ConditionalConvnet(
-          num_blocks=1, layers_per_block=1, base_num_channels=2,
-          fc_layer_sizes=[8]),
-      lambda: convnet.ConditionalConvnet(
-          num_blocks=1, layers_per_block=1, base_num_channels=2, upconv=True,
-          fc_layer_sizes=[16], upconv_reshape_size=[2, 2, 4],
-          channels_out=3), 4)
+    lambda: convnet.ConditionalConvnet(
+      num_blocks=1, layers_per_block=1, base_num_channels=2, fc_layer_sizes=[8]
+    ),
+    lambda: convnet.ConditionalConvnet(
+      num_blocks=1,
+      layers_per_block=1,
+      base_num_channels=2,
+      upconv=True,
+      fc_layer_sizes=[16],
+      upconv_reshape_size=[2, 2, 4],
+      channels_out=3,
+    ),
+    4,
+  )
   with pytest.raises(ValueError, match="channels_out"):
     problem.initialize_model({"image": tf.TensorSpec([None, 8, 8, 3])}, None)
 

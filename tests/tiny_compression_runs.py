@@ -23,17 +23,17 @@ def _weights(lmbda):
 
 
 BINDINGS = (
-    "HyperpriorCompressionProblem.num_filters = 8",
-    "HyperpriorCompressionProblem.num_latent_filters = 12",
-    "HyperpriorCompressionProblem.conditioning_layer_sizes = [8]",
-    "experiment.dataset_name = 'photo_patches/32'",
-    "experiment.batch_size = 2",
-    "experiment.eval_batch_size = 4",
-    f"experiment.train_steps = {STEPS}",
-    f"experiment.iterations_per_loop = {STEPS}",
-    f"experiment.save_checkpoints_steps = {STEPS}",
-    "experiment.eval_steps = 1",
-    f"experiment.eval_weights = {[_weights(lmbda) for lmbda in EVAL_LAMBDAS]!r}",
+  "HyperpriorCompressionProblem.num_filters = 8",
+  "HyperpriorCompressionProblem.num_latent_filters = 12",
+  "HyperpriorCompressionProblem.conditioning_layer_sizes = [8]",
+  "experiment.dataset_name = 'photo_patches/32'",
+  "experiment.batch_size = 2",
+  "experiment.eval_batch_size = 4",
+  f"experiment.train_steps = {STEPS}",
+  f"experiment.iterations_per_loop = {STEPS}",
+  f"experiment.save_checkpoints_steps = {STEPS}",
+  "experiment.eval_steps = 1",
+  f"experiment.eval_weights = {[_weights(lmbda) for lmbda in EVAL_LAMBDAS]!r}",
 )
 
 
@@ -55,11 +55,15 @@ def get(tmp_path_factory) -> TinyCompressionRuns:
     yoto_dir = os.path.join(str(root), "yoto")
     fixed_dir = os.path.join(str(root), f"fixed_{FIXED_LAMBDA:g}")
     yoto = train_in_process(
-        yoto_dir, "photo_patches_hyperprior_compression_yoto.gin", BINDINGS)
+      yoto_dir, "photo_patches_hyperprior_compression_yoto.gin", BINDINGS
+    )
     fixed = train_in_process(
-        fixed_dir, "photo_patches_hyperprior_compression_fixed.gin",
-        BINDINGS + ("LinearlyScalarizedOptimizer.weights = "
-                    f"{_weights(FIXED_LAMBDA)!r}",))
-    _RUNS["runs"] = TinyCompressionRuns(yoto_dir, fixed_dir, yoto.hub_module,
-                                        fixed.hub_module)
+      fixed_dir,
+      "photo_patches_hyperprior_compression_fixed.gin",
+      BINDINGS
+      + (f"LinearlyScalarizedOptimizer.weights = {_weights(FIXED_LAMBDA)!r}",),
+    )
+    _RUNS["runs"] = TinyCompressionRuns(
+      yoto_dir, fixed_dir, yoto.hub_module, fixed.hub_module
+    )
   return _RUNS["runs"]

@@ -24,13 +24,13 @@ def _weights(beta):
 
 
 BINDINGS = (
-    "experiment.train_steps = 4",
-    "experiment.iterations_per_loop = 4",
-    "experiment.save_checkpoints_steps = 4",
-    "experiment.eval_steps = 1",
-    "experiment.batch_size = 16",
-    "experiment.eval_batch_size = 16",
-    f"experiment.eval_weights = {[_weights(b) for b in EVAL_BETAS]!r}",
+  "experiment.train_steps = 4",
+  "experiment.iterations_per_loop = 4",
+  "experiment.save_checkpoints_steps = 4",
+  "experiment.eval_steps = 1",
+  "experiment.batch_size = 16",
+  "experiment.eval_batch_size = 16",
+  f"experiment.eval_weights = {[_weights(b) for b in EVAL_BETAS]!r}",
 )
 
 
@@ -57,9 +57,14 @@ def get(tmp_path_factory) -> TinyRuns:
     root = tmp_path_factory.mktemp("tiny_vae_runs")
     yoto_dir = os.path.join(str(root), "yoto")
     fixed_dir = os.path.join(str(root), f"fixed_beta{FIXED_BETA:g}")
-    result = train_in_process(yoto_dir, "photo_patches_conv_vae_yoto.gin",
-                              BINDINGS)
-    train_in_process(fixed_dir, "photo_patches_conv_vae_fixed.gin", BINDINGS + (
-        f"LinearlyScalarizedOptimizer.weights = {_weights(FIXED_BETA)!r}",))
+    result = train_in_process(
+      yoto_dir, "photo_patches_conv_vae_yoto.gin", BINDINGS
+    )
+    train_in_process(
+      fixed_dir,
+      "photo_patches_conv_vae_fixed.gin",
+      BINDINGS
+      + (f"LinearlyScalarizedOptimizer.weights = {_weights(FIXED_BETA)!r}",),
+    )
     _RUNS["runs"] = TinyRuns(yoto_dir, fixed_dir, result.hub_module)
   return _RUNS["runs"]

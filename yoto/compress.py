@@ -51,6 +51,7 @@ from yoto.utils import image_files
 
 COMMAND = "yoto.compress"
 
+
 def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
   """PSNR in dB of two uint8 images (`image_metrics.psnr`)."""
   return float(image_metrics.psnr(original, decoded, max_val=255))
@@ -59,36 +60,53 @@ def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
 @dataclasses.dataclass(frozen=True)
 class SweepPoint:
   """One image coded at one λ: the decoded image and what it cost."""
+
   lmbda: float
   decoded: np.ndarray  # uint8 [H, W, 3].
   bpp: float  # Of the whole file, header included.
   psnr: float
 
 
-def sweep(codec: codec_lib.Codec, image: np.ndarray,
-          lambdas: Sequence[float]) -> List[SweepPoint]:
+def sweep(
+  codec: codec_lib.Codec, image: np.ndarray, lambdas: Sequence[float]
+) -> List[SweepPoint]:
   """Codes one uint8 image at each λ (real files, real decoding)."""
   points = []
   for lmbda in lambdas:
     coded = codec.compress(image, lmbda)
     decoded = codec.decompress(
-        codec_file.CompressedImage.from_bytes(coded.to_bytes()))
-    points.append(SweepPoint(coded.lmbda, decoded, codec_file.bpp(coded),
-                             psnr(image, decoded)))
+      codec_file.CompressedImage.from_bytes(coded.to_bytes())
+    )
+    points.append(
+      SweepPoint(
+        coded.lmbda, decoded, codec_file.bpp(coded), psnr(image, decoded)
+      )
+    )
   return points
 
 
-def evaluate(codec: codec_lib.Codec, paths: Sequence[str], lambdas: Sequence[float],
-             split: str = "images",
-             max_pixels: int = image_files.DEFAULT_MAX_PIXELS) -> List[Dict]:
+def evaluate(
+  codec: codec_lib.Codec,
+  paths: Sequence[str],
+  lambdas: Sequence[float],
+  split: str = "images",
+  max_pixels: int = image_files.DEFAULT_MAX_PIXELS,
+) -> List[Dict]:
   """Codes every image file at every λ; see `evaluate_images`."""
-  return evaluate_images(codec, [image_files.read_image(path, max_pixels)
-                                 for path in paths], lambdas, split)
+  return evaluate_images(
+    codec,
+    [image_files.read_image(path, max_pixels) for path in paths],
+    lambdas,
+    split,
+  )
 
 
-def evaluate_images(codec: codec_lib.Codec, images: Sequence[np.ndarray],
-                    lambdas: Sequence[float],
-                    split: str = "images") -> List[Dict]:
+def evaluate_images(
+  codec: codec_lib.Codec,
+  images: Sequence[np.ndarray],
+  lambdas: Sequence[float],
+  split: str = "images",
+) -> List[Dict]:
   """Codes every uint8 [H, W, 3] image at every λ; one metrics row per λ.
 
   Each row is the mean over images of psnr, ms_ssim, ms_ssim_db (on the
@@ -118,22 +136,30 @@ def evaluate_images(codec: codec_lib.Codec, images: Sequence[np.ndarray],
       pixels += coded.num_pixels
       _, estimated = codec.reconstruct(image, lmbda)
       values = _image_values(image, decoded)
-      values.update(estimated_bpp=estimated, rate=estimated,
-                    actual_bpp=codec_file.bpp(coded, with_header=False),
-                    file_bpp=codec_file.bpp(coded))
+      values.update(
+        estimated_bpp=estimated,
+        rate=estimated,
+        actual_bpp=codec_file.bpp(coded, with_header=False),
+        file_bpp=codec_file.bpp(coded),
+      )
       values["full_loss"] = values["rate"] + lmbda * values["distortion"]
       for key, value in values.items():
         totals[key] = totals.get(key, 0.0) + value
     values = {k: v / len(images) for k, v in totals.items()}
-    values["pooled_psnr"] = image_metrics.psnr_of_mse_255(
-        values["distortion"])
+    values["pooled_psnr"] = image_metrics.psnr_of_mse_255(values["distortion"])
     values["encode_megapixels_per_second"] = pixels / 1e6 / encode_seconds
     values["decode_megapixels_per_second"] = pixels / 1e6 / decode_seconds
-    rows.append({"step": codec.step, "split": split,
-                 "weights": {"distortion": lmbda, "rate": 1.0},
-                 "values": values, "num_examples": len(images),
-                 "model": "yoto" if codec.is_conditioned else "fixed",
-                 "module": codec.path})
+    rows.append(
+      {
+        "step": codec.step,
+        "split": split,
+        "weights": {"distortion": lmbda, "rate": 1.0},
+        "values": values,
+        "num_examples": len(images),
+        "model": "yoto" if codec.is_conditioned else "fixed",
+        "module": codec.path,
+      }
+    )
   return rows
 
 
@@ -157,9 +183,11 @@ def _compress_command(args) -> str:
   with open(args.output, "wb") as f:
     f.write(data)
   decoded, _ = codec.reconstruct(image, coded.lmbda)
-  return (f"{args.output}: {len(data)} bytes, "
-          f"{codec_file.bpp(coded):.4f} bpp ({coded.width}x{coded.height}, "
-          f"λ={coded.lmbda:g}), PSNR {psnr(image, decoded):.2f} dB")
+  return (
+    f"{args.output}: {len(data)} bytes, "
+    f"{codec_file.bpp(coded):.4f} bpp ({coded.width}x{coded.height}, "
+    f"λ={coded.lmbda:g}), PSNR {psnr(image, decoded):.2f} dB"
+  )
 
 
 def _decompress_command(args) -> str:
@@ -168,20 +196,24 @@ def _decompress_command(args) -> str:
     with open(args.input, "rb") as f:
       data = f.read()
   except OSError as e:
-    raise codec_file.CodecError(f"Cannot read {args.input}: {e.strerror}"
-                                ) from None
+    raise codec_file.CodecError(
+      f"Cannot read {args.input}: {e.strerror}"
+    ) from None
   coded = codec_file.CompressedImage.from_bytes(data, args.input)
   decoded = codec.decompress(coded, args.input, args.max_pixels)
   image_files.write_image(args.output, decoded)
-  message = (f"{args.output}: {coded.width}x{coded.height}, "
-             f"{codec_file.bpp(coded):.4f} bpp, λ={coded.lmbda:g}")
+  message = (
+    f"{args.output}: {coded.width}x{coded.height}, "
+    f"{codec_file.bpp(coded):.4f} bpp, λ={coded.lmbda:g}"
+  )
   if args.original:
     original = image_files.read_image(args.original, args.max_pixels)
     if original.shape != decoded.shape:
       raise codec_file.CodecError(
-          f"--original {args.original} is {original.shape[1]}x"
-          f"{original.shape[0]}, the decoded image {coded.width}x"
-          f"{coded.height}.")
+        f"--original {args.original} is {original.shape[1]}x"
+        f"{original.shape[0]}, the decoded image {coded.width}x"
+        f"{coded.height}."
+      )
     message += f", PSNR {psnr(original, decoded):.2f} dB"
   return message
 
@@ -190,8 +222,7 @@ def _evaluate_command(args) -> str:
   codec = codec_lib.Codec.load(args.module)
   paths = sorted(glob.glob(args.images))
   if not paths:
-    raise codec_file.CodecError(
-        f"No file matches --images={args.images!r}.")
+    raise codec_file.CodecError(f"No file matches --images={args.images!r}.")
   lambdas = args.lmbda or [codec.check_lmbda(None)]
   rows = evaluate(codec, paths, lambdas, args.split, args.max_pixels)
   if args.metrics_file:
@@ -200,11 +231,12 @@ def _evaluate_command(args) -> str:
   for row in rows:
     v = row["values"]
     lines.append(
-        f"  λ={row['weights']['distortion']:<8g} bpp {v['file_bpp']:.4f} "
-        f"(strings {v['actual_bpp']:.4f}, estimate {v['estimated_bpp']:.4f})"
-        f"  PSNR {v['psnr']:.2f} dB  MS-SSIM {v['ms_ssim_db']:.2f} dB  "
-        f"encode {v['encode_megapixels_per_second']:.2f} MP/s, decode "
-        f"{v['decode_megapixels_per_second']:.2f} MP/s")
+      f"  λ={row['weights']['distortion']:<8g} bpp {v['file_bpp']:.4f} "
+      f"(strings {v['actual_bpp']:.4f}, estimate {v['estimated_bpp']:.4f})"
+      f"  PSNR {v['psnr']:.2f} dB  MS-SSIM {v['ms_ssim_db']:.2f} dB  "
+      f"encode {v['encode_megapixels_per_second']:.2f} MP/s, decode "
+      f"{v['decode_megapixels_per_second']:.2f} MP/s"
+    )
   if args.metrics_file:
     lines.append(f"rows appended to {args.metrics_file}")
   return "\n".join(lines)
@@ -212,62 +244,93 @@ def _evaluate_command(args) -> str:
 
 def _parser() -> arguments.ArgumentParser:
   parser = arguments.ArgumentParser(
-      COMMAND, description="Compress images at any rate with one YOTO module.")
+    COMMAND, description="Compress images at any rate with one YOTO module."
+  )
   commands = parser.add_subparsers(dest="command", required=True)
 
   def add_module(sub):
-    sub.add_argument("--module", required=True,
-                     help="Exported hub module (model_dir/hub_modules/"
-                     "step-XXXXXXXXX) or a model_dir (uses its newest).")
-    sub.add_argument("--max_pixels", type=arguments.positive_int,
-                     default=image_files.DEFAULT_MAX_PIXELS,
-                     help=image_files.MAX_PIXELS_HELP)
+    sub.add_argument(
+      "--module",
+      required=True,
+      help="Exported hub module (model_dir/hub_modules/"
+      "step-XXXXXXXXX) or a model_dir (uses its newest).",
+    )
+    sub.add_argument(
+      "--max_pixels",
+      type=arguments.positive_int,
+      default=image_files.DEFAULT_MAX_PIXELS,
+      help=image_files.MAX_PIXELS_HELP,
+    )
 
   sub = commands.add_parser("compress", help="Image -> .yoto file.")
   add_module(sub)
-  sub.add_argument("--lmbda", type=arguments.number, default=None,
-                   help="Rate-distortion weight λ (loss = bpp + λ · MSE on "
-                   "0-255): larger gives more bits and better quality. "
-                   "Optional for a fixed-λ module.")
-  sub.add_argument("input", help="Image to compress (PNG, JPEG, BMP, GIF, "
-                   "or another format PIL reads).")
+  sub.add_argument(
+    "--lmbda",
+    type=arguments.number,
+    default=None,
+    help="Rate-distortion weight λ (loss = bpp + λ · MSE on "
+    "0-255): larger gives more bits and better quality. "
+    "Optional for a fixed-λ module.",
+  )
+  sub.add_argument(
+    "input",
+    help="Image to compress (PNG, JPEG, BMP, GIF, "
+    "or another format PIL reads).",
+  )
   sub.add_argument("output", help="Compressed file to write.")
 
   sub = commands.add_parser("decompress", help=".yoto file -> PNG.")
   add_module(sub)
-  sub.add_argument("--original", default=None,
-                   help="The original image, to print the PSNR.")
+  sub.add_argument(
+    "--original", default=None, help="The original image, to print the PSNR."
+  )
   sub.add_argument("input", help="Compressed file to read.")
-  sub.add_argument("output", help="Image file to write (PNG, or the format "
-                   "its suffix names).")
+  sub.add_argument(
+    "output", help="Image file to write (PNG, or the format its suffix names)."
+  )
 
   sub = commands.add_parser(
-      "evaluate", help="Rate-distortion of a set of images, with real "
-      "range coding.")
+    "evaluate",
+    help="Rate-distortion of a set of images, with real range coding.",
+  )
   add_module(sub)
-  sub.add_argument("--images", required=True,
-                   help="Glob of images, e.g. 'kodak/*.png'.")
-  sub.add_argument("--lmbda", type=arguments.numbers, default=None,
-                   help="Comma-separated λ values (default: a fixed-λ "
-                   "module's own).")
-  sub.add_argument("--split", default="images",
-                   help="Split name written to the metrics rows.")
-  sub.add_argument("--metrics_file", default=None,
-                   help="Append the rows to this metrics.jsonl file.")
+  sub.add_argument(
+    "--images", required=True, help="Glob of images, e.g. 'kodak/*.png'."
+  )
+  sub.add_argument(
+    "--lmbda",
+    type=arguments.numbers,
+    default=None,
+    help="Comma-separated λ values (default: a fixed-λ module's own).",
+  )
+  sub.add_argument(
+    "--split", default="images", help="Split name written to the metrics rows."
+  )
+  sub.add_argument(
+    "--metrics_file",
+    default=None,
+    help="Append the rows to this metrics.jsonl file.",
+  )
   return parser
 
 
 def _execute(args) -> str:
-  return {"compress": _compress_command,
-          "decompress": _decompress_command,
-          "evaluate": _evaluate_command}[args.command](args)
+  return {
+    "compress": _compress_command,
+    "decompress": _decompress_command,
+    "evaluate": _evaluate_command,
+  }[args.command](args)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
   """Runs one subcommand; returns the exit status (1 on a user error)."""
-  return arguments.run(COMMAND, _parser(), _execute,
-                       sys.argv[1:] if argv is None else argv,
-                       base.USER_ERRORS)
+  return arguments.run(
+    COMMAND,
+    _parser(),
+    _execute,
+    sys.argv[1:] if argv is None else argv,
+    base.USER_ERRORS,
+  )
 
 
 if __name__ == "__main__":

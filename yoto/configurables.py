@@ -37,25 +37,25 @@ def register():
   gin.constants_from_enum(distributions.DistributionType)
   gin.constants_from_enum(distributions.TransformType)
   for cls, name in [
-      (distributions.DistributionSpec, "DistributionSpec"),
-      (conditioning.ConditioningPostprocessing, "ConditioningPostprocessing"),
-      (convnet.ConditionalConvnet, "ConditionalConvnet"),
-      (vae.ConditionalVaeProblem, "ConditionalVaeProblem"),
-      (compression.HyperpriorCompressionProblem,
-       "HyperpriorCompressionProblem"),
-      (yoto_optimizer.YotoOptimizer, "YotoOptimizer"),
-      (scalarization.LinearlyScalarizedOptimizer,
-       "LinearlyScalarizedOptimizer"),
-      (params.TrainingParams, "TrainingParams"),
-      (params.adam_optimizer, "AdamOptimizer"),
-      (style_transfer.StyleTransferProblem, "StyleTransferProblem"),
-      (stylization.StylizationNetwork, "StylizationNetwork"),
-      (style_encoders.LossNetworkStyleEncoder, "LossNetworkStyleEncoder"),
-      (style_encoders.InceptionV3StyleEncoder, "InceptionV3StyleEncoder"),
-      (style_augmentation.StyleAugmentation, "StyleAugmentation"),
+    (distributions.DistributionSpec, "DistributionSpec"),
+    (conditioning.ConditioningPostprocessing, "ConditioningPostprocessing"),
+    (convnet.ConditionalConvnet, "ConditionalConvnet"),
+    (vae.ConditionalVaeProblem, "ConditionalVaeProblem"),
+    (compression.HyperpriorCompressionProblem, "HyperpriorCompressionProblem"),
+    (yoto_optimizer.YotoOptimizer, "YotoOptimizer"),
+    (scalarization.LinearlyScalarizedOptimizer, "LinearlyScalarizedOptimizer"),
+    (params.TrainingParams, "TrainingParams"),
+    (params.adam_optimizer, "AdamOptimizer"),
+    (style_transfer.StyleTransferProblem, "StyleTransferProblem"),
+    (stylization.StylizationNetwork, "StylizationNetwork"),
+    (style_encoders.LossNetworkStyleEncoder, "LossNetworkStyleEncoder"),
+    (style_encoders.InceptionV3StyleEncoder, "InceptionV3StyleEncoder"),
+    (style_augmentation.StyleAugmentation, "StyleAugmentation"),
   ]:
     gin.external_configurable(cls, name=name)
   _EXPERIMENT = gin.external_configurable(
-      experiment_lib.experiment, name="experiment",
-      denylist=["model_dir", "schedule", "runtime"])
+    experiment_lib.experiment,
+    name="experiment",
+    denylist=["model_dir", "schedule", "runtime"],
+  )
   return _EXPERIMENT

@@ -33,47 +33,81 @@ FLAGS = flags.FLAGS
 CONFIG_FILE = "config.gin"
 OPERATIVE_CONFIG_FILE = "operative_config.gin"
 
-flags.DEFINE_string("model_dir", None,
-                    "Directory for checkpoints, summaries, metrics and hub "
-                    "modules. Required.")
-flags.DEFINE_enum("schedule", "train", experiment_lib.SCHEDULES,
-                  "What to run: train, eval (follow checkpoints until the run "
-                  "is FINISHED) or train_and_eval.")
-flags.DEFINE_multi_string("gin_config", [],
-                          "Gin config file; repeat to combine several. "
-                          "Defaults to model_dir/config.gin of an earlier "
-                          "training run.")
-flags.DEFINE_multi_string("gin_bindings", [],
-                          "Gin binding such as 'experiment.train_steps=100'; "
-                          "repeatable, applied after the config files.")
-flags.DEFINE_enum("strategy", "default", strategy_lib.STRATEGIES,
-                  "tf.distribute strategy: default, one_device, mirrored "
-                  "(all local GPUs, or all logical CPUs), "
-                  "multi_worker_mirrored (cluster from TF_CONFIG) or tpu.")
-flags.DEFINE_bool("use_tpu", False,
-                  "Run on a TPU (as in the original code); same as "
-                  "--strategy=tpu.")
-flags.DEFINE_string("master", None,
-                    "TPU address (grpc://...) for --use_tpu, as in the "
-                    "original code.")
+flags.DEFINE_string(
+  "model_dir",
+  None,
+  "Directory for checkpoints, summaries, metrics and hub modules. Required.",
+)
+flags.DEFINE_enum(
+  "schedule",
+  "train",
+  experiment_lib.SCHEDULES,
+  "What to run: train, eval (follow checkpoints until the run "
+  "is FINISHED) or train_and_eval.",
+)
+flags.DEFINE_multi_string(
+  "gin_config",
+  [],
+  "Gin config file; repeat to combine several. "
+  "Defaults to model_dir/config.gin of an earlier "
+  "training run.",
+)
+flags.DEFINE_multi_string(
+  "gin_bindings",
+  [],
+  "Gin binding such as 'experiment.train_steps=100'; "
+  "repeatable, applied after the config files.",
+)
+flags.DEFINE_enum(
+  "strategy",
+  "default",
+  strategy_lib.STRATEGIES,
+  "tf.distribute strategy: default, one_device, mirrored "
+  "(all local GPUs, or all logical CPUs), "
+  "multi_worker_mirrored (cluster from TF_CONFIG) or tpu.",
+)
+flags.DEFINE_bool(
+  "use_tpu",
+  False,
+  "Run on a TPU (as in the original code); same as --strategy=tpu.",
+)
+flags.DEFINE_string(
+  "master",
+  None,
+  "TPU address (grpc://...) for --use_tpu, as in the original code.",
+)
 flags.DEFINE_string("tpu", None, "TPU name or address; alias of --master.")
-flags.DEFINE_integer("seed", 0,
-                     "Random seed: loss-weight sampling, the VAE's sampling "
-                     "and data shuffling all derive from it.")
-flags.DEFINE_integer("validation_percent", 20,
-                     "Percent of the training split held out as 'valid' "
-                     "(train[:p%]); training uses train[p%:].")
-flags.DEFINE_string("data_dir", None,
-                    "tensorflow_datasets data directory holding prepared "
-                    "datasets (default: ~/tensorflow_datasets).")
-flags.DEFINE_bool("export", True,
-                  "Export a TF-Hub module of every evaluated checkpoint "
-                  "(model_dir/hub_modules/step-N); --noexport only "
-                  "evaluates (a later --schedule=eval run can still "
-                  "export).")
-flags.DEFINE_float("eval_timeout_secs", 3600.0,
-                   "--schedule=eval stops after this long without a new "
-                   "checkpoint.")
+flags.DEFINE_integer(
+  "seed",
+  0,
+  "Random seed: loss-weight sampling, the VAE's sampling "
+  "and data shuffling all derive from it.",
+)
+flags.DEFINE_integer(
+  "validation_percent",
+  20,
+  "Percent of the training split held out as 'valid' "
+  "(train[:p%]); training uses train[p%:].",
+)
+flags.DEFINE_string(
+  "data_dir",
+  None,
+  "tensorflow_datasets data directory holding prepared "
+  "datasets (default: ~/tensorflow_datasets).",
+)
+flags.DEFINE_bool(
+  "export",
+  True,
+  "Export a TF-Hub module of every evaluated checkpoint "
+  "(model_dir/hub_modules/step-N); --noexport only "
+  "evaluates (a later --schedule=eval run can still "
+  "export).",
+)
+flags.DEFINE_float(
+  "eval_timeout_secs",
+  3600.0,
+  "--schedule=eval stops after this long without a new checkpoint.",
+)
 
 
 class UserError(Exception):
@@ -86,14 +120,17 @@ def _config_files(model_dir):
     saved = os.path.join(model_dir, CONFIG_FILE)
     if not os.path.exists(saved):
       raise UserError(
-          f"No --gin_config given and {saved} does not exist. Pass the "
-          "experiment's config, e.g. "
-          "--gin_config=config/photo_patches_conv_vae_yoto.gin.")
+        f"No --gin_config given and {saved} does not exist. Pass the "
+        "experiment's config, e.g. "
+        "--gin_config=config/photo_patches_conv_vae_yoto.gin."
+      )
     files = [saved]
   for path in files:
     if not os.path.isfile(path):
-      raise UserError(f"Gin config file {path!r} does not exist (working "
-                      f"directory: {os.getcwd()}).")
+      raise UserError(
+        f"Gin config file {path!r} does not exist (working "
+        f"directory: {os.getcwd()})."
+      )
   return files
 
 
@@ -105,12 +142,11 @@ def parse_config(files, bindings):
   root_logger = pylogging.getLogger()
   root_logger.addFilter(_quiet_gin_search)
   try:
-    gin.parse_config_files_and_bindings(files, bindings,
-                                        finalize_config=False)
+    gin.parse_config_files_and_bindings(files, bindings, finalize_config=False)
   except (ValueError, KeyError, SyntaxError, ImportError, OSError) as e:
     raise UserError(
-        f"Invalid gin config ({', '.join(files)}; bindings {bindings}): "
-        f"{e}") from None
+      f"Invalid gin config ({', '.join(files)}; bindings {bindings}): {e}"
+    ) from None
   finally:
     root_logger.removeFilter(_quiet_gin_search)
 
@@ -126,8 +162,9 @@ def _check_writable(model_dir):
     with tempfile.NamedTemporaryFile(dir=model_dir):
       pass
   except OSError as e:
-    raise UserError(f"--model_dir={model_dir} is not writable: {e}. Choose "
-                    "another directory.") from None
+    raise UserError(
+      f"--model_dir={model_dir} is not writable: {e}. Choose another directory."
+    ) from None
 
 
 def save_config(model_dir):
@@ -157,10 +194,13 @@ def run(model_dir, schedule):
   files = _config_files(model_dir)
   parse_config(files, list(FLAGS.gin_bindings))
   runtime = experiment_lib.RuntimeOptions(
-      strategy=_make_strategy(), seed=FLAGS.seed,
-      validation_percent=FLAGS.validation_percent, data_dir=FLAGS.data_dir,
-      eval_timeout_secs=FLAGS.eval_timeout_secs,
-      export_hub_modules=FLAGS.export)
+    strategy=_make_strategy(),
+    seed=FLAGS.seed,
+    validation_percent=FLAGS.validation_percent,
+    data_dir=FLAGS.data_dir,
+    eval_timeout_secs=FLAGS.eval_timeout_secs,
+    export_hub_modules=FLAGS.export,
+  )
   return run_parsed(model_dir, schedule, runtime)
 
 
@@ -181,14 +221,16 @@ def run_parsed(model_dir, schedule, runtime):
   chief = strategy_lib.is_chief(runtime.strategy)
   trains = schedule != "eval"
   # One training job per model_dir: refused before anything is written.
-  with (run_lock.held(model_dir) if trains and chief
-        else contextlib.nullcontext()):
+  with (
+    run_lock.held(model_dir) if trains and chief else contextlib.nullcontext()
+  ):
     if trains and chief:
       save_config(model_dir)
     experiment = configurables.register()
     try:
-      result = experiment(model_dir=model_dir, schedule=schedule,
-                          runtime=runtime)
+      result = experiment(
+        model_dir=model_dir, schedule=schedule, runtime=runtime
+      )
     finally:
       if chief:
         with open(os.path.join(model_dir, OPERATIVE_CONFIG_FILE), "w") as f:
@@ -196,8 +238,9 @@ def run_parsed(model_dir, schedule, runtime):
   return result
 
 
-def run_in_process(model_dir, config_files, bindings=(),
-                   schedule="train_and_eval", runtime=None):
+def run_in_process(
+  model_dir, config_files, bindings=(), schedule="train_and_eval", runtime=None
+):
   """`python -m yoto.main` as a function, for scripts and tests: parses
   `config_files` and `bindings` into a fresh gin config, runs `schedule` in
   model_dir (created if needed) and clears the config again.
@@ -209,8 +252,9 @@ def run_in_process(model_dir, config_files, bindings=(),
   try:
     parse_config(list(config_files), list(bindings))
     os.makedirs(model_dir, exist_ok=True)
-    return run_parsed(model_dir, schedule,
-                      runtime or experiment_lib.RuntimeOptions())
+    return run_parsed(
+      model_dir, schedule, runtime or experiment_lib.RuntimeOptions()
+    )
   finally:
     gin.clear_config()
 
@@ -226,8 +270,13 @@ def _draw_after_run_plot(result):
     is logged).
   """
   from yoto import plot  # pylint: disable=g-import-not-at-top
-  if not (result.chief and result.hub_module and result.conditioned
-          and result.after_run_plot):
+
+  if not (
+    result.chief
+    and result.hub_module
+    and result.conditioned
+    and result.after_run_plot
+  ):
     return []
   args = [result.after_run_plot, f"--module={result.hub_module}"]
   if FLAGS.data_dir:
@@ -235,15 +284,18 @@ def _draw_after_run_plot(result):
   try:
     return plot.draw(args)
   except Exception:  # pylint: disable=broad-except
-    logging.warning("Could not draw the %r plot.", result.after_run_plot,
-                    exc_info=True)
+    logging.warning(
+      "Could not draw the %r plot.", result.after_run_plot, exc_info=True
+    )
   return []
 
 
 def _print_summary(result, plots=()):
-  lines = [f"yoto: done ({FLAGS.schedule}) at step {result.final_step}.",
-           f"  model_dir:     {result.model_dir}",
-           f"  checkpoints:   {result.model_dir}/ckpt-*"]
+  lines = [
+    f"yoto: done ({FLAGS.schedule}) at step {result.final_step}.",
+    f"  model_dir:     {result.model_dir}",
+    f"  checkpoints:   {result.model_dir}/ckpt-*",
+  ]
   if result.metrics_file and os.path.exists(result.metrics_file):
     lines.append(f"  eval metrics:  {result.metrics_file}")
   if result.hub_module:
@@ -257,9 +309,16 @@ def _user_error_types():
   from yoto.training import trainer  # pylint: disable=g-import-not-at-top
   from yoto.utils import data_sources  # pylint: disable=g-import-not-at-top
   from yoto.training import checkpoints  # pylint: disable=g-import-not-at-top
-  return (UserError, trainer.NonFiniteLossError,
-          checkpoints.NoReadableCheckpointError, run_lock.ModelDirLockedError,
-          data_sources.DatasetNotAvailableError, OSError, ValueError)
+
+  return (
+    UserError,
+    trainer.NonFiniteLossError,
+    checkpoints.NoReadableCheckpointError,
+    run_lock.ModelDirLockedError,
+    data_sources.DatasetNotAvailableError,
+    OSError,
+    ValueError,
+  )
 
 
 def _parse_flags(argv):
@@ -273,8 +332,10 @@ def _parse_flags(argv):
 def main(argv):
   try:
     if len(argv) > 1:
-      raise UserError(f"Unexpected arguments: {' '.join(argv[1:])}; pass "
-                      "everything as --flag=value (see --help).")
+      raise UserError(
+        f"Unexpected arguments: {' '.join(argv[1:])}; pass "
+        "everything as --flag=value (see --help)."
+      )
     if not FLAGS.model_dir:
       raise UserError("--model_dir is required (see --help).")
     result = run(FLAGS.model_dir, FLAGS.schedule)

@@ -57,6 +57,7 @@ class RunConfig:
     seed, validation_percent: the run's command-line choices.
     source: the file the values were read from (None: nothing was found).
   """
+
   problem: Optional[str] = None
   optimizer: Optional[str] = None
   model: Optional[str] = None
@@ -79,8 +80,9 @@ class RunConfig:
   def to_json(self) -> str:
     record = dataclasses.asdict(self)
     del record["source"]
-    return json.dumps({"format_version": FORMAT_VERSION, **record},
-                      indent=2, sort_keys=True)
+    return json.dumps(
+      {"format_version": FORMAT_VERSION, **record}, indent=2, sort_keys=True
+    )
 
   @classmethod
   def from_json(cls, text: str, source: Optional[str] = None) -> "RunConfig":
@@ -89,16 +91,21 @@ class RunConfig:
     try:
       record = json.loads(text)
     except json.JSONDecodeError as e:
-      raise RunConfigError(f"{where} is not valid JSON ({e}); delete it to "
-                           "fall back on the run's config.gin.") from None
+      raise RunConfigError(
+        f"{where} is not valid JSON ({e}); delete it to "
+        "fall back on the run's config.gin."
+      ) from None
     if not isinstance(record, dict):
-      raise RunConfigError(f"{where} holds no JSON object; delete it to fall "
-                           "back on the run's config.gin.")
+      raise RunConfigError(
+        f"{where} holds no JSON object; delete it to fall "
+        "back on the run's config.gin."
+      )
     version = record.pop("format_version", None)
     if version != FORMAT_VERSION:
       raise RunConfigError(
-          f"{where} has format_version {version!r}; this yoto reads "
-          f"{FORMAT_VERSION}. Use the yoto version that wrote it.")
+        f"{where} has format_version {version!r}; this yoto reads "
+        f"{FORMAT_VERSION}. Use the yoto version that wrote it."
+      )
     fields = {f.name for f in dataclasses.fields(cls)} - {"source"}
     values = {k: v for k, v in record.items() if k in fields}
     for key in ("loss_names", "eval_weights"):
@@ -113,8 +120,7 @@ def path(model_dir: str) -> str:
 
 
 def write(model_dir: str, config: RunConfig) -> str:
-  """Writes `config` to model_dir/run_config.json atomically; returns the path.
-  """
+  """Writes `config` to model_dir/run_config.json atomically; returns the path."""
   os.makedirs(model_dir, exist_ok=True)
   target = path(model_dir)
   tmp = target + ".tmp"
@@ -146,34 +152,39 @@ def read(model_dir: str) -> RunConfig:
   return RunConfig()
 
 
-def from_gin_bindings(bindings: Dict[str, Any],
-                      source: Optional[str] = None) -> RunConfig:
+def from_gin_bindings(
+  bindings: Dict[str, Any], source: Optional[str] = None
+) -> RunConfig:
   """The RunConfig that the literal values of old gin bindings give."""
+
   def value(name, kind):
     found = bindings.get(name, NOT_LITERAL)
     return found if isinstance(found, kind) else None
 
   eval_weights = value("experiment.eval_weights", list)
   return RunConfig(
-      train_weights=_weights(bindings.get(
-          "LinearlyScalarizedOptimizer.weights")),
-      eval_weights=tuple(eval_weights) if eval_weights else None,
-      dataset_name=value("experiment.dataset_name", str),
-      preprocess=value("experiment.preprocess", str),
-      preprocess_eval=value("experiment.preprocess_eval", str),
-      batch_size=value("experiment.batch_size", int),
-      eval_batch_size=value("experiment.eval_batch_size", int),
-      train_steps=value("experiment.train_steps", int),
-      eval_steps=value("experiment.eval_steps", int),
-      source=source)
+    train_weights=_weights(bindings.get("LinearlyScalarizedOptimizer.weights")),
+    eval_weights=tuple(eval_weights) if eval_weights else None,
+    dataset_name=value("experiment.dataset_name", str),
+    preprocess=value("experiment.preprocess", str),
+    preprocess_eval=value("experiment.preprocess_eval", str),
+    batch_size=value("experiment.batch_size", int),
+    eval_batch_size=value("experiment.eval_batch_size", int),
+    train_steps=value("experiment.train_steps", int),
+    eval_steps=value("experiment.eval_steps", int),
+    source=source,
+  )
 
 
 def _weights(value: Any) -> Optional[Weights]:
   """A literal {loss: weight} dict (or a string holding one) as floats."""
   if isinstance(value, str):  # The optimizer also accepts a dict string.
     value = _literal(value)
-  if isinstance(value, dict) and value and all(
-      isinstance(v, (int, float)) for v in value.values()):
+  if (
+    isinstance(value, dict)
+    and value
+    and all(isinstance(v, (int, float)) for v in value.values())
+  ):
     return {str(k): float(v) for k, v in value.items()}
   return None
 

@@ -38,15 +38,16 @@ from yoto.clients import stylizer as stylizer_lib
 from yoto.utils import arguments
 from yoto.utils import image_files
 
-COMMAND = 'yoto.stylize'
+COMMAND = "yoto.stylize"
 DEFAULT_SIDE = 128  # Of generated styles and bundled photos.
 
 
-def _read_image(path: str, max_size: Optional[int] = None,
-                max_pixels: int = image_files.DEFAULT_MAX_PIXELS
-                ) -> np.ndarray:
-  """An image file as float32 [H, W, 3] in [0, 1] (`image_files.read_image`).
-  """
+def _read_image(
+  path: str,
+  max_size: Optional[int] = None,
+  max_pixels: int = image_files.DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
+  """An image file as float32 [H, W, 3] in [0, 1] (`image_files.read_image`)."""
   pixels = image_files.read_image(path, max_pixels, max_size)
   return pixels.astype(np.float32) / 255.0
 
@@ -63,6 +64,7 @@ def load_named_image(name: str, size: Optional[int] = None) -> np.ndarray:
   """
   from yoto.utils import photo_patches  # pylint: disable=g-import-not-at-top
   from yoto.utils import styles  # pylint: disable=g-import-not-at-top
+
   if os.path.exists(name):
     return _read_image(name, size)
   side = size or DEFAULT_SIDE
@@ -73,14 +75,16 @@ def load_named_image(name: str, size: Optional[int] = None) -> np.ndarray:
   except KeyError:
     photos = photo_patches.TRAIN_SOURCES + photo_patches.TEST_SOURCES
     raise stylizer_lib.StylizeError(
-        f'{name!r} is neither an image file, nor a generated style '
-        f'({", ".join(styles.generated_style_names())}), nor a bundled photo '
-        f'({", ".join(photos)}).') from None
+      f"{name!r} is neither an image file, nor a generated style "
+      f"({', '.join(styles.generated_style_names())}), nor a bundled photo "
+      f"({', '.join(photos)})."
+    ) from None
   return image_files.centre_square(photo, side)
 
 
-def weight_sliders(stylizer: stylizer_lib.Stylizer,
-                   weights: Dict[str, float], on_change) -> Optional[object]:
+def weight_sliders(
+  stylizer: stylizer_lib.Stylizer, weights: Dict[str, float], on_change
+) -> Optional[object]:
   """ipywidgets log-scale sliders, one per weight the model can vary.
 
   Calls `on_change(weights)` with the full weight dict whenever a slider
@@ -93,20 +97,24 @@ def weight_sliders(stylizer: stylizer_lib.Stylizer,
     return None
   current = dict(weights)
   sliders = []
-  for loss in (stylizer.conditioned_losses if stylizer.is_conditioned
-               else []):
+  for loss in stylizer.conditioned_losses if stylizer.is_conditioned else []:
     low, high = stylizer.range_of(loss)
     slider = ipywidgets.FloatLogSlider(
-        value=current[loss], base=10, min=np.log10(low), max=np.log10(high),
-        step=(np.log10(high) - np.log10(low)) / 60,
-        description=stylizer_lib.weight_name(loss), continuous_update=False,
-        readout_format='.3g')
+      value=current[loss],
+      base=10,
+      min=np.log10(low),
+      max=np.log10(high),
+      step=(np.log10(high) - np.log10(low)) / 60,
+      description=stylizer_lib.weight_name(loss),
+      continuous_update=False,
+      readout_format=".3g",
+    )
 
     def changed(change, loss=loss):
-      current[loss] = float(change['new'])
+      current[loss] = float(change["new"])
       on_change(dict(current))
 
-    slider.observe(changed, names='value')
+    slider.observe(changed, names="value")
     sliders.append(slider)
   return ipywidgets.VBox(sliders)
 
@@ -114,6 +122,7 @@ def weight_sliders(stylizer: stylizer_lib.Stylizer,
 @dataclasses.dataclass
 class WeightGrid:
   """Stylizations over two weights: images[row][col] [H, W, 3]."""
+
   column_weight: str
   row_weight: str
   column_values: List[float]
@@ -124,26 +133,40 @@ class WeightGrid:
 
 def grid_loss(stylizer: stylizer_lib.Stylizer, name: str) -> str:
   """A grid axis name ('content_weight', 'style_weight_3') -> its loss."""
-  options = {stylizer_lib.weight_name(n): n
-             for n in [stylizer_lib.CONTENT_LOSS] + stylizer.style_losses}
+  options = {
+    stylizer_lib.weight_name(n): n
+    for n in [stylizer_lib.CONTENT_LOSS] + stylizer.style_losses
+  }
   if name not in options:
     raise stylizer_lib.StylizeError(
-        f'Unknown grid weight {name!r}; choose among {", ".join(options)}.')
+      f"Unknown grid weight {name!r}; choose among {', '.join(options)}."
+    )
   loss = options[name]
   if stylizer.range_of(loss) is None:
-    variable = ', '.join(stylizer_lib.weight_name(n)
-                         for n in stylizer.conditioned_losses)
+    variable = ", ".join(
+      stylizer_lib.weight_name(n) for n in stylizer.conditioned_losses
+    )
     raise stylizer_lib.StylizeError(
-        f'{name} is fixed in this model; it can vary ' +
-        (variable if stylizer.is_conditioned else
-         'no weight (a fixed-weight model)') + '.')
+      f"{name} is fixed in this model; it can vary "
+      + (
+        variable
+        if stylizer.is_conditioned
+        else "no weight (a fixed-weight model)"
+      )
+      + "."
+    )
   return loss
 
 
-def weight_grid(stylizer: stylizer_lib.Stylizer, content: np.ndarray,
-                style: np.ndarray, column_weight: str, row_weight: str,
-                size: int = 4,
-                base: Optional[Dict[str, float]] = None) -> WeightGrid:
+def weight_grid(
+  stylizer: stylizer_lib.Stylizer,
+  content: np.ndarray,
+  style: np.ndarray,
+  column_weight: str,
+  row_weight: str,
+  size: int = 4,
+  base: Optional[Dict[str, float]] = None,
+) -> WeightGrid:
   """Stylizes `content` with `style` over a size x size grid of two weights.
 
   Each weight is log-spaced over its training range; the others stay at
@@ -151,26 +174,33 @@ def weight_grid(stylizer: stylizer_lib.Stylizer, content: np.ndarray,
   """
   if size < 2:
     raise stylizer_lib.StylizeError(
-        f'--grid_size must be at least 2, got {size}.')
+      f"--grid_size must be at least 2, got {size}."
+    )
   column_loss = grid_loss(stylizer, column_weight)
   row_loss = grid_loss(stylizer, row_weight)
   if column_loss == row_loss:
-    raise stylizer_lib.StylizeError('--grid needs two different weights.')
+    raise stylizer_lib.StylizeError("--grid needs two different weights.")
   base = dict(base or stylizer.resolve_weights())
-  spaced = lambda loss: [float(v) for v in np.geomspace(
-      *stylizer.range_of(loss), size)]
+  spaced = lambda loss: [
+    float(v) for v in np.geomspace(*stylizer.range_of(loss), size)
+  ]
   columns, rows = spaced(column_loss), spaced(row_loss)
-  weights = [[{**base, column_loss: c, row_loss: r} for c in columns]
-             for r in rows]
+  weights = [
+    [{**base, column_loss: c, row_loss: r} for c in columns] for r in rows
+  ]
   embedding = stylizer.embed(style)
-  flat = stylizer.stylize_batch(content[np.newaxis], embedding,
-                                [w for row in weights for w in row])
+  flat = stylizer.stylize_batch(
+    content[np.newaxis], embedding, [w for row in weights for w in row]
+  )
   images = flat.reshape((size, size) + flat.shape[1:])
   return WeightGrid(column_weight, row_weight, columns, rows, images, weights)
 
 
-def grid_figure(grid: WeightGrid, content: Optional[np.ndarray] = None,
-                style: Optional[np.ndarray] = None):
+def grid_figure(
+  grid: WeightGrid,
+  content: Optional[np.ndarray] = None,
+  style: Optional[np.ndarray] = None,
+):
   """A matplotlib Figure of the grid with the weight values on the axes.
 
   Built on the Agg canvas, never through pyplot: it renders headless and
@@ -179,6 +209,7 @@ def grid_figure(grid: WeightGrid, content: Optional[np.ndarray] = None,
   """
   from matplotlib.backends import backend_agg  # pylint: disable=g-import-not-at-top
   from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
+
   rows, cols = grid.images.shape[:2]
   extra = 1 if content is not None or style is not None else 0
   fig = Figure(figsize=(1.6 * (cols + extra), 1.6 * rows + 0.4), dpi=100)
@@ -191,14 +222,15 @@ def grid_figure(grid: WeightGrid, content: Optional[np.ndarray] = None,
       ax.set_xticks([])
       ax.set_yticks([])
       if r == rows - 1:
-        ax.set_xlabel(f'{grid.column_values[c]:.3g}')
+        ax.set_xlabel(f"{grid.column_values[c]:.3g}")
       if c == 0:
-        ax.set_ylabel(f'{grid.row_values[r]:.3g}')
+        ax.set_ylabel(f"{grid.row_values[r]:.3g}")
     if extra:
-      axes[r][0].axis('off')
+      axes[r][0].axis("off")
   if extra:
-    for row, (image, title) in enumerate([(content, 'content'),
-                                          (style, 'style')][:rows]):
+    for row, (image, title) in enumerate(
+      [(content, "content"), (style, "style")][:rows]
+    ):
       if image is not None:
         axes[row][0].imshow(np.clip(image, 0, 1))
         axes[row][0].set_title(title, fontsize=8)
@@ -210,29 +242,52 @@ def grid_figure(grid: WeightGrid, content: Optional[np.ndarray] = None,
 
 def _parser() -> arguments.ArgumentParser:
   parser = arguments.ArgumentParser(
-      COMMAND, description='Stylize an image at any loss weights with one '
-      'exported YOTO style-transfer module.')
-  parser.add_argument('--module', required=True,
-                      help='hub module directory, or a model_dir (newest '
-                      'module)')
-  parser.add_argument('--content', required=True, help='content image file')
-  parser.add_argument('--style', required=True, help='style image file')
-  parser.add_argument('--content_weight', type=arguments.number, default=None,
-                      help='content loss weight (default: centre of range)')
-  parser.add_argument('--style_weights', type=arguments.numbers, default=None,
-                      help='comma-separated style loss weights, one per '
-                      'style layer (default: centres of their ranges)')
-  parser.add_argument('--grid', default=None,
-                      help='two weights to sweep, e.g. '
-                      'content_weight,style_weight_3: writes a grid figure')
-  parser.add_argument('--grid_size', type=int, default=4,
-                      help='values per grid axis')
-  parser.add_argument('--max_size', type=int, default=512,
-                      help='shrink content images larger than this (pixels)')
-  parser.add_argument('--max_pixels', type=arguments.positive_int,
-                      default=image_files.DEFAULT_MAX_PIXELS,
-                      help=image_files.MAX_PIXELS_HELP)
-  parser.add_argument('output', help='output image (or grid figure) path')
+    COMMAND,
+    description="Stylize an image at any loss weights with one "
+    "exported YOTO style-transfer module.",
+  )
+  parser.add_argument(
+    "--module",
+    required=True,
+    help="hub module directory, or a model_dir (newest module)",
+  )
+  parser.add_argument("--content", required=True, help="content image file")
+  parser.add_argument("--style", required=True, help="style image file")
+  parser.add_argument(
+    "--content_weight",
+    type=arguments.number,
+    default=None,
+    help="content loss weight (default: centre of range)",
+  )
+  parser.add_argument(
+    "--style_weights",
+    type=arguments.numbers,
+    default=None,
+    help="comma-separated style loss weights, one per "
+    "style layer (default: centres of their ranges)",
+  )
+  parser.add_argument(
+    "--grid",
+    default=None,
+    help="two weights to sweep, e.g. "
+    "content_weight,style_weight_3: writes a grid figure",
+  )
+  parser.add_argument(
+    "--grid_size", type=int, default=4, help="values per grid axis"
+  )
+  parser.add_argument(
+    "--max_size",
+    type=int,
+    default=512,
+    help="shrink content images larger than this (pixels)",
+  )
+  parser.add_argument(
+    "--max_pixels",
+    type=arguments.positive_int,
+    default=image_files.DEFAULT_MAX_PIXELS,
+    help=image_files.MAX_PIXELS_HELP,
+  )
+  parser.add_argument("output", help="output image (or grid figure) path")
   return parser
 
 
@@ -240,26 +295,31 @@ def run(args: argparse.Namespace) -> str:
   """Does what the arguments say; returns a one-line summary."""
   content = _read_image(args.content, args.max_size, args.max_pixels)
   style = _read_image(args.style, args.max_size, args.max_pixels)
-  names = [n.strip() for n in args.grid.split(',')] if args.grid else []
+  names = [n.strip() for n in args.grid.split(",")] if args.grid else []
   if args.grid and len(names) != 2:
     raise stylizer_lib.StylizeError(
-        '--grid takes two weight names, e.g. content_weight,style_weight_3; '
-        f'got {args.grid!r}.')
+      "--grid takes two weight names, e.g. content_weight,style_weight_3; "
+      f"got {args.grid!r}."
+    )
   stylizer = stylizer_lib.Stylizer.load(args.module)
   stylizer.check_image_size(content.shape)
   stylizer.check_image_size(style.shape)
   weights = stylizer.resolve_weights(args.content_weight, args.style_weights)
   if args.grid:
-    grid = weight_grid(stylizer, content, style, names[0], names[1],
-                       args.grid_size, base=weights)
+    grid = weight_grid(
+      stylizer, content, style, names[0], names[1], args.grid_size, base=weights
+    )
     plots.save(grid_figure(grid, content, style), args.output)
-    return (f'Wrote a {args.grid_size}x{args.grid_size} grid over '
-            f'{names[0]} (columns) and {names[1]} (rows) to {args.output}.')
+    return (
+      f"Wrote a {args.grid_size}x{args.grid_size} grid over "
+      f"{names[0]} (columns) and {names[1]} (rows) to {args.output}."
+    )
   stylized = stylizer.stylize(content, style, weights)
   image_files.write_image(args.output, stylized)
-  described = ', '.join(f'{stylizer_lib.weight_name(k)}={v:g}'
-                        for k, v in weights.items())
-  return f'Wrote {args.output} ({described}).'
+  described = ", ".join(
+    f"{stylizer_lib.weight_name(k)}={v:g}" for k, v in weights.items()
+  )
+  return f"Wrote {args.output} ({described})."
 
 
 # A module's own checks (an image it cannot take) fail as op errors.
@@ -268,9 +328,10 @@ USER_ERRORS = base.USER_ERRORS + (tf.errors.InvalidArgumentError,)
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
   """Stylizes; returns the exit status (1 on a user error)."""
-  return arguments.run(COMMAND, _parser(), run,
-                       sys.argv[1:] if argv is None else argv, USER_ERRORS)
+  return arguments.run(
+    COMMAND, _parser(), run, sys.argv[1:] if argv is None else argv, USER_ERRORS
+  )
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
   arguments.run_app(COMMAND, _parser, run, USER_ERRORS)

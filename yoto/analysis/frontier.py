@@ -39,6 +39,7 @@ class LossAxes:
       axis loss, is β. For the β-VAE, `kl_loss` (weights [β, 1]).
     beta_label: how β is called in labels.
   """
+
   x: str = "kl_loss"
   y: str = "reconstruction_loss"
   beta_loss: str = "kl_loss"
@@ -46,11 +47,14 @@ class LossAxes:
 
   def __post_init__(self):
     if self.x == self.y:
-      raise ValueError(f"The two axes need different losses, got {self.x!r} "
-                       "twice.")
+      raise ValueError(
+        f"The two axes need different losses, got {self.x!r} twice."
+      )
     if self.beta_loss not in (self.x, self.y):
-      raise ValueError(f"beta_loss={self.beta_loss!r} must be one of the axis "
-                       f"losses {self.x!r} and {self.y!r}.")
+      raise ValueError(
+        f"beta_loss={self.beta_loss!r} must be one of the axis "
+        f"losses {self.x!r} and {self.y!r}."
+      )
 
   @property
   def other_loss(self) -> str:
@@ -64,8 +68,9 @@ class LossAxes:
     missing = [n for n in (self.x, self.y) if n not in loss_names]
     if missing:
       raise metrics.MetricsError(
-          f"The runs have no loss {', '.join(map(repr, missing))}; their "
-          f"losses are {', '.join(loss_names)}. Choose the axes among them.")
+        f"The runs have no loss {', '.join(map(repr, missing))}; their "
+        f"losses are {', '.join(loss_names)}. Choose the axes among them."
+      )
 
 
 def pareto_front(points) -> np.ndarray:
@@ -96,6 +101,7 @@ def pareto_front(points) -> np.ndarray:
 @dataclasses.dataclass(frozen=True)
 class Point:
   """One model at one β: its two axis losses and its full loss there."""
+
   beta: float
   x: float
   y: float
@@ -110,6 +116,7 @@ class ComparisonRow:
   `fixed` is the fixed model trained at this β (None if there is none), so
   the gaps are None there too.
   """
+
   beta: float
   weights: Dict[str, float]
   yoto: Point
@@ -143,6 +150,7 @@ class Comparison:
       grid (None without fixed runs).
     rows: one per eval weight of the grid, by increasing β.
   """
+
   axes: LossAxes
   yoto: metrics.RunMetrics
   fixed: List[metrics.RunMetrics]
@@ -163,37 +171,51 @@ class Comparison:
     return [_own_point(self.single_model, self.axes)]
 
 
-def _point(values: Mapping[str, float], weights: Mapping[str, float],
-           axes: LossAxes, label: str = "") -> Point:
-  return Point(beta=axes.beta(weights), x=values[axes.x], y=values[axes.y],
-               full_loss=full_loss(values, weights), label=label)
+def _point(
+  values: Mapping[str, float],
+  weights: Mapping[str, float],
+  axes: LossAxes,
+  label: str = "",
+) -> Point:
+  return Point(
+    beta=axes.beta(weights),
+    x=values[axes.x],
+    y=values[axes.y],
+    full_loss=full_loss(values, weights),
+    label=label,
+  )
 
 
 def _own_point(run: metrics.RunMetrics, axes: LossAxes) -> Point:
   return _point(run.own_values(), run.train_weights, axes, run.name)
 
 
-def full_loss(values: Mapping[str, float],
-              weights: Mapping[str, float]) -> float:
+def full_loss(
+  values: Mapping[str, float], weights: Mapping[str, float]
+) -> float:
   """Σ_i w_i L_i from mean losses (the full loss is linear in them)."""
-  return float(sum(float(w) * float(values[name])
-                   for name, w in weights.items()))
+  return float(
+    sum(float(w) * float(values[name]) for name, w in weights.items())
+  )
 
 
-def single_model_baseline(fixed: Sequence[metrics.RunMetrics],
-                          grid: Sequence[Mapping[str, float]]
-                          ) -> Optional[metrics.RunMetrics]:
-  """The fixed run whose mean full loss over the `grid` weights is lowest.
-  """
+def single_model_baseline(
+  fixed: Sequence[metrics.RunMetrics], grid: Sequence[Mapping[str, float]]
+) -> Optional[metrics.RunMetrics]:
+  """The fixed run whose mean full loss over the `grid` weights is lowest."""
   if not fixed:
     return None
-  means = [np.mean([full_loss(run.own_values(), w) for w in grid])
-           for run in fixed]
+  means = [
+    np.mean([full_loss(run.own_values(), w) for w in grid]) for run in fixed
+  ]
   return fixed[int(np.argmin(means))]
 
 
-def compare(yoto: metrics.RunMetrics, fixed: Sequence[metrics.RunMetrics] = (),
-            axes: LossAxes = LossAxes()) -> Comparison:
+def compare(
+  yoto: metrics.RunMetrics,
+  fixed: Sequence[metrics.RunMetrics] = (),
+  axes: LossAxes = LossAxes(),
+) -> Comparison:
   """Builds the comparison of a YOTO run with fixed-weight runs.
 
   Args:
@@ -215,12 +237,21 @@ def compare(yoto: metrics.RunMetrics, fixed: Sequence[metrics.RunMetrics] = (),
   rows = []
   for weights in grid:
     trained_here = by_weights.get(metrics.weights_key(weights))
-    rows.append(ComparisonRow(
-        beta=axes.beta(weights), weights=dict(weights),
+    rows.append(
+      ComparisonRow(
+        beta=axes.beta(weights),
+        weights=dict(weights),
         yoto=_point(yoto.values_at(weights), weights, axes, "YOTO"),
-        fixed=None if trained_here is None else _point(
-            trained_here.own_values(), weights, axes, trained_here.name),
-        single_model=None if single is None else _point(
-            single.own_values(), weights, axes, single.name)))
-  return Comparison(axes=axes, yoto=yoto, fixed=list(fixed),
-                    single_model=single, rows=rows)
+        fixed=None
+        if trained_here is None
+        else _point(
+          trained_here.own_values(), weights, axes, trained_here.name
+        ),
+        single_model=None
+        if single is None
+        else _point(single.own_values(), weights, axes, single.name),
+      )
+    )
+  return Comparison(
+    axes=axes, yoto=yoto, fixed=list(fixed), single_model=single, rows=rows
+  )

@@ -28,9 +28,9 @@ import numpy as np
 from yoto.analysis import frontier
 
 METHOD_STYLES = {
-    "YOTO": dict(color="tab:blue", marker="o"),
-    "Fixed weights": dict(color="tab:orange", marker="s"),
-    "Single model": dict(color="tab:green", marker="^"),
+  "YOTO": dict(color="tab:blue", marker="o"),
+  "Fixed weights": dict(color="tab:orange", marker="s"),
+  "Single model": dict(color="tab:green", marker="^"),
 }
 
 
@@ -59,24 +59,26 @@ def to_png(figure: Figure, dpi: int = 100) -> bytes:
 # Image grids.
 
 
-def to_unit_range(images: np.ndarray,
-                  value_range: Sequence[float]) -> np.ndarray:
+def to_unit_range(
+  images: np.ndarray, value_range: Sequence[float]
+) -> np.ndarray:
   """Maps images from `value_range` to [0, 1] for display, clipping."""
   low, high = value_range
   return np.clip((np.asarray(images, np.float32) - low) / (high - low), 0, 1)
 
 
 def tile(rows: np.ndarray, pad: int = 2, fill: float = 1.0) -> np.ndarray:
-  """Tiles [R, N, H, W, C] images into one [R(H+pad)-pad, N(W+pad)-pad, C].
-  """
+  """Tiles [R, N, H, W, C] images into one [R(H+pad)-pad, N(W+pad)-pad, C]."""
   num_rows, num_cols, height, width, channels = rows.shape
-  mosaic = np.full((num_rows * (height + pad) - pad,
-                    num_cols * (width + pad) - pad, channels), fill,
-                   np.float32)
+  mosaic = np.full(
+    (num_rows * (height + pad) - pad, num_cols * (width + pad) - pad, channels),
+    fill,
+    np.float32,
+  )
   for r in range(num_rows):
     for c in range(num_cols):
       top, left = r * (height + pad), c * (width + pad)
-      mosaic[top:top + height, left:left + width] = rows[r, c]
+      mosaic[top : top + height, left : left + width] = rows[r, c]
   return mosaic
 
 
@@ -84,8 +86,9 @@ def _show_mosaic(axes, rows, row_labels, title):
   mosaic = tile(rows)
   height = rows.shape[2]
   if mosaic.shape[-1] == 1:
-    axes.imshow(mosaic[..., 0], cmap="gray", vmin=0, vmax=1,
-                interpolation="nearest")
+    axes.imshow(
+      mosaic[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest"
+    )
   else:
     axes.imshow(mosaic, interpolation="nearest")
   axes.set_yticks([r * (height + 2) + height / 2 for r in range(len(rows))])
@@ -101,8 +104,12 @@ def beta_label(beta: float, name: str = "β") -> str:
   return f"{name} = {beta:.3g}"
 
 
-def rows_figure(rows: np.ndarray, row_labels: Sequence[str], title: str,
-                value_range: Sequence[float] = (0.0, 1.0)) -> Figure:
+def rows_figure(
+  rows: np.ndarray,
+  row_labels: Sequence[str],
+  title: str,
+  value_range: Sequence[float] = (0.0, 1.0),
+) -> Figure:
   """One panel of image rows [R, N, H, W, C], each row labelled."""
   rows = to_unit_range(rows, value_range)
   figure = _figure(1.2 + 0.55 * rows.shape[1], 0.7 + 0.55 * rows.shape[0])
@@ -112,22 +119,29 @@ def rows_figure(rows: np.ndarray, row_labels: Sequence[str], title: str,
 
 def inputs_figure(grid, max_columns: int = 8) -> Figure:
   """The input images of a `vae_outputs.BetaGrid`."""
-  return rows_figure(grid.inputs[None, :max_columns], ["input"], "Inputs",
-                     grid.value_range)
+  return rows_figure(
+    grid.inputs[None, :max_columns], ["input"], "Inputs", grid.value_range
+  )
 
 
 def reconstructions_figure(grid, max_columns: int = 8) -> Figure:
   """Inputs, then their reconstructions at each β, one row per β."""
-  rows = np.concatenate([grid.inputs[None, :max_columns],
-                         grid.reconstructions[:, :max_columns]])
-  return rows_figure(rows, ["input"] + _beta_labels(grid),
-                     "Reconstructions", grid.value_range)
+  rows = np.concatenate(
+    [grid.inputs[None, :max_columns], grid.reconstructions[:, :max_columns]]
+  )
+  return rows_figure(
+    rows, ["input"] + _beta_labels(grid), "Reconstructions", grid.value_range
+  )
 
 
 def samples_figure(grid, max_columns: int = 8) -> Figure:
   """Samples at each β, one row per β; column j always decodes noise j."""
-  return rows_figure(grid.samples[:, :max_columns], _beta_labels(grid),
-                     "Samples (same noise for every β)", grid.value_range)
+  return rows_figure(
+    grid.samples[:, :max_columns],
+    _beta_labels(grid),
+    "Samples (same noise for every β)",
+    grid.value_range,
+  )
 
 
 def _beta_labels(grid):
@@ -145,21 +159,30 @@ def image_grid_figure(grid, max_columns: int = 8) -> Figure:
     The Figure.
   """
   inputs = to_unit_range(grid.inputs[:max_columns], grid.value_range)
-  recons = to_unit_range(grid.reconstructions[:, :max_columns],
-                         grid.value_range)
+  recons = to_unit_range(
+    grid.reconstructions[:, :max_columns], grid.value_range
+  )
   samples = to_unit_range(grid.samples[:, :max_columns], grid.value_range)
   labels = _beta_labels(grid)
   num_rows = len(grid.betas) + 1
   columns = inputs.shape[0] + samples.shape[1]
   figure = _figure(1.2 + 0.55 * columns, 0.9 + 0.55 * num_rows)
   left, right = figure.subplots(
-      1, 2, gridspec_kw=dict(width_ratios=[inputs.shape[0],
-                                           samples.shape[1]]))
-  _show_mosaic(left, np.concatenate([inputs[None], recons]),
-               ["input"] + labels, "Reconstructions")
+    1, 2, gridspec_kw=dict(width_ratios=[inputs.shape[0], samples.shape[1]])
+  )
+  _show_mosaic(
+    left,
+    np.concatenate([inputs[None], recons]),
+    ["input"] + labels,
+    "Reconstructions",
+  )
   blank = np.ones_like(samples[:1])  # Keeps the rows aligned with the left.
-  _show_mosaic(right, np.concatenate([blank, samples]), [""] + labels,
-               "Samples (same noise for every β)")
+  _show_mosaic(
+    right,
+    np.concatenate([blank, samples]),
+    [""] + labels,
+    "Samples (same noise for every β)",
+  )
   if grid.title:
     figure.suptitle(grid.title)
   return figure
@@ -176,17 +199,29 @@ def _scatter(axes, points, name, annotate, beta_name):
   axes.scatter(xy[:, 0], xy[:, 1], label=name, alpha=0.8, zorder=3, **style)
   front = frontier.pareto_front(xy)
   if len(front) > 1:
-    axes.plot(xy[front, 0], xy[front, 1], color=style["color"], lw=1.5,
-              zorder=2, label=f"{name} frontier")
+    axes.plot(
+      xy[front, 0],
+      xy[front, 1],
+      color=style["color"],
+      lw=1.5,
+      zorder=2,
+      label=f"{name} frontier",
+    )
   if annotate:
     for point in points:
-      axes.annotate(f"{beta_name}={point.beta:.3g}", (point.x, point.y),
-                    textcoords="offset points", xytext=(4, 4), fontsize=7,
-                    color=style["color"])
+      axes.annotate(
+        f"{beta_name}={point.beta:.3g}",
+        (point.x, point.y),
+        textcoords="offset points",
+        xytext=(4, 4),
+        fontsize=7,
+        color=style["color"],
+      )
 
 
-def frontier_figure(comparison: frontier.Comparison,
-                    title: Optional[str] = None) -> Figure:
+def frontier_figure(
+  comparison: frontier.Comparison, title: Optional[str] = None
+) -> Figure:
   """Figure 2 (left): y loss against x loss, with each method's frontier."""
   axes_spec = comparison.axes
   figure = _figure(6.4, 4.8)
@@ -194,8 +229,7 @@ def frontier_figure(comparison: frontier.Comparison,
   name = axes_spec.beta_label
   _scatter(axes, comparison.yoto_points(), "YOTO", True, name)
   _scatter(axes, comparison.fixed_points(), "Fixed weights", True, name)
-  _scatter(axes, comparison.single_model_points(), "Single model", False,
-           name)
+  _scatter(axes, comparison.single_model_points(), "Single model", False, name)
   axes.set_xlabel(axes_spec.x)
   axes.set_ylabel(axes_spec.y)
   axes.grid(alpha=0.3)
@@ -204,27 +238,39 @@ def frontier_figure(comparison: frontier.Comparison,
   return figure
 
 
-def full_loss_figure(comparison: frontier.Comparison,
-                     title: Optional[str] = None) -> Figure:
+def full_loss_figure(
+  comparison: frontier.Comparison, title: Optional[str] = None
+) -> Figure:
   """Figure 2 (right): full-loss difference to the fixed model at each β."""
   figure = _figure(6.4, 4.8)
   axes = figure.subplots()
-  axes.axhline(0.0, color=METHOD_STYLES["Fixed weights"]["color"], lw=1,
-               label="Fixed weights (reference)")
+  axes.axhline(
+    0.0,
+    color=METHOD_STYLES["Fixed weights"]["color"],
+    lw=1,
+    label="Fixed weights (reference)",
+  )
   rows = [r for r in comparison.rows if r.fixed is not None]
-  for name, gap in (("YOTO", lambda r: r.yoto_gap),
-                    ("Single model", lambda r: r.single_model_gap)):
+  for name, gap in (
+    ("YOTO", lambda r: r.yoto_gap),
+    ("Single model", lambda r: r.single_model_gap),
+  ):
     style = METHOD_STYLES[name]
     xs = [math.log2(r.beta) for r in rows]
     axes.plot(xs, [gap(r) for r in rows], label=name, **style)
   if not rows:
-    axes.text(0.5, 0.5, "No fixed-weight model was trained at a\n"
-              "β of the eval grid: nothing to compare with.",
-              ha="center", va="center", transform=axes.transAxes)
+    axes.text(
+      0.5,
+      0.5,
+      "No fixed-weight model was trained at a\n"
+      "β of the eval grid: nothing to compare with.",
+      ha="center",
+      va="center",
+      transform=axes.transAxes,
+    )
   name = comparison.axes.beta_label
   axes.set_xlabel(f"log2 {name}")
-  axes.set_ylabel("full loss − full loss of fixed model at that "
-                  f"{name}")
+  axes.set_ylabel(f"full loss − full loss of fixed model at that {name}")
   axes.grid(alpha=0.3)
   axes.legend(fontsize=8)
   axes.set_title(title or _run_title(comparison))
@@ -234,5 +280,7 @@ def full_loss_figure(comparison: frontier.Comparison,
 def _run_title(comparison: frontier.Comparison) -> str:
   yoto = comparison.yoto
   count = len(comparison.fixed)
-  return (f"{yoto.name} (step {yoto.step}) vs {count} fixed-weight "
-          f"model{'' if count == 1 else 's'}, split {yoto.split!r}")
+  return (
+    f"{yoto.name} (step {yoto.step}) vs {count} fixed-weight "
+    f"model{'' if count == 1 else 's'}, split {yoto.split!r}"
+  )

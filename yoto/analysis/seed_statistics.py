@@ -41,6 +41,7 @@ PLATEAU_SHARE = 0.05
 @dataclasses.dataclass(frozen=True)
 class Interval:
   """`mean ± half_width` over `n` values (half_width None when n < 2)."""
+
   mean: float
   half_width: Optional[float]
   n: int
@@ -56,8 +57,9 @@ class Interval:
     return dataclasses.asdict(self)
 
 
-def interval(values: Sequence[float],
-             confidence: float = CONFIDENCE) -> Optional[Interval]:
+def interval(
+  values: Sequence[float], confidence: float = CONFIDENCE
+) -> Optional[Interval]:
   """Mean and Student-t half-width `t_{(1+c)/2, n-1} * s / sqrt(n)`.
 
   Returns None for no values; a single value has no half-width.
@@ -73,8 +75,9 @@ def interval(values: Sequence[float],
   return Interval(mean, t * std / math.sqrt(len(values)), len(values), std)
 
 
-def paired_gap(method: Mapping[int, float],
-               reference: Mapping[int, float]) -> Optional[Interval]:
+def paired_gap(
+  method: Mapping[int, float], reference: Mapping[int, float]
+) -> Optional[Interval]:
   """Interval of `method[s] - reference[s]` over the seeds in both."""
   seeds = sorted(set(method) & set(reference))
   return interval([method[s] - reference[s] for s in seeds])
@@ -82,36 +85,48 @@ def paired_gap(method: Mapping[int, float],
 
 def final_step(curves: Curves, models: Sequence[str]) -> Optional[int]:
   """The largest step that every seed of every model in `models` reached."""
-  steps = [max(per_step) for m in models for per_step in curves[m].values()
-           if per_step]
+  steps = [
+    max(per_step) for m in models for per_step in curves[m].values() if per_step
+  ]
   return min(steps) if steps else None
 
 
-def at_step(curves: Curves, model: str, label: float,
-            step: int) -> Dict[int, float]:
+def at_step(
+  curves: Curves, model: str, label: float, step: int
+) -> Dict[int, float]:
   """seed -> the model's loss at `label` and `step` (seeds that have it)."""
-  return {seed: per_step[step][label]
-          for seed, per_step in curves.get(model, {}).items()
-          if step in per_step and label in per_step[step]}
+  return {
+    seed: per_step[step][label]
+    for seed, per_step in curves.get(model, {}).items()
+    if step in per_step and label in per_step[step]
+  }
 
 
-def single_model(curves: Curves, fixed: Mapping[float, str],
-                 step: int) -> Optional[str]:
+def single_model(
+  curves: Curves, fixed: Mapping[float, str], step: int
+) -> Optional[str]:
   """The fixed model with the lowest seed-mean loss averaged over all
   labels: the best one model of the sweep."""
   best, best_loss = None, math.inf
   for model in fixed.values():
-    means = [np.mean(list(at_step(curves, model, label, step).values()))
-             for label in fixed if at_step(curves, model, label, step)]
+    means = [
+      np.mean(list(at_step(curves, model, label, step).values()))
+      for label in fixed
+      if at_step(curves, model, label, step)
+    ]
     if len(means) == len(fixed) and np.mean(means) < best_loss:
       best, best_loss = model, float(np.mean(means))
   return best
 
 
-def gap_rows(curves: Curves, fixed: Mapping[float, str],
-             methods: Sequence[str], step: int,
-             baseline: Optional[str] = None,
-             method_steps: Optional[Mapping[str, int]] = None) -> List[dict]:
+def gap_rows(
+  curves: Curves,
+  fixed: Mapping[float, str],
+  methods: Sequence[str],
+  step: int,
+  baseline: Optional[str] = None,
+  method_steps: Optional[Mapping[str, int]] = None,
+) -> List[dict]:
   """Per label: the fixed model's loss and every method's gap to it.
 
   Args:
@@ -133,45 +148,60 @@ def gap_rows(curves: Curves, fixed: Mapping[float, str],
     loss| of all labels).
   """
   names = list(methods) + (["single_model"] if baseline else [])
-  models = dict(zip(methods, methods), **(
-      {"single_model": baseline} if baseline else {}))
+  models = dict(
+    zip(methods, methods), **({"single_model": baseline} if baseline else {})
+  )
   rows = []
   for label in sorted(fixed):
     reference = at_step(curves, fixed[label], label, step)
     own_step = lambda name: (method_steps or {}).get(name, step)
-    rows.append({"label": label, "fixed": interval(list(reference.values())),
-                 "gaps": {name: paired_gap(at_step(curves, models[name],
-                                                   label, own_step(name)),
-                                           reference)
-                          for name in names}})
+    rows.append(
+      {
+        "label": label,
+        "fixed": interval(list(reference.values())),
+        "gaps": {
+          name: paired_gap(
+            at_step(curves, models[name], label, own_step(name)), reference
+          )
+          for name in names
+        },
+      }
+    )
   scales = [abs(r["fixed"].mean) for r in rows if r["fixed"]]
   near_zero = 0.1 * float(np.median(scales)) if scales else 0.0
   for row in rows:
     fixed_mean = row["fixed"].mean if row["fixed"] else None
     row["relative"] = {
-        name: None if gap is None or fixed_mean is None or
-        abs(fixed_mean) <= near_zero else gap.mean / abs(fixed_mean)
-        for name, gap in row["gaps"].items()}
+      name: None
+      if gap is None or fixed_mean is None or abs(fixed_mean) <= near_zero
+      else gap.mean / abs(fixed_mean)
+      for name, gap in row["gaps"].items()
+    }
   return rows
 
 
-def gap_curve(curves: Curves, fixed: Mapping[float, str], method: str,
-              label: float) -> Dict[int, Interval]:
+def gap_curve(
+  curves: Curves, fixed: Mapping[float, str], method: str, label: float
+) -> Dict[int, Interval]:
   """step -> the method's paired gap at `label`, at every step where both
   the method and the fixed model were evaluated."""
-  steps = sorted({step for per_step in curves.get(method, {}).values()
-                  for step in per_step})
+  steps = sorted(
+    {step for per_step in curves.get(method, {}).values() for step in per_step}
+  )
   result = {}
   for step in steps:
-    gap = paired_gap(at_step(curves, method, label, step),
-                     at_step(curves, fixed[label], label, step))
+    gap = paired_gap(
+      at_step(curves, method, label, step),
+      at_step(curves, fixed[label], label, step),
+    )
     if gap is not None:
       result[step] = gap
   return result
 
 
-def convergence(curve: Mapping[int, float],
-                plateau_share: float = PLATEAU_SHARE) -> Optional[dict]:
+def convergence(
+  curve: Mapping[int, float], plateau_share: float = PLATEAU_SHARE
+) -> Optional[dict]:
   """How much a learning curve (step -> loss, lower is better) still moved
   in the last quarter of the run.
 
@@ -191,31 +221,39 @@ def convergence(curve: Mapping[int, float],
   change = curve[quarter] - curve[last]
   improvement = curve[steps[0]] - curve[last]
   share = change / improvement if improvement > 0 else math.inf
-  return {"from_step": quarter, "to_step": last,
-          "last_quarter_change": change,
-          "relative_change": (change / abs(curve[last]) if curve[last]
-                              else None),
-          "share_of_improvement": share,
-          "plateaued": share <= plateau_share}
+  return {
+    "from_step": quarter,
+    "to_step": last,
+    "last_quarter_change": change,
+    "relative_change": (change / abs(curve[last]) if curve[last] else None),
+    "share_of_improvement": share,
+    "plateaued": share <= plateau_share,
+  }
 
 
-def model_convergence(curves: Curves, model: str,
-                      labels: Sequence[float]) -> Optional[dict]:
+def model_convergence(
+  curves: Curves, model: str, labels: Sequence[float]
+) -> Optional[dict]:
   """The convergence of a model's seed-mean curve at each of `labels`; the
   model has plateaued when it has at every label. Returns the worst label's
   statement (largest share of improvement) with `label` added."""
   worst = None
   for label in labels:
-    per_seed = [{step: values[label] for step, values in per_step.items()
-                 if label in values}
-                for per_step in curves.get(model, {}).values()]
-    steps = set.intersection(*(set(c) for c in per_seed)) if per_seed \
-        else set()
+    per_seed = [
+      {
+        step: values[label]
+        for step, values in per_step.items()
+        if label in values
+      }
+      for per_step in curves.get(model, {}).values()
+    ]
+    steps = set.intersection(*(set(c) for c in per_seed)) if per_seed else set()
     mean_curve = {s: float(np.mean([c[s] for c in per_seed])) for s in steps}
     statement = convergence(mean_curve)
     if statement is None:
       continue
-    if worst is None or (statement["share_of_improvement"] >
-                         worst["share_of_improvement"]):
+    if worst is None or (
+      statement["share_of_improvement"] > worst["share_of_improvement"]
+    ):
       worst = dict(statement, label=label)
   return worst

@@ -21,8 +21,11 @@ def comparison_table(comparison: frontier.Comparison) -> Table:
   """(column names, rows) for a Comparison; missing numbers are None."""
   x, y = comparison.axes.x, comparison.axes.y
   columns = ["beta", "log2_beta"]
-  methods = (("yoto", lambda r: r.yoto), ("fixed", lambda r: r.fixed),
-             ("single_model", lambda r: r.single_model))
+  methods = (
+    ("yoto", lambda r: r.yoto),
+    ("fixed", lambda r: r.fixed),
+    ("single_model", lambda r: r.single_model),
+  )
   for method, _ in methods:
     columns += [f"{method}_{x}", f"{method}_{y}", f"{method}_full_loss"]
   columns += ["yoto_minus_fixed", "single_model_minus_fixed"]
@@ -33,8 +36,7 @@ def comparison_table(comparison: frontier.Comparison) -> Table:
       point = get(row)
       values[f"{method}_{x}"] = None if point is None else point.x
       values[f"{method}_{y}"] = None if point is None else point.y
-      values[f"{method}_full_loss"] = None if point is None else \
-          point.full_loss
+      values[f"{method}_full_loss"] = None if point is None else point.full_loss
     values["yoto_minus_fixed"] = row.yoto_gap
     values["single_model_minus_fixed"] = row.single_model_gap
     rows.append(values)
@@ -61,22 +63,26 @@ def to_csv(table: Table, path: str) -> str:
   return path
 
 
-def to_markdown(table: Table, digits: int = 6,
-                columns: Optional[Sequence[str]] = None) -> str:
-  """The table as a Markdown string, numbers to `digits` significant digits.
-  """
+def to_markdown(
+  table: Table, digits: int = 6, columns: Optional[Sequence[str]] = None
+) -> str:
+  """The table as a Markdown string, numbers to `digits` significant digits."""
   all_columns, rows = table
   columns = list(columns or all_columns)
-  lines = ["| " + " | ".join(columns) + " |",
-           "|" + "|".join("---:" for _ in columns) + "|"]
+  lines = [
+    "| " + " | ".join(columns) + " |",
+    "|" + "|".join("---:" for _ in columns) + "|",
+  ]
   for row in rows:
-    lines.append("| " + " | ".join(_cell(row[c], digits) for c in columns)
-                 + " |")
+    lines.append(
+      "| " + " | ".join(_cell(row[c], digits) for c in columns) + " |"
+    )
   return "\n".join(lines) + "\n"
 
 
-def write_tables(table: Table, out_dir: str,
-                 basename: str = "comparison") -> Tuple[str, str]:
+def write_tables(
+  table: Table, out_dir: str, basename: str = "comparison"
+) -> Tuple[str, str]:
   """Writes `basename`.csv and `basename`.md into out_dir; returns paths."""
   csv_path = to_csv(table, os.path.join(out_dir, basename + ".csv"))
   md_path = os.path.join(out_dir, basename + ".md")

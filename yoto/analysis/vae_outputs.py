@@ -26,8 +26,7 @@ DEFAULT_PREPROCESS = "value_range(-1,1)"
 
 
 def default_betas(module: vae.VaeClient, count: int = 6) -> np.ndarray:
-  """`count` β spread log-uniformly over the training range ([1] if fixed).
-  """
+  """`count` β spread log-uniformly over the training range ([1] if fixed)."""
   if module.beta_range is None:
     return np.array([1.0])
   low, high = module.beta_range
@@ -49,45 +48,57 @@ def check_betas(module: vae.VaeClient, betas: Sequence[float]) -> np.ndarray:
   return betas
 
 
-def load_images(num_examples: int = 8,
-                dataset_name: str = DEFAULT_DATASET, split: str = "test",
-                preprocess: str = DEFAULT_PREPROCESS,
-                data_dir: Optional[str] = None,
-                features_key: str = "image",
-                max_pixels: int = image_files.DEFAULT_MAX_PIXELS
-                ) -> np.ndarray:
+def load_images(
+  num_examples: int = 8,
+  dataset_name: str = DEFAULT_DATASET,
+  split: str = "test",
+  preprocess: str = DEFAULT_PREPROCESS,
+  data_dir: Optional[str] = None,
+  features_key: str = "image",
+  max_pixels: int = image_files.DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
   """The first `num_examples` images of a split, preprocessed as in eval
   (a 'glob:' dataset's files no larger than `max_pixels`)."""
   dataset = data.get_dataset(
-      dataset_name, split, batch_size=num_examples,
-      preprocess_fn=preprocessing.get_preprocess_fn(preprocess),
-      data_dir=data_dir, drop_remainder=False, max_pixels=max_pixels)
+    dataset_name,
+    split,
+    batch_size=num_examples,
+    preprocess_fn=preprocessing.get_preprocess_fn(preprocess),
+    data_dir=data_dir,
+    drop_remainder=False,
+    max_pixels=max_pixels,
+  )
   batch = next(iter(dataset.take(1)), None)
   if batch is None or features_key not in batch:
-    raise ValueError(f"The {split!r} split of {dataset_name!r} gave no "
-                     f"{features_key!r} images.")
+    raise ValueError(
+      f"The {split!r} split of {dataset_name!r} gave no "
+      f"{features_key!r} images."
+    )
   return batch[features_key].numpy()
 
 
-def make_noise(module: vae.VaeClient, num_samples: int,
-               seed: int = 0) -> np.ndarray:
+def make_noise(
+  module: vae.VaeClient, num_samples: int, seed: int = 0
+) -> np.ndarray:
   """N(0, I) latents [num_samples, latent_dimensions], fixed by `seed`."""
   rng = np.random.default_rng(seed)
-  return rng.standard_normal(
-      (num_samples, module.latent_dimensions)).astype(np.float32)
+  return rng.standard_normal((num_samples, module.latent_dimensions)).astype(
+    np.float32
+  )
 
 
-def reconstructions(module: vae.VaeClient, images: np.ndarray,
-                    betas: Sequence[float]) -> np.ndarray:
+def reconstructions(
+  module: vae.VaeClient, images: np.ndarray, betas: Sequence[float]
+) -> np.ndarray:
   """Reconstructions [len(betas), N, H, W, C] of `images` at each β."""
   betas = check_betas(module, betas)
   return np.stack([module.reconstruct(images, b) for b in betas])
 
 
-def samples(module: vae.VaeClient, noise: np.ndarray,
-            betas: Sequence[float]) -> np.ndarray:
-  """Samples [len(betas), N, H, W, C] decoded from the same `noise` per β.
-  """
+def samples(
+  module: vae.VaeClient, noise: np.ndarray, betas: Sequence[float]
+) -> np.ndarray:
+  """Samples [len(betas), N, H, W, C] decoded from the same `noise` per β."""
   betas = check_betas(module, betas)
   return np.stack([module.sample(noise, b) for b in betas])
 
@@ -104,6 +115,7 @@ class BetaGrid:
     value_range: (low, high) of the image values, for display.
     title: what the grid shows.
   """
+
   betas: np.ndarray
   inputs: np.ndarray
   reconstructions: np.ndarray
@@ -112,10 +124,14 @@ class BetaGrid:
   title: str = ""
 
 
-def beta_grid(module: vae.VaeClient, images: np.ndarray,
-              betas: Optional[Sequence[float]] = None,
-              num_samples: Optional[int] = None, seed: int = 0,
-              value_range: Optional[Sequence[float]] = None) -> BetaGrid:
+def beta_grid(
+  module: vae.VaeClient,
+  images: np.ndarray,
+  betas: Optional[Sequence[float]] = None,
+  num_samples: Optional[int] = None,
+  seed: int = 0,
+  value_range: Optional[Sequence[float]] = None,
+) -> BetaGrid:
   """Reconstructions of `images` and samples of shared noise at each β.
 
   Args:
@@ -130,21 +146,25 @@ def beta_grid(module: vae.VaeClient, images: np.ndarray,
   Returns:
     A BetaGrid.
   """
-  betas = check_betas(module, default_betas(module) if betas is None
-                      else betas)
+  betas = check_betas(module, default_betas(module) if betas is None else betas)
   noise = make_noise(module, num_samples or len(images), seed)
   if value_range is None:
     value_range = (-1.0, 1.0) if np.min(images) < 0 else (0.0, 1.0)
   return BetaGrid(
-      betas=betas, inputs=np.asarray(images),
-      reconstructions=reconstructions(module, images, betas),
-      samples=samples(module, noise, betas), value_range=tuple(value_range),
-      title=describe(module))
+    betas=betas,
+    inputs=np.asarray(images),
+    reconstructions=reconstructions(module, images, betas),
+    samples=samples(module, noise, betas),
+    value_range=tuple(value_range),
+    title=describe(module),
+  )
 
 
 def describe(module: vae.VaeClient) -> str:
   """A short title: the kind of model, its run and its checkpoint."""
   kind = "YOTO" if module.is_conditioned else "Fixed-weight (ignores β)"
   run = module.model_dir or os.path.dirname(os.path.normpath(module.path))
-  return (f"{kind} model {os.path.basename(os.path.normpath(run))}, "
-          f"{os.path.basename(os.path.normpath(module.path))}")
+  return (
+    f"{kind} model {os.path.basename(os.path.normpath(run))}, "
+    f"{os.path.basename(os.path.normpath(module.path))}"
+  )

@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from yoto.architectures import mlp
 
-CONDITIONING_TYPES = ('mult_and_add', 'concat', 'input')
+CONDITIONING_TYPES = ("mult_and_add", "concat", "input")
 
 
 class ConditioningPostprocessing:
@@ -44,35 +44,43 @@ class ConditioningPostprocessing:
   close to the identity map.
   """
 
-  def __init__(self,
-               scales_mult: float = 1.0,
-               scales_add: float = 0.0,
-               shifts_mult: float = 1.0,
-               shifts_add: float = 0.0):
+  def __init__(
+    self,
+    scales_mult: float = 1.0,
+    scales_add: float = 0.0,
+    shifts_mult: float = 1.0,
+    shifts_add: float = 0.0,
+  ):
     self.scales_mult = float(scales_mult)
     self.scales_add = float(scales_add)
     self.shifts_mult = float(shifts_mult)
     self.shifts_add = float(shifts_add)
 
-  def __call__(self, scales: tf.Tensor,
-               shifts: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+  def __call__(
+    self, scales: tf.Tensor, shifts: tf.Tensor
+  ) -> Tuple[tf.Tensor, tf.Tensor]:
     """Post-processes `scales` and `shifts` (any shapes, even different)."""
-    return (self.scales_mult * scales + self.scales_add,
-            self.shifts_mult * shifts + self.shifts_add)
+    return (
+      self.scales_mult * scales + self.scales_add,
+      self.shifts_mult * shifts + self.shifts_add,
+    )
 
   def __repr__(self):
-    return (f'ConditioningPostprocessing(scales_mult={self.scales_mult}, '
-            f'scales_add={self.scales_add}, shifts_mult={self.shifts_mult}, '
-            f'shifts_add={self.shifts_add})')
+    return (
+      f"ConditioningPostprocessing(scales_mult={self.scales_mult}, "
+      f"scales_add={self.scales_add}, shifts_mult={self.shifts_mult}, "
+      f"shifts_add={self.shifts_add})"
+    )
 
 
-PostprocessingArg = Union[None, ConditioningPostprocessing,
-                          Callable[..., object]]
+PostprocessingArg = Union[
+  None, ConditioningPostprocessing, Callable[..., object]
+]
 
 
 def resolve_postprocessing(
-    postprocessing: PostprocessingArg) -> Callable[..., Tuple[tf.Tensor,
-                                                               tf.Tensor]]:
+  postprocessing: PostprocessingArg,
+) -> Callable[..., Tuple[tf.Tensor, tf.Tensor]]:
   """Turns the `conditioning_postprocessing` argument into a callable.
 
   Args:
@@ -101,8 +109,9 @@ def _accepts_no_arguments(fn: Callable[..., object]) -> bool:
   return True
 
 
-def check_inputs_extra(inputs_extra: tf.Tensor,
-                       expected_width: Optional[int] = None) -> int:
+def check_inputs_extra(
+  inputs_extra: tf.Tensor, expected_width: Optional[int] = None
+) -> int:
   """Checks that `inputs_extra` is `[batch, n]` with a known `n`; returns `n`.
 
   Args:
@@ -118,16 +127,22 @@ def check_inputs_extra(inputs_extra: tf.Tensor,
   """
   shape = inputs_extra.shape
   if shape.rank != 2:
-    raise ValueError('inputs_extra must have shape [batch, n_losses]; got rank '
-                     f'{shape.rank} (shape {shape}).')
+    raise ValueError(
+      "inputs_extra must have shape [batch, n_losses]; got rank "
+      f"{shape.rank} (shape {shape})."
+    )
   width = shape[-1]
   if width is None:
-    raise ValueError('inputs_extra must have a statically known last '
-                     f'dimension; got shape {shape}.')
+    raise ValueError(
+      "inputs_extra must have a statically known last "
+      f"dimension; got shape {shape}."
+    )
   if expected_width is not None and width != expected_width:
-    raise ValueError('inputs_extra width does not match the width the '
-                     f'conditioning layers were built with: expected '
-                     f'{expected_width}, got {width} (shape {shape}).')
+    raise ValueError(
+      "inputs_extra width does not match the width the "
+      f"conditioning layers were built with: expected "
+      f"{expected_width}, got {width} (shape {shape})."
+    )
   return width
 
 
@@ -138,8 +153,9 @@ def _expand_to_rank(inputs_extra: tf.Tensor, rank: int) -> tf.Tensor:
   return inputs_extra
 
 
-def modulate(features: tf.Tensor, scales: tf.Tensor,
-             shifts: tf.Tensor) -> tf.Tensor:
+def modulate(
+  features: tf.Tensor, scales: tf.Tensor, shifts: tf.Tensor
+) -> tf.Tensor:
   """FiLM's modulation: `scales * features + shifts`, per example and channel.
 
   Args:
@@ -152,12 +168,14 @@ def modulate(features: tf.Tensor, scales: tf.Tensor,
     (spatial) dimensions.
   """
   rank = features.shape.rank
-  return (_expand_to_rank(scales, rank) * features +
-          _expand_to_rank(shifts, rank))
+  return _expand_to_rank(scales, rank) * features + _expand_to_rank(
+    shifts, rank
+  )
 
 
-def broadcast_and_concat(features: tf.Tensor,
-                         inputs_extra: tf.Tensor) -> tf.Tensor:
+def broadcast_and_concat(
+  features: tf.Tensor, inputs_extra: tf.Tensor
+) -> tf.Tensor:
   """Appends `inputs_extra` to every spatial position's channels.
 
   Args:
@@ -173,7 +191,8 @@ def broadcast_and_concat(features: tf.Tensor,
   rank = features.shape.rank
   expanded = _expand_to_rank(inputs_extra, rank)
   target_shape = tf.concat(
-      [tf.shape(features)[:-1], tf.shape(inputs_extra)[-1:]], axis=0)
+    [tf.shape(features)[:-1], tf.shape(inputs_extra)[-1:]], axis=0
+  )
   return tf.concat([features, tf.broadcast_to(expanded, target_shape)], axis=-1)
 
 
@@ -187,11 +206,13 @@ class FilmConditioning(tf.keras.layers.Layer):
   one small MLP call per example and one broadcast multiply-add.
   """
 
-  def __init__(self,
-               conditioning_layer_sizes: Optional[Sequence[int]] = None,
-               postprocessing: Optional[ConditioningPostprocessing] = None,
-               name: str = 'conditioning',
-               **kwargs):
+  def __init__(
+    self,
+    conditioning_layer_sizes: Optional[Sequence[int]] = None,
+    postprocessing: Optional[ConditioningPostprocessing] = None,
+    name: str = "conditioning",
+    **kwargs,
+  ):
     """Stores the configuration; the MLPs are made once `C` is known.
 
     Args:
@@ -204,7 +225,8 @@ class FilmConditioning(tf.keras.layers.Layer):
     """
     super().__init__(name=name, **kwargs)
     self.conditioning_layer_sizes = [
-        int(size) for size in (conditioning_layer_sizes or [])]
+      int(size) for size in (conditioning_layer_sizes or [])
+    ]
     self.postprocessing = postprocessing or ConditioningPostprocessing()
     self.scales_mlp = None
     self.shifts_mlp = None
@@ -219,24 +241,33 @@ class FilmConditioning(tf.keras.layers.Layer):
     """Creates the scale and shift MLPs for `C = features_shape[-1]`."""
     num_channels = tf.TensorShape(features_shape)[-1]
     if num_channels is None:
-      raise ValueError('FilmConditioning needs a known number of channels; '
-                       f'got features shape {features_shape}.')
+      raise ValueError(
+        "FilmConditioning needs a known number of channels; "
+        f"got features shape {features_shape}."
+      )
     layer_sizes = self.conditioning_layer_sizes + [int(num_channels)]
-    self.scales_mlp = mlp.build_mlp(layer_sizes, name=f'{self.name}_scales')
-    self.shifts_mlp = mlp.build_mlp(layer_sizes, name=f'{self.name}_shifts')
+    self.scales_mlp = mlp.build_mlp(layer_sizes, name=f"{self.name}_scales")
+    self.shifts_mlp = mlp.build_mlp(layer_sizes, name=f"{self.name}_shifts")
     super().build(features_shape)
 
   def scales_and_shifts(
-      self, inputs_extra: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    self, inputs_extra: tf.Tensor
+  ) -> Tuple[tf.Tensor, tf.Tensor]:
     """Post-processed `(scales, shifts)`, each `[B, C]`, for `[B, n]` input."""
-    self.inputs_extra_width = check_inputs_extra(inputs_extra,
-                                                 self.inputs_extra_width)
+    self.inputs_extra_width = check_inputs_extra(
+      inputs_extra, self.inputs_extra_width
+    )
     inputs_extra = tf.cast(inputs_extra, self.compute_dtype)
-    return self.postprocessing(self.scales_mlp(inputs_extra),
-                               self.shifts_mlp(inputs_extra))
+    return self.postprocessing(
+      self.scales_mlp(inputs_extra), self.shifts_mlp(inputs_extra)
+    )
 
-  def call(self, features: tf.Tensor, inputs_extra: tf.Tensor,
-           bias: Optional[tf.Tensor] = None) -> tf.Tensor:
+  def call(
+    self,
+    features: tf.Tensor,
+    inputs_extra: tf.Tensor,
+    bias: Optional[tf.Tensor] = None,
+  ) -> tf.Tensor:
     """Returns `scales * (features + bias) + shifts`, shaped like `features`.
 
     Args:
@@ -255,7 +286,7 @@ class FilmConditioning(tf.keras.layers.Layer):
 
   def get_config(self):
     config = super().get_config()
-    config.update({'conditioning_layer_sizes': self.conditioning_layer_sizes})
+    config.update({"conditioning_layer_sizes": self.conditioning_layer_sizes})
     return config
 
 
@@ -281,12 +312,14 @@ def conditioning_variables(module: tf.Module) -> List[tf.Variable]:
 
 
 def _declares(module: tf.Module) -> bool:
-  return isinstance(getattr(type(module), 'conditioning_variables', None),
-                    property)
+  return isinstance(
+    getattr(type(module), "conditioning_variables", None), property
+  )
 
 
 def split_conditioning_variables(
-    module: tf.Module) -> Tuple[List[tf.Variable], List[tf.Variable]]:
+  module: tf.Module,
+) -> Tuple[List[tf.Variable], List[tf.Variable]]:
   """Splits `module.trainable_variables` into `(normal, conditioning)`.
 
   The conditioning ones are those `module` declares (its own
@@ -295,9 +328,14 @@ def split_conditioning_variables(
   `conditioning_variables`); the order within each list follows
   `module.trainable_variables`.
   """
-  chosen = {v.ref() for v in (module.conditioning_variables
-                              if _declares(module)
-                              else conditioning_variables(module))}
+  chosen = {
+    v.ref()
+    for v in (
+      module.conditioning_variables
+      if _declares(module)
+      else conditioning_variables(module)
+    )
+  }
   normal, conditioning = [], []
   for variable in module.trainable_variables:
     (conditioning if variable.ref() in chosen else normal).append(variable)

@@ -58,6 +58,7 @@ class ConvSpec:
     kernel_parameter: `tfc.SignalConv2D` kernel parameterization ('rdft' or
       'variable').
   """
+
   filters: int
   kernel_size: int
   stride: int = 1
@@ -76,8 +77,9 @@ def _activation_layer(activation: Optional[str], name: str):
     return tf.keras.layers.ReLU(name=name)
   if activation is None:
     return None
-  raise ValueError(f"Unknown activation {activation!r}; choose one of "
-                   f"{ACTIVATIONS}.")
+  raise ValueError(
+    f"Unknown activation {activation!r}; choose one of {ACTIVATIONS}."
+  )
 
 
 class ConditionalTransform(tf.keras.layers.Layer):
@@ -87,12 +89,18 @@ class ConditionalTransform(tf.keras.layers.Layer):
   `[B, H', W', specs[-1].filters]`; see the module docstring for H', W'.
   """
 
-  def __init__(self, specs: Sequence[ConvSpec], conditioned: bool,
-               conditioning_layer_sizes: Sequence[int] = (128,),
-               conditioning_postprocessing: Optional[
-                   conditioning_lib.ConditioningPostprocessing] = None,
-               conditioning_input_offset: Optional[Sequence[float]] = None,
-               name: Optional[str] = None, **kwargs):
+  def __init__(
+    self,
+    specs: Sequence[ConvSpec],
+    conditioned: bool,
+    conditioning_layer_sizes: Sequence[int] = (128,),
+    conditioning_postprocessing: Optional[
+      conditioning_lib.ConditioningPostprocessing
+    ] = None,
+    conditioning_input_offset: Optional[Sequence[float]] = None,
+    name: Optional[str] = None,
+    **kwargs,
+  ):
     """Creates the layers (variables are made on the first call).
 
     Args:
@@ -115,37 +123,51 @@ class ConditionalTransform(tf.keras.layers.Layer):
     self.specs = tuple(specs)
     self.conditioned = bool(conditioned)
     self.conditioning_input_offset = (
-        None if conditioning_input_offset is None else
-        tuple(float(v) for v in conditioning_input_offset))
+      None
+      if conditioning_input_offset is None
+      else tuple(float(v) for v in conditioning_input_offset)
+    )
     self.convs = [
-        tfc.SignalConv2D(
-            spec.filters, (spec.kernel_size, spec.kernel_size),
-            corr=not spec.upsample,
-            strides_down=1 if spec.upsample else spec.stride,
-            strides_up=spec.stride if spec.upsample else 1,
-            padding="same_zeros", use_bias=spec.use_bias,
-            kernel_parameter=spec.kernel_parameter, name=f"layer_{i}")
-        for i, spec in enumerate(self.specs)]
+      tfc.SignalConv2D(
+        spec.filters,
+        (spec.kernel_size, spec.kernel_size),
+        corr=not spec.upsample,
+        strides_down=1 if spec.upsample else spec.stride,
+        strides_up=spec.stride if spec.upsample else 1,
+        padding="same_zeros",
+        use_bias=spec.use_bias,
+        kernel_parameter=spec.kernel_parameter,
+        name=f"layer_{i}",
+      )
+      for i, spec in enumerate(self.specs)
+    ]
     self.films = [
-        conditioning_lib.FilmConditioning(
-            conditioning_layer_sizes, conditioning_postprocessing,
-            name=f"{self.name}_conditioning_{i}") if self.conditioned else None
-        for i in range(len(self.specs))]
+      conditioning_lib.FilmConditioning(
+        conditioning_layer_sizes,
+        conditioning_postprocessing,
+        name=f"{self.name}_conditioning_{i}",
+      )
+      if self.conditioned
+      else None
+      for i in range(len(self.specs))
+    ]
     self.activations = [
-        _activation_layer(spec.activation, f"{spec.activation}_{i}")
-        for i, spec in enumerate(self.specs)]
+      _activation_layer(spec.activation, f"{spec.activation}_{i}")
+      for i, spec in enumerate(self.specs)
+    ]
 
-  def call(self, inputs: tf.Tensor,
-           inputs_extra: Optional[tf.Tensor] = None) -> tf.Tensor:
+  def call(
+    self, inputs: tf.Tensor, inputs_extra: Optional[tf.Tensor] = None
+  ) -> tf.Tensor:
     """Applies conv -> FiLM -> nonlinearity for every spec."""
     if self.conditioned and inputs_extra is None:
       raise ValueError(f"{self.name} is conditioned and needs inputs_extra.")
     if self.conditioned:
-      inputs_extra = contract.offset_and_scale(inputs_extra,
-                                               self.conditioning_input_offset)
+      inputs_extra = contract.offset_and_scale(
+        inputs_extra, self.conditioning_input_offset
+      )
     x = inputs
-    for conv, film, activation in zip(self.convs, self.films,
-                                      self.activations):
+    for conv, film, activation in zip(self.convs, self.films, self.activations):
       x = conv(x)
       if film is not None:
         x = film(x, inputs_extra)
@@ -154,41 +176,67 @@ class ConditionalTransform(tf.keras.layers.Layer):
     return x
 
 
-def analysis_specs(num_filters: int,
-                   latent_filters: Optional[int] = None) -> Sequence[ConvSpec]:
+def analysis_specs(
+  num_filters: int, latent_filters: Optional[int] = None
+) -> Sequence[ConvSpec]:
   """g_a: image [B, H, W, 3] -> y [B, ceil(H/16), ceil(W/16), M].
 
   M = `latent_filters` (Ballé et al.'s M; None: `num_filters`, their N).
   """
   return [ConvSpec(num_filters, 5, 2, activation="gdn") for _ in range(3)] + [
-      ConvSpec(latent_filters or num_filters, 5, 2)]
+    ConvSpec(latent_filters or num_filters, 5, 2)
+  ]
 
 
-def synthesis_specs(num_filters: int,
-                    channels_out: int = 3) -> Sequence[ConvSpec]:
+def synthesis_specs(
+  num_filters: int, channels_out: int = 3
+) -> Sequence[ConvSpec]:
   """g_s: y [B, h, w, M] -> image [B, 16h, 16w, channels_out]."""
-  return [ConvSpec(num_filters, 5, 2, upsample=True, activation="igdn")
-          for _ in range(3)] + [ConvSpec(channels_out, 5, 2, upsample=True)]
+  return [
+    ConvSpec(num_filters, 5, 2, upsample=True, activation="igdn")
+    for _ in range(3)
+  ] + [ConvSpec(channels_out, 5, 2, upsample=True)]
 
 
 def hyper_analysis_specs(num_filters: int) -> Sequence[ConvSpec]:
   """h_a: |y| [B, h, w, C] -> z [B, ceil(h/4), ceil(w/4), num_filters]."""
-  return [ConvSpec(num_filters, 3, 1, activation="relu"),
-          ConvSpec(num_filters, 5, 2, activation="relu"),
-          ConvSpec(num_filters, 5, 2, use_bias=False)]
+  return [
+    ConvSpec(num_filters, 3, 1, activation="relu"),
+    ConvSpec(num_filters, 5, 2, activation="relu"),
+    ConvSpec(num_filters, 5, 2, use_bias=False),
+  ]
 
 
-def hyper_synthesis_specs(num_filters: int,
-                          latent_filters: Optional[int] = None
-                          ) -> Sequence[ConvSpec]:
+def hyper_synthesis_specs(
+  num_filters: int, latent_filters: Optional[int] = None
+) -> Sequence[ConvSpec]:
   """h_s: z [B, h, w, C] -> scale indexes [B, 4h, 4w, M], one per latent
   channel (M = `latent_filters`, None: `num_filters`)."""
-  return [ConvSpec(num_filters, 5, 2, upsample=True, activation="relu",
-                   kernel_parameter="variable"),
-          ConvSpec(num_filters, 5, 2, upsample=True, activation="relu",
-                   kernel_parameter="variable"),
-          ConvSpec(latent_filters or num_filters, 3, 1, upsample=True,
-                   kernel_parameter="variable")]
+  return [
+    ConvSpec(
+      num_filters,
+      5,
+      2,
+      upsample=True,
+      activation="relu",
+      kernel_parameter="variable",
+    ),
+    ConvSpec(
+      num_filters,
+      5,
+      2,
+      upsample=True,
+      activation="relu",
+      kernel_parameter="variable",
+    ),
+    ConvSpec(
+      latent_filters or num_filters,
+      3,
+      1,
+      upsample=True,
+      kernel_parameter="variable",
+    ),
+  ]
 
 
 def crop_like(tensor: tf.Tensor, height, width) -> tf.Tensor:
@@ -208,5 +256,7 @@ def downsampled_size(size, factor: int):
 
 def latent_shapes(image_shape: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
   """Spatial shapes [2] of y and z for an image of spatial shape [2]."""
-  return (downsampled_size(image_shape, LATENT_STRIDE),
-          downsampled_size(image_shape, HYPER_LATENT_STRIDE))
+  return (
+    downsampled_size(image_shape, LATENT_STRIDE),
+    downsampled_size(image_shape, HYPER_LATENT_STRIDE),
+  )

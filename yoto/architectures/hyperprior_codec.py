@@ -31,13 +31,14 @@ from yoto.architectures import hyperprior
 
 class EntropyModels(NamedTuple):
   """The two range-coding entropy models (built with `compression=True`)."""
+
   latent: tfc.LocationScaleIndexedEntropyModel
   hyper_latent: tfc.ContinuousBatchedEntropyModel
 
 
 class Transforms(NamedTuple):
-  """g_a, g_s, h_a, h_s: `ConditionalTransform`s called as f(x, inputs_extra).
-  """
+  """g_a, g_s, h_a, h_s: `ConditionalTransform`s called as f(x, inputs_extra)."""
+
   analysis: tf.keras.layers.Layer
   synthesis: tf.keras.layers.Layer
   hyper_analysis: tf.keras.layers.Layer
@@ -51,6 +52,7 @@ class QuantizedPass(NamedTuple):
   y, y_hat, indexes [B, h, w, C]; z, z_hat [B, ceil(h/4), ceil(w/4), C];
   x_hat [B, H, W, 3] (unclipped); bits, side_bits [B].
   """
+
   y: tf.Tensor
   z: tf.Tensor
   y_hat: tf.Tensor
@@ -69,6 +71,7 @@ def bits_of(log_probs: tf.Tensor) -> tf.Tensor:
 @dataclasses.dataclass(frozen=True)
 class ScaleTable:
   """The latent's scales: index i in [0, num_scales) -> a log-spaced scale."""
+
   num_scales: int
   scale_min: float
   scale_max: float
@@ -97,9 +100,14 @@ class HyperpriorCodec:
   problem) owns, tracks and checkpoints the transforms and the hyperprior.
   """
 
-  def __init__(self, transforms: Transforms,
-               hyperprior_density: tfc.NoisyDeepFactorized,
-               scale_table: ScaleTable, num_filters: int, conditioned: bool):
+  def __init__(
+    self,
+    transforms: Transforms,
+    hyperprior_density: tfc.NoisyDeepFactorized,
+    scale_table: ScaleTable,
+    num_filters: int,
+    conditioned: bool,
+  ):
     """Holds the parts.
 
     Args:
@@ -125,10 +133,13 @@ class HyperpriorCodec:
     a second.
     """
     if self._hyper_latent_tables_fn is None:
+
       def tables():
         model = tfc.ContinuousBatchedEntropyModel(
-            self.hyperprior, coding_rank=3, compression=True, stateless=True)
+          self.hyperprior, coding_rank=3, compression=True, stateless=True
+        )
         return model.cdf, model.cdf_offset, model.quantization_offset
+
       self._hyper_latent_tables_fn = tf.function(tables)
     return self._hyper_latent_tables_fn()
 
@@ -142,19 +153,30 @@ class HyperpriorCodec:
     """
     table = self.scale_table
     latent = tfc.LocationScaleIndexedEntropyModel(
-        tfc.NoisyNormal, table.num_scales, table.scale_fn, coding_rank=3,
-        compression=True, stateless=stateless)
+      tfc.NoisyNormal,
+      table.num_scales,
+      table.scale_fn,
+      coding_rank=3,
+      compression=True,
+      stateless=stateless,
+    )
     cdf, cdf_offset, offset = self._hyper_latent_tables()
     hyper_latent = tfc.ContinuousBatchedEntropyModel(
-        prior_shape=(self.num_filters,), coding_rank=3, compression=True,
-        stateless=stateless, cdf=cdf, cdf_offset=cdf_offset,
-        quantization_offset=offset)
+      prior_shape=(self.num_filters,),
+      coding_rank=3,
+      compression=True,
+      stateless=stateless,
+      cdf=cdf,
+      cdf_offset=cdf_offset,
+      quantization_offset=offset,
+    )
     return EntropyModels(latent, hyper_latent)
 
   def _check_conditioning(self, inputs_extra):
     if self.conditioned and inputs_extra is None:
-      raise ValueError("This compression model is conditioned on λ and "
-                       "needs inputs_extra.")
+      raise ValueError(
+        "This compression model is conditioned on λ and needs inputs_extra."
+      )
     return inputs_extra if self.conditioned else None
 
   def _indexes(self, z_hat, y_shape, inputs_extra):
@@ -166,16 +188,18 @@ class HyperpriorCodec:
     x_hat = self.transforms.synthesis(y_hat, inputs_extra)
     return hyperprior.crop_like(x_hat, image_height, image_width)
 
-  def analyze(self, images: tf.Tensor, inputs_extra: Optional[tf.Tensor]
-              ) -> Tuple[tf.Tensor, tf.Tensor]:
+  def analyze(
+    self, images: tf.Tensor, inputs_extra: Optional[tf.Tensor]
+  ) -> Tuple[tf.Tensor, tf.Tensor]:
     """(y, z) of [B, H, W, 3] images; see `QuantizedPass` for shapes."""
     inputs_extra = self._check_conditioning(inputs_extra)
     y = self.transforms.analysis(images, inputs_extra)
     z = self.transforms.hyper_analysis(tf.abs(y), inputs_extra)
     return y, z
 
-  def noisy_pass(self, images: tf.Tensor, inputs_extra: Optional[tf.Tensor],
-                 seed: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+  def noisy_pass(
+    self, images: tf.Tensor, inputs_extra: Optional[tf.Tensor], seed: tf.Tensor
+  ) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Training: latents plus U(-.5, .5) noise drawn from `seed` [2].
 
     Returns:
@@ -193,9 +217,12 @@ class HyperpriorCodec:
     x_tilde = self._synthesize(y_tilde, shape[1], shape[2], inputs_extra)
     return x_tilde, bits, side_bits
 
-  def quantized_pass(self, images: tf.Tensor,
-                     inputs_extra: Optional[tf.Tensor],
-                     models: EntropyModels) -> QuantizedPass:
+  def quantized_pass(
+    self,
+    images: tf.Tensor,
+    inputs_extra: Optional[tf.Tensor],
+    models: EntropyModels,
+  ) -> QuantizedPass:
     """The codec's deterministic pass: quantized latents and their bits.
 
     y is rounded to integers and z to the hyper-latent model's quantization
@@ -214,20 +241,27 @@ class HyperpriorCodec:
     x_hat = self._synthesize(y_hat, shape[1], shape[2], inputs_extra)
     return QuantizedPass(y, z, y_hat, z_hat, indexes, x_hat, bits, side_bits)
 
-  def compress(self, images: tf.Tensor, inputs_extra: Optional[tf.Tensor],
-               models: EntropyModels) -> Tuple[tf.Tensor, tf.Tensor]:
+  def compress(
+    self,
+    images: tf.Tensor,
+    inputs_extra: Optional[tf.Tensor],
+    models: EntropyModels,
+  ) -> Tuple[tf.Tensor, tf.Tensor]:
     """Range codes images: (latent strings [B], hyper-latent strings [B])."""
     inputs_extra = self._check_conditioning(inputs_extra)
     y, z = self.analyze(images, inputs_extra)
     z_hat = models.hyper_latent.quantize(z)
     indexes = self._indexes(z_hat, tf.shape(y), inputs_extra)
-    return (models.latent.compress(y, indexes),
-            models.hyper_latent.compress(z))
+    return (models.latent.compress(y, indexes), models.hyper_latent.compress(z))
 
-  def decompress(self, latent_strings: tf.Tensor,
-                 hyper_latent_strings: tf.Tensor, image_shape: tf.Tensor,
-                 inputs_extra: Optional[tf.Tensor],
-                 models: EntropyModels) -> tf.Tensor:
+  def decompress(
+    self,
+    latent_strings: tf.Tensor,
+    hyper_latent_strings: tf.Tensor,
+    image_shape: tf.Tensor,
+    inputs_extra: Optional[tf.Tensor],
+    models: EntropyModels,
+  ) -> tf.Tensor:
     """Decodes strings [B] of [H, W] = image_shape images: x_hat [B, H, W, 3].
 
     The latent shapes follow from the image shape
@@ -240,7 +274,7 @@ class HyperpriorCodec:
     z_hat = models.hyper_latent.decompress(hyper_latent_strings, z_shape)
     batch = tf.shape(latent_strings)[0]
     indexes = self._indexes(
-        z_hat, tf.stack([batch, y_shape[0], y_shape[1]]), inputs_extra)
+      z_hat, tf.stack([batch, y_shape[0], y_shape[1]]), inputs_extra
+    )
     y_hat = models.latent.decompress(latent_strings, indexes)
-    return self._synthesize(y_hat, image_shape[0], image_shape[1],
-                            inputs_extra)
+    return self._synthesize(y_hat, image_shape[0], image_shape[1], inputs_extra)

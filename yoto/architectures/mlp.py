@@ -19,7 +19,8 @@ import tensorflow as tf
 def default_mlp_kernel_initializer():
   """He-style initializer for MLP kernels: fan-in, truncated normal."""
   return tf.keras.initializers.VarianceScaling(
-      scale=2.0, mode='fan_in', distribution='truncated_normal')
+    scale=2.0, mode="fan_in", distribution="truncated_normal"
+  )
 
 
 def _fresh_initializer(initializer):
@@ -42,12 +43,14 @@ class Mlp(tf.keras.layers.Layer):
   are kept; only the last one is transformed).
   """
 
-  def __init__(self,
-               layer_sizes: Sequence[int],
-               activation: Callable[[tf.Tensor], tf.Tensor] = tf.nn.leaky_relu,
-               kernel_initializer=None,
-               name: Optional[str] = None,
-               **kwargs):
+  def __init__(
+    self,
+    layer_sizes: Sequence[int],
+    activation: Callable[[tf.Tensor], tf.Tensor] = tf.nn.leaky_relu,
+    kernel_initializer=None,
+    name: Optional[str] = None,
+    **kwargs,
+  ):
     """Creates the dense layers (their variables are made on the first call).
 
     Args:
@@ -65,18 +68,19 @@ class Mlp(tf.keras.layers.Layer):
     super().__init__(name=name, **kwargs)
     layer_sizes = [int(size) for size in layer_sizes]
     if not layer_sizes:
-      raise ValueError('An MLP needs at least one layer; got layer_sizes=[].')
+      raise ValueError("An MLP needs at least one layer; got layer_sizes=[].")
     if any(size <= 0 for size in layer_sizes):
-      raise ValueError(f'MLP layer sizes must be positive; got {layer_sizes}.')
+      raise ValueError(f"MLP layer sizes must be positive; got {layer_sizes}.")
     self.layer_sizes = layer_sizes
     self.activation = activation
     self.dense_layers = [
-        tf.keras.layers.Dense(
-            size,
-            kernel_initializer=_fresh_initializer(kernel_initializer),
-            bias_initializer='zeros',
-            name=f'{self.name}_dense_{i}')
-        for i, size in enumerate(layer_sizes)
+      tf.keras.layers.Dense(
+        size,
+        kernel_initializer=_fresh_initializer(kernel_initializer),
+        bias_initializer="zeros",
+        name=f"{self.name}_dense_{i}",
+      )
+      for i, size in enumerate(layer_sizes)
     ]
 
   def call(self, inputs: tf.Tensor) -> tf.Tensor:
@@ -90,14 +94,20 @@ class Mlp(tf.keras.layers.Layer):
 
   def get_config(self):
     config = super().get_config()
-    config.update({'layer_sizes': list(self.layer_sizes)})
+    config.update({"layer_sizes": list(self.layer_sizes)})
     return config
 
 
-def build_mlp(layer_sizes: Sequence[int],
-              name: Optional[str] = None,
-              activation: Callable[[tf.Tensor], tf.Tensor] = tf.nn.leaky_relu,
-              kernel_initializer=None) -> Mlp:
+def build_mlp(
+  layer_sizes: Sequence[int],
+  name: Optional[str] = None,
+  activation: Callable[[tf.Tensor], tf.Tensor] = tf.nn.leaky_relu,
+  kernel_initializer=None,
+) -> Mlp:
   """Returns an `Mlp` layer; see `Mlp.__init__` for the arguments."""
-  return Mlp(layer_sizes, activation=activation,
-             kernel_initializer=kernel_initializer, name=name)
+  return Mlp(
+    layer_sizes,
+    activation=activation,
+    kernel_initializer=kernel_initializer,
+    name=name,
+  )

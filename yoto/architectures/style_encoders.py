@@ -36,56 +36,68 @@ class LossNetworkStyleEncoder(tf.keras.layers.Layer):
   applies the trainable linear bottleneck to `embedding_size`.
   """
 
-  def __init__(self, loss_network: vgg.Vgg16Features,
-               style_layers: Sequence[str] = ('block1_conv2', 'block2_conv2',
-                                              'block3_conv3', 'block4_conv3'),
-               embedding_size: int = STYLE_EMBEDDING_SIZE,
-               name: str = 'style_network'):
+  def __init__(
+    self,
+    loss_network: vgg.Vgg16Features,
+    style_layers: Sequence[str] = (
+      "block1_conv2",
+      "block2_conv2",
+      "block3_conv3",
+      "block4_conv3",
+    ),
+    embedding_size: int = STYLE_EMBEDDING_SIZE,
+    name: str = "style_network",
+  ):
     super().__init__(name=name)
     # Not tracked: the loss network is frozen, rebuilt from its file, and is
     # saved by whoever exports it (see yoto.problems.style_transfer).
     self._loss_network = untracked.Untracked(loss_network)
     self.style_layers = tuple(style_layers)
     self.embedding_size = embedding_size
-    self.bottleneck = tf.keras.layers.Dense(embedding_size,
-                                            name='style_bottleneck')
+    self.bottleneck = tf.keras.layers.Dense(
+      embedding_size, name="style_bottleneck"
+    )
 
   @property
   def frozen_networks(self) -> Mapping[str, tf.Module]:
-    return {'loss_network': self._loss_network.value}
+    return {"loss_network": self._loss_network.value}
 
   @property
   def num_frozen_features(self) -> int:
     return 2 * sum(vgg.layer_channels(n) for n in self.style_layers)
 
-  def frozen_features(self, style_images: tf.Tensor,
-                      loss_features: Optional[Mapping[str, tf.Tensor]] = None
-                      ) -> tf.Tensor:
+  def frozen_features(
+    self,
+    style_images: tf.Tensor,
+    loss_features: Optional[Mapping[str, tf.Tensor]] = None,
+  ) -> tf.Tensor:
     """[B, h, w, 3] in [0, 1] -> [B, F].
 
     `loss_features`, the loss network's features of `style_images` by layer
     name when the caller has them already, saves a second pass.
     """
     if loss_features is None or not all(
-        n in loss_features for n in self.style_layers):
-      loss_features = self._loss_network.value(style_images,
-                                               self.style_layers)
+      n in loss_features for n in self.style_layers
+    ):
+      loss_features = self._loss_network.value(style_images, self.style_layers)
     return channel_statistics([loss_features[n] for n in self.style_layers])
 
-  def call(self, frozen_features: tf.Tensor,
-           training: Optional[bool] = None) -> tf.Tensor:
+  def call(
+    self, frozen_features: tf.Tensor, training: Optional[bool] = None
+  ) -> tf.Tensor:
     del training  # Nothing here depends on it.
     return self.bottleneck(frozen_features)
 
 
 def channel_statistics(feature_maps: Sequence[tf.Tensor]) -> tf.Tensor:
-  """log(1 + mean) and log(1 + std) of every channel over space, concatenated.
-  """
+  """log(1 + mean) and log(1 + std) of every channel over space, concatenated."""
   stats = []
   for features in feature_maps:
     mean, variance = tf.nn.moments(features, axes=[1, 2])
-    stats += [tf.math.log1p(tf.nn.relu(mean)),
-              tf.math.log1p(tf.sqrt(variance + 1e-6))]
+    stats += [
+      tf.math.log1p(tf.nn.relu(mean)),
+      tf.math.log1p(tf.sqrt(variance + 1e-6)),
+    ]
   return tf.concat(stats, axis=-1)
 
 
@@ -107,42 +119,52 @@ class InceptionV3StyleEncoder(tf.keras.layers.Layer):
   step pay for an Inception pass of each example's style image.
   """
 
-  def __init__(self, loss_network: Optional[vgg.Vgg16Features] = None,
-               weights: Optional[str] = None,
-               embedding_size: int = STYLE_EMBEDDING_SIZE,
-               image_size: int = 256, fine_tune: bool = False,
-               name: str = 'style_network'):
+  def __init__(
+    self,
+    loss_network: Optional[vgg.Vgg16Features] = None,
+    weights: Optional[str] = None,
+    embedding_size: int = STYLE_EMBEDDING_SIZE,
+    image_size: int = 256,
+    fine_tune: bool = False,
+    name: str = "style_network",
+  ):
     super().__init__(name=name)
     del loss_network  # This style network does not use the loss network.
     if weights is not None and not tf.io.gfile.exists(weights):
       raise ValueError(
-          f'Inception-v3 weights file {weights!r} does not exist; give the '
-          'Keras no-top file (inception_v3_weights_tf_dim_ordering_tf_'
-          'kernels_notop.h5) or use the offline default '
-          'StyleTransferProblem.style_network = @LossNetworkStyleEncoder.')
+        f"Inception-v3 weights file {weights!r} does not exist; give the "
+        "Keras no-top file (inception_v3_weights_tf_dim_ordering_tf_"
+        "kernels_notop.h5) or use the offline default "
+        "StyleTransferProblem.style_network = @LossNetworkStyleEncoder."
+      )
     self.weights_path = weights
     self.image_size = int(image_size)
     self.fine_tune = bool(fine_tune)
     inception = tf.keras.applications.InceptionV3(
-        include_top=False, weights=weights,
-        input_shape=(self.image_size, self.image_size, 3))
-    features = tf.keras.Model(inception.input,
-                              inception.get_layer('mixed7').output,
-                              name='inception_v3_mixed7')
+      include_top=False,
+      weights=weights,
+      input_shape=(self.image_size, self.image_size, 3),
+    )
+    features = tf.keras.Model(
+      inception.input,
+      inception.get_layer("mixed7").output,
+      name="inception_v3_mixed7",
+    )
     if self.fine_tune:
       self.inception = features  # Tracked: trained and checkpointed.
     else:
       features.trainable = False
       self._frozen_inception = untracked.Untracked(features)
     self.embedding_size = embedding_size
-    self.bottleneck = tf.keras.layers.Dense(embedding_size,
-                                            name='style_bottleneck')
+    self.bottleneck = tf.keras.layers.Dense(
+      embedding_size, name="style_bottleneck"
+    )
 
   @property
   def frozen_networks(self) -> Mapping[str, tf.Module]:
     if self.fine_tune:
       return {}
-    return {'inception_v3': self._frozen_inception.value}
+    return {"inception_v3": self._frozen_inception.value}
 
   @property
   def num_frozen_features(self) -> Optional[int]:
@@ -153,21 +175,26 @@ class InceptionV3StyleEncoder(tf.keras.layers.Layer):
     images = tf.image.resize(style_images, [self.image_size] * 2)
     return images * 2.0 - 1.0
 
-  def frozen_features(self, style_images: tf.Tensor,
-                      loss_features: Optional[Mapping[str, tf.Tensor]] = None
-                      ) -> tf.Tensor:
+  def frozen_features(
+    self,
+    style_images: tf.Tensor,
+    loss_features: Optional[Mapping[str, tf.Tensor]] = None,
+  ) -> tf.Tensor:
     """[B, h, w, 3] in [0, 1] -> [B, 768], or the Inception inputs
     [B, image_size, image_size, 3] in [-1, 1] when fine-tuning."""
     del loss_features  # Not used by this style network.
     if self.fine_tune:
       return self._inputs(style_images)
-    features = self._frozen_inception.value(self._inputs(style_images),
-                                            training=False)
+    features = self._frozen_inception.value(
+      self._inputs(style_images), training=False
+    )
     return tf.reduce_mean(features, axis=[1, 2])
 
-  def call(self, frozen_features: tf.Tensor,
-           training: Optional[bool] = None) -> tf.Tensor:
+  def call(
+    self, frozen_features: tf.Tensor, training: Optional[bool] = None
+  ) -> tf.Tensor:
     if self.fine_tune:
       frozen_features = tf.reduce_mean(
-          self.inception(frozen_features, training=training), axis=[1, 2])
+        self.inception(frozen_features, training=training), axis=[1, 2]
+      )
     return self.bottleneck(frozen_features)

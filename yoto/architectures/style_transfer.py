@@ -84,16 +84,20 @@ class StylizationNetwork(tf.keras.layers.Layer):
   loss weights.
   """
 
-  def __init__(self, width_multiplier: float = 1.0,
-               num_residual_blocks: int = 5,
-               conditioning_hidden_size: int = 256,
-               style_only_hidden_size: int = 0,
-               loss_weights_hidden_size: int = 512,
-               loss_weights_embedding_size: int = 100,
-               conditioning_postprocessing: Optional[
-                   conditioning.ConditioningPostprocessing] = None,
-               batch_norm_momentum: float = 0.99,
-               name: str = 'stylization_network'):
+  def __init__(
+    self,
+    width_multiplier: float = 1.0,
+    num_residual_blocks: int = 5,
+    conditioning_hidden_size: int = 256,
+    style_only_hidden_size: int = 0,
+    loss_weights_hidden_size: int = 512,
+    loss_weights_embedding_size: int = 100,
+    conditioning_postprocessing: Optional[
+      conditioning.ConditioningPostprocessing
+    ] = None,
+    batch_norm_momentum: float = 0.99,
+    name: str = "stylization_network",
+  ):
     """Creates the layers (variables are made on the first call).
 
     Args:
@@ -122,11 +126,15 @@ class StylizationNetwork(tf.keras.layers.Layer):
     """
     super().__init__(name=name)
     if width_multiplier <= 0:
-      raise ValueError('StylizationNetwork.width_multiplier must be positive, '
-                       f'got {width_multiplier}.')
+      raise ValueError(
+        "StylizationNetwork.width_multiplier must be positive, "
+        f"got {width_multiplier}."
+      )
     if not 0.0 <= batch_norm_momentum < 1.0:
-      raise ValueError('StylizationNetwork.batch_norm_momentum must be in '
-                       f'[0, 1), got {batch_norm_momentum}.')
+      raise ValueError(
+        "StylizationNetwork.batch_norm_momentum must be in "
+        f"[0, 1), got {batch_norm_momentum}."
+      )
     self.width_multiplier = float(width_multiplier)
     self.channels = scaled_channels(width_multiplier)
     c1, c2, c3 = self.channels
@@ -140,21 +148,31 @@ class StylizationNetwork(tf.keras.layers.Layer):
     def batch_norm(conv_name):
       # slim.batch_norm's defaults: a learnt offset, no scale.
       return tf.keras.layers.BatchNormalization(
-          center=True, scale=False, momentum=batch_norm_momentum,
-          epsilon=BATCH_NORM_EPSILON, name=f'{conv_name}_batch_norm')
+        center=True,
+        scale=False,
+        momentum=batch_norm_momentum,
+        epsilon=BATCH_NORM_EPSILON,
+        name=f"{conv_name}_batch_norm",
+      )
 
     conv = stylization_layers.ReflectConv
     self.contraction = [
-        (conv(c1, 9, name='conv1'), batch_norm('conv1')),
-        (conv(c2, 3, 2, name='conv2'), batch_norm('conv2')),
-        (conv(c3, 3, 2, name='conv3'), batch_norm('conv3'))]
+      (conv(c1, 9, name="conv1"), batch_norm("conv1")),
+      (conv(c2, 3, 2, name="conv2"), batch_norm("conv2")),
+      (conv(c3, 3, 2, name="conv3"), batch_norm("conv3")),
+    ]
     self.residual = [
-        (conv(c3, 3, name=f'residual{i}_conv1'),
-         conv(c3, 3, name=f'residual{i}_conv2'))
-        for i in range(1, self.num_residual_blocks + 1)]
-    self.upsampling = [conv(c2, 3, name='upsample1'),
-                       conv(c1, 3, name='upsample2')]
-    self.output_conv = conv(3, 9, name='output')
+      (
+        conv(c3, 3, name=f"residual{i}_conv1"),
+        conv(c3, 3, name=f"residual{i}_conv2"),
+      )
+      for i in range(1, self.num_residual_blocks + 1)
+    ]
+    self.upsampling = [
+      conv(c2, 3, name="upsample1"),
+      conv(c1, 3, name="upsample2"),
+    ]
+    self.output_conv = conv(3, 9, name="output")
     # Made on the first call (their MLP depends on whether loss weights come).
     self.conditioned_norms = None
     self.loss_weights_mlp = None
@@ -165,43 +183,60 @@ class StylizationNetwork(tf.keras.layers.Layer):
     """The convs followed by conditional instance norm, in order."""
     names = []
     for i in range(1, self.num_residual_blocks + 1):
-      names += [f'residual{i}_conv1', f'residual{i}_conv2']
-    return names + ['upsample1', 'upsample2', 'output']
+      names += [f"residual{i}_conv1", f"residual{i}_conv2"]
+    return names + ["upsample1", "upsample2", "output"]
 
   @property
   def conditioning_variables(self) -> List[tf.Variable]:
     """The normalizations' MLPs and the loss-weight embedding MLP."""
-    variables = [v for n in self.normalization_layers
-                 for v in n.conditioning_variables]
+    variables = [
+      v for n in self.normalization_layers for v in n.conditioning_variables
+    ]
     if self.loss_weights_mlp is not None:
       variables += self.loss_weights_mlp.trainable_variables
     return variables
 
   @property
   def normalization_layers(
-      self) -> List[stylization_layers.ConditionalInstanceNorm]:
+    self,
+  ) -> List[stylization_layers.ConditionalInstanceNorm]:
     if self.conditioned_norms is None:
-      raise ValueError('The StylizationNetwork makes its normalizations on '
-                       'its first call; call it once first.')
+      raise ValueError(
+        "The StylizationNetwork makes its normalizations on "
+        "its first call; call it once first."
+      )
     return list(self.conditioned_norms)
 
   def _make_norms(self, sees_loss_weights: bool):
-    hidden = (self.conditioning_hidden_size if sees_loss_weights else
-              self.style_only_hidden_size)
+    hidden = (
+      self.conditioning_hidden_size
+      if sees_loss_weights
+      else self.style_only_hidden_size
+    )
     self.sees_loss_weights = sees_loss_weights
     self.conditioned_norms = [
-        stylization_layers.ConditionalInstanceNorm(
-            hidden, self.conditioning_postprocessing,
-            name=f'{conv}_norm_conditioning')
-        for conv in self.conditioned_conv_names]
+      stylization_layers.ConditionalInstanceNorm(
+        hidden,
+        self.conditioning_postprocessing,
+        name=f"{conv}_norm_conditioning",
+      )
+      for conv in self.conditioned_conv_names
+    ]
     if sees_loss_weights:
-      self.loss_weights_mlp = tf.keras.Sequential([
-          tf.keras.layers.Dense(self.loss_weights_hidden_size,
-                                activation='relu',
-                                name='loss_weights_conditioning_hidden'),
-          tf.keras.layers.Dense(self.loss_weights_embedding_size,
-                                name='loss_weights_conditioning_output'),
-      ], name='loss_weights_conditioning')
+      self.loss_weights_mlp = tf.keras.Sequential(
+        [
+          tf.keras.layers.Dense(
+            self.loss_weights_hidden_size,
+            activation="relu",
+            name="loss_weights_conditioning_hidden",
+          ),
+          tf.keras.layers.Dense(
+            self.loss_weights_embedding_size,
+            name="loss_weights_conditioning_output",
+          ),
+        ],
+        name="loss_weights_conditioning",
+      )
 
   def _conditioning(self, style_embedding, loss_weights):
     """The vector every normalization reads: [B, E (+ loss embedding)]."""
@@ -210,22 +245,29 @@ class StylizationNetwork(tf.keras.layers.Layer):
       self._make_norms(sees_loss_weights)
     elif sees_loss_weights != self.sees_loss_weights:
       raise ValueError(
-          'This StylizationNetwork was built '
-          f'{"with" if self.sees_loss_weights else "without"} loss weights '
-          '(a YOTO model is always called with them, a fixed-weight model '
-          'never); got '
-          f'{"some" if sees_loss_weights else "none"}.')
+        "This StylizationNetwork was built "
+        f"{'with' if self.sees_loss_weights else 'without'} loss weights "
+        "(a YOTO model is always called with them, a fixed-weight model "
+        "never); got "
+        f"{'some' if sees_loss_weights else 'none'}."
+      )
     if not sees_loss_weights:
       return style_embedding
     embedded = self.loss_weights_mlp(tf.cast(loss_weights, tf.float32))
     return tf.concat([embedded, style_embedding], axis=-1)
 
-  def call(self, content: tf.Tensor, style_embedding: tf.Tensor,
-           loss_weights: Optional[tf.Tensor] = None,
-           training: Optional[bool] = None) -> tf.Tensor:
+  def call(
+    self,
+    content: tf.Tensor,
+    style_embedding: tf.Tensor,
+    loss_weights: Optional[tf.Tensor] = None,
+    training: Optional[bool] = None,
+  ) -> tf.Tensor:
     if content.shape.rank != 4 or content.shape[-1] != 3:
-      raise ValueError('StylizationNetwork expects content images '
-                       f'[B, H, W, 3], got shape {content.shape}.')
+      raise ValueError(
+        "StylizationNetwork expects content images "
+        f"[B, H, W, 3], got shape {content.shape}."
+      )
     cond = self._conditioning(style_embedding, loss_weights)
     norms = iter(self.conditioned_norms)
     x = content
@@ -237,13 +279,14 @@ class StylizationNetwork(tf.keras.layers.Layer):
       y = tf.nn.relu(next(norms)(conv1(x), cond))
       x = x + next(norms)(conv2(y), cond)
     for conv, size in zip(self.upsampling, (sizes[1], sizes[0])):
-      x = tf.image.resize(x, size, method='nearest')
+      x = tf.image.resize(x, size, method="nearest")
       x = tf.nn.relu(next(norms)(conv(x), cond))
     return tf.nn.sigmoid(next(norms)(self.output_conv(x), cond))
 
 
-def trunk_parameter_count(width_multiplier: float,
-                          num_residual_blocks: int = 5) -> int:
+def trunk_parameter_count(
+  width_multiplier: float, num_residual_blocks: int = 5
+) -> int:
   """Trainable parameters outside the conditioning, by hand.
 
   The conv kernels (no conv has a bias) and the contraction's batch-norm
@@ -251,7 +294,13 @@ def trunk_parameter_count(width_multiplier: float,
   are not trainable and not counted.
   """
   c1, c2, c3 = scaled_channels(width_multiplier)
-  return (9 * 9 * 3 * c1 + 3 * 3 * c1 * c2 + 3 * 3 * c2 * c3 +
-          (c1 + c2 + c3) +
-          2 * num_residual_blocks * 3 * 3 * c3 * c3 +
-          3 * 3 * c3 * c2 + 3 * 3 * c2 * c1 + 9 * 9 * c1 * 3)
+  return (
+    9 * 9 * 3 * c1
+    + 3 * 3 * c1 * c2
+    + 3 * 3 * c2 * c3
+    + (c1 + c2 + c3)
+    + 2 * num_residual_blocks * 3 * 3 * c3 * c3
+    + 3 * 3 * c3 * c2
+    + 3 * 3 * c2 * c1
+    + 9 * 9 * c1 * 3
+  )

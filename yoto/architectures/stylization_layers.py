@@ -23,7 +23,7 @@ from yoto.architectures import conditioning
 def _default_affine_initializer():
   # Small initial scales and shifts: the normalization starts near the
   # identity (scale 1 + O(0.01), shift O(0.01)).
-  return tf.keras.initializers.VarianceScaling(scale=1e-4, mode='fan_in')
+  return tf.keras.initializers.VarianceScaling(scale=1e-4, mode="fan_in")
 
 
 class ConditionalInstanceNorm(tf.keras.layers.Layer):
@@ -37,23 +37,30 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
   `scales * normalized + shifts`.
   """
 
-  def __init__(self, hidden_size: int = 256,
-               postprocessing: Optional[
-                   conditioning.ConditioningPostprocessing] = None,
-               epsilon: float = 1e-5,
-               name: str = 'instance_norm_conditioning', **kwargs):
+  def __init__(
+    self,
+    hidden_size: int = 256,
+    postprocessing: Optional[conditioning.ConditioningPostprocessing] = None,
+    epsilon: float = 1e-5,
+    name: str = "instance_norm_conditioning",
+    **kwargs,
+  ):
     if hidden_size < 0:
-      raise ValueError('ConditionalInstanceNorm.hidden_size must be >= 0 '
-                       f'(0: a linear map), got {hidden_size}.')
+      raise ValueError(
+        "ConditionalInstanceNorm.hidden_size must be >= 0 "
+        f"(0: a linear map), got {hidden_size}."
+      )
     super().__init__(name=name, **kwargs)
     self.hidden_size = int(hidden_size)
-    self.postprocessing = postprocessing or \
-        conditioning.ConditioningPostprocessing(scales_add=1.0)
+    self.postprocessing = (
+      postprocessing or conditioning.ConditioningPostprocessing(scales_add=1.0)
+    )
     self.epsilon = epsilon
     self.hidden = None
     if self.hidden_size:
       self.hidden = tf.keras.layers.Dense(
-          self.hidden_size, activation='relu', name=f'{name}_hidden')
+        self.hidden_size, activation="relu", name=f"{name}_hidden"
+      )
     self.scales = None
     self.shifts = None
 
@@ -65,41 +72,60 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
   def build(self, features_shape):
     channels = tf.TensorShape(features_shape)[-1]
     self.scales = tf.keras.layers.Dense(
-        channels, kernel_initializer=_default_affine_initializer(),
-        name=f'{self.name}_scales')
+      channels,
+      kernel_initializer=_default_affine_initializer(),
+      name=f"{self.name}_scales",
+    )
     self.shifts = tf.keras.layers.Dense(
-        channels, kernel_initializer=_default_affine_initializer(),
-        name=f'{self.name}_shifts')
+      channels,
+      kernel_initializer=_default_affine_initializer(),
+      name=f"{self.name}_shifts",
+    )
     super().build(features_shape)
 
-  def scales_and_shifts(self, conditioning_inputs: tf.Tensor
-                        ) -> Tuple[tf.Tensor, tf.Tensor]:
+  def scales_and_shifts(
+    self, conditioning_inputs: tf.Tensor
+  ) -> Tuple[tf.Tensor, tf.Tensor]:
     """Post-processed (scales, shifts), each [B, C], for [B, D] inputs."""
     hidden = conditioning_inputs
     if self.hidden is not None:
       hidden = self.hidden(conditioning_inputs)
     return self.postprocessing(self.scales(hidden), self.shifts(hidden))
 
-  def call(self, features: tf.Tensor,
-           conditioning_inputs: tf.Tensor) -> tf.Tensor:
+  def call(
+    self, features: tf.Tensor, conditioning_inputs: tf.Tensor
+  ) -> tf.Tensor:
     mean, variance = tf.nn.moments(features, axes=[1, 2], keepdims=True)
     normalized = (features - mean) * tf.math.rsqrt(variance + self.epsilon)
     scales, shifts = self.scales_and_shifts(conditioning_inputs)
-    return (scales[:, tf.newaxis, tf.newaxis, :] * normalized +
-            shifts[:, tf.newaxis, tf.newaxis, :])
+    return (
+      scales[:, tf.newaxis, tf.newaxis, :] * normalized
+      + shifts[:, tf.newaxis, tf.newaxis, :]
+    )
 
 
 class ReflectConv(tf.keras.layers.Layer):
   """A 'same'-size conv that pads by reflection, as Magenta's transformer."""
 
-  def __init__(self, filters: int, kernel_size: int, strides: int = 1,
-               use_bias: bool = False, name: Optional[str] = None):
+  def __init__(
+    self,
+    filters: int,
+    kernel_size: int,
+    strides: int = 1,
+    use_bias: bool = False,
+    name: Optional[str] = None,
+  ):
     super().__init__(name=name)
     self.pad = kernel_size // 2
     self.conv = tf.keras.layers.Conv2D(
-        filters, kernel_size, strides=strides, padding='valid',
-        use_bias=use_bias, name=f'{name}_conv' if name else None)
+      filters,
+      kernel_size,
+      strides=strides,
+      padding="valid",
+      use_bias=use_bias,
+      name=f"{name}_conv" if name else None,
+    )
 
   def call(self, x: tf.Tensor) -> tf.Tensor:
     p = self.pad
-    return self.conv(tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], 'REFLECT'))
+    return self.conv(tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], "REFLECT"))

@@ -30,4 +30,5 @@ def load(path: str):
   from yoto.clients import codec  # pylint: disable=g-import-not-at-top
   from yoto.clients import stylizer  # pylint: disable=g-import-not-at-top
   from yoto.clients import vae  # pylint: disable=g-import-not-at-top
+
   return base.load(path, (vae.VaeClient, codec.Codec, stylizer.Stylizer))

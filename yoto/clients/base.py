@@ -19,6 +19,7 @@ import os
 from typing import Any, Dict, Optional, Sequence, Tuple, Type, TypeVar
 
 import tensorflow as tf
+
 # Compression modules use tensorflow_compression's range-coding ops, which
 # must be registered before such a module loads, whichever client loads it.
 import tensorflow_compression  # noqa: F401  # pylint: disable=unused-import
@@ -40,8 +41,11 @@ class ClientError(ValueError):
 
 # What the command lines report as a user's mistake: a bad module path, a
 # module or weight a client refuses, an unreadable or oversized image file.
-USER_ERRORS = (ClientError, paths.HubModuleNotFoundError,
-               image_files.ImageFileError)
+USER_ERRORS = (
+  ClientError,
+  paths.HubModuleNotFoundError,
+  image_files.ImageFileError,
+)
 
 Client = TypeVar("Client", bound="ModuleClient")
 
@@ -52,10 +56,10 @@ def _load(path: str, mtime: float) -> Tuple[Any, Dict[str, Any]]:
   del mtime  # Only part of the cache key: a re-exported module reloads.
   module = tf.saved_model.load(path)
   if "metadata" not in module.signatures:
-    raise ClientError(f"{path} is not a yoto hub module (it has no metadata "
-                      "signature).")
-  return module, json.loads(module.signatures["metadata"]()["metadata"]
-                            .numpy())
+    raise ClientError(
+      f"{path} is not a yoto hub module (it has no metadata signature)."
+    )
+  return module, json.loads(module.signatures["metadata"]()["metadata"].numpy())
 
 
 def read_module(path: str) -> Tuple[str, Any, Dict[str, Any]]:
@@ -69,8 +73,9 @@ def read_module(path: str) -> Tuple[str, Any, Dict[str, Any]]:
     ClientError: if the module has no metadata signature.
   """
   path = os.path.abspath(paths.resolve_hub_module(path))
-  return (path,) + _load(path, os.path.getmtime(
-      os.path.join(path, "saved_model.pb")))
+  return (path,) + _load(
+    path, os.path.getmtime(os.path.join(path, "saved_model.pb"))
+  )
 
 
 class ModuleClient:
@@ -104,8 +109,9 @@ class ModuleClient:
     try:
       self.conditioning = contract.LossConditioning.from_dict(metadata)
     except ValueError as e:
-      raise self.Error(f"{path} has no loss-weight contract in its "
-                       f"metadata: {e}") from None
+      raise self.Error(
+        f"{path} has no loss-weight contract in its metadata: {e}"
+      ) from None
 
   @classmethod
   def load(cls: Type[Client], path: str) -> Client:
@@ -119,18 +125,22 @@ class ModuleClient:
     return cls.of_module(*read_module(path))
 
   @classmethod
-  def of_module(cls: Type[Client], path: str, module: Any,
-                metadata: Dict[str, Any]) -> Client:
+  def of_module(
+    cls: Type[Client], path: str, module: Any, metadata: Dict[str, Any]
+  ) -> Client:
     """`cls(path, module, metadata)` after checking the module fits."""
     problem = metadata.get("problem")
     if problem != cls.PROBLEM:
-      raise cls.Error(f"{path} is {_describe(problem)}, not a {cls.KIND} "
-                      "module.")
+      raise cls.Error(
+        f"{path} is {_describe(problem)}, not a {cls.KIND} module."
+      )
     missing = [name for name in cls.SIGNATURES if not hasattr(module, name)]
     if missing:
-      raise cls.Error(f"{path} is a {cls.KIND} module without the "
-                      f"{', '.join(missing)} signature(s) this yoto calls; "
-                      "export it again with this version.")
+      raise cls.Error(
+        f"{path} is a {cls.KIND} module without the "
+        f"{', '.join(missing)} signature(s) this yoto calls; "
+        "export it again with this version."
+      )
     return cls(path, module, metadata)
 
   @property
@@ -157,8 +167,14 @@ class ModuleClient:
     low, high = ranges[loss]
     return float(low), float(high)
 
-  def check_weight(self, loss: str, value: float, name: str,
-                   fixed: Optional[float] = None, hint: str = "") -> float:
+  def check_weight(
+    self,
+    loss: str,
+    value: float,
+    name: str,
+    fixed: Optional[float] = None,
+    hint: str = "",
+  ) -> float:
     """`value` as a float if the module can take it as `loss`'s weight.
 
     Args:
@@ -182,11 +198,14 @@ class ModuleClient:
       low, high = bounds
       if not contract.within_range(value, low, high):
         raise self.Error(
-            f"{name}={value:g} is outside [{low:g}, {high:g}], the range "
-            "this model was trained on; it was never trained there.")
+          f"{name}={value:g} is outside [{low:g}, {high:g}], the range "
+          "this model was trained on; it was never trained there."
+        )
     elif fixed is not None and not contract.within_range(value, fixed, fixed):
-      raise self.Error(f"This model was trained at the single {name}="
-                       f"{fixed:g}; got {name}={value:g}.{hint}")
+      raise self.Error(
+        f"This model was trained at the single {name}="
+        f"{fixed:g}; got {name}={value:g}.{hint}"
+      )
     return value
 
 
@@ -203,10 +222,14 @@ def load(path: str, clients: Sequence[Type[ModuleClient]]) -> ModuleClient:
     if client.PROBLEM == problem:
       return client.of_module(path, module, metadata)
   known = ", ".join(f"{c.PROBLEM} ({c.KIND})" for c in clients)
-  raise ClientError(f"{path} is {_describe(problem)}; yoto has clients for "
-                    f"{known} only.")
+  raise ClientError(
+    f"{path} is {_describe(problem)}; yoto has clients for {known} only."
+  )
 
 
 def _describe(problem: Optional[str]) -> str:
-  return (f"a {problem} module" if problem else
-          "a module whose metadata names no problem")
+  return (
+    f"a {problem} module"
+    if problem
+    else "a module whose metadata names no problem"
+  )

@@ -41,8 +41,9 @@ class Codec(base.ModuleClient):
 
   def __init__(self, path, module, metadata):
     super().__init__(path, module, metadata)
-    self.fingerprint = bytes.fromhex(
-        metadata["fingerprint"])[:codec_file.FINGERPRINT_BYTES]
+    self.fingerprint = bytes.fromhex(metadata["fingerprint"])[
+      : codec_file.FINGERPRINT_BYTES
+    ]
 
   @property
   def lmbda_range(self) -> Optional[Tuple[float, float]]:
@@ -66,15 +67,23 @@ class Codec(base.ModuleClient):
       if self.fixed_lmbda is not None:
         return float(self.fixed_lmbda)
       if self.lmbda_range is None:
-        raise CodecError(f"{self.path} records neither a λ range nor a "
-                         "fixed λ; export it again with this yoto.")
+        raise CodecError(
+          f"{self.path} records neither a λ range nor a "
+          "fixed λ; export it again with this yoto."
+        )
       low, high = self.lmbda_range
-      raise CodecError(f"Give --lmbda, the rate-distortion weight, in "
-                       f"[{low:g}, {high:g}] (larger: more bits, better "
-                       "quality).")
+      raise CodecError(
+        f"Give --lmbda, the rate-distortion weight, in "
+        f"[{low:g}, {high:g}] (larger: more bits, better "
+        "quality)."
+      )
     return self.check_weight(
-        DISTORTION, lmbda, "λ", fixed=self.fixed_lmbda,
-        hint=" Leave out --lmbda or use a YOTO module.")
+      DISTORTION,
+      lmbda,
+      "λ",
+      fixed=self.fixed_lmbda,
+      hint=" Leave out --lmbda or use a YOTO module.",
+    )
 
   def _call(self, signature: str, image: np.ndarray, lmbda: Optional[float]):
     """Runs `compress` or `reconstruct` on one uint8 [H, W, 3] image at λ;
@@ -82,29 +91,40 @@ class Codec(base.ModuleClient):
     lmbda = float(np.float32(self.check_lmbda(lmbda)))
     batch = tf.constant(image[np.newaxis], tf.float32) / 255.0
     return self.module.signatures[signature](
-        image=batch, lmbda=tf.constant(lmbda)), lmbda
+      image=batch, lmbda=tf.constant(lmbda)
+    ), lmbda
 
-  def compress(self, image: np.ndarray,
-               lmbda: Optional[float] = None) -> codec_file.CompressedImage:
+  def compress(
+    self, image: np.ndarray, lmbda: Optional[float] = None
+  ) -> codec_file.CompressedImage:
     """Codes one uint8 [H, W, 3] image at λ."""
     result, lmbda = self._call("compress", image, lmbda)
     height, width = (int(s) for s in result["image_shape"].numpy())
     return codec_file.CompressedImage(
-        self.fingerprint, lmbda, height, width,
-        result["hyper_latent_strings"].numpy()[0],
-        result["latent_strings"].numpy()[0])
+      self.fingerprint,
+      lmbda,
+      height,
+      width,
+      result["hyper_latent_strings"].numpy()[0],
+      result["latent_strings"].numpy()[0],
+    )
 
-  def reconstruct(self, image: np.ndarray, lmbda: Optional[float] = None
-                  ) -> Tuple[np.ndarray, float]:
+  def reconstruct(
+    self, image: np.ndarray, lmbda: Optional[float] = None
+  ) -> Tuple[np.ndarray, float]:
     """(uint8 decoded image [H, W, 3], estimated bpp) without strings."""
     result, _ = self._call("reconstruct", image, lmbda)
-    return (image_files.as_uint8(result["reconstruction"].numpy()[0]),
-            float(result["estimated_bpp"].numpy()[0]))
+    return (
+      image_files.as_uint8(result["reconstruction"].numpy()[0]),
+      float(result["estimated_bpp"].numpy()[0]),
+    )
 
-  def decompress(self, coded: codec_file.CompressedImage,
-                 name: str = "the file",
-                 max_pixels: int = image_files.DEFAULT_MAX_PIXELS
-                 ) -> np.ndarray:
+  def decompress(
+    self,
+    coded: codec_file.CompressedImage,
+    name: str = "the file",
+    max_pixels: int = image_files.DEFAULT_MAX_PIXELS,
+  ) -> np.ndarray:
     """Decodes to uint8 [H, W, 3].
 
     Raises:
@@ -115,46 +135,57 @@ class Codec(base.ModuleClient):
     self.check_size(coded, name, max_pixels)
     if coded.fingerprint != self.fingerprint:
       raise CodecError(
-          f"{name} was compressed with a different model (fingerprint "
-          f"{coded.fingerprint.hex()}); this module's is "
-          f"{self.fingerprint.hex()} ({self.path}).")
+        f"{name} was compressed with a different model (fingerprint "
+        f"{coded.fingerprint.hex()}); this module's is "
+        f"{self.fingerprint.hex()} ({self.path})."
+      )
     try:
       lmbda = self.check_lmbda(coded.lmbda)
     except CodecError as e:
-      raise CodecError(f"{name} cannot be decoded with this module: {e}"
-                       ) from None
+      raise CodecError(
+        f"{name} cannot be decoded with this module: {e}"
+      ) from None
     try:
       result = self.module.signatures["decompress"](
-          latent_strings=tf.constant([coded.latent_string]),
-          hyper_latent_strings=tf.constant([coded.hyper_latent_string]),
-          image_shape=tf.constant([coded.height, coded.width], tf.int32),
-          lmbda=tf.constant(lmbda, tf.float32))
+        latent_strings=tf.constant([coded.latent_string]),
+        hyper_latent_strings=tf.constant([coded.hyper_latent_string]),
+        image_shape=tf.constant([coded.height, coded.width], tf.int32),
+        lmbda=tf.constant(lmbda, tf.float32),
+      )
     except tf.errors.InvalidArgumentError as e:
-      raise CodecError(f"{name} could not be decoded: "
-                       f"{_decode_failure(e.message)}") from None
+      raise CodecError(
+        f"{name} could not be decoded: {_decode_failure(e.message)}"
+      ) from None
     return image_files.as_uint8(result["image"].numpy()[0])
 
-  def check_size(self, coded: codec_file.CompressedImage, name: str,
-                 max_pixels: int) -> None:
+  def check_size(
+    self, coded: codec_file.CompressedImage, name: str, max_pixels: int
+  ) -> None:
     """Refuses a header size that is too large or that the strings belie.
 
     Raises:
       CodecError: naming the file and what is wrong with its size.
     """
     try:
-      image_files.check_pixels(coded.height, coded.width, max_pixels,
-                               f"the image in {name}")
+      image_files.check_pixels(
+        coded.height, coded.width, max_pixels, f"the image in {name}"
+      )
     except image_files.ImageTooLargeError as e:
       raise CodecError(str(e)) from None
     if max(coded.height, coded.width) > np.iinfo(np.int32).max:
-      raise CodecError(f"{name} is corrupt: image size {coded.width}x"
-                       f"{coded.height}.")
+      raise CodecError(
+        f"{name} is corrupt: image size {coded.width}x{coded.height}."
+      )
     try:
       codec_format.check_coded_size(
-          coded.height, coded.width, len(coded.latent_string),
-          len(coded.hyper_latent_string), self.metadata["num_filters"],
-          # Modules exported before M was a setting have M = N.
-          self.metadata.get("num_latent_filters"))
+        coded.height,
+        coded.width,
+        len(coded.latent_string),
+        len(coded.hyper_latent_string),
+        self.metadata["num_filters"],
+        # Modules exported before M was a setting have M = N.
+        self.metadata.get("num_latent_filters"),
+      )
     except ValueError as e:
       raise CodecError(f"{name} is corrupt: {e}") from None
 
@@ -162,13 +193,21 @@ class Codec(base.ModuleClient):
 def _decode_failure(message: str) -> str:
   """One line of why the module refused to decode (its message is a page)."""
   if "EntropyDecodeFinalize" in message:
-    return ("the range decoder did not end where the coded strings do (they "
-            "are corrupt).")
+    return (
+      "the range decoder did not end where the coded strings do (they "
+      "are corrupt)."
+    )
   lines = [line.strip() for line in message.splitlines()]
   for line in lines:
     if line.startswith("assertion failed:"):
       parts = re.findall(r"\[([^\[\]]*)\]", line)
       return parts[0] if parts else line
-  lines = [line for line in lines if line and not line.startswith(
-      ("Graph execution error", "Detected at node", "<stack", "[["))]
+  lines = [
+    line
+    for line in lines
+    if line
+    and not line.startswith(
+      ("Graph execution error", "Detected at node", "<stack", "[[")
+    )
+  ]
   return lines[0] if lines else "the decoder failed."

@@ -40,6 +40,7 @@ class CodecError(base.ClientError):
 @dataclasses.dataclass(frozen=True)
 class CompressedImage:
   """One coded image: what a `.yoto` file holds."""
+
   fingerprint: bytes
   lmbda: float
   height: int
@@ -53,17 +54,22 @@ class CompressedImage:
 
   def to_bytes(self) -> bytes:
     """The file contents: header, CRC32, payload."""
-    fields = _FIELDS.pack(MAGIC, FORMAT_VERSION, self.fingerprint,
-                          self.lmbda, self.height, self.width,
-                          len(self.hyper_latent_string),
-                          len(self.latent_string))
+    fields = _FIELDS.pack(
+      MAGIC,
+      FORMAT_VERSION,
+      self.fingerprint,
+      self.lmbda,
+      self.height,
+      self.width,
+      len(self.hyper_latent_string),
+      len(self.latent_string),
+    )
     payload = self.hyper_latent_string + self.latent_string
     crc = zlib.crc32(payload, zlib.crc32(fields))
     return fields + _CRC.pack(crc) + payload
 
   @classmethod
-  def from_bytes(cls, data: bytes, name: str = "the file"
-                 ) -> "CompressedImage":
+  def from_bytes(cls, data: bytes, name: str = "the file") -> "CompressedImage":
     """Parses and checks a file's contents.
 
     Raises:
@@ -71,32 +77,56 @@ class CompressedImage:
     """
     if not data:
       raise CodecError(f"{name} is empty.")
-    if not MAGIC.startswith(data[:len(MAGIC)]):
-      raise CodecError(f"{name} is not a YOTO compressed image (it does not "
-                       f"start with {MAGIC!r}).")
+    if not MAGIC.startswith(data[: len(MAGIC)]):
+      raise CodecError(
+        f"{name} is not a YOTO compressed image (it does not "
+        f"start with {MAGIC!r})."
+      )
     if len(data) < HEADER_SIZE:
-      raise CodecError(f"{name} is truncated: {len(data)} bytes, shorter than "
-                       f"the {HEADER_SIZE}-byte header.")
-    (_, version, fingerprint, lmbda, height, width, side_length,
-     main_length) = _FIELDS.unpack_from(data)
+      raise CodecError(
+        f"{name} is truncated: {len(data)} bytes, shorter than "
+        f"the {HEADER_SIZE}-byte header."
+      )
+    (
+      _,
+      version,
+      fingerprint,
+      lmbda,
+      height,
+      width,
+      side_length,
+      main_length,
+    ) = _FIELDS.unpack_from(data)
     if version != FORMAT_VERSION:
-      raise CodecError(f"{name} has format version {version}; this yoto "
-                       f"reads version {FORMAT_VERSION}.")
+      raise CodecError(
+        f"{name} has format version {version}; this yoto "
+        f"reads version {FORMAT_VERSION}."
+      )
     expected = HEADER_SIZE + side_length + main_length
     if len(data) < expected:
-      raise CodecError(f"{name} is truncated: the header announces {expected} "
-                       f"bytes, the file has {len(data)}.")
+      raise CodecError(
+        f"{name} is truncated: the header announces {expected} "
+        f"bytes, the file has {len(data)}."
+      )
     if len(data) > expected:
-      raise CodecError(f"{name} is corrupt: {len(data) - expected} bytes "
-                       "follow the announced end of the data.")
+      raise CodecError(
+        f"{name} is corrupt: {len(data) - expected} bytes "
+        "follow the announced end of the data."
+      )
     (crc,) = _CRC.unpack_from(data, _FIELDS.size)
     payload = data[HEADER_SIZE:]
-    if zlib.crc32(payload, zlib.crc32(data[:_FIELDS.size])) != crc:
+    if zlib.crc32(payload, zlib.crc32(data[: _FIELDS.size])) != crc:
       raise CodecError(f"{name} is corrupt: its checksum does not match.")
     if not height or not width:
       raise CodecError(f"{name} is corrupt: image size {height}x{width}.")
-    return cls(fingerprint, lmbda, height, width, payload[:side_length],
-               payload[side_length:])
+    return cls(
+      fingerprint,
+      lmbda,
+      height,
+      width,
+      payload[:side_length],
+      payload[side_length:],
+    )
 
 
 def bpp(coded: CompressedImage, with_header: bool = True) -> float:

@@ -27,9 +27,10 @@ def hub_module_path(model_dir: str, step: int) -> str:
 def module_step(module_path: str) -> int:
   """The checkpoint step of a `step-XXXXXXXXX` module; 0 for other names."""
   name = os.path.basename(os.path.normpath(module_path))
-  digits = name[len(_STEP_PREFIX):]
-  return int(digits) if name.startswith(_STEP_PREFIX) and \
-      digits.isdigit() else 0
+  digits = name[len(_STEP_PREFIX) :]
+  return (
+    int(digits) if name.startswith(_STEP_PREFIX) and digits.isdigit() else 0
+  )
 
 
 def model_dir_of_module(module_path: str) -> Optional[str]:
@@ -45,8 +46,12 @@ def latest_hub_module(model_dir: str) -> Optional[str]:
   root = os.path.join(model_dir, HUB_DIR)
   if not os.path.isdir(root):
     return None
-  steps = sorted(d for d in os.listdir(root) if d.startswith(_STEP_PREFIX)
-                 and os.path.exists(os.path.join(root, d, "saved_model.pb")))
+  steps = sorted(
+    d
+    for d in os.listdir(root)
+    if d.startswith(_STEP_PREFIX)
+    and os.path.exists(os.path.join(root, d, "saved_model.pb"))
+  )
   return os.path.join(root, steps[-1]) if steps else None
 
 
@@ -64,7 +69,8 @@ def resolve_hub_module(path: str) -> str:
   latest = latest_hub_module(path)
   if latest is None:
     raise HubModuleNotFoundError(
-        f"{path} is neither a hub module (no saved_model.pb) nor a model_dir "
-        f"with exported modules under {HUB_DIR}/; evaluate the run "
-        "(python -m yoto.main --schedule=eval) to export one.")
+      f"{path} is neither a hub module (no saved_model.pb) nor a model_dir "
+      f"with exported modules under {HUB_DIR}/; evaluate the run "
+      "(python -m yoto.main --schedule=eval) to export one."
+    )
   return latest

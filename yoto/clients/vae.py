@@ -38,12 +38,12 @@ class VaeClient(base.ModuleClient):
     """Reconstructions [N, H, W, C] of images [N, H, W, C] at β."""
     beta = self.check_beta(beta)
     return self.module.reconstruct_at_beta(
-        image=tf.constant(images, tf.float32),
-        beta=tf.constant(beta, tf.float32))["reconstructions"].numpy()
+      image=tf.constant(images, tf.float32), beta=tf.constant(beta, tf.float32)
+    )["reconstructions"].numpy()
 
   def sample(self, noise: np.ndarray, beta: float) -> np.ndarray:
     """Samples [N, H, W, C] decoded from latents `noise` [N, latent] at β."""
     beta = self.check_beta(beta)
     return self.module.sample_at_beta(
-        noise=tf.constant(noise, tf.float32),
-        beta=tf.constant(beta, tf.float32))["image_samples"].numpy()
+      noise=tf.constant(noise, tf.float32), beta=tf.constant(beta, tf.float32)
+    )["image_samples"].numpy()

@@ -48,10 +48,14 @@ class ExportModule(tf.Module):
   variables = ()
   trainable_variables = ()
 
-  def __init__(self, name: str, problem: Any,
-               variables: Sequence[tf.Variable],
-               conditioning: contract.LossConditioning,
-               metadata: Mapping[str, Any]):
+  def __init__(
+    self,
+    name: str,
+    problem: Any,
+    variables: Sequence[tf.Variable],
+    conditioning: contract.LossConditioning,
+    metadata: Mapping[str, Any],
+  ):
     """Records the variables, the contract and the metadata.
 
     Args:
@@ -68,12 +72,14 @@ class ExportModule(tf.Module):
     self.model_variables = list(variables)
     self.variables = list(variables)
     self.trainable_variables = [v for v in variables if v.trainable]
-    self._metadata = json.dumps({**metadata, **conditioning.to_dict()},
-                                sort_keys=True)
+    self._metadata = json.dumps(
+      {**metadata, **conditioning.to_dict()}, sort_keys=True
+    )
     self._signatures: Dict[str, Any] = {}
 
-  def add_signature(self, name: str, fn: Callable, *specs: tf.TensorSpec,
-                    default: bool = False) -> None:
+  def add_signature(
+    self, name: str, fn: Callable, *specs: tf.TensorSpec, default: bool = False
+  ) -> None:
     """Exports `fn` as the signature `name` with inputs `specs`.
 
     `fn` takes one tensor per spec and returns a dict of tensors. With
@@ -94,14 +100,16 @@ class ExportModule(tf.Module):
   def add_metadata_signature(self) -> None:
     """Exports `metadata() -> {metadata: JSON string}`."""
     self.add_signature(
-        "metadata", lambda: {"metadata": tf.constant(self._metadata)})
+      "metadata", lambda: {"metadata": tf.constant(self._metadata)}
+    )
 
   @property
   def signatures(self) -> Dict[str, Any]:
     return dict(self._signatures)
 
-  def inputs_extra_at(self, loss_weights: tf.Tensor, batch_tensor: tf.Tensor
-                      ) -> Tuple[tf.Tensor, Optional[tf.Tensor]]:
+  def inputs_extra_at(
+    self, loss_weights: tf.Tensor, batch_tensor: tf.Tensor
+  ) -> Tuple[tf.Tensor, Optional[tf.Tensor]]:
     """Checks raw weights and turns them into the network's input.
 
     Args:
@@ -116,10 +124,14 @@ class ExportModule(tf.Module):
     """
     conditioned = self._conditioning.is_conditioned
     inputs_extra = self._conditioning.weights_to_inputs_extra(
-        loss_weights, batch_size=tf.shape(batch_tensor)[0],
-        check_range=conditioned)
-    return (gated(batch_tensor, [inputs_extra]),
-            inputs_extra if conditioned else None)
+      loss_weights,
+      batch_size=tf.shape(batch_tensor)[0],
+      check_range=conditioned,
+    )
+    return (
+      gated(batch_tensor, [inputs_extra]),
+      inputs_extra if conditioned else None,
+    )
 
 
 def weight_and_one(value: tf.Tensor) -> tf.Tensor:

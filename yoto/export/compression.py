@@ -42,26 +42,36 @@ def max_coded_symbols(num_bytes, precision: int = RANGE_CODER_PRECISION):
   return (8 * num_bytes + RANGE_CODER_SLACK_BITS) / bits_per_symbol
 
 
-def coded_symbols(height, width, num_filters: int,
-                  num_latent_filters: Optional[int] = None):
+def coded_symbols(
+  height, width, num_filters: int, num_latent_filters: Optional[int] = None
+):
   """(latent, hyper-latent) symbol counts of one height x width image.
 
   ceil(H/16) ceil(W/16) M and ceil(H/64) ceil(W/64) N for N = num_filters
   and M = num_latent_filters (None: N); works on ints and on int64 tensors.
   """
   y_height, y_width = (
-      hyperprior.downsampled_size(s, hyperprior.LATENT_STRIDE)
-      for s in (height, width))
+    hyperprior.downsampled_size(s, hyperprior.LATENT_STRIDE)
+    for s in (height, width)
+  )
   z_height, z_width = (
-      hyperprior.downsampled_size(s, hyperprior.HYPER_LATENT_STRIDE)
-      for s in (height, width))
-  return (y_height * y_width * (num_latent_filters or num_filters),
-          z_height * z_width * num_filters)
+    hyperprior.downsampled_size(s, hyperprior.HYPER_LATENT_STRIDE)
+    for s in (height, width)
+  )
+  return (
+    y_height * y_width * (num_latent_filters or num_filters),
+    z_height * z_width * num_filters,
+  )
 
 
-def check_coded_size(height: int, width: int, latent_bytes: int,
-                     hyper_latent_bytes: int, num_filters: int,
-                     num_latent_filters: Optional[int] = None) -> None:
+def check_coded_size(
+  height: int,
+  width: int,
+  latent_bytes: int,
+  hyper_latent_bytes: int,
+  num_filters: int,
+  num_latent_filters: Optional[int] = None,
+) -> None:
   """Checks that strings of these lengths can code a height x width image.
 
   Run before decoding, so that a header announcing a huge image over a few
@@ -75,36 +85,52 @@ def check_coded_size(height: int, width: int, latent_bytes: int,
     raise ValueError(f"the image size {width}x{height} is not positive.")
   counts = coded_symbols(height, width, num_filters, num_latent_filters)
   for name, count, num_bytes in (
-      ("latent", counts[0], latent_bytes),
-      ("hyper-latent", counts[1], hyper_latent_bytes)):
+    ("latent", counts[0], latent_bytes),
+    ("hyper-latent", counts[1], hyper_latent_bytes),
+  ):
     most = int(max_coded_symbols(num_bytes))
     if count > most:
       raise ValueError(
-          f"a {width}x{height} image has {count} {name} values, but its "
-          f"{num_bytes}-byte {name} string can code at most {most}.")
+        f"a {width}x{height} image has {count} {name} values, but its "
+        f"{num_bytes}-byte {name} string can code at most {most}."
+      )
 
 
-def _assert_coded_size(image_shape, latent_strings, hyper_latent_strings,
-                       num_filters, num_latent_filters):
+def _assert_coded_size(
+  image_shape,
+  latent_strings,
+  hyper_latent_strings,
+  num_filters,
+  num_latent_filters,
+):
   """The in-graph `check_coded_size` of a batch: assertion ops to depend on.
 
   image_shape is [2] int32; the strings are [B].
   """
   shape = tf.cast(image_shape, tf.int64)
   counts = coded_symbols(shape[0], shape[1], num_filters, num_latent_filters)
-  checks = [tf.debugging.assert_positive(
-      image_shape, message="decompress: image_shape must be positive "
-      "[height, width].")]
-  for name, count, strings in (("latent", counts[0], latent_strings),
-                               ("hyper-latent", counts[1],
-                                hyper_latent_strings)):
-    most = max_coded_symbols(
-        tf.cast(tf.strings.length(strings), tf.float64))
-    checks.append(tf.debugging.Assert(
+  checks = [
+    tf.debugging.assert_positive(
+      image_shape,
+      message="decompress: image_shape must be positive [height, width].",
+    )
+  ]
+  for name, count, strings in (
+    ("latent", counts[0], latent_strings),
+    ("hyper-latent", counts[1], hyper_latent_strings),
+  ):
+    most = max_coded_symbols(tf.cast(tf.strings.length(strings), tf.float64))
+    checks.append(
+      tf.debugging.Assert(
         tf.reduce_all(tf.cast(count, tf.float64) <= most),
-        [f"decompress: image_shape announces more {name} values than the "
-         f"{name} strings can code (a corrupt or forged image_shape); "
-         "image_shape:", image_shape]))
+        [
+          f"decompress: image_shape announces more {name} values than the "
+          f"{name} strings can code (a corrupt or forged image_shape); "
+          "image_shape:",
+          image_shape,
+        ],
+      )
+    )
   return checks
 
 
@@ -155,23 +181,33 @@ class CompressionExportModule(base.ExportModule):
     """Exports a built `HyperpriorCompressionProblem` with its contract."""
     # Tables fixed at export time, stored as variables in the SavedModel.
     models = problem.codec.entropy_models(stateless=False)
-    variables = _unique(list(problem.variables) +
-                        [v for model in models for v in model.variables])
+    variables = _unique(
+      list(problem.variables) + [v for model in models for v in model.variables]
+    )
     fingerprint = weights_fingerprint(variables)
-    super().__init__("yoto_compression", problem, variables, conditioning,
-                     _metadata(problem, conditioning, fingerprint))
+    super().__init__(
+      "yoto_compression",
+      problem,
+      variables,
+      conditioning,
+      _metadata(problem, conditioning, fingerprint),
+    )
     self.models = models
     self.fingerprint = fingerprint
     image = tf.TensorSpec([None, None, None, 3], tf.float32, "image")
     lmbda = tf.TensorSpec(None, tf.float32, "lmbda")
     self.add_signature("compress", self._compress, image, lmbda)
     self.add_signature(
-        "decompress", self._decompress,
-        tf.TensorSpec([None], tf.string, "latent_strings"),
-        tf.TensorSpec([None], tf.string, "hyper_latent_strings"),
-        tf.TensorSpec([2], tf.int32, "image_shape"), lmbda)
-    self.add_signature("reconstruct", self._reconstruct, image, lmbda,
-                       default=True)
+      "decompress",
+      self._decompress,
+      tf.TensorSpec([None], tf.string, "latent_strings"),
+      tf.TensorSpec([None], tf.string, "hyper_latent_strings"),
+      tf.TensorSpec([2], tf.int32, "image_shape"),
+      lmbda,
+    )
+    self.add_signature(
+      "reconstruct", self._reconstruct, image, lmbda, default=True
+    )
     self.add_metadata_signature()
 
   def _checked(self, lmbda, tensor):
@@ -192,56 +228,79 @@ class CompressionExportModule(base.ExportModule):
     shape = tf.shape(image)
     padded = tf.concat([shape, tf.zeros([4], tf.int32)], 0)  # Any rank.
     check = tf.debugging.Assert(
-        (tf.size(shape) == 4) & (padded[3] == 3) &
-        (tf.reduce_min(padded[1:3]) > 0),
-        ["image must be float32 [batch, height, width, 3]: RGB in [0, 1], "
-         "height and width at least 1; got shape", shape])
+      (tf.size(shape) == 4)
+      & (padded[3] == 3)
+      & (tf.reduce_min(padded[1:3]) > 0),
+      [
+        "image must be float32 [batch, height, width, 3]: RGB in [0, 1], "
+        "height and width at least 1; got shape",
+        shape,
+      ],
+    )
     return base.gated(image, [check])
 
   def _compress(self, image, lmbda):
     image = self._checked_image(image)
     image, inputs_extra = self._checked(lmbda, image)
     latent, hyper_latent = self._problem.value.codec.compress(
-        image, inputs_extra, self.models)
-    return {"latent_strings": latent, "hyper_latent_strings": hyper_latent,
-            "image_shape": tf.shape(image)[1:3]}
+      image, inputs_extra, self.models
+    )
+    return {
+      "latent_strings": latent,
+      "hyper_latent_strings": hyper_latent,
+      "image_shape": tf.shape(image)[1:3],
+    }
 
-  def _decompress(self, latent_strings, hyper_latent_strings, image_shape,
-                  lmbda):
+  def _decompress(
+    self, latent_strings, hyper_latent_strings, image_shape, lmbda
+  ):
     latent_strings, inputs_extra = self._checked(lmbda, latent_strings)
     # Checked before decoding: a forged image_shape must not allocate.
-    latent_strings = base.gated(latent_strings, _assert_coded_size(
-        image_shape, latent_strings, hyper_latent_strings,
+    latent_strings = base.gated(
+      latent_strings,
+      _assert_coded_size(
+        image_shape,
+        latent_strings,
+        hyper_latent_strings,
         self._problem.value.num_filters,
-        self._problem.value.num_latent_filters))
+        self._problem.value.num_latent_filters,
+      ),
+    )
     x_hat = self._problem.value.codec.decompress(
-        latent_strings, hyper_latent_strings, image_shape, inputs_extra,
-        self.models)
+      latent_strings,
+      hyper_latent_strings,
+      image_shape,
+      inputs_extra,
+      self.models,
+    )
     return {"image": tf.clip_by_value(x_hat, 0.0, 1.0)}
 
   def _reconstruct(self, image, lmbda):
     image = self._checked_image(image)
     image, inputs_extra = self._checked(lmbda, image)
-    result = self._problem.value.codec.quantized_pass(image, inputs_extra,
-                                                          self.models)
+    result = self._problem.value.codec.quantized_pass(
+      image, inputs_extra, self.models
+    )
     num_pixels = tf.cast(tf.reduce_prod(tf.shape(image)[1:3]), tf.float32)
     rate = (result.bits + result.side_bits) / num_pixels
-    return {"reconstruction": tf.clip_by_value(result.x_hat, 0.0, 1.0),
-            "estimated_bpp": rate}
+    return {
+      "reconstruction": tf.clip_by_value(result.x_hat, 0.0, 1.0),
+      "estimated_bpp": rate,
+    }
 
 
 def _metadata(problem, conditioning, fingerprint):
   """The module's facts besides the contract's fields (added by the base)."""
   metadata = {
-      "problem": "HyperpriorCompressionProblem",
-      "num_filters": problem.num_filters,
-      "num_latent_filters": problem.num_latent_filters,
-      "num_scales": problem.num_scales,
-      "scale_min": problem.scale_min,
-      "scale_max": problem.scale_max,
-      "image_range": [0.0, 1.0],
-      "conditioning_input_offset": problem.conditioning_input_offset,
-      "fingerprint": fingerprint,
+    "problem": "HyperpriorCompressionProblem",
+    "num_filters": problem.num_filters,
+    "num_latent_filters": problem.num_latent_filters,
+    "num_scales": problem.num_scales,
+    "scale_min": problem.scale_min,
+    "scale_max": problem.scale_max,
+    "image_range": [0.0, 1.0],
+    "conditioning_input_offset": problem.conditioning_input_offset,
+    "fingerprint": fingerprint,
   }
   if conditioning.ranges:
     metadata["lmbda_range"] = list(conditioning.ranges["distortion"])
@@ -253,5 +312,4 @@ def _metadata(problem, conditioning, fingerprint):
 def _unique(variables):
   """`variables` without repeats, in order (as tf.Module.variables)."""
   seen = set()
-  return [v for v in variables
-          if v.ref() not in seen and not seen.add(v.ref())]
+  return [v for v in variables if v.ref() not in seen and not seen.add(v.ref())]

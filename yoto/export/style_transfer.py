@@ -17,16 +17,18 @@ from yoto.export import base
 from yoto.weights import contract
 
 
-def default_weights(conditioning: contract.LossConditioning
-                    ) -> Dict[str, float]:
+def default_weights(
+  conditioning: contract.LossConditioning,
+) -> Dict[str, float]:
   """Each loss's weight when the user does not give it.
 
   The geometric centre of its training range (the fixed total-variation
   weight of a YOTO model), or its fixed weight in a fixed-weight model.
   """
   if conditioning.ranges:
-    return {k: float(np.sqrt(lo * hi))
-            for k, (lo, hi) in conditioning.ranges.items()}
+    return {
+      k: float(np.sqrt(lo * hi)) for k, (lo, hi) in conditioning.ranges.items()
+    }
   if conditioning.fixed_weights:
     return dict(conditioning.fixed_weights)
   return {k: 1.0 for k in conditioning.loss_names}
@@ -62,66 +64,107 @@ class StyleTransferExportModule(base.ExportModule):
     The SavedModel holds the variables the signatures use, the frozen
     networks' included (the problem's checkpoints leave those out).
     """
-    frozen = [v for network in problem.style_network.frozen_networks.values()
-              for v in network.variables]
+    frozen = [
+      v
+      for network in problem.style_network.frozen_networks.values()
+      for v in network.variables
+    ]
     defaults = default_weights(conditioning)
     super().__init__(
-        'yoto_style_transfer', problem,
-        list(problem.stylization_network.variables) +
-        list(problem.style_network.variables) + frozen, conditioning, {
-            **_metadata(problem),
-            'default_weights': defaults,
-            'conditioned_ranges': {
-                k: list(conditioning.ranges[k])
-                for k in problem.conditioned_losses
-            } if conditioning.ranges else None})
+      "yoto_style_transfer",
+      problem,
+      list(problem.stylization_network.variables)
+      + list(problem.style_network.variables)
+      + frozen,
+      conditioning,
+      {
+        **_metadata(problem),
+        "default_weights": defaults,
+        "conditioned_ranges": {
+          k: list(conditioning.ranges[k]) for k in problem.conditioned_losses
+        }
+        if conditioning.ranges
+        else None,
+      },
+    )
     # The groups, under the names modules had before the base class.
     self.model_variables = list(problem.stylization_network.variables)
     self.style_network_variables = list(problem.style_network.variables)
     self.frozen_variables = frozen
     # Plain Python values (a dict attribute would become a tracked wrapper).
-    self._default_values = tuple(float(defaults[n])
-                                 for n in conditioning.loss_names)
+    self._default_values = tuple(
+      float(defaults[n]) for n in conditioning.loss_names
+    )
     image = lambda name: tf.TensorSpec([None, None, None, 3], tf.float32, name)
-    weights = tf.TensorSpec(None, tf.float32, 'weights')
+    weights = tf.TensorSpec(None, tf.float32, "weights")
     embedding = tf.TensorSpec(
-        [None, problem.style_network.embedding_size], tf.float32, 'embedding')
+      [None, problem.style_network.embedding_size], tf.float32, "embedding"
+    )
     add = self.add_signature
-    add('stylize', self._stylize, image('content'), image('style'), weights,
-        default=True)
-    add('style_embedding', lambda style: {
-        'embedding': self._embed(style)}, image('style'))
-    add('stylize_with_embedding', self._stylize_with_embedding,
-        image('content'), embedding, weights)
+    add(
+      "stylize",
+      self._stylize,
+      image("content"),
+      image("style"),
+      weights,
+      default=True,
+    )
+    add(
+      "style_embedding",
+      lambda style: {"embedding": self._embed(style)},
+      image("style"),
+    )
+    add(
+      "stylize_with_embedding",
+      self._stylize_with_embedding,
+      image("content"),
+      embedding,
+      weights,
+    )
     if conditioning.is_conditioned:
-      extra = tf.TensorSpec([None, conditioning.num_losses], tf.float32,
-                            'inputs_extra')
-      add('stylize_with_inputs_extra', self._stylize_with_inputs_extra,
-          image('content'), image('style'), extra)
+      extra = tf.TensorSpec(
+        [None, conditioning.num_losses], tf.float32, "inputs_extra"
+      )
+      add(
+        "stylize_with_inputs_extra",
+        self._stylize_with_inputs_extra,
+        image("content"),
+        image("style"),
+        extra,
+      )
     self.add_metadata_signature()
 
   def _check_images(self, images, what):
     shape = tf.shape(images)
     minimum = networks.MIN_IMAGE_SIZE
     return tf.debugging.Assert(
-        tf.reduce_all(shape[1:3] >= minimum),
-        [f'{what} images must be at least {minimum}x{minimum} pixels; got '
-         'shape', shape])
+      tf.reduce_all(shape[1:3] >= minimum),
+      [
+        f"{what} images must be at least {minimum}x{minimum} pixels; got shape",
+        shape,
+      ],
+    )
 
   def _embed(self, style):
-    with tf.control_dependencies([self._check_images(style, 'style')]):
+    with tf.control_dependencies([self._check_images(style, "style")]):
       return self._problem.value.embed_styles(tf.identity(style))
 
   def _broadcast(self, tensor, batch, what):
     """[1, ...] or [batch, ...] -> [batch, ...], with a clear error."""
     rows = tf.shape(tensor)[0]
     check = tf.debugging.Assert(
-        (rows == 1) | (rows == batch),
-        [f'give one {what} for the whole batch or one per content image; got',
-         rows, 'for a batch of', batch])
+      (rows == 1) | (rows == batch),
+      [
+        f"give one {what} for the whole batch or one per content image; got",
+        rows,
+        "for a batch of",
+        batch,
+      ],
+    )
     with tf.control_dependencies([check]):
-      return tf.broadcast_to(tensor, tf.concat([[batch], tf.shape(tensor)[1:]],
-                                               0))
+      return tf.broadcast_to(
+        tensor, tf.concat([[batch], tf.shape(tensor)[1:]], 0)
+      )
 
   def _inputs_extra(self, weights, batch):
     """Raw weights of the conditioned losses -> inputs_extra [B, n_losses]."""
@@ -131,45 +174,54 @@ class StyleTransferExportModule(base.ExportModule):
     shape = tf.shape(weights)
     last = tf.concat([[-1], shape], 0)[-1]
     check = tf.debugging.Assert(
-        (tf.size(shape) >= 1) & (tf.size(shape) <= 2) & (last == n),
-        [f'weights must have shape [{n}] or [batch, {n}], one per conditioned '
-         f'loss in the order [{", ".join(names)}]; got shape', shape])
+      (tf.size(shape) >= 1) & (tf.size(shape) <= 2) & (last == n),
+      [
+        f"weights must have shape [{n}] or [batch, {n}], one per conditioned "
+        f"loss in the order [{', '.join(names)}]; got shape",
+        shape,
+      ],
+    )
     with tf.control_dependencies([check]):
       rows = tf.reshape(weights, [-1, n])
-    rows = self._broadcast(rows, batch, 'weight vector')
+    rows = self._broadcast(rows, batch, "weight vector")
     columns = []
-    for name, default in zip(self._conditioning.loss_names,
-                             self._default_values):
+    for name, default in zip(
+      self._conditioning.loss_names, self._default_values
+    ):
       if name in names:
         columns.append(rows[:, names.index(name)])
       else:
         columns.append(tf.fill([batch], default))
     full = tf.stack(columns, axis=1)
     return self._conditioning.weights_to_inputs_extra(
-        full, check_range=self._conditioning.is_conditioned)
+      full, check_range=self._conditioning.is_conditioned
+    )
 
   def _stylize_with_embedding(self, content, embedding, weights):
     batch = tf.shape(content)[0]
     inputs_extra = self._inputs_extra(weights, batch)
-    embedding = self._broadcast(embedding, batch, 'style embedding')
-    with tf.control_dependencies([self._check_images(content, 'content'),
-                                  inputs_extra]):
+    embedding = self._broadcast(embedding, batch, "style embedding")
+    with tf.control_dependencies(
+      [self._check_images(content, "content"), inputs_extra]
+    ):
       content = tf.identity(content)
     if not self._conditioning.is_conditioned:
       inputs_extra = None
-    return {'stylized': self._problem.value.stylize(content, embedding,
-                                              inputs_extra)}
+    return {
+      "stylized": self._problem.value.stylize(content, embedding, inputs_extra)
+    }
 
   def _stylize(self, content, style, weights):
     return self._stylize_with_embedding(content, self._embed(style), weights)
 
   def _stylize_with_inputs_extra(self, content, style, inputs_extra):
     batch = tf.shape(content)[0]
-    embedding = self._broadcast(self._embed(style), batch, 'style')
-    with tf.control_dependencies([self._check_images(content, 'content')]):
+    embedding = self._broadcast(self._embed(style), batch, "style")
+    with tf.control_dependencies([self._check_images(content, "content")]):
       content = tf.identity(content)
-    return {'stylized': self._problem.value.stylize(content, embedding,
-                                              inputs_extra)}
+    return {
+      "stylized": self._problem.value.stylize(content, embedding, inputs_extra)
+    }
 
 
 def _metadata(problem) -> Dict[str, object]:
@@ -181,25 +233,29 @@ def _metadata(problem) -> Dict[str, object]:
     augmentation = repr(augmentation)
   style_set = problem.style_set
   return {
-      'problem': 'StyleTransferProblem',
-      'conditioned_losses': list(problem.conditioned_losses),
-      'conditioning_input_offset': (
-          None if problem.conditioning_input_offset is None else
-          list(problem.conditioning_input_offset)),
-      'conditioning_input_scale': problem.conditioning_input_scale,
-      'content_layer': problem.content_layer,
-      'style_layers': list(problem.style_layers),
-      'loss_network': problem.loss_network_metadata,
-      'style_network': type(problem.style_network).__name__,
-      'style_embedding_size': int(problem.style_network.embedding_size),
-      'image_value_range': [0.0, 1.0],
-      'training_image_shape': [int(d) if d is not None else None
-                               for d in problem.image_shape],
-      'min_image_size': networks.MIN_IMAGE_SIZE,
-      'style_image_size': problem.style_image_size,
-      'style_augmentation': augmentation,
-      'styles': {'source': style_set.source,
-                 'names': list(style_set.names),
-                 'held_out': [n for n, h in zip(style_set.names,
-                                                style_set.held_out) if h]},
+    "problem": "StyleTransferProblem",
+    "conditioned_losses": list(problem.conditioned_losses),
+    "conditioning_input_offset": (
+      None
+      if problem.conditioning_input_offset is None
+      else list(problem.conditioning_input_offset)
+    ),
+    "conditioning_input_scale": problem.conditioning_input_scale,
+    "content_layer": problem.content_layer,
+    "style_layers": list(problem.style_layers),
+    "loss_network": problem.loss_network_metadata,
+    "style_network": type(problem.style_network).__name__,
+    "style_embedding_size": int(problem.style_network.embedding_size),
+    "image_value_range": [0.0, 1.0],
+    "training_image_shape": [
+      int(d) if d is not None else None for d in problem.image_shape
+    ],
+    "min_image_size": networks.MIN_IMAGE_SIZE,
+    "style_image_size": problem.style_image_size,
+    "style_augmentation": augmentation,
+    "styles": {
+      "source": style_set.source,
+      "names": list(style_set.names),
+      "held_out": [n for n, h in zip(style_set.names, style_set.held_out) if h],
+    },
   }

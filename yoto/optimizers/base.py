@@ -24,8 +24,10 @@ def stack_losses(losses: Tensors, names) -> tf.Tensor:
   """Stacks per-example losses into [..., num_losses] in `names` order."""
   missing = set(names) - set(losses)
   if missing:
-    raise ValueError(f"The problem returned losses {sorted(losses)} but "
-                     f"declares losses_keys {sorted(names)}.")
+    raise ValueError(
+      f"The problem returned losses {sorted(losses)} but "
+      f"declares losses_keys {sorted(names)}."
+    )
   return tf.stack([losses[name] for name in names], axis=-1)
 
 
@@ -43,12 +45,12 @@ class MultiLossOptimizer(metaclass=abc.ABCMeta):
 
   @property
   def num_conditioning_inputs(self) -> Optional[int]:
-    return (len(self.losses_names) if self.conditioning.is_conditioned
-            else None)
+    return len(self.losses_names) if self.conditioning.is_conditioned else None
 
   @abc.abstractmethod
-  def train_losses(self, features: Tensors, seed: tf.Tensor
-                   ) -> Tuple[tf.Tensor, Tensors, Tensors]:
+  def train_losses(
+    self, features: Tensors, seed: tf.Tensor
+  ) -> Tuple[tf.Tensor, Tensors, Tensors]:
     """One training batch.
 
     Args:
@@ -61,8 +63,12 @@ class MultiLossOptimizer(metaclass=abc.ABCMeta):
     """
 
   @abc.abstractmethod
-  def eval_losses_and_metrics(self, features: Tensors, weights: tf.Tensor,
-                              seed: Optional[tf.Tensor] = None) -> Tensors:
+  def eval_losses_and_metrics(
+    self,
+    features: Tensors,
+    weights: tf.Tensor,
+    seed: Optional[tf.Tensor] = None,
+  ) -> Tensors:
     """Evaluates the model at K weight vectors in one pass.
 
     Args:

@@ -18,8 +18,13 @@ from yoto.weights import distributions
 class LinearlyScalarizedOptimizer(base.MultiLossOptimizer):
   """Trains an unconditioned model with fixed loss weights."""
 
-  def __init__(self, problem, weights=None, batch_size: Optional[int] = None,
-               seed: int = 17):
+  def __init__(
+    self,
+    problem,
+    weights=None,
+    batch_size: Optional[int] = None,
+    seed: int = 17,
+  ):
     """Creates the optimizer.
 
     Args:
@@ -34,22 +39,28 @@ class LinearlyScalarizedOptimizer(base.MultiLossOptimizer):
     super().__init__(problem)
     if weights is None:
       raise ValueError(
-          "LinearlyScalarizedOptimizer needs weights, e.g. "
-          "LinearlyScalarizedOptimizer.weights = "
-          "{'kl_loss': 4.0, 'reconstruction_loss': 1.0}.")
+        "LinearlyScalarizedOptimizer needs weights, e.g. "
+        "LinearlyScalarizedOptimizer.weights = "
+        "{'kl_loss': 4.0, 'reconstruction_loss': 1.0}."
+      )
     parsed = distributions.get_samples_as_dicts(
-        weights, num_samples=1, names=self.losses_names, seed=seed)
+      weights, num_samples=1, names=self.losses_names, seed=seed
+    )
     if len(parsed) != 1:
-      raise ValueError("LinearlyScalarizedOptimizer.weights must be a single "
-                       f"weights dict, got {len(parsed)} of them.")
+      raise ValueError(
+        "LinearlyScalarizedOptimizer.weights must be a single "
+        f"weights dict, got {len(parsed)} of them."
+      )
     self.weights = parsed[0]
     for name, value in self.weights.items():
       if value < 0:
         raise ValueError(f"Fixed loss weight {name}={value} is negative.")
     self._weight_vector = tf.constant(
-        distributions.weights_matrix(parsed, self.losses_names)[0])
+      distributions.weights_matrix(parsed, self.losses_names)[0]
+    )
     self._conditioning = contract.LossConditioning(
-        self.losses_names, fixed_weights=dict(self.weights))
+      self.losses_names, fixed_weights=dict(self.weights)
+    )
 
   @property
   def conditioning(self):
@@ -57,19 +68,25 @@ class LinearlyScalarizedOptimizer(base.MultiLossOptimizer):
 
   def train_losses(self, features, seed):
     losses, metrics = self.problem.losses_and_metrics(
-        features, None, training=True, seed=seed)
+      features, None, training=True, seed=seed
+    )
     stacked = base.stack_losses(losses, self.losses_names)
     total = tf.reduce_sum(self._weight_vector * stacked, axis=-1)
     return total, losses, metrics
 
   def eval_losses_and_metrics(self, features, weights, seed=None):
     losses, metrics = self.problem.losses_and_metrics(
-        features, None, training=False, seed=seed)
+      features, None, training=False, seed=seed
+    )
     num_weights = tf.shape(weights)[0]
     # One model for every weight vector: compute once, weight K times.
     broadcast = lambda x: tf.broadcast_to(
-        x[tf.newaxis], tf.concat([[num_weights], tf.shape(x)], 0))
+      x[tf.newaxis], tf.concat([[num_weights], tf.shape(x)], 0)
+    )
     losses = {k: broadcast(v) for k, v in losses.items()}
     metrics = {k: broadcast(v) for k, v in metrics.items()}
-    return {**losses, **metrics,
-            "full_loss": base.full_loss(losses, self.losses_names, weights)}
+    return {
+      **losses,
+      **metrics,
+      "full_loss": base.full_loss(losses, self.losses_names, weights),
+    }

@@ -19,14 +19,17 @@ from yoto.weights import distributions
 
 
 class YotoOptimizer(base.MultiLossOptimizer):
-  """Samples loss weights, conditions the problem on them, weights its losses.
-  """
+  """Samples loss weights, conditions the problem on them, weights its losses."""
 
-  def __init__(self, problem, batch_size: Optional[int] = None,
-               train_distribution_spec_class=None,
-               extra_inputs_preprocessing=distributions.TransformType.IDENTITY,
-               weights_per_sample: bool = True,
-               normalize_loss_weights: bool = False):
+  def __init__(
+    self,
+    problem,
+    batch_size: Optional[int] = None,
+    train_distribution_spec_class=None,
+    extra_inputs_preprocessing=distributions.TransformType.IDENTITY,
+    weights_per_sample: bool = True,
+    normalize_loss_weights: bool = False,
+  ):
     """Creates the optimizer.
 
     Args:
@@ -43,19 +46,24 @@ class YotoOptimizer(base.MultiLossOptimizer):
     del batch_size  # Accepted, as the original did, and unused.
     super().__init__(problem)
     if train_distribution_spec_class is None:
-      raise ValueError("YotoOptimizer needs train_distribution_spec_class "
-                       "(e.g. YotoOptimizer.train_distribution_spec_class = "
-                       "@train/DistributionSpec).")
+      raise ValueError(
+        "YotoOptimizer needs train_distribution_spec_class "
+        "(e.g. YotoOptimizer.train_distribution_spec_class = "
+        "@train/DistributionSpec)."
+      )
     spec = distributions.parse_weights_spec(train_distribution_spec_class)
     if not isinstance(spec, distributions.DistributionSpec):
-      raise ValueError("YotoOptimizer.train_distribution_spec_class must give "
-                       f"a DistributionSpec, got {spec!r}.")
+      raise ValueError(
+        "YotoOptimizer.train_distribution_spec_class must give "
+        f"a DistributionSpec, got {spec!r}."
+      )
     spec.ranges(len(self.losses_names))  # Validates the number of losses.
     self.train_distribution_spec = spec
     self.weights_per_sample = weights_per_sample
     self.normalize_loss_weights = normalize_loss_weights
     self._conditioning = contract.LossConditioning.from_spec(
-        self.losses_names, extra_inputs_preprocessing, spec)
+      self.losses_names, extra_inputs_preprocessing, spec
+    )
 
   @property
   def conditioning(self):
@@ -65,9 +73,11 @@ class YotoOptimizer(base.MultiLossOptimizer):
     """Draws raw training weights [batch_size, num_losses]."""
     rows = batch_size if self.weights_per_sample else 1
     weights = self.train_distribution_spec.sample(
-        rows, len(self.losses_names), seed)
-    return tf.broadcast_to(weights, tf.stack([batch_size,
-                                              len(self.losses_names)]))
+      rows, len(self.losses_names), seed
+    )
+    return tf.broadcast_to(
+      weights, tf.stack([batch_size, len(self.losses_names)])
+    )
 
   def loss_weights(self, weights: tf.Tensor) -> tf.Tensor:
     """The weights that multiply the losses (optionally normalised)."""
@@ -78,12 +88,14 @@ class YotoOptimizer(base.MultiLossOptimizer):
 
   def train_losses(self, features, seed):
     weights_seed, problem_seed = tf.unstack(
-        tf.random.experimental.stateless_split(seed, 2))
+      tf.random.experimental.stateless_split(seed, 2)
+    )
     batch_size = tf.shape(next(iter(features.values())))[0]
     weights = self.sample_weights(batch_size, weights_seed)
     inputs_extra = self._conditioning.transform(weights)
     losses, metrics = self.problem.losses_and_metrics(
-        features, inputs_extra, training=True, seed=problem_seed)
+      features, inputs_extra, training=True, seed=problem_seed
+    )
     stacked = base.stack_losses(losses, self.losses_names)
     total = tf.reduce_sum(self.loss_weights(weights) * stacked, axis=-1)
     return total, losses, metrics
@@ -93,15 +105,24 @@ class YotoOptimizer(base.MultiLossOptimizer):
     batch_size = tf.shape(next(iter(features.values())))[0]
     # All K weight vectors in one pass: the batch is tiled K times (k-major)
     # and row k*B + b is conditioned on weight vector k.
-    tiled = {key: tf.tile(value, tf.concat(
-        [[num_weights], tf.ones([tf.rank(value) - 1], tf.int32)], 0))
-             for key, value in features.items()}
-    inputs_extra = tf.repeat(self._conditioning.transform(weights),
-                             batch_size, axis=0)
+    tiled = {
+      key: tf.tile(
+        value,
+        tf.concat([[num_weights], tf.ones([tf.rank(value) - 1], tf.int32)], 0),
+      )
+      for key, value in features.items()
+    }
+    inputs_extra = tf.repeat(
+      self._conditioning.transform(weights), batch_size, axis=0
+    )
     losses, metrics = self.problem.losses_and_metrics(
-        tiled, inputs_extra, training=False, seed=seed)
+      tiled, inputs_extra, training=False, seed=seed
+    )
     unstack = lambda x: tf.reshape(x, tf.stack([num_weights, batch_size]))
     losses = {k: unstack(v) for k, v in losses.items()}
     metrics = {k: unstack(v) for k, v in metrics.items()}
-    return {**losses, **metrics,
-            "full_loss": base.full_loss(losses, self.losses_names, weights)}
+    return {
+      **losses,
+      **metrics,
+      "full_loss": base.full_loss(losses, self.losses_names, weights),
+    }

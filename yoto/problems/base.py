@@ -45,8 +45,11 @@ class Problem(tf.Module, metaclass=abc.ABCMeta):
     """Names of the per-example losses `losses_and_metrics` returns."""
 
   @abc.abstractmethod
-  def initialize_model(self, element_spec: Mapping[str, tf.TensorSpec],
-                       num_conditioning_inputs: Optional[int]) -> None:
+  def initialize_model(
+    self,
+    element_spec: Mapping[str, tf.TensorSpec],
+    num_conditioning_inputs: Optional[int],
+  ) -> None:
     """Creates the networks and builds their variables.
 
     Args:
@@ -56,11 +59,13 @@ class Problem(tf.Module, metaclass=abc.ABCMeta):
     """
 
   @abc.abstractmethod
-  def losses_and_metrics(self, features: Mapping[str, tf.Tensor],
-                         inputs_extra: Optional[tf.Tensor] = None,
-                         training: bool = False,
-                         seed: Optional[tf.Tensor] = None
-                         ) -> Tuple[Tensors, Tensors]:
+  def losses_and_metrics(
+    self,
+    features: Mapping[str, tf.Tensor],
+    inputs_extra: Optional[tf.Tensor] = None,
+    training: bool = False,
+    seed: Optional[tf.Tensor] = None,
+  ) -> Tuple[Tensors, Tensors]:
     """Per-example losses and metrics.
 
     Args:
@@ -75,8 +80,7 @@ class Problem(tf.Module, metaclass=abc.ABCMeta):
     """
 
   @abc.abstractmethod
-  def export_module(self, conditioning: contract.LossConditioning
-                    ) -> tf.Module:
+  def export_module(self, conditioning: contract.LossConditioning) -> tf.Module:
     """A tf.Module whose `signatures` dict is what the hub module exports."""
 
   @property
@@ -90,8 +94,9 @@ class Problem(tf.Module, metaclass=abc.ABCMeta):
     """
     return conditioning_layers.conditioning_variables(self)
 
-  def image_summaries(self, features: Mapping[str, tf.Tensor],
-                      inputs_extra: Optional[tf.Tensor]) -> Tensors:
+  def image_summaries(
+    self, features: Mapping[str, tf.Tensor], inputs_extra: Optional[tf.Tensor]
+  ) -> Tensors:
     """Images worth showing in TensorBoard, each [batch, H, W, 3] in [0, 1]."""
     del features, inputs_extra
     return {}

@@ -68,27 +68,34 @@ def default_postprocessing() -> conditioning_layers.ConditioningPostprocessing:
   within a few percent of 1 and the shifts near 0.
   """
   return conditioning_layers.ConditioningPostprocessing(
-      scales_mult=0.01, scales_add=1.0, shifts_mult=0.01, shifts_add=0.0)
+    scales_mult=0.01, scales_add=1.0, shifts_mult=0.01, shifts_add=0.0
+  )
 
 
 def _check_positive(name, value):
   if not value > 0:
-    raise ValueError(f"HyperpriorCompressionProblem.{name} must be positive, "
-                     f"got {value!r}.")
+    raise ValueError(
+      f"HyperpriorCompressionProblem.{name} must be positive, got {value!r}."
+    )
 
 
 class HyperpriorCompressionProblem(base.Problem):
   """The scale-hyperprior codec with every convolution conditioned on λ."""
 
-  def __init__(self, num_filters: int = 192, num_scales: int = 64,
-               scale_min: float = 0.11, scale_max: float = 256.0,
-               conditioning_layer_sizes: Sequence[int] = (128,),
-               conditioning_postprocessing=None,
-               conditioning_input_offset: Optional[Sequence[float]] = None,
-               features_key: str = "image",
-               num_latent_filters: Optional[int] = None,
-               unconditioned_transforms: Sequence[str] = (),
-               name: Optional[str] = None):
+  def __init__(
+    self,
+    num_filters: int = 192,
+    num_scales: int = 64,
+    scale_min: float = 0.11,
+    scale_max: float = 256.0,
+    conditioning_layer_sizes: Sequence[int] = (128,),
+    conditioning_postprocessing=None,
+    conditioning_input_offset: Optional[Sequence[float]] = None,
+    features_key: str = "image",
+    num_latent_filters: Optional[int] = None,
+    unconditioned_transforms: Sequence[str] = (),
+    name: Optional[str] = None,
+  ):
     """Creates the problem; the networks are built in `initialize_model`.
 
     Args:
@@ -121,35 +128,49 @@ class HyperpriorCompressionProblem(base.Problem):
     """
     super().__init__(name=name)
     if not isinstance(num_filters, int) or num_filters <= 0:
-      raise ValueError("HyperpriorCompressionProblem.num_filters must be a "
-                       f"positive int, got {num_filters!r}.")
+      raise ValueError(
+        "HyperpriorCompressionProblem.num_filters must be a "
+        f"positive int, got {num_filters!r}."
+      )
     if not isinstance(num_scales, int) or num_scales < 2:
-      raise ValueError("HyperpriorCompressionProblem.num_scales must be an "
-                       f"int >= 2, got {num_scales!r}.")
+      raise ValueError(
+        "HyperpriorCompressionProblem.num_scales must be an "
+        f"int >= 2, got {num_scales!r}."
+      )
     _check_positive("scale_min", scale_min)
     _check_positive("scale_max", scale_max)
     if not scale_max > scale_min:
-      raise ValueError("HyperpriorCompressionProblem needs scale_max > "
-                       f"scale_min, got {scale_max} <= {scale_min}.")
+      raise ValueError(
+        "HyperpriorCompressionProblem needs scale_max > "
+        f"scale_min, got {scale_max} <= {scale_min}."
+      )
     if num_latent_filters is not None and (
-        not isinstance(num_latent_filters, int) or num_latent_filters <= 0):
-      raise ValueError("HyperpriorCompressionProblem.num_latent_filters must "
-                       f"be a positive int or None, got {num_latent_filters!r}.")
+      not isinstance(num_latent_filters, int) or num_latent_filters <= 0
+    ):
+      raise ValueError(
+        "HyperpriorCompressionProblem.num_latent_filters must "
+        f"be a positive int or None, got {num_latent_filters!r}."
+      )
     unknown = set(unconditioned_transforms) - set(TRANSFORMS)
     if unknown:
-      raise ValueError("HyperpriorCompressionProblem.unconditioned_transforms "
-                       f"names {sorted(unknown)}; the transforms are "
-                       f"{list(TRANSFORMS)}.")
+      raise ValueError(
+        "HyperpriorCompressionProblem.unconditioned_transforms "
+        f"names {sorted(unknown)}; the transforms are "
+        f"{list(TRANSFORMS)}."
+      )
     self.unconditioned_transforms = tuple(unconditioned_transforms)
     self.num_filters = num_filters
     self.num_latent_filters = num_latent_filters or num_filters
     self.scale_table = hyperprior_codec.ScaleTable(
-        num_scales, float(scale_min), float(scale_max))
+      num_scales, float(scale_min), float(scale_max)
+    )
     self.conditioning_layer_sizes = [int(s) for s in conditioning_layer_sizes]
     self._postprocessing = conditioning_postprocessing
     self.conditioning_input_offset = (
-        None if conditioning_input_offset is None else
-        [float(v) for v in conditioning_input_offset])
+      None
+      if conditioning_input_offset is None
+      else [float(v) for v in conditioning_input_offset]
+    )
     self.features_key = features_key
     self.conditioned = None
     self.analysis_transform = None
@@ -178,53 +199,78 @@ class HyperpriorCompressionProblem(base.Problem):
   def initialize_model(self, element_spec, num_conditioning_inputs):
     if self.features_key not in element_spec:
       raise ValueError(
-          f"HyperpriorCompressionProblem.features_key={self.features_key!r} "
-          f"is not a feature of the dataset; it has {sorted(element_spec)}.")
+        f"HyperpriorCompressionProblem.features_key={self.features_key!r} "
+        f"is not a feature of the dataset; it has {sorted(element_spec)}."
+      )
     shape = tuple(element_spec[self.features_key].shape[1:])
     if len(shape) != 3 or shape[-1] != 3:
       raise ValueError(
-          f"The compression model codes RGB images [H, W, 3]; the feature "
-          f"{self.features_key!r} has shape {shape}.")
+        f"The compression model codes RGB images [H, W, 3]; the feature "
+        f"{self.features_key!r} has shape {shape}."
+      )
     self.conditioned = num_conditioning_inputs is not None
     self.num_conditioning_inputs = num_conditioning_inputs
     contract.check_input_offset(
-        self.conditioning_input_offset, num_conditioning_inputs,
-        "HyperpriorCompressionProblem", LOSS_NAMES)
-    postprocessing = (default_postprocessing() if self._postprocessing is None
-                      else conditioning_layers.resolve_postprocessing(
-                          self._postprocessing))
+      self.conditioning_input_offset,
+      num_conditioning_inputs,
+      "HyperpriorCompressionProblem",
+      LOSS_NAMES,
+    )
+    postprocessing = (
+      default_postprocessing()
+      if self._postprocessing is None
+      else conditioning_layers.resolve_postprocessing(self._postprocessing)
+    )
 
     def transform(specs, name):
       return hyperprior.ConditionalTransform(
-          specs, self.conditioned and name not in self.unconditioned_transforms,
-          self.conditioning_layer_sizes,
-          postprocessing, self.conditioning_input_offset, name=name)
+        specs,
+        self.conditioned and name not in self.unconditioned_transforms,
+        self.conditioning_layer_sizes,
+        postprocessing,
+        self.conditioning_input_offset,
+        name=name,
+      )
 
     n, m = self.num_filters, self.num_latent_filters
-    self.analysis_transform = transform(hyperprior.analysis_specs(n, m),
-                                        "analysis")
-    self.synthesis_transform = transform(hyperprior.synthesis_specs(n),
-                                         "synthesis")
+    self.analysis_transform = transform(
+      hyperprior.analysis_specs(n, m), "analysis"
+    )
+    self.synthesis_transform = transform(
+      hyperprior.synthesis_specs(n), "synthesis"
+    )
     self.hyper_analysis_transform = transform(
-        hyperprior.hyper_analysis_specs(n), "hyper_analysis")
+      hyperprior.hyper_analysis_specs(n), "hyper_analysis"
+    )
     self.hyper_synthesis_transform = transform(
-        hyperprior.hyper_synthesis_specs(n, m), "hyper_synthesis")
+      hyperprior.hyper_synthesis_specs(n, m), "hyper_synthesis"
+    )
     self.hyperprior = tfc.NoisyDeepFactorized(batch_shape=(n,))
     self.codec = hyperprior_codec.HyperpriorCodec(
-        hyperprior_codec.Transforms(
-            self.analysis_transform, self.synthesis_transform,
-            self.hyper_analysis_transform, self.hyper_synthesis_transform),
-        self.hyperprior, self.scale_table, n, self.conditioned)
+      hyperprior_codec.Transforms(
+        self.analysis_transform,
+        self.synthesis_transform,
+        self.hyper_analysis_transform,
+        self.hyper_synthesis_transform,
+      ),
+      self.hyperprior,
+      self.scale_table,
+      n,
+      self.conditioned,
+    )
     # One noisy pass builds every variable.
-    inputs_extra = (tf.zeros([1, num_conditioning_inputs])
-                    if self.conditioned else None)
-    self.codec.noisy_pass(tf.zeros([1, 64, 64, 3]), inputs_extra,
-                          tf.constant([0, 0], tf.int64))
+    inputs_extra = (
+      tf.zeros([1, num_conditioning_inputs]) if self.conditioned else None
+    )
+    self.codec.noisy_pass(
+      tf.zeros([1, 64, 64, 3]), inputs_extra, tf.constant([0, 0], tf.int64)
+    )
 
   # -- The Problem interface. ------------------------------------------------
 
-  def losses_and_metrics(self, features, inputs_extra=None, training=False,
-                         seed=None):
+  def losses_and_metrics(
+    self, features, inputs_extra=None, training=False, seed=None
+  ):
     images = features[self.features_key]
     if training:
       return self._training_losses(images, inputs_extra, seed)
@@ -233,11 +279,12 @@ class HyperpriorCompressionProblem(base.Problem):
   def _training_losses(self, images, inputs_extra, seed):
     if seed is None:
       seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int64)
-    x_tilde, bits, side_bits = self.codec.noisy_pass(images, inputs_extra,
-                                                     seed)
+    x_tilde, bits, side_bits = self.codec.noisy_pass(images, inputs_extra, seed)
     distortion = image_metrics.mse_255(images, x_tilde)
-    losses = {"rate": (bits + side_bits) / _num_pixels(images),
-              "distortion": distortion}
+    losses = {
+      "rate": (bits + side_bits) / _num_pixels(images),
+      "distortion": distortion,
+    }
     return losses, {"psnr": image_metrics.psnr(images, x_tilde)}
 
   def _evaluation_losses(self, images, inputs_extra):
@@ -247,24 +294,30 @@ class HyperpriorCompressionProblem(base.Problem):
     rate = (result.bits + result.side_bits) / num_pixels
     latent_strings = models.latent.compress(result.y, result.indexes)
     hyper_latent_strings = models.hyper_latent.compress(result.z)
-    num_bytes = (tf.strings.length(latent_strings) +
-                 tf.strings.length(hyper_latent_strings))
+    num_bytes = tf.strings.length(latent_strings) + tf.strings.length(
+      hyper_latent_strings
+    )
     metrics = image_metrics.image_metrics(
-        images, image_metrics.to_8bit(result.x_hat))
+      images, image_metrics.to_8bit(result.x_hat)
+    )
     metrics.update(
-        estimated_bpp=rate,
-        actual_bpp=8.0 * tf.cast(num_bytes, tf.float32) / num_pixels,
-        side_information_bpp=result.side_bits / num_pixels)
-    losses = {"rate": rate,
-              "distortion": image_metrics.mse_255(images, result.x_hat)}
+      estimated_bpp=rate,
+      actual_bpp=8.0 * tf.cast(num_bytes, tf.float32) / num_pixels,
+      side_information_bpp=result.side_bits / num_pixels,
+    )
+    losses = {
+      "rate": rate,
+      "distortion": image_metrics.mse_255(images, result.x_hat),
+    }
     return losses, metrics
 
-  def reconstruct(self, images: tf.Tensor,
-                  inputs_extra: Optional[tf.Tensor] = None
-                  ) -> Tuple[tf.Tensor, tf.Tensor]:
+  def reconstruct(
+    self, images: tf.Tensor, inputs_extra: Optional[tf.Tensor] = None
+  ) -> Tuple[tf.Tensor, tf.Tensor]:
     """(reconstructions [B, H, W, 3] clipped to [0, 1], estimated bpp [B])."""
     result = self.codec.quantized_pass(
-        images, inputs_extra, self.codec.entropy_models(stateless=True))
+      images, inputs_extra, self.codec.entropy_models(stateless=True)
+    )
     rate = (result.bits + result.side_bits) / _num_pixels(images)
     return tf.clip_by_value(result.x_hat, 0.0, 1.0), rate
 

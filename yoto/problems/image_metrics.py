@@ -16,8 +16,7 @@ MS_SSIM_FILTER_SIZE = 11
 
 
 def mse_255(images: tf.Tensor, reconstructions: tf.Tensor) -> tf.Tensor:
-  """Per-example MSE on the 0-255 scale of [0, 1] images: [B, H, W, C] -> [B].
-  """
+  """Per-example MSE on the 0-255 scale of [0, 1] images: [B, H, W, C] -> [B]."""
   diff = 255.0 * (images - reconstructions)
   return tf.reduce_mean(tf.square(diff), axis=[1, 2, 3])
 
@@ -25,15 +24,17 @@ def mse_255(images: tf.Tensor, reconstructions: tf.Tensor) -> tf.Tensor:
 MAX_PSNR_DB = 100.0  # The PSNR of equal images, instead of infinity.
 
 
-def psnr(images: tf.Tensor, reconstructions: tf.Tensor,
-         max_val: float = 1.0) -> tf.Tensor:
+def psnr(
+  images: tf.Tensor, reconstructions: tf.Tensor, max_val: float = 1.0
+) -> tf.Tensor:
   """Per-example PSNR in dB of images in [0, max_val]: [..., H, W, C] -> [...].
 
   `tf.image.psnr`, capped at MAX_PSNR_DB so that an image decoded exactly
   does not turn a mean over images into infinity.
   """
-  return tf.minimum(tf.image.psnr(images, reconstructions, max_val),
-                    MAX_PSNR_DB)
+  return tf.minimum(
+    tf.image.psnr(images, reconstructions, max_val), MAX_PSNR_DB
+  )
 
 
 def psnr_of_mse_255(mse: float) -> float:
@@ -61,8 +62,12 @@ def ms_ssim_scales(height: Optional[int], width: Optional[int]) -> int:
   side = min(height, width)
   if side < MS_SSIM_FILTER_SIZE:
     return 1
-  return int(min(len(MS_SSIM_POWER_FACTORS),
-                 math.floor(math.log2(side / MS_SSIM_FILTER_SIZE)) + 1))
+  return int(
+    min(
+      len(MS_SSIM_POWER_FACTORS),
+      math.floor(math.log2(side / MS_SSIM_FILTER_SIZE)) + 1,
+    )
+  )
 
 
 def ms_ssim(images: tf.Tensor, reconstructions: tf.Tensor) -> tf.Tensor:
@@ -80,9 +85,9 @@ def ms_ssim(images: tf.Tensor, reconstructions: tf.Tensor) -> tf.Tensor:
   filter_size = MS_SSIM_FILTER_SIZE
   if images.shape[1] is not None and images.shape[2] is not None:
     filter_size = min(filter_size, images.shape[1], images.shape[2])
-  return tf.image.ssim_multiscale(images, reconstructions, 1.0,
-                                  power_factors=factors,
-                                  filter_size=filter_size)
+  return tf.image.ssim_multiscale(
+    images, reconstructions, 1.0, power_factors=factors, filter_size=filter_size
+  )
 
 
 def ms_ssim_db(value: tf.Tensor) -> tf.Tensor:
@@ -90,9 +95,13 @@ def ms_ssim_db(value: tf.Tensor) -> tf.Tensor:
   return -10.0 * tf.math.log(tf.maximum(1.0 - value, 1e-10)) / math.log(10.0)
 
 
-def image_metrics(images: tf.Tensor,
-                  decoded: tf.Tensor) -> Dict[str, tf.Tensor]:
+def image_metrics(
+  images: tf.Tensor, decoded: tf.Tensor
+) -> Dict[str, tf.Tensor]:
   """psnr, ms_ssim and ms_ssim_db ([B] each) of decoded [0, 1] images."""
   value = ms_ssim(images, decoded)
-  return {"psnr": psnr(images, decoded),
-          "ms_ssim": value, "ms_ssim_db": ms_ssim_db(value)}
+  return {
+    "psnr": psnr(images, decoded),
+    "ms_ssim": value,
+    "ms_ssim_db": ms_ssim_db(value),
+  }

@@ -21,7 +21,7 @@ import tensorflow as tf
 from yoto.utils import style_augmentation
 from yoto.utils import styles
 
-EVAL_STYLES = ('held_out', 'train', 'all')
+EVAL_STYLES = ("held_out", "train", "all")
 # Style images go through the loss network this many at a time at start-up.
 _STYLE_BATCH = 8
 
@@ -32,25 +32,30 @@ StyleTargetsFn = Callable[[tf.Tensor], Tuple[Dict[str, tf.Tensor], tf.Tensor]]
 
 def content_fingerprint(images: tf.Tensor) -> tf.Tensor:
   """A deterministic non-negative int64 per image [B, H, W, C] -> [B]."""
-  quantized = tf.cast(tf.round(tf.clip_by_value(images, 0., 1.) * 255.),
-                      tf.uint8)
+  quantized = tf.cast(
+    tf.round(tf.clip_by_value(images, 0.0, 1.0) * 255.0), tf.uint8
+  )
   digest = tf.cast(tf.fingerprint(quantized), tf.int64)  # [B, 8] bytes.
   powers = tf.constant([1 << (8 * i) for i in range(4)], tf.int64)
   return tf.reduce_sum(digest[:, :4] * powers, axis=1)
 
 
-def _targets_in_batches(style_targets: StyleTargetsFn, images: tf.Tensor
-                        ) -> Tuple[Dict[str, tf.Tensor], tf.Tensor]:
+def _targets_in_batches(
+  style_targets: StyleTargetsFn, images: tf.Tensor
+) -> Tuple[Dict[str, tf.Tensor], tf.Tensor]:
   """`style_targets(images)`, computed `_STYLE_BATCH` images at a time."""
   grams, features = {}, []
   for start in range(0, int(images.shape[0]), _STYLE_BATCH):
     batch_grams, batch_features = style_targets(
-        images[start:start + _STYLE_BATCH])
+      images[start : start + _STYLE_BATCH]
+    )
     for layer, gram in batch_grams.items():
       grams.setdefault(layer, []).append(gram)
     features.append(batch_features)
-  return ({k: tf.concat(v, 0) for k, v in grams.items()},
-          tf.concat(features, 0))
+  return (
+    {k: tf.concat(v, 0) for k, v in grams.items()},
+    tf.concat(features, 0),
+  )
 
 
 class StyleBank:
@@ -68,8 +73,12 @@ class StyleBank:
     eval_styles: int32 [E], the styles evaluation draws from.
   """
 
-  def __init__(self, style_set: styles.StyleSet, eval_styles: str,
-               style_targets: StyleTargetsFn):
+  def __init__(
+    self,
+    style_set: styles.StyleSet,
+    eval_styles: str,
+    style_targets: StyleTargetsFn,
+  ):
     """Computes every style's targets.
 
     Args:
@@ -79,14 +88,15 @@ class StyleBank:
     """
     self.style_set = style_set
     self.images = tf.constant(style_set.images)
-    self.grams, self.features = _targets_in_batches(style_targets,
-                                                    self.images)
+    self.grams, self.features = _targets_in_batches(style_targets, self.images)
     self.train_styles = tf.constant(style_set.train_indices, tf.int32)
-    self.eval_styles = tf.constant(style_set.eval_indices(eval_styles),
-                                   tf.int32)
+    self.eval_styles = tf.constant(
+      style_set.eval_indices(eval_styles), tf.int32
+    )
 
-  def indices(self, content: tf.Tensor, training: bool,
-              seed: Optional[tf.Tensor] = None) -> tf.Tensor:
+  def indices(
+    self, content: tf.Tensor, training: bool, seed: Optional[tf.Tensor] = None
+  ) -> tf.Tensor:
     """The style of each example [B]: random in training, fixed in eval.
 
     Args:
@@ -103,7 +113,8 @@ class StyleBank:
         picks = tf.random.uniform([batch], 0, count, tf.int32)
       else:
         picks = tf.random.stateless_uniform(
-            [batch], tf.cast(seed, tf.int64), 0, count, tf.int32)
+          [batch], tf.cast(seed, tf.int64), 0, count, tf.int32
+        )
       return tf.gather(self.train_styles, picks)
     count = tf.cast(tf.shape(self.eval_styles)[0], tf.int64)
     picks = tf.cast(content_fingerprint(content) % count, tf.int32)
@@ -111,19 +122,22 @@ class StyleBank:
 
   def gram_targets(self, style_indices: tf.Tensor) -> Dict[str, tf.Tensor]:
     """{style layer: [B, C, C]} of the styles `style_indices` [B]."""
-    return {layer: tf.gather(grams, style_indices)
-            for layer, grams in self.grams.items()}
+    return {
+      layer: tf.gather(grams, style_indices)
+      for layer, grams in self.grams.items()
+    }
 
-  def augmented_images(self, style_indices: tf.Tensor,
-                       seed: Optional[tf.Tensor],
-                       augmentation: style_augmentation.StyleAugmentation
-                       ) -> tf.Tensor:
+  def augmented_images(
+    self,
+    style_indices: tf.Tensor,
+    seed: Optional[tf.Tensor],
+    augmentation: style_augmentation.StyleAugmentation,
+  ) -> tf.Tensor:
     """The style images [B, h, w, 3] of `style_indices` [B], randomly
     changed by `augmentation` (a pure function of `seed` [2])."""
     images = tf.gather(self.images, style_indices)
     if seed is None:
       seed = tf.random.uniform([2], maxval=tf.int64.max, dtype=tf.int64)
     # A seed of its own, independent of the style draw's.
-    seed = tf.random.experimental.stateless_fold_in(
-        tf.cast(seed, tf.int64), 1)
+    seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 1)
     return augmentation(images, seed)

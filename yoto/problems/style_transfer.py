@@ -60,37 +60,45 @@ from yoto.weights import contract
 
 
 def _build(factory, name, **kwargs):
-  network = factory(**kwargs) if callable(factory) and not isinstance(
-      factory, tf.keras.layers.Layer) else factory
+  network = (
+    factory(**kwargs)
+    if callable(factory) and not isinstance(factory, tf.keras.layers.Layer)
+    else factory
+  )
   if not isinstance(network, tf.keras.layers.Layer):
-    raise ValueError(f'StyleTransferProblem.{name} must build a Keras layer, '
-                     f'got {network!r}.')
+    raise ValueError(
+      f"StyleTransferProblem.{name} must build a Keras layer, got {network!r}."
+    )
   return network
 
 
 class StyleTransferProblem(base.Problem):
   """Fast arbitrary style transfer conditioned on the loss weights."""
 
-  def __init__(self,
-               stylization_network: Callable[..., tf.keras.layers.Layer] =
-               networks.StylizationNetwork,
-               style_network: Callable[..., tf.keras.layers.Layer] =
-               style_encoders.LossNetworkStyleEncoder,
-               loss_network_weights: str = 'hed',
-               content_layer: str = style_losses.DEFAULT_CONTENT_LAYER,
-               style_layers: Sequence[str] = (
-                   style_losses.DEFAULT_STYLE_LAYERS),
-               styles: str = styles_lib.GENERATED,
-               style_image_size: int = 128,
-               held_out_styles: styles_lib.HeldOut = None,
-               eval_styles: str = 'held_out',
-               conditioned_losses: Optional[Sequence[str]] = None,
-               conditioning_input_offset: Optional[Sequence[float]] = None,
-               conditioning_input_scale: float = 1.0,
-               style_augmentation: Optional[
-                   style_augmentation_lib.StyleAugmentation] = None,
-               features_key: str = 'image',
-               name: Optional[str] = None):
+  def __init__(
+    self,
+    stylization_network: Callable[
+      ..., tf.keras.layers.Layer
+    ] = networks.StylizationNetwork,
+    style_network: Callable[
+      ..., tf.keras.layers.Layer
+    ] = style_encoders.LossNetworkStyleEncoder,
+    loss_network_weights: str = "hed",
+    content_layer: str = style_losses.DEFAULT_CONTENT_LAYER,
+    style_layers: Sequence[str] = (style_losses.DEFAULT_STYLE_LAYERS),
+    styles: str = styles_lib.GENERATED,
+    style_image_size: int = 128,
+    held_out_styles: styles_lib.HeldOut = None,
+    eval_styles: str = "held_out",
+    conditioned_losses: Optional[Sequence[str]] = None,
+    conditioning_input_offset: Optional[Sequence[float]] = None,
+    conditioning_input_scale: float = 1.0,
+    style_augmentation: Optional[
+      style_augmentation_lib.StyleAugmentation
+    ] = None,
+    features_key: str = "image",
+    name: Optional[str] = None,
+  ):
     """Creates the problem; networks and styles are loaded in initialize_model.
 
     Args:
@@ -135,25 +143,31 @@ class StyleTransferProblem(base.Problem):
     self.style_layers = tuple(style_layers)
     for layer in (content_layer,) + self.style_layers:
       if layer not in vgg.CONV_NAMES:
-        raise ValueError(f'Unknown VGG-16 layer {layer!r}; choose among '
-                         f'{", ".join(vgg.CONV_NAMES)}.')
+        raise ValueError(
+          f"Unknown VGG-16 layer {layer!r}; choose among "
+          f"{', '.join(vgg.CONV_NAMES)}."
+        )
     if not self.style_layers:
-      raise ValueError('StyleTransferProblem needs at least one style layer.')
+      raise ValueError("StyleTransferProblem needs at least one style layer.")
     self.style_losses = style_losses.style_loss_names(len(self.style_layers))
     if conditioned_losses is None:
       conditioned_losses = (style_losses.CONTENT_LOSS,) + self.style_losses
     unknown = set(conditioned_losses) - set(self.losses_keys)
     if unknown or not conditioned_losses:
       raise ValueError(
-          f'StyleTransferProblem.conditioned_losses must be a non-empty '
-          f'subset of {list(self.losses_keys)}; got '
-          f'{list(conditioned_losses)}.')
+        f"StyleTransferProblem.conditioned_losses must be a non-empty "
+        f"subset of {list(self.losses_keys)}; got "
+        f"{list(conditioned_losses)}."
+      )
     # The order the user gives weights in: the sorted loss order.
     self.conditioned_losses = tuple(
-        n for n in sorted(self.losses_keys) if n in conditioned_losses)
+      n for n in sorted(self.losses_keys) if n in conditioned_losses
+    )
     if eval_styles not in style_bank.EVAL_STYLES:
-      raise ValueError(f'StyleTransferProblem.eval_styles must be one of '
-                       f'{style_bank.EVAL_STYLES}, got {eval_styles!r}.')
+      raise ValueError(
+        f"StyleTransferProblem.eval_styles must be one of "
+        f"{style_bank.EVAL_STYLES}, got {eval_styles!r}."
+      )
     self._stylization_factory = stylization_network
     self._style_network_factory = style_network
     self.loss_network_weights = loss_network_weights
@@ -162,14 +176,20 @@ class StyleTransferProblem(base.Problem):
     self.held_out_styles = held_out_styles
     self.eval_styles = eval_styles
     self.conditioning_input_offset = contract.check_input_offset(
-        conditioning_input_offset, len(self.losses_keys),
-        'StyleTransferProblem', sorted(self.losses_keys))
+      conditioning_input_offset,
+      len(self.losses_keys),
+      "StyleTransferProblem",
+      sorted(self.losses_keys),
+    )
     self.conditioning_input_scale = contract.check_input_scale(
-        conditioning_input_scale, 'StyleTransferProblem')
+      conditioning_input_scale, "StyleTransferProblem"
+    )
     if style_augmentation is not None and not callable(style_augmentation):
-      raise ValueError('StyleTransferProblem.style_augmentation must be None '
-                       'or a StyleAugmentation (gin: @StyleAugmentation()), '
-                       f'got {style_augmentation!r}.')
+      raise ValueError(
+        "StyleTransferProblem.style_augmentation must be None "
+        "or a StyleAugmentation (gin: @StyleAugmentation()), "
+        f"got {style_augmentation!r}."
+      )
     self.style_augmentation = style_augmentation
     self.features_key = features_key
     self.stylization_network = None
@@ -177,7 +197,7 @@ class StyleTransferProblem(base.Problem):
     self.image_shape = None
     self.num_conditioning_inputs = None
     self.style_bank = None
-    self._loss_network_metadata = 'null'
+    self._loss_network_metadata = "null"
     self._loss_network = None
 
   @property
@@ -203,40 +223,54 @@ class StyleTransferProblem(base.Problem):
   def initialize_model(self, element_spec, num_conditioning_inputs):
     if self.features_key not in element_spec:
       raise ValueError(
-          f'StyleTransferProblem.features_key={self.features_key!r} is not a '
-          f'feature of the dataset; it has {sorted(element_spec)}.')
+        f"StyleTransferProblem.features_key={self.features_key!r} is not a "
+        f"feature of the dataset; it has {sorted(element_spec)}."
+      )
     self.image_shape = tuple(element_spec[self.features_key].shape[1:])
     if len(self.image_shape) != 3 or self.image_shape[-1] != 3:
-      raise ValueError('Style transfer needs RGB content images [H, W, 3]; '
-                       f'the dataset gives {self.image_shape}.')
+      raise ValueError(
+        "Style transfer needs RGB content images [H, W, 3]; "
+        f"the dataset gives {self.image_shape}."
+      )
     n = len(self.losses_keys)
     if num_conditioning_inputs not in (None, n):
-      raise ValueError(f'The style-transfer model is conditioned on all {n} '
-                       f'loss weights, got {num_conditioning_inputs}.')
+      raise ValueError(
+        f"The style-transfer model is conditioned on all {n} "
+        f"loss weights, got {num_conditioning_inputs}."
+      )
     self.num_conditioning_inputs = num_conditioning_inputs
     weights = vgg.read_vgg16_weights(self.loss_network_weights)
     # A JSON string: a dict attribute would become a tracked wrapper.
     self._loss_network_metadata = json.dumps(weights.metadata())
     loss_network = vgg.Vgg16Features(
-        weights, vgg.deepest((self.content_layer,) + self.style_layers))
+      weights, vgg.deepest((self.content_layer,) + self.style_layers)
+    )
     self._loss_network = untracked.Untracked(loss_network)
-    self.style_network = _build(self._style_network_factory, 'style_network',
-                                loss_network=loss_network)
-    self.stylization_network = _build(self._stylization_factory,
-                                      'stylization_network')
+    self.style_network = _build(
+      self._style_network_factory, "style_network", loss_network=loss_network
+    )
+    self.stylization_network = _build(
+      self._stylization_factory, "stylization_network"
+    )
     self.style_bank = style_bank.StyleBank(
-        styles_lib.load_style_set(self.styles, self.style_image_size,
-                                  self.held_out_styles),
-        self.eval_styles, self.style_targets)
+      styles_lib.load_style_set(
+        self.styles, self.style_image_size, self.held_out_styles
+      ),
+      self.eval_styles,
+      self.style_targets,
+    )
     self._build_variables()
 
-  def style_targets(self, style_images: tf.Tensor
-                    ) -> Tuple[Dict[str, tf.Tensor], tf.Tensor]:
+  def style_targets(
+    self, style_images: tf.Tensor
+  ) -> Tuple[Dict[str, tf.Tensor], tf.Tensor]:
     """Gram matrices {layer: [B, C, C]} and the style network's frozen
     features of style images [B, h, w, 3], from one loss-network pass."""
     features = self.loss_network(style_images, self.style_layers)
-    return (style_losses.style_grams(features, self.style_layers),
-            self.style_network.frozen_features(style_images, features))
+    return (
+      style_losses.style_grams(features, self.style_layers),
+      self.style_network.frozen_features(style_images, features),
+    )
 
   def _build_variables(self):
     """One forward pass at a small size creates every trainable variable."""
@@ -249,27 +283,35 @@ class StyleTransferProblem(base.Problem):
   # --------------------------------------------------------------------------
   # The model.
 
-  def conditioned_inputs(self, inputs_extra: Optional[tf.Tensor]
-                         ) -> Optional[tf.Tensor]:
+  def conditioned_inputs(
+    self, inputs_extra: Optional[tf.Tensor]
+  ) -> Optional[tf.Tensor]:
     """The columns of `inputs_extra` [B, n_losses] the network sees, centred
     and scaled by `conditioning_input_offset` and `_scale`."""
     if inputs_extra is None:
       return None
     inputs_extra = contract.offset_and_scale(
-        inputs_extra, self.conditioning_input_offset,
-        self.conditioning_input_scale)
+      inputs_extra,
+      self.conditioning_input_offset,
+      self.conditioning_input_scale,
+    )
     names = sorted(self.losses_keys)
     columns = [names.index(n) for n in self.conditioned_losses]
     return tf.gather(inputs_extra, columns, axis=1)
 
   def embed_styles(self, style_images: tf.Tensor) -> tf.Tensor:
     """Style embeddings [B, E] of style images [B, h, w, 3] in [0, 1]."""
-    return self.style_network(self.style_network.frozen_features(style_images),
-                              training=False)
+    return self.style_network(
+      self.style_network.frozen_features(style_images), training=False
+    )
 
-  def stylize(self, content: tf.Tensor, style_embedding: tf.Tensor,
-              inputs_extra: Optional[tf.Tensor] = None,
-              training: bool = False) -> tf.Tensor:
+  def stylize(
+    self,
+    content: tf.Tensor,
+    style_embedding: tf.Tensor,
+    inputs_extra: Optional[tf.Tensor] = None,
+    training: bool = False,
+  ) -> tf.Tensor:
     """Stylized images [B, H, W, 3] in (0, 1).
 
     Args:
@@ -280,27 +322,38 @@ class StyleTransferProblem(base.Problem):
       training: batch statistics in the batch norms (and their moving
         averages updated); only the training step sets it.
     """
-    return self.stylization_network(content, style_embedding,
-                                    self.conditioned_inputs(inputs_extra),
-                                    training=training)
+    return self.stylization_network(
+      content,
+      style_embedding,
+      self.conditioned_inputs(inputs_extra),
+      training=training,
+    )
 
-  def stylize_with_styles(self, content, style_indices, inputs_extra=None,
-                          training=False):
+  def stylize_with_styles(
+    self, content, style_indices, inputs_extra=None, training=False
+  ):
     """Stylizes with styles of the style set, given by index [B]."""
     frozen = tf.gather(self.style_bank.features, style_indices)
-    return self.stylize(content,
-                        self.style_network(frozen, training=training),
-                        inputs_extra, training)
+    return self.stylize(
+      content,
+      self.style_network(frozen, training=training),
+      inputs_extra,
+      training,
+    )
 
-  def style_indices(self, content: tf.Tensor, training: bool,
-                    seed: Optional[tf.Tensor] = None) -> tf.Tensor:
+  def style_indices(
+    self, content: tf.Tensor, training: bool, seed: Optional[tf.Tensor] = None
+  ) -> tf.Tensor:
     """The style of each example [B]: random in training, fixed in eval."""
     return self.style_bank.indices(content, training, seed)
 
-  def losses(self, stylized: tf.Tensor, content: tf.Tensor,
-             style_indices: tf.Tensor,
-             style_grams: Optional[Dict[str, tf.Tensor]] = None
-             ) -> Dict[str, tf.Tensor]:
+  def losses(
+    self,
+    stylized: tf.Tensor,
+    content: tf.Tensor,
+    style_indices: tf.Tensor,
+    style_grams: Optional[Dict[str, tf.Tensor]] = None,
+  ) -> Dict[str, tf.Tensor]:
     """The six per-example losses [B] of stylized images.
 
     The style targets are the Gram matrices of the style set's images
@@ -310,25 +363,34 @@ class StyleTransferProblem(base.Problem):
     if style_grams is None:
       style_grams = self.style_bank.gram_targets(style_indices)
     return style_losses.per_example_losses(
-        self.loss_network, stylized, content, style_grams, self.content_layer,
-        self.style_layers)
+      self.loss_network,
+      stylized,
+      content,
+      style_grams,
+      self.content_layer,
+      self.style_layers,
+    )
 
-  def losses_and_metrics(self, features, inputs_extra=None, training=False,
-                         seed=None):
+  def losses_and_metrics(
+    self, features, inputs_extra=None, training=False, seed=None
+  ):
     content = features[self.features_key]
     indices = self.style_indices(content, training, seed)
     if training and self.style_augmentation is not None:
-      grams, frozen = self.style_targets(self.style_bank.augmented_images(
-          indices, seed, self.style_augmentation))
+      grams, frozen = self.style_targets(
+        self.style_bank.augmented_images(indices, seed, self.style_augmentation)
+      )
       embedding = self.style_network(frozen, training=training)
       stylized = self.stylize(content, embedding, inputs_extra, training)
       losses = self.losses(stylized, content, indices, grams)
     else:
-      stylized = self.stylize_with_styles(content, indices, inputs_extra,
-                                          training)
+      stylized = self.stylize_with_styles(
+        content, indices, inputs_extra, training
+      )
       losses = self.losses(stylized, content, indices)
-    metrics = {'style_losses_sum': tf.add_n(
-        [losses[n] for n in self.style_losses])}
+    metrics = {
+      "style_losses_sum": tf.add_n([losses[n] for n in self.style_losses])
+    }
     return losses, metrics
 
   def image_summaries(self, features, inputs_extra):
@@ -336,9 +398,9 @@ class StyleTransferProblem(base.Problem):
     indices = self.style_indices(content, training=False)
     style = tf.gather(self.style_bank.images, indices)
     return {
-        'content': content,
-        'style': tf.image.resize(style, tf.shape(content)[1:3]),
-        'stylized': self.stylize_with_styles(content, indices, inputs_extra),
+      "content": content,
+      "style": tf.image.resize(style, tf.shape(content)[1:3]),
+      "stylized": self.stylize_with_styles(content, indices, inputs_extra),
     }
 
   def export_module(self, conditioning):

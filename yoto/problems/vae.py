@@ -40,8 +40,10 @@ NetworkFactory = Union[Callable[[], tf.keras.Model], tf.keras.Model]
 def _make_network(factory: NetworkFactory, name: str) -> tf.keras.Model:
   network = factory if isinstance(factory, tf.keras.Model) else factory()
   if not isinstance(network, tf.keras.Model):
-    raise ValueError(f"ConditionalVaeProblem.{name} must build a Keras model "
-                     f"(e.g. @{name}/ConditionalConvnet), got {network!r}.")
+    raise ValueError(
+      f"ConditionalVaeProblem.{name} must build a Keras model "
+      f"(e.g. @{name}/ConditionalConvnet), got {network!r}."
+    )
   return network
 
 
@@ -52,12 +54,18 @@ class ConditionalVaeProblem(base.Problem):
   # Figure 3 of the paper: inputs, reconstructions and samples across β.
   after_run_plot = "grid"
 
-  def __init__(self, encoder: NetworkFactory, decoder: NetworkFactory,
-               latent_dimensions: int, features_key: str = "image",
-               output_distribution: str = "gaussian", epsilon: float = 1e-6,
-               conditioning_input_offset: Optional[Sequence[float]] = None,
-               conditioning_input_scale: float = 1.0,
-               name: Optional[str] = None):
+  def __init__(
+    self,
+    encoder: NetworkFactory,
+    decoder: NetworkFactory,
+    latent_dimensions: int,
+    features_key: str = "image",
+    output_distribution: str = "gaussian",
+    epsilon: float = 1e-6,
+    conditioning_input_offset: Optional[Sequence[float]] = None,
+    conditioning_input_scale: float = 1.0,
+    name: Optional[str] = None,
+  ):
     """Creates the problem; networks are built in `initialize_model`.
 
     Args:
@@ -81,11 +89,14 @@ class ConditionalVaeProblem(base.Problem):
     super().__init__(name=name)
     if output_distribution not in OUTPUT_DISTRIBUTIONS:
       raise ValueError(
-          f"ConditionalVaeProblem.output_distribution must be one of "
-          f"{OUTPUT_DISTRIBUTIONS}, got {output_distribution!r}.")
+        f"ConditionalVaeProblem.output_distribution must be one of "
+        f"{OUTPUT_DISTRIBUTIONS}, got {output_distribution!r}."
+      )
     if not isinstance(latent_dimensions, int) or latent_dimensions <= 0:
-      raise ValueError("ConditionalVaeProblem.latent_dimensions must be a "
-                       f"positive int, got {latent_dimensions!r}.")
+      raise ValueError(
+        "ConditionalVaeProblem.latent_dimensions must be a "
+        f"positive int, got {latent_dimensions!r}."
+      )
     self._encoder_factory = encoder
     self._decoder_factory = decoder
     self.latent_dimensions = latent_dimensions
@@ -93,10 +104,14 @@ class ConditionalVaeProblem(base.Problem):
     self.output_distribution = output_distribution
     self.epsilon = epsilon
     self.conditioning_input_offset = contract.check_input_offset(
-        conditioning_input_offset, len(self.losses_keys),
-        "ConditionalVaeProblem", self.losses_keys)
+      conditioning_input_offset,
+      len(self.losses_keys),
+      "ConditionalVaeProblem",
+      self.losses_keys,
+    )
     self.conditioning_input_scale = contract.check_input_scale(
-        conditioning_input_scale, "ConditionalVaeProblem")
+      conditioning_input_scale, "ConditionalVaeProblem"
+    )
     self.encoder = None
     self.decoder = None
     self.image_shape = None
@@ -109,13 +124,15 @@ class ConditionalVaeProblem(base.Problem):
   def initialize_model(self, element_spec, num_conditioning_inputs):
     if self.features_key not in element_spec:
       raise ValueError(
-          f"ConditionalVaeProblem.features_key={self.features_key!r} is not a "
-          f"feature of the dataset; it has {sorted(element_spec)}.")
+        f"ConditionalVaeProblem.features_key={self.features_key!r} is not a "
+        f"feature of the dataset; it has {sorted(element_spec)}."
+      )
     self.image_shape = tuple(element_spec[self.features_key].shape[1:])
     if len(self.image_shape) != 3 or None in self.image_shape:
       raise ValueError(
-          f"The VAE needs images of a fixed [H, W, C] shape, got "
-          f"{self.image_shape}; crop or resize them in `preprocess`.")
+        f"The VAE needs images of a fixed [H, W, C] shape, got "
+        f"{self.image_shape}; crop or resize them in `preprocess`."
+      )
     self.num_conditioning_inputs = num_conditioning_inputs
     self.encoder = _make_network(self._encoder_factory, "encoder")
     self.decoder = _make_network(self._decoder_factory, "decoder")
@@ -132,37 +149,45 @@ class ConditionalVaeProblem(base.Problem):
     code, _ = self.encoder(images, self._dummy_inputs_extra(2))
     if code.shape[-1] != 2 * self.latent_dimensions:
       raise ValueError(
-          f"The encoder emits {code.shape[-1]} numbers per position but "
-          f"latent_dimensions={self.latent_dimensions} needs "
-          f"{2 * self.latent_dimensions} (means and stds); set the last of "
-          "encoder/ConditionalConvnet.fc_layer_sizes to twice the latent size.")
-    outputs, _ = self.decoder(code[..., :self.latent_dimensions],
-                              self._dummy_inputs_extra(2))
+        f"The encoder emits {code.shape[-1]} numbers per position but "
+        f"latent_dimensions={self.latent_dimensions} needs "
+        f"{2 * self.latent_dimensions} (means and stds); set the last of "
+        "encoder/ConditionalConvnet.fc_layer_sizes to twice the latent size."
+      )
+    outputs, _ = self.decoder(
+      code[..., : self.latent_dimensions], self._dummy_inputs_extra(2)
+    )
     channels = self.image_shape[-1]
     expected = self.image_shape[:-1] + (
-        2 * channels if self.output_distribution == "gaussian" else channels,)
+      2 * channels if self.output_distribution == "gaussian" else channels,
+    )
     if tuple(outputs.shape[1:]) != expected:
       raise ValueError(
-          f"The decoder emits {tuple(outputs.shape[1:])} per example but a "
-          f"{self.output_distribution} likelihood of {self.image_shape} images "
-          f"needs {expected}; check decoder/ConditionalConvnet.channels_out, "
-          "num_blocks and upconv_reshape_size.")
+        f"The decoder emits {tuple(outputs.shape[1:])} per example but a "
+        f"{self.output_distribution} likelihood of {self.image_shape} images "
+        f"needs {expected}; check decoder/ConditionalConvnet.channels_out, "
+        "num_blocks and upconv_reshape_size."
+      )
 
   def _network_inputs(self, inputs_extra):
     """`inputs_extra` [B, 2] centred and scaled as configured (or None)."""
     if inputs_extra is None:
       return None
     return contract.offset_and_scale(
-        inputs_extra, self.conditioning_input_offset,
-        self.conditioning_input_scale)
+      inputs_extra,
+      self.conditioning_input_offset,
+      self.conditioning_input_scale,
+    )
 
   def posterior(self, images, inputs_extra=None, training=False):
     """q(z | x): a diagonal Gaussian with batch shape [B] and event [L]."""
-    code, endpoints = self.encoder(images, self._network_inputs(inputs_extra),
-                                   training=training)
+    code, endpoints = self.encoder(
+      images, self._network_inputs(inputs_extra), training=training
+    )
     # Mixed precision: the distribution (KL, samples) is float32.
-    code = tf.reshape(tf.cast(code, tf.float32),
-                      [-1, 2 * self.latent_dimensions])
+    code = tf.reshape(
+      tf.cast(code, tf.float32), [-1, 2 * self.latent_dimensions]
+    )
     mean, raw_std = tf.split(code, 2, axis=-1)
     std = tf.nn.softplus(raw_std) + self.epsilon
     return tfd.MultivariateNormalDiag(loc=mean, scale_diag=std), endpoints
@@ -170,23 +195,27 @@ class ConditionalVaeProblem(base.Problem):
   def likelihood(self, latents, inputs_extra=None, training=False):
     """p(x | z): independent over pixels, batch shape [B], event [H, W, C]."""
     outputs, endpoints = self.decoder(
-        latents, self._network_inputs(inputs_extra), training=training)
+      latents, self._network_inputs(inputs_extra), training=training
+    )
     outputs = tf.cast(outputs, tf.float32)  # Mixed precision: float32 log p.
     if self.output_distribution == "gaussian":
       mean, raw_std = tf.split(outputs, 2, axis=-1)
-      pixels = tfd.Normal(loc=mean,
-                          scale=tf.nn.softplus(raw_std) + self.epsilon)
+      pixels = tfd.Normal(
+        loc=mean, scale=tf.nn.softplus(raw_std) + self.epsilon
+      )
     else:
       pixels = tfd.Bernoulli(logits=outputs, dtype=tf.float32)
     return tfd.Independent(pixels, reinterpreted_batch_ndims=3), endpoints
 
   def prior(self):
     return tfd.MultivariateNormalDiag(
-        loc=tf.zeros([self.latent_dimensions]),
-        scale_diag=tf.ones([self.latent_dimensions]))
+      loc=tf.zeros([self.latent_dimensions]),
+      scale_diag=tf.ones([self.latent_dimensions]),
+    )
 
-  def losses_and_metrics(self, features, inputs_extra=None, training=False,
-                         seed=None):
+  def losses_and_metrics(
+    self, features, inputs_extra=None, training=False, seed=None
+  ):
     images = features[self.features_key]
     posterior, _ = self.posterior(images, inputs_extra, training)
     if seed is None:
@@ -195,8 +224,8 @@ class ConditionalVaeProblem(base.Problem):
       latents = posterior.sample(seed=tf.cast(seed, tf.int32))  # TFP's dtype.
     likelihood, _ = self.likelihood(latents, inputs_extra, training)
     losses = {
-        "reconstruction_loss": -likelihood.log_prob(images),
-        "kl_loss": tfd.kl_divergence(posterior, self.prior()),
+      "reconstruction_loss": -likelihood.log_prob(images),
+      "kl_loss": tfd.kl_divergence(posterior, self.prior()),
     }
     return losses, {}
 
@@ -210,8 +239,8 @@ class ConditionalVaeProblem(base.Problem):
     mean = posterior.mean()
     likelihood, dec_endpoints = self.likelihood(mean, inputs_extra)
     extras = {
-        "latent_means": mean,
-        "latent_log_sigmas": tf.math.log(posterior.stddev()),
+      "latent_means": mean,
+      "latent_log_sigmas": tf.math.log(posterior.stddev()),
     }
     extras.update(self._decoded_extras(likelihood, "reconstruction"))
     extras.update(_prefixed(enc_endpoints, "encoder_"))
@@ -235,10 +264,14 @@ class ConditionalVaeProblem(base.Problem):
     images = features[self.features_key]
     reconstructions, _ = self.reconstruct(images, inputs_extra)
     noise = tf.random.stateless_normal(
-        [tf.shape(images)[0], self.latent_dimensions], seed=[0, 0])
+      [tf.shape(images)[0], self.latent_dimensions], seed=[0, 0]
+    )
     samples, _ = self.sample(noise, inputs_extra)
-    return {"inputs": images, "reconstructions": reconstructions,
-            "samples": samples}
+    return {
+      "inputs": images,
+      "reconstructions": reconstructions,
+      "samples": samples,
+    }
 
   def export_module(self, conditioning):
     return vae_export.VaeExportModule(self, conditioning)
@@ -246,4 +279,3 @@ class ConditionalVaeProblem(base.Problem):
 
 def _prefixed(endpoints: Mapping[str, tf.Tensor], prefix: str):
   return {prefix + k: v for k, v in endpoints.items()}
-

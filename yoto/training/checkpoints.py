@@ -26,8 +26,7 @@ DAMAGED_DIR = "damaged_checkpoints"
 _STEP = re.compile(r"-(\d+)$")
 # What reading a damaged checkpoint raises: TensorFlow's errors, and the
 # IndexError / ValueError / RuntimeError its reader maps some of them to.
-READ_ERRORS = (tf.errors.OpError, IndexError, ValueError, RuntimeError,
-               OSError)
+READ_ERRORS = (tf.errors.OpError, IndexError, ValueError, RuntimeError, OSError)
 
 
 class NoReadableCheckpointError(RuntimeError):
@@ -38,7 +37,7 @@ def _prefix_of(path: str) -> str:
   """'dir/ckpt-6.data-00000-of-00001' or 'dir/ckpt-6.index' -> 'dir/ckpt-6'."""
   for marker in (".index", ".data-"):
     if marker in os.path.basename(path):
-      return path[:path.rindex(marker)]
+      return path[: path.rindex(marker)]
   return path
 
 
@@ -58,16 +57,21 @@ def checkpoint_prefixes(model_dir: str) -> List[str]:
   try:
     state = tf.train.get_checkpoint_state(model_dir)
   except READ_ERRORS as e:
-    logging.warning("The checkpoint state file in %s is unreadable (%s); "
-                    "looking at the checkpoint files instead.", model_dir, e)
+    logging.warning(
+      "The checkpoint state file in %s is unreadable (%s); "
+      "looking at the checkpoint files instead.",
+      model_dir,
+      e,
+    )
     state = None
   if state is not None:
     for path in state.all_model_checkpoint_paths:
       if not os.path.isabs(path):
         path = os.path.join(model_dir, path)
       prefixes.add(path)
-  for path in glob.glob(os.path.join(glob.escape(model_dir), "*.index")) + \
-      glob.glob(os.path.join(glob.escape(model_dir), "*.data-*")):
+  for path in glob.glob(
+    os.path.join(glob.escape(model_dir), "*.index")
+  ) + glob.glob(os.path.join(glob.escape(model_dir), "*.data-*")):
     prefixes.add(_prefix_of(path))
   return sorted(prefixes, key=lambda p: (_step_of(p), p))
 
@@ -95,15 +99,21 @@ def damage(prefix: str) -> Optional[str]:
   try:
     # RestoreV2 reads (and checksums) every tensor, variants such as the
     # input iterator's state included, which the reader cannot return.
-    tf.raw_ops.RestoreV2(prefix=prefix, tensor_names=names,
-                         shape_and_slices=[""] * len(names),
-                         dtypes=[dtypes[n] for n in names])
+    tf.raw_ops.RestoreV2(
+      prefix=prefix,
+      tensor_names=names,
+      shape_and_slices=[""] * len(names),
+      dtypes=[dtypes[n] for n in names],
+    )
   except READ_ERRORS as e:
-    shards = sorted(os.path.basename(p)
-                    for p in glob.glob(glob.escape(prefix) + ".data-*"))
-    return (f"its data files {os.path.basename(prefix)}.data-* ("
-            f"{', '.join(shards) or 'none present'}) are truncated, damaged "
-            f"or incomplete ({_first_line(e)})")
+    shards = sorted(
+      os.path.basename(p) for p in glob.glob(glob.escape(prefix) + ".data-*")
+    )
+    return (
+      f"its data files {os.path.basename(prefix)}.data-* ("
+      f"{', '.join(shards) or 'none present'}) are truncated, damaged "
+      f"or incomplete ({_first_line(e)})"
+    )
   return None
 
 
@@ -120,8 +130,9 @@ def set_aside(prefix: str, model_dir: str) -> str:
   return target
 
 
-def newest_readable(model_dir: str, set_aside_damaged: bool = False
-                    ) -> Optional[str]:
+def newest_readable(
+  model_dir: str, set_aside_damaged: bool = False
+) -> Optional[str]:
   """The newest checkpoint of model_dir that reads completely.
 
   Damaged newer checkpoints are logged (naming the file and what is wrong)
@@ -143,27 +154,38 @@ def newest_readable(model_dir: str, set_aside_damaged: bool = False
     if problem is None:
       break
     problems.append((prefix, problem))
-    logging.warning("Checkpoint %s cannot be read: %s. Trying the previous "
-                    "one.", prefix, problem)
+    logging.warning(
+      "Checkpoint %s cannot be read: %s. Trying the previous one.",
+      prefix,
+      problem,
+    )
   else:
     if problems:
       listing = "; ".join(f"{p}: {why}" for p, why in problems)
       raise NoReadableCheckpointError(
-          f"None of the {len(problems)} checkpoints in {model_dir} can be "
-          f"read ({listing}). Nothing was changed. Restore the files from a "
-          "backup, or move them away to start training from step 0.")
+        f"None of the {len(problems)} checkpoints in {model_dir} can be "
+        f"read ({listing}). Nothing was changed. Restore the files from a "
+        "backup, or move them away to start training from step 0."
+      )
     return None
   if problems and set_aside_damaged:
     for damaged, _ in problems:
       target = set_aside(damaged, model_dir)
-    kept = prefixes[:prefixes.index(prefix) + 1]
+    kept = prefixes[: prefixes.index(prefix) + 1]
     tf.compat.v1.train.update_checkpoint_state(
-        model_dir, prefix,
-        all_model_checkpoint_paths=kept)
-    logging.warning("Resuming from %s; moved the %d damaged newer "
-                    "checkpoint(s) %s into %s.", prefix, len(problems),
-                    [os.path.basename(p) for p, _ in problems], target)
+      model_dir, prefix, all_model_checkpoint_paths=kept
+    )
+    logging.warning(
+      "Resuming from %s; moved the %d damaged newer checkpoint(s) %s into %s.",
+      prefix,
+      len(problems),
+      [os.path.basename(p) for p, _ in problems],
+      target,
+    )
   elif problems:
-    logging.warning("Using %s; skipped the damaged newer checkpoint(s) %s.",
-                    prefix, [os.path.basename(p) for p, _ in problems])
+    logging.warning(
+      "Using %s; skipped the damaged newer checkpoint(s) %s.",
+      prefix,
+      [os.path.basename(p) for p, _ in problems],
+    )
   return prefix

@@ -25,11 +25,17 @@ DatasetFn = Callable[[tf.distribute.InputContext], tf.data.Dataset]
 class Evaluator:
   """Evaluates a trained `MultiLossOptimizer` at fixed weight vectors."""
 
-  def __init__(self, strategy: tf.distribute.Strategy, multi_loss_optimizer,
-               eval_weights: Sequence[Dict[str, float]],
-               split_dataset_fns: Mapping[str, DatasetFn], eval_steps: int,
-               model_dir: Optional[str], model_kind: str = "yoto",
-               num_image_weights: int = 3):
+  def __init__(
+    self,
+    strategy: tf.distribute.Strategy,
+    multi_loss_optimizer,
+    eval_weights: Sequence[Dict[str, float]],
+    split_dataset_fns: Mapping[str, DatasetFn],
+    eval_steps: int,
+    model_dir: Optional[str],
+    model_kind: str = "yoto",
+    num_image_weights: int = 3,
+  ):
     """Creates the evaluator.
 
     Args:
@@ -44,14 +50,16 @@ class Evaluator:
       num_image_weights: how many eval weights get TensorBoard images.
     """
     if eval_steps <= 0:
-      raise ValueError(f"experiment.eval_steps must be positive, got "
-                       f"{eval_steps}.")
+      raise ValueError(
+        f"experiment.eval_steps must be positive, got {eval_steps}."
+      )
     self.strategy = strategy
     self.mlo = multi_loss_optimizer
     self.names = multi_loss_optimizer.losses_names
     self.eval_weights = [dict(w) for w in eval_weights]
     self.weights = tf.constant(
-        distributions.weights_matrix(self.eval_weights, self.names))
+      distributions.weights_matrix(self.eval_weights, self.names)
+    )
     self.split_dataset_fns = dict(split_dataset_fns)
     self.eval_steps = eval_steps
     self.model_dir = model_dir
@@ -64,46 +72,61 @@ class Evaluator:
       seed = tf.stack([tf.constant(17, tf.int64), batch_index])
       values = self.mlo.eval_losses_and_metrics(features, self.weights, seed)
       count = tf.shape(next(iter(features.values())))[0]
-      return ({k: tf.reduce_sum(v, axis=1) for k, v in values.items()},
-              count)
+      return ({k: tf.reduce_sum(v, axis=1) for k, v in values.items()}, count)
+
     sums, count = self.strategy.run(replica_fn, args=(features,))
-    reduce = lambda x: self.strategy.reduce(tf.distribute.ReduceOp.SUM, x,
-                                            axis=None)
+    reduce = lambda x: self.strategy.reduce(
+      tf.distribute.ReduceOp.SUM, x, axis=None
+    )
     return {k: reduce(v) for k, v in sums.items()}, reduce(count)
 
   def evaluate_split(self, split: str) -> Dict[str, np.ndarray]:
     """Mean of every value over the split: name -> [K] array."""
     dataset = self.strategy.distribute_datasets_from_function(
-        lambda ctx: self.split_dataset_fns[split](ctx).take(self.eval_steps))
+      lambda ctx: self.split_dataset_fns[split](ctx).take(self.eval_steps)
+    )
     totals, count = None, 0
     for index, features in enumerate(dataset):
       sums, n = self._compiled_step(features, tf.constant(index, tf.int64))
       sums = {k: v.numpy() for k, v in sums.items()}
-      totals = sums if totals is None else {
-          k: totals[k] + sums[k] for k in totals}
+      totals = (
+        sums if totals is None else {k: totals[k] + sums[k] for k in totals}
+      )
       count += int(n)
     if not count:
-      raise ValueError(f"The {split!r} split produced no batches; is it "
-                       "smaller than one eval batch?")
+      raise ValueError(
+        f"The {split!r} split produced no batches; is it "
+        "smaller than one eval batch?"
+      )
     means = {k: v / count for k, v in totals.items()}
     means["num_examples"] = count
     return means
 
   def evaluate(self, step: int) -> List[dict]:
-    """Evaluates every split; writes summaries and metrics rows; returns rows.
-    """
+    """Evaluates every split; writes summaries and metrics rows; returns rows."""
     rows = []
     for split in self.split_dataset_fns:
       means = self.evaluate_split(split)
       count = means.pop("num_examples")
       for k, weights in enumerate(self.eval_weights):
-        rows.append({
-            "step": int(step), "split": split, "weights": weights,
+        rows.append(
+          {
+            "step": int(step),
+            "split": split,
+            "weights": weights,
             "values": {name: float(v[k]) for name, v in means.items()},
-            "num_examples": count, "model": self.model_kind,
-            **self._train_weights_field()})
-      logging.info("eval step %d %s (%d examples): %s", step, split, count,
-                   _summarise(rows[-len(self.eval_weights):]))
+            "num_examples": count,
+            "model": self.model_kind,
+            **self._train_weights_field(),
+          }
+        )
+      logging.info(
+        "eval step %d %s (%d examples): %s",
+        step,
+        split,
+        count,
+        _summarise(rows[-len(self.eval_weights) :]),
+      )
     if self.model_dir:
       self._write_summaries(step, rows)
       results.append_rows(results.metrics_path(self.model_dir), rows)
@@ -117,7 +140,8 @@ class Evaluator:
   def _write_summaries(self, step, rows):
     for split in self.split_dataset_fns:
       writer = tf.summary.create_file_writer(
-          os.path.join(self.model_dir, f"eval_{split}"))
+        os.path.join(self.model_dir, f"eval_{split}")
+      )
       with writer.as_default(step=step):
         for row in (r for r in rows if r["split"] == split):
           label = _weights_label(row["weights"])
@@ -135,20 +159,23 @@ class Evaluator:
     """Image grids (inputs, reconstructions, samples) at a few eval weights."""
     if not self.num_image_weights:
       return
-    features = next(iter(self.split_dataset_fns[split](
-        tf.distribute.InputContext())))
+    features = next(
+      iter(self.split_dataset_fns[split](tf.distribute.InputContext()))
+    )
     for k in self._image_weight_indices():
-      weights = self.weights[k:k + 1]
+      weights = self.weights[k : k + 1]
       batch = tf.shape(next(iter(features.values())))[0]
       inputs_extra = None
       if self.mlo.conditioning.is_conditioned:
         inputs_extra = self.mlo.conditioning.weights_to_inputs_extra(
-            weights[0], batch_size=batch, check_range=False)
+          weights[0], batch_size=batch, check_range=False
+        )
       images = self.mlo.problem.image_summaries(features, inputs_extra)
       label = _weights_label(self.eval_weights[k])
       for name, value in images.items():
-        tf.summary.image(f"{name}/{label}", _to_unit_range(value),
-                         max_outputs=8)
+        tf.summary.image(
+          f"{name}/{label}", _to_unit_range(value), max_outputs=8
+        )
 
 
 def _to_unit_range(images):
@@ -168,7 +195,7 @@ def _summarise(rows):
   parts = []
   for row in rows:
     values = row["values"]
-    parts.append(f"[{_weights_label(row['weights'])}] full_loss="
-                 f"{values['full_loss']:.4g}")
+    parts.append(
+      f"[{_weights_label(row['weights'])}] full_loss={values['full_loss']:.4g}"
+    )
   return "; ".join(parts)
-

@@ -45,6 +45,7 @@ FINISHED_FILE = "FINISHED"
 @dataclasses.dataclass
 class RuntimeOptions:
   """Command-line choices that are not part of an experiment's config."""
+
   strategy: Optional[tf.distribute.Strategy] = None
   seed: int = 0
   validation_percent: int = 20
@@ -62,6 +63,7 @@ class RuntimeOptions:
 @dataclasses.dataclass
 class ExperimentResult:
   """Where a run left its artifacts."""
+
   model_dir: str
   final_step: int = 0
   hub_module: Optional[str] = None
@@ -78,141 +80,204 @@ def finished_path(model_dir: str) -> str:
   return os.path.join(model_dir, FINISHED_FILE)
 
 
-def eval_splits(eval_on_test: bool
-                ) -> Dict[str, data_sources.DatasetSplit]:
+def eval_splits(eval_on_test: bool) -> Dict[str, data_sources.DatasetSplit]:
   if eval_on_test:
-    return {"train_full": data_sources.DatasetSplit.TRAIN_FULL,
-            "test": data_sources.DatasetSplit.TEST}
-  return {"train": data_sources.DatasetSplit.TRAIN,
-          "valid": data_sources.DatasetSplit.VALID}
+    return {
+      "train_full": data_sources.DatasetSplit.TRAIN_FULL,
+      "test": data_sources.DatasetSplit.TEST,
+    }
+  return {
+    "train": data_sources.DatasetSplit.TRAIN,
+    "valid": data_sources.DatasetSplit.VALID,
+  }
 
 
 @precision.with_policy_argument  # Builds everything under that policy.
-def experiment(model_dir: str, schedule: str,
-               problem_class: Callable = None,
-               optimizer_class: Callable = None,
-               dataset_name: str = None,
-               batch_size: int = None,
-               eval_batch_size: int = 64,
-               train_steps: int = None,
-               eval_steps: int = None,
-               base_optimizer_class: Callable = None,
-               base_optimizer_conditioning_class: Optional[Callable] = None,
-               iterations_per_loop: int = 100,
-               eval_weights=None,
-               eval_num_samples: int = 10,
-               training_params_class: Callable = None,
-               training_params_conditioning_class: Optional[Callable] = None,
-               preprocess: str = "",
-               preprocess_eval: str = "",
-               save_checkpoints_steps: Optional[int] = None,
-               keep_checkpoint_max: int = 0,
-               checkpoint_input_pipeline: bool = True,
-               eval_on_test: bool = False,
-               mixed_precision_policy: Optional[str] = None,
-               runtime: Optional[RuntimeOptions] = None) -> ExperimentResult:
+def experiment(
+  model_dir: str,
+  schedule: str,
+  problem_class: Callable = None,
+  optimizer_class: Callable = None,
+  dataset_name: str = None,
+  batch_size: int = None,
+  eval_batch_size: int = 64,
+  train_steps: int = None,
+  eval_steps: int = None,
+  base_optimizer_class: Callable = None,
+  base_optimizer_conditioning_class: Optional[Callable] = None,
+  iterations_per_loop: int = 100,
+  eval_weights=None,
+  eval_num_samples: int = 10,
+  training_params_class: Callable = None,
+  training_params_conditioning_class: Optional[Callable] = None,
+  preprocess: str = "",
+  preprocess_eval: str = "",
+  save_checkpoints_steps: Optional[int] = None,
+  keep_checkpoint_max: int = 0,
+  checkpoint_input_pipeline: bool = True,
+  eval_on_test: bool = False,
+  mixed_precision_policy: Optional[str] = None,
+  runtime: Optional[RuntimeOptions] = None,
+) -> ExperimentResult:
   """Runs one schedule of one experiment; see the module docstring.
 
   `mixed_precision_policy` ('mixed_float16', 'mixed_bfloat16' or None for
   float32) is the Keras policy the networks are built and trained under;
   see `yoto.training.precision`.
   """
-  required = dict(problem_class=problem_class, optimizer_class=optimizer_class,
-                  dataset_name=dataset_name, batch_size=batch_size,
-                  train_steps=train_steps, eval_steps=eval_steps,
-                  base_optimizer_class=base_optimizer_class,
-                  training_params_class=training_params_class)
+  required = dict(
+    problem_class=problem_class,
+    optimizer_class=optimizer_class,
+    dataset_name=dataset_name,
+    batch_size=batch_size,
+    train_steps=train_steps,
+    eval_steps=eval_steps,
+    base_optimizer_class=base_optimizer_class,
+    training_params_class=training_params_class,
+  )
   missing = [k for k, v in required.items() if v is None]
   if missing:
-    raise ValueError("The config does not set " + ", ".join(
-        f"experiment.{k}" for k in missing) + ".")
+    raise ValueError(
+      "The config does not set "
+      + ", ".join(f"experiment.{k}" for k in missing)
+      + "."
+    )
   if schedule not in SCHEDULES:
-    raise ValueError(f"Unknown schedule {schedule!r}; choose one of "
-                     f"{', '.join(SCHEDULES)}.")
+    raise ValueError(
+      f"Unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}."
+    )
   runtime = runtime or RuntimeOptions()
   # Seeds Python, NumPy and TF: initial weights are reproducible from --seed.
   tf.keras.utils.set_random_seed(runtime.seed)
   strategy = runtime.strategy or tf.distribute.get_strategy()
   loop = trainer_lib.LoopConfig(
-      train_steps=train_steps, global_batch_size=batch_size,
-      iterations_per_loop=iterations_per_loop,
-      save_checkpoints_steps=save_checkpoints_steps,
-      keep_checkpoint_max=keep_checkpoint_max, seed=runtime.seed,
-      checkpoint_input_pipeline=checkpoint_input_pipeline)
+    train_steps=train_steps,
+    global_batch_size=batch_size,
+    iterations_per_loop=iterations_per_loop,
+    save_checkpoints_steps=save_checkpoints_steps,
+    keep_checkpoint_max=keep_checkpoint_max,
+    seed=runtime.seed,
+    checkpoint_input_pipeline=checkpoint_input_pipeline,
+  )
   if batch_size % strategy.num_replicas_in_sync:
     raise ValueError(
-        f"experiment.batch_size={batch_size} is not divisible by the "
-        f"{strategy.num_replicas_in_sync} replicas of the strategy.")
+      f"experiment.batch_size={batch_size} is not divisible by the "
+      f"{strategy.num_replicas_in_sync} replicas of the strategy."
+    )
 
   problem = problem_class()
   precision.check_problem(problem)
   mlo = optimizer_class(problem, batch_size=batch_size)
-  train_fn = _dataset_fn(dataset_name, data_sources.DatasetSplit.TRAIN,
-                         batch_size, preprocess, runtime, training=True)
-  split_fns = {name: _dataset_fn(dataset_name, split, eval_batch_size,
-                                 preprocess_eval, runtime, training=False)
-               for name, split in eval_splits(eval_on_test).items()}
+  train_fn = _dataset_fn(
+    dataset_name,
+    data_sources.DatasetSplit.TRAIN,
+    batch_size,
+    preprocess,
+    runtime,
+    training=True,
+  )
+  split_fns = {
+    name: _dataset_fn(
+      dataset_name,
+      split,
+      eval_batch_size,
+      preprocess_eval,
+      runtime,
+      training=False,
+    )
+    for name, split in eval_splits(eval_on_test).items()
+  }
   element_spec = train_fn(tf.distribute.InputContext()).element_spec
   _check_eval_spec(element_spec, split_fns)
 
   state = state_lib.TrainingState(
-      strategy, mlo, element_spec, base_optimizer_class,
-      training_params_class(),
-      base_optimizer_conditioning_class,
-      training_params_conditioning_class()
-      if training_params_conditioning_class else None)
+    strategy,
+    mlo,
+    element_spec,
+    base_optimizer_class,
+    training_params_class(),
+    base_optimizer_conditioning_class,
+    training_params_conditioning_class()
+    if training_params_conditioning_class
+    else None,
+  )
   weights = _eval_weights(eval_weights, eval_num_samples, mlo)
   chief = strategy_lib.is_chief(strategy)
   if chief and schedule != "eval":
-    run_config.write(model_dir, run_config.RunConfig(
-        problem=type(problem).__name__, optimizer=type(mlo).__name__,
+    run_config.write(
+      model_dir,
+      run_config.RunConfig(
+        problem=type(problem).__name__,
+        optimizer=type(mlo).__name__,
         model="yoto" if mlo.conditioning.is_conditioned else "fixed",
         loss_names=mlo.losses_names,
         train_weights=mlo.conditioning.fixed_weights,
         train_distribution=_train_distribution(mlo),
-        eval_weights=tuple(weights), dataset_name=dataset_name,
-        preprocess=preprocess, preprocess_eval=preprocess_eval,
-        batch_size=batch_size, eval_batch_size=eval_batch_size,
-        train_steps=train_steps, eval_steps=eval_steps,
-        eval_on_test=eval_on_test, seed=runtime.seed,
-        validation_percent=runtime.validation_percent))
+        eval_weights=tuple(weights),
+        dataset_name=dataset_name,
+        preprocess=preprocess,
+        preprocess_eval=preprocess_eval,
+        batch_size=batch_size,
+        eval_batch_size=eval_batch_size,
+        train_steps=train_steps,
+        eval_steps=eval_steps,
+        eval_on_test=eval_on_test,
+        seed=runtime.seed,
+        validation_percent=runtime.validation_percent,
+      ),
+    )
   # Every worker takes part in evaluation (it runs collectives under
   # MultiWorkerMirroredStrategy); only the chief writes and exports.
   evaluator = evaluator_lib.Evaluator(
-      strategy, mlo, weights, split_fns, eval_steps,
-      model_dir if chief else None,
-      model_kind="yoto" if mlo.conditioning.is_conditioned else "fixed")
-  result = ExperimentResult(model_dir,
-                            metrics_file=results.metrics_path(model_dir),
-                            problem=type(problem).__name__,
-                            after_run_plot=problem.after_run_plot,
-                            conditioned=mlo.conditioning.is_conditioned,
-                            chief=chief)
+    strategy,
+    mlo,
+    weights,
+    split_fns,
+    eval_steps,
+    model_dir if chief else None,
+    model_kind="yoto" if mlo.conditioning.is_conditioned else "fixed",
+  )
+  result = ExperimentResult(
+    model_dir,
+    metrics_file=results.metrics_path(model_dir),
+    problem=type(problem).__name__,
+    after_run_plot=problem.after_run_plot,
+    conditioned=mlo.conditioning.is_conditioned,
+    chief=chief,
+  )
 
   def evaluate_and_export(step):
-    export = chief and runtime.export_hub_modules and (
-        step >= train_steps or not runtime.export_final_only)
+    export = (
+      chief
+      and runtime.export_hub_modules
+      and (step >= train_steps or not runtime.export_final_only)
+    )
     _evaluate_once(state, evaluator, model_dir, step, result, export=export)
 
   if schedule in ("train", "train_and_eval"):
     trainer = trainer_lib.Trainer(state, loop, model_dir)
-    on_checkpoint = evaluate_and_export if schedule == "train_and_eval" \
-        else None
+    on_checkpoint = (
+      evaluate_and_export if schedule == "train_and_eval" else None
+    )
     result.final_step = trainer.train(train_fn, on_checkpoint=on_checkpoint)
     result.train_history = trainer.history
-    if schedule == "train_and_eval" and result.final_step not in \
-        result.evaluated_steps:
+    if (
+      schedule == "train_and_eval"
+      and result.final_step not in result.evaluated_steps
+    ):
       evaluate_and_export(result.final_step)  # Resumed after the last save.
     if chief:
       with open(finished_path(model_dir), "w") as f:
         f.write(f"{result.final_step}\n")
   else:
-    for path in follow_checkpoints(model_dir, runtime.eval_timeout_secs,
-                                   runtime.eval_poll_secs):
+    for path in follow_checkpoints(
+      model_dir, runtime.eval_timeout_secs, runtime.eval_poll_secs
+    ):
       problem = checkpoints.damage(path)
       if problem is not None:
-        logging.warning("Skipping checkpoint %s, which cannot be read: %s.",
-                        path, problem)
+        logging.warning(
+          "Skipping checkpoint %s, which cannot be read: %s.", path, problem
+        )
         continue
       step = state.restore(path)
       evaluate_and_export(step)
@@ -228,23 +293,34 @@ def _evaluate_once(state, evaluator, model_dir, step, result, export):
   if not set(evaluator.split_dataset_fns) <= done:
     evaluator.evaluate(step)
   if export:
-    export_lib.export_hub_module(state.problem,
-                                 state.multi_loss_optimizer.conditioning,
-                                 module_paths.hub_module_path(model_dir, step))
+    export_lib.export_hub_module(
+      state.problem,
+      state.multi_loss_optimizer.conditioning,
+      module_paths.hub_module_path(model_dir, step),
+    )
   result.evaluated_steps.append(step)
 
 
-def _dataset_fn(dataset_name, split, global_batch_size, pipeline, runtime,
-                training):
+def _dataset_fn(
+  dataset_name, split, global_batch_size, pipeline, runtime, training
+):
   preprocess_fn = preprocessing.get_preprocess_fn(pipeline)
 
   def dataset_fn(input_context: tf.distribute.InputContext):
     return data.get_dataset(
-        dataset_name, split, runtime.validation_percent,
-        input_context.get_per_replica_batch_size(global_batch_size),
-        preprocess_fn, shuffle=training, repeat=training,
-        data_dir=runtime.data_dir, seed=runtime.seed,
-        input_context=input_context, drop_remainder=True)
+      dataset_name,
+      split,
+      runtime.validation_percent,
+      input_context.get_per_replica_batch_size(global_batch_size),
+      preprocess_fn,
+      shuffle=training,
+      repeat=training,
+      data_dir=runtime.data_dir,
+      seed=runtime.seed,
+      input_context=input_context,
+      drop_remainder=True,
+    )
+
   return dataset_fn
 
 
@@ -255,9 +331,10 @@ def _check_eval_spec(train_spec, split_fns):
       if key not in spec or spec[key].shape[1:] != value.shape[1:]:
         got = spec[key].shape[1:] if key in spec else "missing"
         raise ValueError(
-            f"Eval split {name!r} gives {key!r} of shape {got} but training "
-            f"gives {value.shape[1:]}; make experiment.preprocess_eval "
-            "produce the same shapes as experiment.preprocess.")
+          f"Eval split {name!r} gives {key!r} of shape {got} but training "
+          f"gives {value.shape[1:]}; make experiment.preprocess_eval "
+          "produce the same shapes as experiment.preprocess."
+        )
 
 
 def _eval_weights(eval_weights, eval_num_samples, mlo):
@@ -269,7 +346,8 @@ def _eval_weights(eval_weights, eval_num_samples, mlo):
     else:
       return [dict(mlo.conditioning.fixed_weights)]
   return distributions.get_samples_as_dicts(
-      eval_weights, num_samples=eval_num_samples, names=names, seed=17)
+    eval_weights, num_samples=eval_num_samples, names=names, seed=17
+  )
 
 
 def _train_distribution(mlo) -> Optional[dict]:
@@ -277,13 +355,16 @@ def _train_distribution(mlo) -> Optional[dict]:
   conditioning = mlo.conditioning
   if not conditioning.is_conditioned:
     return None
-  return {"type": mlo.train_distribution_spec.distribution_type.name,
-          "preprocessing": conditioning.preprocessing,
-          "ranges": {k: list(v) for k, v in conditioning.ranges.items()}}
+  return {
+    "type": mlo.train_distribution_spec.distribution_type.name,
+    "preprocessing": conditioning.preprocessing,
+    "ranges": {k: list(v) for k, v in conditioning.ranges.items()},
+  }
 
 
-def follow_checkpoints(model_dir: str, timeout_secs: float,
-                       poll_secs: float = 5.0):
+def follow_checkpoints(
+  model_dir: str, timeout_secs: float, poll_secs: float = 5.0
+):
   """Yields every checkpoint of model_dir in order, waiting for new ones.
 
   Stops once FINISHED exists and every listed checkpoint was yielded, or
@@ -300,12 +381,14 @@ def follow_checkpoints(model_dir: str, timeout_secs: float,
   def should_stop():
     if pending():
       return False
-    return (os.path.exists(finished_path(model_dir))
-            or time.time() - last_new > timeout_secs)
+    return (
+      os.path.exists(finished_path(model_dir))
+      or time.time() - last_new > timeout_secs
+    )
 
   for _ in tf.train.checkpoints_iterator(
-      model_dir, min_interval_secs=0, timeout=poll_secs,
-      timeout_fn=should_stop):
+    model_dir, min_interval_secs=0, timeout=poll_secs, timeout_fn=should_stop
+  ):
     for path in pending():
       yielded.add(path)
       last_new = time.time()
@@ -316,5 +399,6 @@ def follow_checkpoints(model_dir: str, timeout_secs: float,
     yielded.add(path)
     yield path
   if not yielded:
-    logging.warning("No checkpoint appeared in %s within %.0f s.", model_dir,
-                    timeout_secs)
+    logging.warning(
+      "No checkpoint appeared in %s within %.0f s.", model_dir, timeout_secs
+    )

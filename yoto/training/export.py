@@ -36,9 +36,11 @@ def export_hub_module(problem, conditioning, path: str) -> str:
   except BaseException as e:
     shutil.rmtree(tmp, ignore_errors=True)
     if isinstance(e, OSError):
-      raise OSError(f"Could not write the hub module to {path}: {e}. Free "
-                    "disk space or choose another --model_dir; checkpoints "
-                    "are untouched and `--schedule=eval` exports again.") from e
+      raise OSError(
+        f"Could not write the hub module to {path}: {e}. Free "
+        "disk space or choose another --model_dir; checkpoints "
+        "are untouched and `--schedule=eval` exports again."
+      ) from e
     raise
   logging.info("Exported hub module %s", path)
   return path

@@ -20,6 +20,7 @@ import tensorflow as tf
 @dataclasses.dataclass
 class TrainingParams:
   """Learning-rate schedule and weight decay of one optimizer."""
+
   initial_lr: float
   lr_decay_factor: float = 1.0
   lr_decay_steps_str: str = ""
@@ -28,10 +29,12 @@ class TrainingParams:
   def __post_init__(self):
     if not self.initial_lr > 0:
       raise ValueError(
-          f"TrainingParams.initial_lr must be positive, got {self.initial_lr}.")
+        f"TrainingParams.initial_lr must be positive, got {self.initial_lr}."
+      )
     if self.weight_decay < 0:
-      raise ValueError("TrainingParams.weight_decay must be >= 0, got "
-                       f"{self.weight_decay}.")
+      raise ValueError(
+        f"TrainingParams.weight_decay must be >= 0, got {self.weight_decay}."
+      )
     self.decay_steps()  # Validates the string early.
 
   def decay_steps(self) -> Sequence[int]:
@@ -43,12 +46,14 @@ class TrainingParams:
       steps = [int(s) for s in text.split(",")]
     except ValueError:
       raise ValueError(
-          "TrainingParams.lr_decay_steps_str must be comma-separated integers "
-          f"such as '300000,390000', got {self.lr_decay_steps_str!r}."
+        "TrainingParams.lr_decay_steps_str must be comma-separated integers "
+        f"such as '300000,390000', got {self.lr_decay_steps_str!r}."
       ) from None
     if any(b <= a for a, b in zip(steps, steps[1:])) or steps[0] <= 0:
-      raise ValueError("TrainingParams.lr_decay_steps_str must list positive, "
-                       f"strictly increasing steps, got {steps}.")
+      raise ValueError(
+        "TrainingParams.lr_decay_steps_str must list positive, "
+        f"strictly increasing steps, got {steps}."
+      )
     return steps
 
   def learning_rate(self):
@@ -56,17 +61,24 @@ class TrainingParams:
     steps = self.decay_steps()
     if not steps:
       return float(self.initial_lr)
-    values = [self.initial_lr * self.lr_decay_factor**i
-              for i in range(len(steps) + 1)]
+    values = [
+      self.initial_lr * self.lr_decay_factor**i for i in range(len(steps) + 1)
+    ]
     return tf.keras.optimizers.schedules.PiecewiseConstantDecay(
-        [float(s) for s in steps], values)
+      [float(s) for s in steps], values
+    )
 
 
-def adam_optimizer(learning_rate, beta1: float = 0.9, beta2: float = 0.999,
-                   epsilon: float = 1e-8, name: str = "Adam",
-                   use_locking: bool = False,
-                   weight_decay: Optional[float] = None,
-                   jit_compile: bool = False) -> tf.keras.optimizers.Adam:
+def adam_optimizer(
+  learning_rate,
+  beta1: float = 0.9,
+  beta2: float = 0.999,
+  epsilon: float = 1e-8,
+  name: str = "Adam",
+  use_locking: bool = False,
+  weight_decay: Optional[float] = None,
+  jit_compile: bool = False,
+) -> tf.keras.optimizers.Adam:
   """Keras Adam accepting the TF1 `AdamOptimizer` argument names.
 
   `use_locking` has no Keras equivalent and is ignored. XLA is off by default:
@@ -74,17 +86,22 @@ def adam_optimizer(learning_rate, beta1: float = 0.9, beta2: float = 0.999,
   """
   del use_locking
   return tf.keras.optimizers.Adam(
-      learning_rate=learning_rate, beta_1=beta1, beta_2=beta2,
-      epsilon=epsilon, name=name, weight_decay=weight_decay or None,
-      jit_compile=jit_compile)
+    learning_rate=learning_rate,
+    beta_1=beta1,
+    beta_2=beta2,
+    epsilon=epsilon,
+    name=name,
+    weight_decay=weight_decay or None,
+    jit_compile=jit_compile,
+  )
 
 
-def make_optimizer(optimizer_factory: Callable[...,
-                                               tf.keras.optimizers.Optimizer],
-                   params: TrainingParams,
-                   decayed_variables: Sequence[tf.Variable],
-                   all_variables: Sequence[tf.Variable]
-                   ) -> tf.keras.optimizers.Optimizer:
+def make_optimizer(
+  optimizer_factory: Callable[..., tf.keras.optimizers.Optimizer],
+  params: TrainingParams,
+  decayed_variables: Sequence[tf.Variable],
+  all_variables: Sequence[tf.Variable],
+) -> tf.keras.optimizers.Optimizer:
   """Builds a base optimizer whose weight decay touches only some variables.
 
   Args:
@@ -98,8 +115,10 @@ def make_optimizer(optimizer_factory: Callable[...,
     A Keras optimizer with its slot variables already created, so that a
     checkpoint restores its state immediately rather than lazily.
   """
-  optimizer = optimizer_factory(learning_rate=params.learning_rate(),
-                                weight_decay=params.weight_decay or None)
+  optimizer = optimizer_factory(
+    learning_rate=params.learning_rate(),
+    weight_decay=params.weight_decay or None,
+  )
   decayed = {id(v) for v in decayed_variables}
   excluded = [v for v in all_variables if id(v) not in decayed]
   if excluded and params.weight_decay:

@@ -42,9 +42,10 @@ def check_policy(name: Optional[str]) -> str:
     return "float32"
   if name not in POLICIES:
     raise ValueError(
-        f"experiment.{ARGUMENT} must be one of {', '.join(POLICIES)} or None "
-        f"(float32), got {name!r}: 'mixed_float16' on GPUs, 'mixed_bfloat16' "
-        "on TPUs.")
+      f"experiment.{ARGUMENT} must be one of {', '.join(POLICIES)} or None "
+      f"(float32), got {name!r}: 'mixed_float16' on GPUs, 'mixed_bfloat16' "
+      "on TPUs."
+    )
   return name
 
 
@@ -81,6 +82,7 @@ def with_policy_argument(fn: Callable) -> Callable:
     bound.apply_defaults()
     with policy_scope(bound.arguments[ARGUMENT]):
       return fn(*args, **kwargs)
+
   return wrapped
 
 
@@ -96,13 +98,15 @@ def check_problem(problem) -> None:
     ValueError: naming the problem and what to change.
   """
   policy = tf.keras.mixed_precision.global_policy().name
-  if policy != "float32" and not getattr(problem, "supports_mixed_precision",
-                                         False):
+  if policy != "float32" and not getattr(
+    problem, "supports_mixed_precision", False
+  ):
     raise ValueError(
-        f"experiment.{ARGUMENT} = {policy!r} is not supported by "
-        f"{type(problem).__name__}, which computes in float32 only (so far "
-        "only ConditionalVaeProblem supports mixed precision); unset "
-        f"experiment.{ARGUMENT}.")
+      f"experiment.{ARGUMENT} = {policy!r} is not supported by "
+      f"{type(problem).__name__}, which computes in float32 only (so far "
+      "only ConditionalVaeProblem supports mixed precision); unset "
+      f"experiment.{ARGUMENT}."
+    )
 
 
 def needs_loss_scaling() -> bool:
@@ -110,8 +114,9 @@ def needs_loss_scaling() -> bool:
   return tf.keras.mixed_precision.global_policy().compute_dtype == "float16"
 
 
-def maybe_loss_scale(optimizers: List[tf.keras.optimizers.Optimizer]
-                     ) -> List[tf.keras.optimizers.Optimizer]:
+def maybe_loss_scale(
+  optimizers: List[tf.keras.optimizers.Optimizer],
+) -> List[tf.keras.optimizers.Optimizer]:
   """Wraps the optimizer in a dynamic `LossScaleOptimizer` under float16.
 
   Call it after the optimizer is built (its weight-decay exclusions and
@@ -126,23 +131,26 @@ def maybe_loss_scale(optimizers: List[tf.keras.optimizers.Optimizer]
     return optimizers
   if len(optimizers) != 1:
     raise ValueError(
-        "experiment.mixed_precision_policy = 'mixed_float16' needs loss "
-        "scaling, which supports one optimizer; unset "
-        "experiment.base_optimizer_conditioning_class (and "
-        "training_params_conditioning_class) or use 'mixed_bfloat16'.")
+      "experiment.mixed_precision_policy = 'mixed_float16' needs loss "
+      "scaling, which supports one optimizer; unset "
+      "experiment.base_optimizer_conditioning_class (and "
+      "training_params_conditioning_class) or use 'mixed_bfloat16'."
+    )
   return [tf.keras.mixed_precision.LossScaleOptimizer(optimizers[0])]
 
 
-def scale_loss(optimizer: tf.keras.optimizers.Optimizer,
-               loss: tf.Tensor) -> tf.Tensor:
+def scale_loss(
+  optimizer: tf.keras.optimizers.Optimizer, loss: tf.Tensor
+) -> tf.Tensor:
   """`loss` times the optimizer's loss scale (unchanged without one)."""
   if isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer):
     return optimizer.get_scaled_loss(loss)
   return loss
 
 
-def unscale_gradients(optimizer: tf.keras.optimizers.Optimizer,
-                      gradients: List[tf.Tensor]) -> List[tf.Tensor]:
+def unscale_gradients(
+  optimizer: tf.keras.optimizers.Optimizer, gradients: List[tf.Tensor]
+) -> List[tf.Tensor]:
   """Gradients of a `scale_loss`-scaled loss, divided by the scale again."""
   if isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer):
     return optimizer.get_unscaled_gradients(gradients)

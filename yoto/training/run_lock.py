@@ -63,9 +63,11 @@ def _is_alive(pid: int) -> bool:
 
 def _describe(holder: Dict) -> str:
   started = holder.get("started")
-  since = (time.strftime(" since %Y-%m-%d %H:%M:%S UTC",
-                         time.gmtime(started))
-           if isinstance(started, (int, float)) else "")
+  since = (
+    time.strftime(" since %Y-%m-%d %H:%M:%S UTC", time.gmtime(started))
+    if isinstance(started, (int, float))
+    else ""
+  )
   return f"process {holder['pid']} on {holder.get('hostname', '?')}{since}"
 
 
@@ -85,8 +87,14 @@ def _create(path: str) -> bool:
   except FileExistsError:
     return False
   with os.fdopen(fd, "w") as f:
-    json.dump({"pid": os.getpid(), "hostname": socket.gethostname(),
-               "started": time.time()}, f)
+    json.dump(
+      {
+        "pid": os.getpid(),
+        "hostname": socket.gethostname(),
+        "started": time.time(),
+      },
+      f,
+    )
   return True
 
 
@@ -106,26 +114,33 @@ def acquire(model_dir: str) -> str:
       holder = _read(path)
     if not _is_stale(holder):
       raise ModelDirLockedError(
-          f"{model_dir} is being trained by {_describe(holder)} (lock file "
-          f"{path}). Wait for it to finish or stop it, or train into another "
-          "--model_dir. If that process is gone (e.g. on a machine that was "
-          "shut down), delete the lock file and rerun.")
-    logging.warning("Taking over the stale training lock %s of %s, which no "
-                    "longer runs.", path,
-                    _describe(holder) if holder else "an unknown process")
+        f"{model_dir} is being trained by {_describe(holder)} (lock file "
+        f"{path}). Wait for it to finish or stop it, or train into another "
+        "--model_dir. If that process is gone (e.g. on a machine that was "
+        "shut down), delete the lock file and rerun."
+      )
+    logging.warning(
+      "Taking over the stale training lock %s of %s, which no longer runs.",
+      path,
+      _describe(holder) if holder else "an unknown process",
+    )
     try:
       os.remove(path)
     except FileNotFoundError:
       pass  # Another process took it over first; try to create it again.
-  raise ModelDirLockedError(f"Could not take the training lock {path}: "
-                            "other processes keep taking it.")
+  raise ModelDirLockedError(
+    f"Could not take the training lock {path}: other processes keep taking it."
+  )
 
 
 def release(path: str) -> None:
   """Removes the lock file if this process still holds it."""
   holder = _read(path)
-  if holder is not None and holder["pid"] == os.getpid() and \
-      holder.get("hostname") == socket.gethostname():
+  if (
+    holder is not None
+    and holder["pid"] == os.getpid()
+    and holder.get("hostname") == socket.gethostname()
+  ):
     os.remove(path)
 
 

@@ -11,12 +11,18 @@ from typing import Optional
 
 import tensorflow as tf
 
-STRATEGIES = ("default", "one_device", "mirrored", "multi_worker_mirrored",
-              "tpu")
+STRATEGIES = (
+  "default",
+  "one_device",
+  "mirrored",
+  "multi_worker_mirrored",
+  "tpu",
+)
 
 
-def make_strategy(name: str = "default", tpu_address: Optional[str] = None
-                  ) -> tf.distribute.Strategy:
+def make_strategy(
+  name: str = "default", tpu_address: Optional[str] = None
+) -> tf.distribute.Strategy:
   """Returns the strategy called `name`.
 
   Args:
@@ -25,22 +31,24 @@ def make_strategy(name: str = "default", tpu_address: Optional[str] = None
       means the local TPU, e.g. on a TPU VM).
   """
   if name not in STRATEGIES:
-    raise ValueError(f"Unknown strategy {name!r}; choose one of "
-                     f"{', '.join(STRATEGIES)}.")
+    raise ValueError(
+      f"Unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}."
+    )
   if name == "default":
     return tf.distribute.get_strategy()
   if name == "one_device":
     gpus = tf.config.list_logical_devices("GPU")
-    return tf.distribute.OneDeviceStrategy(
-        gpus[0].name if gpus else "/cpu:0")
+    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
   if name == "mirrored":
-    devices = tf.config.list_logical_devices("GPU") or \
-        tf.config.list_logical_devices("CPU")
+    devices = tf.config.list_logical_devices(
+      "GPU"
+    ) or tf.config.list_logical_devices("CPU")
     return tf.distribute.MirroredStrategy([d.name for d in devices])
   if name == "multi_worker_mirrored":
     return tf.distribute.MultiWorkerMirroredStrategy()
   resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-      tpu=tpu_address or "")
+    tpu=tpu_address or ""
+  )
   tf.config.experimental_connect_to_cluster(resolver)
   tf.tpu.experimental.initialize_tpu_system(resolver)
   return tf.distribute.TPUStrategy(resolver)

@@ -32,40 +32,59 @@ class TrainingState:
   `iterations` counter, saved with it.
   """
 
-  def __init__(self, strategy, multi_loss_optimizer, element_spec,
-               base_optimizer_factory, training_params,
-               conditioning_optimizer_factory=None,
-               conditioning_training_params=None):
+  def __init__(
+    self,
+    strategy,
+    multi_loss_optimizer,
+    element_spec,
+    base_optimizer_factory,
+    training_params,
+    conditioning_optimizer_factory=None,
+    conditioning_training_params=None,
+  ):
     self.strategy = strategy
     self.multi_loss_optimizer = multi_loss_optimizer
     self.problem = multi_loss_optimizer.problem
-    separate = conditioning_training_params is not None or \
-        conditioning_optimizer_factory is not None
-    if separate and not (conditioning_training_params and
-                         conditioning_optimizer_factory):
+    separate = (
+      conditioning_training_params is not None
+      or conditioning_optimizer_factory is not None
+    )
+    if separate and not (
+      conditioning_training_params and conditioning_optimizer_factory
+    ):
       raise ValueError(
-          "experiment.base_optimizer_conditioning_class and "
-          "experiment.training_params_conditioning_class must be set together.")
+        "experiment.base_optimizer_conditioning_class and "
+        "experiment.training_params_conditioning_class must be set together."
+      )
     with strategy.scope():
       self.problem.initialize_model(
-          element_spec, multi_loss_optimizer.num_conditioning_inputs)
+        element_spec, multi_loss_optimizer.num_conditioning_inputs
+      )
       variables = self.problem.trainable_variables
       # The problem's networks say which variables are conditioning ones.
       normal, conditioning = conditioning_layers.split_conditioning_variables(
-          self.problem)
+        self.problem
+      )
       if separate and not conditioning:
         raise ValueError(
-            "A separate conditioning optimizer is configured, but the model "
-            "has no conditioning variables (is it a fixed-weight model?).")
+          "A separate conditioning optimizer is configured, but the model "
+          "has no conditioning variables (is it a fixed-weight model?)."
+        )
       self.variable_groups = [normal, conditioning] if separate else [variables]
       self.optimizer = params_lib.make_optimizer(
-          base_optimizer_factory, training_params, normal,
-          normal if separate else variables)
+        base_optimizer_factory,
+        training_params,
+        normal,
+        normal if separate else variables,
+      )
       self.optimizers = [self.optimizer]
       if separate:
         self.conditioning_optimizer = params_lib.make_optimizer(
-            conditioning_optimizer_factory, conditioning_training_params,
-            conditioning, conditioning)
+          conditioning_optimizer_factory,
+          conditioning_training_params,
+          conditioning,
+          conditioning,
+        )
         self.optimizers.append(self.conditioning_optimizer)
       # Under float16, a LossScaleOptimizer around the built optimizer.
       self.optimizers = precision.maybe_loss_scale(self.optimizers)
@@ -75,9 +94,12 @@ class TrainingState:
         trackables["conditioning_optimizer"] = self.conditioning_optimizer
     self.trackables = trackables
     self.checkpoint = tf.train.Checkpoint(**trackables)
-    logging.info("Model: %d trainable variables, %d parameters (%d in "
-                 "conditioning).", len(variables),
-                 _num_params(variables), _num_params(conditioning))
+    logging.info(
+      "Model: %d trainable variables, %d parameters (%d in conditioning).",
+      len(variables),
+      _num_params(variables),
+      _num_params(conditioning),
+    )
 
   @property
   def step(self) -> int:
@@ -89,16 +111,19 @@ class TrainingState:
     Every model and optimizer variable must be in it; what else it holds
     (the training input iterator, for evaluation) is left unrestored quietly.
     """
-    self.checkpoint.restore(path).assert_existing_objects_matched() \
-        .expect_partial()
+    self.checkpoint.restore(
+      path
+    ).assert_existing_objects_matched().expect_partial()
     return self.step
 
   def all_finite(self) -> bool:
-    return all(np.isfinite(v.numpy()).all()
-               for v in self.problem.trainable_variables)
+    return all(
+      np.isfinite(v.numpy()).all() for v in self.problem.trainable_variables
+    )
 
-  def replica_step(self, features: Dict[str, tf.Tensor], run_seed: int,
-                   global_batch_size: int) -> Dict[str, tf.Tensor]:
+  def replica_step(
+    self, features: Dict[str, tf.Tensor], run_seed: int, global_batch_size: int
+  ) -> Dict[str, tf.Tensor]:
     """One optimisation step on one replica (call inside `strategy.run`).
 
     Args:
@@ -120,17 +145,20 @@ class TrainingState:
       # Each replica sums its examples and divides by the *global* batch;
       # the optimizer sums gradients over replicas, giving the global mean.
       loss = tf.nn.compute_average_loss(
-          total, global_batch_size=global_batch_size)
+        total, global_batch_size=global_batch_size
+      )
       # Times the loss scale under float16 (mixed precision), else as is.
       scaled_loss = precision.scale_loss(self.optimizer, loss)
     groups = self.variable_groups
     gradients = precision.unscale_gradients(
-        self.optimizer,
-        tape.gradient(scaled_loss, [v for group in groups for v in group]))
+      self.optimizer,
+      tape.gradient(scaled_loss, [v for group in groups for v in group]),
+    )
     start = 0
     for optimizer, group in zip(self.optimizers, groups):
       optimizer.apply_gradients(
-          zip(gradients[start:start + len(group)], group))
+        zip(gradients[start : start + len(group)], group)
+      )
       start += len(group)
     sums = {"loss": loss}
     for name in mlo.losses_names:
@@ -145,5 +173,6 @@ def _num_params(variables):
 def replica_seed(run_seed, step, replica_id) -> tf.Tensor:
   """The stateless seed [2] of one replica at one step."""
   return tf.random.experimental.stateless_fold_in(
-      tf.stack([tf.constant(run_seed, tf.int64), tf.cast(step, tf.int64)]),
-      tf.cast(replica_id, tf.int64))
+    tf.stack([tf.constant(run_seed, tf.int64), tf.cast(step, tf.int64)]),
+    tf.cast(replica_id, tf.int64),
+  )

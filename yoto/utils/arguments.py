@@ -37,8 +37,9 @@ def error_line(command: str, error: BaseException) -> str:
   if isinstance(message, str) and hasattr(error, "error_code"):
     text = message.strip().splitlines()[0] if message.strip() else ""
   else:
-    text = " ".join(line.strip() for line in str(error).splitlines()
-                    if line.strip())
+    text = " ".join(
+      line.strip() for line in str(error).splitlines() if line.strip()
+    )
   return f"{command}: error: {text or type(error).__name__}"
 
 
@@ -64,17 +65,27 @@ class ArgumentParser(argparse_flags.ArgumentParser):
     raise UsageError(f"{message} (see {self.prog} --help)")
 
   def add_subparsers(self, **kwargs):
-    kwargs.setdefault("parser_class", functools.partial(
-        ArgumentParser, self.command, inherited_absl_flags=None))
+    kwargs.setdefault(
+      "parser_class",
+      functools.partial(
+        ArgumentParser, self.command, inherited_absl_flags=None
+      ),
+    )
     return super().add_subparsers(**kwargs)
 
 
-UserErrors = Union[Tuple[Type[BaseException], ...],
-                   Callable[[], Tuple[Type[BaseException], ...]]]
+UserErrors = Union[
+  Tuple[Type[BaseException], ...], Callable[[], Tuple[Type[BaseException], ...]]
+]
 
 
-def run(command: str, parser: argparse.ArgumentParser, execute: Execute,
-        argv: Sequence[str], user_errors: UserErrors = ()) -> int:
+def run(
+  command: str,
+  parser: argparse.ArgumentParser,
+  execute: Execute,
+  argv: Sequence[str],
+  user_errors: UserErrors = (),
+) -> int:
   """Parses `argv` (without the program name) and runs the command.
 
   Args:
@@ -94,8 +105,12 @@ def run(command: str, parser: argparse.ArgumentParser, execute: Execute,
   return run_parsed(command, execute, args, user_errors)
 
 
-def run_parsed(command: str, execute: Execute, args: argparse.Namespace,
-               user_errors: UserErrors = ()) -> int:
+def run_parsed(
+  command: str,
+  execute: Execute,
+  args: argparse.Namespace,
+  user_errors: UserErrors = (),
+) -> int:
   """Runs `execute(args)` and prints what it returns.
 
   Args:
@@ -123,18 +138,25 @@ def run_parsed(command: str, execute: Execute, args: argparse.Namespace,
   return 0
 
 
-def run_app(command: str, make_parser: Callable[[], argparse.ArgumentParser],
-            execute: Execute, user_errors: UserErrors = ()) -> None:
+def run_app(
+  command: str,
+  make_parser: Callable[[], argparse.ArgumentParser],
+  execute: Execute,
+  user_errors: UserErrors = (),
+) -> None:
   """Runs the command under absl's `app.run` (the `__main__` path): parses
   `sys.argv` (absl's flags included), executes, exits with the status."""
+
   def parse(argv: List[str]) -> argparse.Namespace:
     try:
       return make_parser().parse_args(argv[1:])
     except UsageError as e:
       sys.exit(report(command, e))
 
-  app.run(lambda args: run_parsed(command, execute, args, user_errors),
-          flags_parser=parse)
+  app.run(
+    lambda args: run_parsed(command, execute, args, user_errors),
+    flags_parser=parse,
+  )
 
 
 def number(text: str) -> float:
@@ -143,7 +165,8 @@ def number(text: str) -> float:
     return float(text)
   except ValueError:
     raise argparse.ArgumentTypeError(
-        f"expected a number, got {text!r}") from None
+      f"expected a number, got {text!r}"
+    ) from None
 
 
 def positive_int(text: str) -> int:
@@ -154,7 +177,8 @@ def positive_int(text: str) -> int:
     value = 0
   if value <= 0:
     raise argparse.ArgumentTypeError(
-        f"expected a positive integer, got {text!r}")
+      f"expected a positive integer, got {text!r}"
+    )
   return value
 
 
@@ -164,5 +188,5 @@ def numbers(text: str) -> List[float]:
     return [float(v) for v in text.replace(",", " ").split()]
   except ValueError:
     raise argparse.ArgumentTypeError(
-        f"expected comma-separated numbers, got {text!r}") from None
-
+      f"expected comma-separated numbers, got {text!r}"
+    ) from None

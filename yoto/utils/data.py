@@ -38,15 +38,21 @@ Features = Dict[str, tf.Tensor]
 
 def numeric_features(features: Dict[str, Any]) -> Features:
   """Keeps the top-level numeric (and bool) tensors; drops strings and dicts."""
+
   def is_numeric(value):
-    return (isinstance(value, tf.Tensor) and
-            (value.dtype.is_integer or value.dtype.is_floating or
-             value.dtype.is_complex or value.dtype.is_bool))
+    return isinstance(value, tf.Tensor) and (
+      value.dtype.is_integer
+      or value.dtype.is_floating
+      or value.dtype.is_complex
+      or value.dtype.is_bool
+    )
+
   return {key: value for key, value in features.items() if is_numeric(value)}
 
 
-def _add_seeds(dataset: tf.data.Dataset, seed: int,
-               pipeline_id: int) -> tf.data.Dataset:
+def _add_seeds(
+  dataset: tf.data.Dataset, seed: int, pipeline_id: int
+) -> tf.data.Dataset:
   """Adds preprocessing.SEED_KEY = [s, index] to every element.
 
   `index` counts the elements (examples, or batches when the preprocessing
@@ -54,13 +60,17 @@ def _add_seeds(dataset: tf.data.Dataset, seed: int,
   every epoch gets fresh random crops and flips; `s` mixes the seed with the
   input pipeline id so that pipelines do not share randomness.
   """
-  stream_seed = int(np.random.SeedSequence([seed, pipeline_id]).generate_state(
-      1, dtype=np.uint32)[0])
+  stream_seed = int(
+    np.random.SeedSequence([seed, pipeline_id]).generate_state(
+      1, dtype=np.uint32
+    )[0]
+  )
 
   def add_seed(index, features):
     features = dict(features)
     features[preprocessing.SEED_KEY] = tf.stack(
-        [tf.constant(stream_seed, tf.int64), index])
+      [tf.constant(stream_seed, tf.int64), index]
+    )
     return features
 
   return dataset.enumerate().map(add_seed)
@@ -74,28 +84,29 @@ def _preprocesses_batches(preprocess_fn, element_spec) -> bool:
   images have one static shape, so that they can be batched before the
   preprocessing makes them one size.
   """
-  if preprocess_fn is not None and not getattr(preprocess_fn,
-                                               'supports_batches', False):
+  if preprocess_fn is not None and not getattr(
+    preprocess_fn, "supports_batches", False
+  ):
     return False
-  image = element_spec.get('image') if isinstance(element_spec, dict) else None
+  image = element_spec.get("image") if isinstance(element_spec, dict) else None
   return image is None or image.shape.is_fully_defined()
 
 
 def get_dataset(
-    dataset_name: str,
-    split: Union[data_sources.DatasetSplit, str],
-    validation_percent: int = 20,
-    batch_size: int = 64,
-    preprocess_fn: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None,
-    shuffle: bool = False,
-    repeat: bool = False,
-    data_dir: Optional[str] = None,
-    seed: Optional[int] = None,
-    input_context: Optional[tf.distribute.InputContext] = None,
-    drop_remainder: bool = True,
-    shuffle_buffer_size: int = DEFAULT_SHUFFLE_BUFFER_SIZE,
-    batch_preprocessing: bool = True,
-    max_pixels: int = image_files.DEFAULT_MAX_PIXELS,
+  dataset_name: str,
+  split: Union[data_sources.DatasetSplit, str],
+  validation_percent: int = 20,
+  batch_size: int = 64,
+  preprocess_fn: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None,
+  shuffle: bool = False,
+  repeat: bool = False,
+  data_dir: Optional[str] = None,
+  seed: Optional[int] = None,
+  input_context: Optional[tf.distribute.InputContext] = None,
+  drop_remainder: bool = True,
+  shuffle_buffer_size: int = DEFAULT_SHUFFLE_BUFFER_SIZE,
+  batch_preprocessing: bool = True,
+  max_pixels: int = image_files.DEFAULT_MAX_PIXELS,
 ) -> tf.data.Dataset:
   """Returns batches of preprocessed numeric features of a TFDS split.
 
@@ -150,14 +161,24 @@ def get_dataset(
     num_pipelines = input_context.num_input_pipelines
     pipeline_id = input_context.input_pipeline_id
   dataset = data_sources.load_examples(
-      dataset_name, split, validation_percent, shuffle=shuffle, seed=seed,
-      data_dir=data_dir, num_pipelines=num_pipelines, pipeline_id=pipeline_id,
-      autocache=repeat, max_pixels=max_pixels)
+    dataset_name,
+    split,
+    validation_percent,
+    shuffle=shuffle,
+    seed=seed,
+    data_dir=data_dir,
+    num_pipelines=num_pipelines,
+    pipeline_id=pipeline_id,
+    autocache=repeat,
+    max_pixels=max_pixels,
+  )
   batched = batch_preprocessing and _preprocesses_batches(
-      preprocess_fn, dataset.element_spec)
+    preprocess_fn, dataset.element_spec
+  )
   if shuffle:
-    dataset = dataset.shuffle(shuffle_buffer_size, seed=seed,
-                              reshuffle_each_iteration=True)
+    dataset = dataset.shuffle(
+      shuffle_buffer_size, seed=seed, reshuffle_each_iteration=True
+    )
   if repeat:
     dataset = dataset.repeat()
   if batched:
@@ -172,15 +193,18 @@ def get_dataset(
     return numeric_features(features)
 
   dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
-  if data_sources.is_glob(dataset_name) and \
-      'image' in dataset.element_spec and \
-      not dataset.element_spec['image'].shape.is_fully_defined():
+  if (
+    data_sources.is_glob(dataset_name)
+    and "image" in dataset.element_spec
+    and not dataset.element_spec["image"].shape.is_fully_defined()
+  ):
     raise ValueError(
-        f'The images of {dataset_name!r} keep their own sizes after the '
-        f'preprocessing, so they cannot be batched (shape '
-        f'{dataset.element_spec["image"].shape}); add resize(SIZE), '
-        'random_crop(SIZE) or central_crop(SIZE) to experiment.preprocess '
-        'and experiment.preprocess_eval.')
+      f"The images of {dataset_name!r} keep their own sizes after the "
+      f"preprocessing, so they cannot be batched (shape "
+      f"{dataset.element_spec['image'].shape}); add resize(SIZE), "
+      "random_crop(SIZE) or central_crop(SIZE) to experiment.preprocess "
+      "and experiment.preprocess_eval."
+    )
   if not batched:
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
   if seed is not None:

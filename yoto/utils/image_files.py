@@ -27,9 +27,10 @@ import numpy as np
 DEFAULT_MAX_PIXELS = 4096 * 4096
 
 MAX_PIXELS_HELP = (
-    "Refuse images (and compressed files announcing images) of more pixels "
-    f"than this (default {DEFAULT_MAX_PIXELS}, 4096x4096); raise it for big "
-    "images on a machine with the memory for them.")
+  "Refuse images (and compressed files announcing images) of more pixels "
+  f"than this (default {DEFAULT_MAX_PIXELS}, 4096x4096); raise it for big "
+  "images on a machine with the memory for them."
+)
 
 
 class ImageFileError(ValueError):
@@ -40,14 +41,16 @@ class ImageTooLargeError(ImageFileError):
   """An image (or a file announcing one) exceeds the pixel bound."""
 
 
-def check_pixels(height: int, width: int, max_pixels: int,
-                 name: str = "the image") -> None:
+def check_pixels(
+  height: int, width: int, max_pixels: int, name: str = "the image"
+) -> None:
   """Raises ImageTooLargeError if height x width exceeds `max_pixels`."""
   if height * width > max_pixels:
     raise ImageTooLargeError(
-        f"{name} is {width}x{height} = {height * width} pixels, more than "
-        f"the limit of {max_pixels}; pass --max_pixels={height * width} (or "
-        "more) if this machine has the memory for it.")
+      f"{name} is {width}x{height} = {height * width} pixels, more than "
+      f"the limit of {max_pixels}; pass --max_pixels={height * width} (or "
+      "more) if this machine has the memory for it."
+    )
 
 
 @contextlib.contextmanager
@@ -58,6 +61,7 @@ def _pil_bound_lifted() -> Iterator[None]:
   is `--max_pixels`, checked before decoding, so PIL's is lifted meanwhile.
   """
   import PIL.Image  # pylint: disable=g-import-not-at-top
+
   pil_bound = PIL.Image.MAX_IMAGE_PIXELS
   PIL.Image.MAX_IMAGE_PIXELS = None
   try:
@@ -73,6 +77,7 @@ def header_size(path: str) -> Tuple[int, int]:
     OSError: if the file is missing or not an image PIL recognises.
   """
   import PIL.Image  # pylint: disable=g-import-not-at-top
+
   with _pil_bound_lifted(), PIL.Image.open(path) as image:  # Header only.
     width, height = image.size
   return height, width
@@ -91,8 +96,11 @@ def check_file(path: str, max_pixels: int) -> None:
   check_pixels(height, width, max_pixels, path)
 
 
-def read_image(path: str, max_pixels: int = DEFAULT_MAX_PIXELS,
-               max_size: Optional[int] = None) -> np.ndarray:
+def read_image(
+  path: str,
+  max_pixels: int = DEFAULT_MAX_PIXELS,
+  max_size: Optional[int] = None,
+) -> np.ndarray:
   """An image file as uint8 RGB pixels [H, W, 3].
 
   Alpha is dropped, grey is repeated over the channels, 16-bit samples keep
@@ -109,6 +117,7 @@ def read_image(path: str, max_pixels: int = DEFAULT_MAX_PIXELS,
       ImageTooLargeError if it has more than `max_pixels` pixels.
   """
   import PIL.Image  # pylint: disable=g-import-not-at-top
+
   if not os.path.isfile(path):
     raise ImageFileError(f"Image {path} does not exist.")
   check_file(path, max_pixels)
@@ -120,14 +129,19 @@ def read_image(path: str, max_pixels: int = DEFAULT_MAX_PIXELS,
       image = image.convert("RGB")
       if max_size and max(image.size) > max_size:
         scale = max_size / max(image.size)
-        image = image.resize((max(1, round(image.size[0] * scale)),
-                              max(1, round(image.size[1] * scale))),
-                             PIL.Image.LANCZOS)
+        image = image.resize(
+          (
+            max(1, round(image.size[0] * scale)),
+            max(1, round(image.size[1] * scale)),
+          ),
+          PIL.Image.LANCZOS,
+        )
       return np.asarray(image, np.uint8)
   except (OSError, ValueError, SyntaxError) as e:
     raise ImageFileError(
-        f"{path} is not a readable image (PNG, JPEG, BMP, GIF or another "
-        f"format PIL reads): {e}") from None
+      f"{path} is not a readable image (PNG, JPEG, BMP, GIF or another "
+      f"format PIL reads): {e}"
+    ) from None
 
 
 def as_uint8(image: np.ndarray) -> np.ndarray:
@@ -142,10 +156,12 @@ def _picture(image: np.ndarray, scale: int = 1):
   """A PIL image of uint8 or [0, 1] float pixels [H, W, 3], enlarged
   `scale` times (nearest neighbour)."""
   import PIL.Image  # pylint: disable=g-import-not-at-top
+
   picture = PIL.Image.fromarray(as_uint8(image))
   if scale > 1:
-    picture = picture.resize((picture.width * scale, picture.height * scale),
-                             PIL.Image.NEAREST)
+    picture = picture.resize(
+      (picture.width * scale, picture.height * scale), PIL.Image.NEAREST
+    )
   return picture
 
 
@@ -167,6 +183,7 @@ def write_image(path: str, image: np.ndarray) -> None:
     ImageFileError: if the file cannot be written.
   """
   import PIL.Image  # pylint: disable=g-import-not-at-top
+
   suffix = os.path.splitext(path)[1].lower()
   image_format = PIL.Image.registered_extensions().get(suffix, "PNG")
   try:
@@ -180,10 +197,12 @@ def centre_square(image: np.ndarray, size: int) -> np.ndarray:
   """Centre-crops pixels [H, W, >=3] to a square and resizes it (bicubic):
   float32 [size, size, 3] in [0, 1]."""
   import PIL.Image  # pylint: disable=g-import-not-at-top
+
   height, width = image.shape[:2]
   side = min(height, width)
   top, left = (height - side) // 2, (width - side) // 2
-  crop = np.ascontiguousarray(image[top:top + side, left:left + side, :3])
-  resized = PIL.Image.fromarray(as_uint8(crop)).resize((size, size),
-                                                       PIL.Image.BICUBIC)
+  crop = np.ascontiguousarray(image[top : top + side, left : left + side, :3])
+  resized = PIL.Image.fromarray(as_uint8(crop)).resize(
+    (size, size), PIL.Image.BICUBIC
+  )
   return np.asarray(resized, np.float32) / 255.0

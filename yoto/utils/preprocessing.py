@@ -44,9 +44,9 @@ import tensorflow as tf
 from yoto.utils import preprocessing_ops
 
 # Key of the optional per-example seed, an int64 tensor of shape [2].
-SEED_KEY = '_preprocess_seed'
+SEED_KEY = "_preprocess_seed"
 # Key of the image feature the ops act on.
-IMAGE_KEY = 'image'
+IMAGE_KEY = "image"
 
 ParsedOp = Tuple[str, Tuple[Any, ...], Dict[str, Any]]
 
@@ -56,9 +56,10 @@ def known_ops() -> str:
   lines = []
   for name, factory in sorted(preprocessing_ops.OPS.items()):
     signature = inspect.signature(factory).replace(
-        return_annotation=inspect.Signature.empty)
-    lines.append(f'  {name}{signature}')
-  return '\n'.join(lines)
+      return_annotation=inspect.Signature.empty
+    )
+    lines.append(f"  {name}{signature}")
+  return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------
@@ -66,8 +67,9 @@ def known_ops() -> str:
 
 
 def _error(piece: str, reason: str) -> ValueError:
-  return ValueError(f'Invalid preprocessing op {piece!r}: {reason}\n'
-                    f'Known ops:\n{known_ops()}')
+  return ValueError(
+    f"Invalid preprocessing op {piece!r}: {reason}\nKnown ops:\n{known_ops()}"
+  )
 
 
 def _literal(node: ast.AST, piece: str) -> Any:
@@ -75,9 +77,12 @@ def _literal(node: ast.AST, piece: str) -> Any:
   try:
     return ast.literal_eval(node)
   except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-    raise _error(piece, f'argument {ast.unparse(node)!r} is not a literal '
-                 '(only numbers, strings, tuples, lists, True, False and None '
-                 'are allowed).') from None
+    raise _error(
+      piece,
+      f"argument {ast.unparse(node)!r} is not a literal "
+      "(only numbers, strings, tuples, lists, True, False and None "
+      "are allowed).",
+    ) from None
 
 
 def _parse_piece(piece: str) -> ParsedOp:
@@ -86,11 +91,11 @@ def _parse_piece(piece: str) -> ParsedOp:
   if not text:
     raise _error(piece, 'empty op (stray "|"?).')
   try:
-    node = ast.parse(text, mode='eval').body
+    node = ast.parse(text, mode="eval").body
   except SyntaxError as e:
-    raise _error(piece, f'not valid syntax ({e.msg}).') from None
+    raise _error(piece, f"not valid syntax ({e.msg}).") from None
   except (ValueError, MemoryError, RecursionError) as e:
-    raise _error(piece, f'cannot be parsed ({type(e).__name__}).') from None
+    raise _error(piece, f"cannot be parsed ({type(e).__name__}).") from None
   if isinstance(node, ast.Name):
     call_name, arg_nodes, keyword_nodes = node.id, [], []
   elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -98,17 +103,17 @@ def _parse_piece(piece: str) -> ParsedOp:
   else:
     raise _error(piece, 'expected a call "name(args...)" of a known op.')
   if call_name not in preprocessing_ops.OPS:
-    raise _error(piece, f'unknown op {call_name!r}.')
+    raise _error(piece, f"unknown op {call_name!r}.")
   if any(isinstance(a, ast.Starred) for a in arg_nodes):
-    raise _error(piece, '*args are not allowed.')
+    raise _error(piece, "*args are not allowed.")
   if any(k.arg is None for k in keyword_nodes):
-    raise _error(piece, '**kwargs are not allowed.')
+    raise _error(piece, "**kwargs are not allowed.")
   args = tuple(_literal(a, piece) for a in arg_nodes)
   kwargs = {k.arg: _literal(k.value, piece) for k in keyword_nodes}
   try:
     inspect.signature(preprocessing_ops.OPS[call_name]).bind(*args, **kwargs)
   except TypeError as e:
-    raise _error(piece, f'bad arguments: {e}.') from None
+    raise _error(piece, f"bad arguments: {e}.") from None
   return call_name, args, kwargs
 
 
@@ -134,11 +139,10 @@ def _parse_with_text(pipeline: Optional[str]) -> List[Tuple[str, ParsedOp]]:
   if pipeline is None:
     return []
   if not isinstance(pipeline, str):
-    raise ValueError(f'A pipeline must be a string, got {pipeline!r}.')
+    raise ValueError(f"A pipeline must be a string, got {pipeline!r}.")
   if not pipeline.strip():
     return []
-  return [(piece.strip(), _parse_piece(piece))
-          for piece in pipeline.split('|')]
+  return [(piece.strip(), _parse_piece(piece)) for piece in pipeline.split("|")]
 
 
 def _build_op(piece: str, op: ParsedOp) -> preprocessing_ops.ImageFn:
@@ -152,8 +156,8 @@ def _build_op(piece: str, op: ParsedOp) -> preprocessing_ops.ImageFn:
 
 def _format_op(op: ParsedOp) -> str:
   name, args, kwargs = op
-  parts = [repr(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()]
-  return f'{name}({", ".join(parts)})'
+  parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+  return f"{name}({', '.join(parts)})"
 
 
 def _op_seeds(features: Dict[str, Any], is_random: List[bool]) -> List[Any]:
@@ -168,13 +172,17 @@ def _op_seeds(features: Dict[str, Any], is_random: List[bool]) -> List[Any]:
   if seed is None:
     seed = tf.random.uniform([2], maxval=tf.int64.max, dtype=tf.int64)
   seeds = tf.random.experimental.stateless_split(
-      tf.cast(seed, tf.int64), len(is_random))  # [num_ops, 2]
-  return [seed if random else None
-          for seed, random in zip(tf.unstack(seeds), is_random)]
+    tf.cast(seed, tf.int64), len(is_random)
+  )  # [num_ops, 2]
+  return [
+    seed if random else None
+    for seed, random in zip(tf.unstack(seeds), is_random)
+  ]
 
 
 def get_preprocess_fn(
-    pipeline: Optional[str]) -> Callable[[Dict[str, Any]], Dict[str, Any]]:
+  pipeline: Optional[str],
+) -> Callable[[Dict[str, Any]], Dict[str, Any]]:
   """Returns fn(features) -> features applying `pipeline` to 'image'.
 
   Args:
@@ -193,7 +201,7 @@ def get_preprocess_fn(
   ops = [op for _, op in pieces]
   image_fns = [_build_op(piece, op) for piece, op in pieces]
   is_random = [name in preprocessing_ops.RANDOM_OPS for name, _, _ in ops]
-  description = '|'.join(_format_op(op) for op in ops) or 'identity'
+  description = "|".join(_format_op(op) for op in ops) or "identity"
 
   def preprocess(features: Dict[str, Any]) -> Dict[str, Any]:
     features = dict(features)
@@ -201,8 +209,10 @@ def get_preprocess_fn(
       features.pop(SEED_KEY, None)
       return features
     if IMAGE_KEY not in features:
-      raise ValueError(f'Preprocessing {description!r} needs an {IMAGE_KEY!r} '
-                       f'feature; got keys {sorted(features)}.')
+      raise ValueError(
+        f"Preprocessing {description!r} needs an {IMAGE_KEY!r} "
+        f"feature; got keys {sorted(features)}."
+      )
     op_seeds = _op_seeds(features, is_random)
     features.pop(SEED_KEY, None)
     image = features[IMAGE_KEY]
@@ -211,10 +221,9 @@ def get_preprocess_fn(
     features[IMAGE_KEY] = image
     return features
 
-  preprocess.__doc__ = f'Applies {description!r} to features[{IMAGE_KEY!r}].'
+  preprocess.__doc__ = f"Applies {description!r} to features[{IMAGE_KEY!r}]."
   # Every op accepts a batch [b, h, w, c] and treats its images independently
   # (own crop offset, own flip), so `data.get_dataset` may batch first and
   # call this once per batch.
   preprocess.supports_batches = True
   return preprocess
-

@@ -33,22 +33,27 @@ def _is_number(value: Any) -> bool:
   return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _size_pair(size: Any, arg_name: str = 'size') -> Tuple[int, int]:
+def _size_pair(size: Any, arg_name: str = "size") -> Tuple[int, int]:
   """Returns (height, width) from an int or a pair of ints, all positive."""
   if _is_int(size):
     size = (size, size)
-  if (not isinstance(size, (tuple, list)) or len(size) != 2 or
-      not all(_is_int(s) for s in size)):
-    raise ValueError(f'{arg_name} must be an int or a pair [height, width] of '
-                     f'ints, got {size!r}.')
+  if (
+    not isinstance(size, (tuple, list))
+    or len(size) != 2
+    or not all(_is_int(s) for s in size)
+  ):
+    raise ValueError(
+      f"{arg_name} must be an int or a pair [height, width] of "
+      f"ints, got {size!r}."
+    )
   if min(size) <= 0:
-    raise ValueError(f'{arg_name} must be positive, got {size!r}.')
+    raise ValueError(f"{arg_name} must be positive, got {size!r}.")
   return int(size[0]), int(size[1])
 
 
 def _check_number(value: Any, arg_name: str) -> float:
   if not _is_number(value):
-    raise ValueError(f'{arg_name} must be a number, got {value!r}.')
+    raise ValueError(f"{arg_name} must be a number, got {value!r}.")
   return float(value)
 
 
@@ -63,8 +68,10 @@ def _as_batch(image: tf.Tensor) -> Tuple[tf.Tensor, bool]:
     return image[tf.newaxis], True
   if rank == 4:
     return image, False
-  raise ValueError(f'Expected an image [h, w, c] or a batch [b, h, w, c], got '
-                   f'shape {image.shape}.')
+  raise ValueError(
+    f"Expected an image [h, w, c] or a batch [b, h, w, c], got "
+    f"shape {image.shape}."
+  )
 
 
 def _from_batch(images: tf.Tensor, single: bool) -> tf.Tensor:
@@ -74,14 +81,22 @@ def _from_batch(images: tf.Tensor, single: bool) -> tf.Tensor:
 def _check_fits(images: tf.Tensor, height: int, width: int, op_name: str):
   """Raises at trace time if a static image is smaller than the crop."""
   in_height, in_width = images.shape[1], images.shape[2]
-  if ((in_height is not None and in_height < height) or
-      (in_width is not None and in_width < width)):
-    raise ValueError(f'{op_name}: crop {height}x{width} does not fit into an '
-                     f'image of shape {images.shape[1:]}.')
+  if (in_height is not None and in_height < height) or (
+    in_width is not None and in_width < width
+  ):
+    raise ValueError(
+      f"{op_name}: crop {height}x{width} does not fit into an "
+      f"image of shape {images.shape[1:]}."
+    )
 
 
-def _crop_at(images: tf.Tensor, offset_y: tf.Tensor, offset_x: tf.Tensor,
-             height: int, width: int) -> tf.Tensor:
+def _crop_at(
+  images: tf.Tensor,
+  offset_y: tf.Tensor,
+  offset_x: tf.Tensor,
+  height: int,
+  width: int,
+) -> tf.Tensor:
   """Crops `images` [b, H, W, c] at per-image offsets [b] to [b, h, w, c]."""
   rows = offset_y[:, tf.newaxis] + tf.range(height)  # [b, h]
   cols = offset_x[:, tf.newaxis] + tf.range(width)  # [b, w]
@@ -99,7 +114,7 @@ def resize(size) -> ImageFn:
 
   def fn(image, seed):
     del seed  # Deterministic op.
-    resized = tf.image.resize(image, (height, width), method='bilinear')
+    resized = tf.image.resize(image, (height, width), method="bilinear")
     if image.dtype.is_integer:
       return tf.saturate_cast(tf.round(resized), image.dtype)
     return tf.cast(resized, image.dtype)
@@ -113,21 +128,35 @@ def random_crop(size) -> ImageFn:
 
   def fn(image, seed):
     images, single = _as_batch(image)
-    _check_fits(images, height, width, 'random_crop')
+    _check_fits(images, height, width, "random_crop")
     shape = tf.shape(images)
-    with tf.control_dependencies([
+    with tf.control_dependencies(
+      [
         tf.debugging.assert_greater_equal(
-            shape[1:3], tf.constant([height, width]),
-            message='random_crop: crop larger than the image')]):
+          shape[1:3],
+          tf.constant([height, width]),
+          message="random_crop: crop larger than the image",
+        )
+      ]
+    ):
       seed_y, seed_x = tf.unstack(tf.random.experimental.stateless_split(seed))
       offset_y = tf.random.stateless_uniform(
-          [shape[0]], seed_y, minval=0, maxval=shape[1] - height + 1,
-          dtype=tf.int32)
+        [shape[0]],
+        seed_y,
+        minval=0,
+        maxval=shape[1] - height + 1,
+        dtype=tf.int32,
+      )
       offset_x = tf.random.stateless_uniform(
-          [shape[0]], seed_x, minval=0, maxval=shape[2] - width + 1,
-          dtype=tf.int32)
-    return _from_batch(_crop_at(images, offset_y, offset_x, height, width),
-                       single)
+        [shape[0]],
+        seed_x,
+        minval=0,
+        maxval=shape[2] - width + 1,
+        dtype=tf.int32,
+      )
+    return _from_batch(
+      _crop_at(images, offset_y, offset_x, height, width), single
+    )
 
   return fn
 
@@ -139,12 +168,13 @@ def central_crop(size) -> ImageFn:
   def fn(image, seed):
     del seed  # Deterministic op.
     images, single = _as_batch(image)
-    _check_fits(images, height, width, 'central_crop')
+    _check_fits(images, height, width, "central_crop")
     shape = tf.shape(images)
     offset_y = tf.fill([shape[0]], (shape[1] - height) // 2)
     offset_x = tf.fill([shape[0]], (shape[2] - width) // 2)
-    return _from_batch(_crop_at(images, offset_y, offset_x, height, width),
-                       single)
+    return _from_batch(
+      _crop_at(images, offset_y, offset_x, height, width), single
+    )
 
   return fn
 
@@ -158,17 +188,18 @@ def flip_lr() -> ImageFn:
   return fn
 
 
-def value_range(vmin=-1, vmax=1, in_min=0, in_max=255,
-                clip_values=False) -> ImageFn:
+def value_range(
+  vmin=-1, vmax=1, in_min=0, in_max=255, clip_values=False
+) -> ImageFn:
   """Casts to float32 and maps [in_min, in_max] linearly onto [vmin, vmax]."""
-  vmin = _check_number(vmin, 'vmin')
-  vmax = _check_number(vmax, 'vmax')
-  in_min = _check_number(in_min, 'in_min')
-  in_max = _check_number(in_max, 'in_max')
+  vmin = _check_number(vmin, "vmin")
+  vmax = _check_number(vmax, "vmax")
+  in_min = _check_number(in_min, "in_min")
+  in_max = _check_number(in_max, "in_max")
   if in_min == in_max:
-    raise ValueError(f'in_min and in_max must differ, both are {in_min}.')
+    raise ValueError(f"in_min and in_max must differ, both are {in_min}.")
   if not isinstance(clip_values, bool):
-    raise ValueError(f'clip_values must be True or False, got {clip_values!r}.')
+    raise ValueError(f"clip_values must be True or False, got {clip_values!r}.")
   scale = (vmax - vmin) / (in_max - in_min)
 
   def fn(image, seed):
@@ -182,11 +213,11 @@ def value_range(vmin=-1, vmax=1, in_min=0, in_max=255,
 
 
 OPS: Dict[str, Callable[..., ImageFn]] = {
-    'resize': resize,
-    'random_crop': random_crop,
-    'central_crop': central_crop,
-    'flip_lr': flip_lr,
-    'value_range': value_range,
+  "resize": resize,
+  "random_crop": random_crop,
+  "central_crop": central_crop,
+  "flip_lr": flip_lr,
+  "value_range": value_range,
 }
 # Ops that consume the seed; pipelines without them need no seed.
-RANDOM_OPS = frozenset({'random_crop', 'flip_lr'})
+RANDOM_OPS = frozenset({"random_crop", "flip_lr"})

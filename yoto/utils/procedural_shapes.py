@@ -39,12 +39,20 @@ from yoto.utils import photo_patches
 
 # Number of values of each factor, in the order of a scene's index vector.
 FACTOR_SIZES: Dict[str, int] = {
-    'wall_hue': 10, 'floor_hue': 10, 'object_hue': 10, 'shape': 4,
-    'scale': 6, 'x_position': 8, 'y_position': 4,
+  "wall_hue": 10,
+  "floor_hue": 10,
+  "object_hue": 10,
+  "shape": 4,
+  "scale": 6,
+  "x_position": 8,
+  "y_position": 4,
 }
-SHAPES: Tuple[str, ...] = ('square', 'circle', 'triangle', 'diamond')
-SPLIT_SIZES: Dict[str, int] = {'train': 20_000, 'validation': 2_000,
-                               'test': 2_048}
+SHAPES: Tuple[str, ...] = ("square", "circle", "triangle", "diamond")
+SPLIT_SIZES: Dict[str, int] = {
+  "train": 20_000,
+  "validation": 2_000,
+  "test": 2_048,
+}
 # Rendering resolution relative to the stored image (anti-aliasing).
 SUPERSAMPLING = 4
 # Rows above this fraction of the height are wall, below it floor.
@@ -60,15 +68,15 @@ def hue_to_rgb(index: int, count: int) -> np.ndarray:
 def _shape_mask(shape: str, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
   """Which points, at offsets (dx, dy) from the centre in units of the
   object's half size (dy grows downwards), lie inside `shape`."""
-  if shape == 'square':
+  if shape == "square":
     return (np.abs(dx) <= 1) & (np.abs(dy) <= 1)
-  if shape == 'circle':
+  if shape == "circle":
     return dx**2 + dy**2 <= 1
-  if shape == 'triangle':  # Apex up, base at dy = 1.
+  if shape == "triangle":  # Apex up, base at dy = 1.
     return (dy <= 1) & (np.abs(dx) <= (dy + 1) / 2)
-  if shape == 'diamond':
+  if shape == "diamond":
     return np.abs(dx) + np.abs(dy) <= 1
-  raise ValueError(f'Unknown shape {shape!r}; known: {", ".join(SHAPES)}.')
+  raise ValueError(f"Unknown shape {shape!r}; known: {', '.join(SHAPES)}.")
 
 
 def render(factors: Dict[str, int], size: int) -> np.ndarray:
@@ -77,20 +85,26 @@ def render(factors: Dict[str, int], size: int) -> np.ndarray:
   big = size * SUPERSAMPLING
   rows, cols = np.mgrid[0:big, 0:big] / big + 0.5 / big  # Pixel centres.
   image = np.where(
-      (rows < HORIZON)[..., None],
-      hue_to_rgb(factors['wall_hue'], FACTOR_SIZES['wall_hue']),
-      # The floor darker than the wall, so that equal hues stay apart.
-      0.6 * hue_to_rgb(factors['floor_hue'], FACTOR_SIZES['floor_hue']))
-  half = (0.25 + 0.25 * factors['scale'] / (FACTOR_SIZES['scale'] - 1)) / 2
-  centre_x = 0.25 + 0.5 * factors['x_position'] / (
-      FACTOR_SIZES['x_position'] - 1)
-  base_y = 0.6 + 0.35 * factors['y_position'] / (
-      FACTOR_SIZES['y_position'] - 1)
-  mask = _shape_mask(SHAPES[factors['shape']], (cols - centre_x) / half,
-                     (rows - (base_y - half)) / half)
-  image = np.where(mask[..., None],
-                   hue_to_rgb(factors['object_hue'],
-                              FACTOR_SIZES['object_hue']), image)
+    (rows < HORIZON)[..., None],
+    hue_to_rgb(factors["wall_hue"], FACTOR_SIZES["wall_hue"]),
+    # The floor darker than the wall, so that equal hues stay apart.
+    0.6 * hue_to_rgb(factors["floor_hue"], FACTOR_SIZES["floor_hue"]),
+  )
+  half = (0.25 + 0.25 * factors["scale"] / (FACTOR_SIZES["scale"] - 1)) / 2
+  centre_x = 0.25 + 0.5 * factors["x_position"] / (
+    FACTOR_SIZES["x_position"] - 1
+  )
+  base_y = 0.6 + 0.35 * factors["y_position"] / (FACTOR_SIZES["y_position"] - 1)
+  mask = _shape_mask(
+    SHAPES[factors["shape"]],
+    (cols - centre_x) / half,
+    (rows - (base_y - half)) / half,
+  )
+  image = np.where(
+    mask[..., None],
+    hue_to_rgb(factors["object_hue"], FACTOR_SIZES["object_hue"]),
+    image,
+  )
   image = image.reshape(size, SUPERSAMPLING, size, SUPERSAMPLING, 3)
   return np.round(255 * image.mean(axis=(1, 3))).astype(np.uint8)
 
@@ -100,12 +114,13 @@ def split_scenes() -> Dict[str, np.ndarray]:
   without replacement by a fixed-seed numpy Generator."""
   sizes = list(FACTOR_SIZES.values())
   total = sum(SPLIT_SIZES.values())
-  flat = np.random.default_rng(_SEED).choice(int(np.prod(sizes)), total,
-                                             replace=False)
+  flat = np.random.default_rng(_SEED).choice(
+    int(np.prod(sizes)), total, replace=False
+  )
   scenes = np.stack(np.unravel_index(flat, sizes), axis=-1)
   splits, start = {}, 0
   for split, count in SPLIT_SIZES.items():
-    splits[split] = scenes[start:start + count]
+    splits[split] = scenes[start : start + count]
     start += count
   return splits
 
@@ -113,45 +128,59 @@ def split_scenes() -> Dict[str, np.ndarray]:
 @dataclasses.dataclass(eq=False)
 class ProceduralShapesConfig(tfds.core.BuilderConfig):
   """Image size of one `procedural_shapes` variant."""
+
   image_size: int = 32
 
 
 class ProceduralShapes(tfds.core.GeneratorBasedBuilder):
   """Anti-aliased scenes of one object on a wall and floor (see module)."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'Initial release.'}
+  VERSION = tfds.core.Version("1.0.0")
+  RELEASE_NOTES = {"1.0.0": "Initial release."}
   BUILDER_CONFIGS = [
-      ProceduralShapesConfig(name=str(size), image_size=size,
-                             description=f'{size}x{size} images.')
-      for size in (32, 64)
+    ProceduralShapesConfig(
+      name=str(size), image_size=size, description=f"{size}x{size} images."
+    )
+    for size in (32, 64)
   ]
 
   def _info(self) -> tfds.core.DatasetInfo:
     size = self.builder_config.image_size
     return self.dataset_info_from_configs(
-        description=('Procedurally drawn scenes with seven discrete factors '
-                     'of variation, like Shapes3D; disjoint scenes per '
-                     'split.'),
-        features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(shape=(size, size, 3),
-                                         encoding_format='png'),
-            'factors': tfds.features.FeaturesDict(
-                {name: np.int64 for name in FACTOR_SIZES}),
-        }),
+      description=(
+        "Procedurally drawn scenes with seven discrete factors "
+        "of variation, like Shapes3D; disjoint scenes per "
+        "split."
+      ),
+      features=tfds.features.FeaturesDict(
+        {
+          "image": tfds.features.Image(
+            shape=(size, size, 3), encoding_format="png"
+          ),
+          "factors": tfds.features.FeaturesDict(
+            {name: np.int64 for name in FACTOR_SIZES}
+          ),
+        }
+      ),
     )
 
   def _split_generators(self, dl_manager):
     del dl_manager  # Nothing to download.
-    return {split: self._generate_examples(scenes)
-            for split, scenes in split_scenes().items()}
+    return {
+      split: self._generate_examples(scenes)
+      for split, scenes in split_scenes().items()
+    }
 
   def _generate_examples(
-      self, scenes: np.ndarray) -> Iterator[Tuple[str, Dict[str, object]]]:
+    self, scenes: np.ndarray
+  ) -> Iterator[Tuple[str, Dict[str, object]]]:
     size = self.builder_config.image_size
     for index, scene in enumerate(scenes):
       factors = dict(zip(FACTOR_SIZES, (int(v) for v in scene)))
-      yield f'{index:06d}', {
-          'image': photo_patches.encode_png(render(factors, size)),
-          'factors': factors,
-      }
+      yield (
+        f"{index:06d}",
+        {
+          "image": photo_patches.encode_png(render(factors, size)),
+          "factors": factors,
+        },
+      )

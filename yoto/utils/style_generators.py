@@ -46,7 +46,7 @@ def _palette(photo: np.ndarray, count: int) -> np.ndarray:
 
 def _mosaic(photo, size, scale, rng):
   """Voronoi cells coloured by the photo at their seed, with dark joints."""
-  count = int(1.0 / scale ** 2)
+  count = int(1.0 / scale**2)
   seeds = rng.uniform(0, size, (count, 2)).astype(np.float32)
   y, x = _grid(size)
   points = np.stack([y.ravel(), x.ravel()], 1)
@@ -65,7 +65,7 @@ def _mosaic(photo, size, scale, rng):
 def _pointillism(photo, size, scale, rng):
   """Round dots of saturated photo colours on a light canvas."""
   radius = max(1.0, scale * size)
-  count = int(2.5 * size * size / (np.pi * radius ** 2))
+  count = int(2.5 * size * size / (np.pi * radius**2))
   image = np.full([size, size, 3], 0.93, np.float32)
   y, x = _grid(size)
   centres = rng.uniform(0, size, (count, 2))
@@ -74,10 +74,14 @@ def _pointillism(photo, size, scale, rng):
     r = int(np.ceil(radius))
     top, left = max(0, int(cy) - r), max(0, int(cx) - r)
     bottom, right = min(size, int(cy) + r + 1), min(size, int(cx) + r + 1)
-    inside = ((y[top:bottom, left:right] - cy) ** 2 +
-              (x[top:bottom, left:right] - cx) ** 2) <= radius ** 2
-    color = _saturate(photo[min(int(cy), size - 1), min(int(cx), size - 1)],
-                      2.5) + noise
+    inside = (
+      (y[top:bottom, left:right] - cy) ** 2
+      + (x[top:bottom, left:right] - cx) ** 2
+    ) <= radius**2
+    color = (
+      _saturate(photo[min(int(cy), size - 1), min(int(cx), size - 1)], 2.5)
+      + noise
+    )
     image[top:bottom, left:right][inside] = np.clip(color, 0, 1)
   return image
 
@@ -137,7 +141,10 @@ def _tiles(photo, size, scale, rng):
 
 
 GENERATORS: Dict[str, Callable[..., np.ndarray]] = {
-    'mosaic': _mosaic, 'pointillism': _pointillism, 'hatching': _hatching,
-    'posterized': _posterized, 'waves': _waves, 'tiles': _tiles,
+  "mosaic": _mosaic,
+  "pointillism": _pointillism,
+  "hatching": _hatching,
+  "posterized": _posterized,
+  "waves": _waves,
+  "tiles": _tiles,
 }
-

@@ -32,7 +32,7 @@ from yoto.utils import image_files
 from yoto.utils import photo_patches
 from yoto.utils import style_generators
 
-GENERATED = 'generated'
+GENERATED = "generated"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +47,7 @@ class GeneratedStyle:
     scale: feature size (cell, dot, stroke period) as a fraction of the
       image size, so a style looks the same at every resolution.
   """
+
   name: str
   family: str
   photo: str
@@ -54,19 +55,17 @@ class GeneratedStyle:
 
 
 GENERATED_STYLES: Tuple[GeneratedStyle, ...] = (
-    GeneratedStyle('mosaic_astronaut', 'mosaic', 'astronaut', 0.09),
-    GeneratedStyle('pointillism_coffee', 'pointillism', 'coffee', 0.035),
-    GeneratedStyle('hatching_chelsea', 'hatching', 'chelsea', 0.05),
-    GeneratedStyle('posterized_motorcycle', 'posterized', 'motorcycle_left',
-                   0.0),
-    GeneratedStyle('waves_retina', 'waves', 'retina', 0.12),
-    GeneratedStyle('tiles_ihc', 'tiles', 'ihc', 0.14),
-    # Held out: the same generators on other photos, at other scales.
-    GeneratedStyle('mosaic_coffee', 'mosaic', 'coffee', 0.06),
-    GeneratedStyle('pointillism_astronaut', 'pointillism', 'astronaut', 0.05),
+  GeneratedStyle("mosaic_astronaut", "mosaic", "astronaut", 0.09),
+  GeneratedStyle("pointillism_coffee", "pointillism", "coffee", 0.035),
+  GeneratedStyle("hatching_chelsea", "hatching", "chelsea", 0.05),
+  GeneratedStyle("posterized_motorcycle", "posterized", "motorcycle_left", 0.0),
+  GeneratedStyle("waves_retina", "waves", "retina", 0.12),
+  GeneratedStyle("tiles_ihc", "tiles", "ihc", 0.14),
+  # Held out: the same generators on other photos, at other scales.
+  GeneratedStyle("mosaic_coffee", "mosaic", "coffee", 0.06),
+  GeneratedStyle("pointillism_astronaut", "pointillism", "astronaut", 0.05),
 )
-HELD_OUT_GENERATED: Tuple[str, ...] = ('mosaic_coffee',
-                                       'pointillism_astronaut')
+HELD_OUT_GENERATED: Tuple[str, ...] = ("mosaic_coffee", "pointillism_astronaut")
 
 
 def _rng(name: str, size: int) -> np.random.Generator:
@@ -81,10 +80,11 @@ def generate_style(name: str, size: int = 128) -> np.ndarray:
   """The generated style `name` as uint8 [size, size, 3]; deterministic."""
   styles = {style.name: style for style in GENERATED_STYLES}
   if name not in styles:
-    raise ValueError(f'Unknown generated style {name!r}; choose one of '
-                     f'{", ".join(styles)}.')
+    raise ValueError(
+      f"Unknown generated style {name!r}; choose one of {', '.join(styles)}."
+    )
   if size < 16:
-    raise ValueError(f'Style images must be at least 16 pixels, got {size}.')
+    raise ValueError(f"Style images must be at least 16 pixels, got {size}.")
   style = styles[name]
   photo = image_files.centre_square(photo_patches.load_photo(style.photo), size)
   generator = style_generators.GENERATORS[style.family]
@@ -102,20 +102,25 @@ def load_style_images(pattern: str, size: int) -> Dict[str, np.ndarray]:
     ValueError: no file matches, or a file is not a readable image.
   """
   import PIL.Image  # pylint: disable=g-import-not-at-top
-  paths = sorted(p for p in glob.glob(os.path.expanduser(pattern))
-                 if os.path.isfile(p))
+
+  paths = sorted(
+    p for p in glob.glob(os.path.expanduser(pattern)) if os.path.isfile(p)
+  )
   if not paths:
-    raise ValueError(f'No style images match {pattern!r}; give a glob such '
-                     "as '/data/pointillism/*.jpg', or 'generated' for the "
-                     'built-in styles.')
+    raise ValueError(
+      f"No style images match {pattern!r}; give a glob such "
+      "as '/data/pointillism/*.jpg', or 'generated' for the "
+      "built-in styles."
+    )
   images = {}
   for path in paths:
     try:
       with PIL.Image.open(path) as image:
-        array = np.asarray(image.convert('RGB'))
+        array = np.asarray(image.convert("RGB"))
     except (OSError, ValueError) as e:
-      raise ValueError(f'Style image {path} is not a readable image: {e}'
-                       ) from e
+      raise ValueError(
+        f"Style image {path} is not a readable image: {e}"
+      ) from e
     name = os.path.splitext(os.path.basename(path))[0]
     if name in images:
       name = path
@@ -134,6 +139,7 @@ class StyleSet:
     held_out: bool per style: never used in training.
     source: 'generated' or the glob the images came from.
   """
+
   names: Tuple[str, ...]
   images: np.ndarray
   held_out: Tuple[bool, ...]
@@ -150,41 +156,48 @@ class StyleSet:
   def eval_indices(self, which: str) -> List[int]:
     """Indices of 'held_out', 'train' or 'all' styles (held-out falls back
     to the training styles when none are held out)."""
-    if which == 'held_out':
+    if which == "held_out":
       return self.held_out_indices or self.train_indices
-    if which == 'train':
+    if which == "train":
       return self.train_indices
-    if which == 'all':
+    if which == "all":
       return list(range(len(self.names)))
-    raise ValueError(f"eval_styles must be 'held_out', 'train' or 'all', got "
-                     f'{which!r}.')
+    raise ValueError(
+      f"eval_styles must be 'held_out', 'train' or 'all', got {which!r}."
+    )
 
 
 HeldOut = Union[None, int, Sequence[str]]
 
 
-def _held_out_mask(names: Sequence[str], held_out: HeldOut,
-                   default: Sequence[str]) -> Tuple[bool, ...]:
+def _held_out_mask(
+  names: Sequence[str], held_out: HeldOut, default: Sequence[str]
+) -> Tuple[bool, ...]:
   if held_out is None:
     held_out = default
   if isinstance(held_out, int) and not isinstance(held_out, bool):
     if not 0 <= held_out < len(names):
-      raise ValueError(f'Cannot hold out {held_out} of {len(names)} styles: '
-                       'at least one must remain for training.')
-    held = set(names[len(names) - held_out:]) if held_out else set()
+      raise ValueError(
+        f"Cannot hold out {held_out} of {len(names)} styles: "
+        "at least one must remain for training."
+      )
+    held = set(names[len(names) - held_out :]) if held_out else set()
   else:
     held = set(held_out)
     unknown = held - set(names)
     if unknown:
-      raise ValueError(f'Held-out styles {sorted(unknown)} are not in the '
-                       f'style set {list(names)}.')
+      raise ValueError(
+        f"Held-out styles {sorted(unknown)} are not in the "
+        f"style set {list(names)}."
+      )
     if len(held) >= len(names):
-      raise ValueError('Every style is held out; keep one for training.')
+      raise ValueError("Every style is held out; keep one for training.")
   return tuple(name in held for name in names)
 
 
-def load_style_set(styles: str = GENERATED, size: int = 128,
-                   held_out: HeldOut = None) -> StyleSet:
+def load_style_set(
+  styles: str = GENERATED, size: int = 128, held_out: HeldOut = None
+) -> StyleSet:
   """The generated set or the images of a glob, with held-out styles marked.
 
   Args:

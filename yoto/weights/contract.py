@@ -37,6 +37,7 @@ class LossConditioning:
       training; None when unknown or unconditioned.
     fixed_weights: the weights a fixed-weight model was trained with.
   """
+
   loss_names: Tuple[str, ...]
   preprocessing: Optional[str] = None
   ranges: Optional[Dict[str, Tuple[float, float]]] = None
@@ -54,9 +55,12 @@ class LossConditioning:
     return len(self.loss_names)
 
   @classmethod
-  def from_spec(cls, loss_names: Sequence[str],
-                transform: distributions.TransformType,
-                spec: distributions.DistributionSpec) -> "LossConditioning":
+  def from_spec(
+    cls,
+    loss_names: Sequence[str],
+    transform: distributions.TransformType,
+    spec: distributions.DistributionSpec,
+  ) -> "LossConditioning":
     names = tuple(sorted(loss_names))
     ranges = dict(zip(names, spec.ranges(len(names))))
     return cls(names, transform.name.lower(), ranges)
@@ -67,9 +71,12 @@ class LossConditioning:
       return tf.math.log(weights)
     return tf.identity(weights)
 
-  def weights_to_inputs_extra(self, weights: tf.Tensor,
-                              batch_size: Optional[tf.Tensor] = None,
-                              check_range: bool = True) -> tf.Tensor:
+  def weights_to_inputs_extra(
+    self,
+    weights: tf.Tensor,
+    batch_size: Optional[tf.Tensor] = None,
+    check_range: bool = True,
+  ) -> tf.Tensor:
     """Validates raw weights and turns them into `inputs_extra`.
 
     Args:
@@ -95,13 +102,19 @@ class LossConditioning:
     if batch_size is not None:
       rows = tf.shape(weights)[0]
       check = tf.debugging.Assert(
-          (rows == 1) | (rows == batch_size),
-          ["got one weight vector per example for a batch of a different "
-           "size: give one vector for the whole batch or exactly one per "
-           "example; weight vectors, batch size:", rows, batch_size])
+        (rows == 1) | (rows == batch_size),
+        [
+          "got one weight vector per example for a batch of a different "
+          "size: give one vector for the whole batch or exactly one per "
+          "example; weight vectors, batch size:",
+          rows,
+          batch_size,
+        ],
+      )
       with tf.control_dependencies([check]):
-        weights = tf.broadcast_to(weights, tf.stack([batch_size,
-                                                     self.num_losses]))
+        weights = tf.broadcast_to(
+          weights, tf.stack([batch_size, self.num_losses])
+        )
     return self.transform(weights)
 
   def _weight_checks(self, weights, check_range):
@@ -110,31 +123,48 @@ class LossConditioning:
     shape = tf.shape(weights)
     last_dim = tf.concat([[-1], shape], 0)[-1]  # -1 for a scalar.
     finite = tf.debugging.Assert(
-        tf.reduce_all(tf.math.is_finite(weights)),
-        ["loss weights must be finite numbers (no NaN or inf); got",
-         weights])
+      tf.reduce_all(tf.math.is_finite(weights)),
+      ["loss weights must be finite numbers (no NaN or inf); got", weights],
+    )
     with tf.control_dependencies([finite]):  # Its message first for NaN.
       positive = tf.debugging.Assert(
-          tf.reduce_all(weights > 0),
-          ["loss weights must be positive (the model is conditioned on "
-           "their logarithm); got", weights])
+        tf.reduce_all(weights > 0),
+        [
+          "loss weights must be positive (the model is conditioned on "
+          "their logarithm); got",
+          weights,
+        ],
+      )
     checks = [
-        tf.debugging.Assert(
-            (tf.size(shape) >= 1) & (tf.size(shape) <= 2) & (last_dim == n),
-            [f"loss weights must have shape [{n}] or [batch, {n}], one "
-             f"entry per loss in the order [{order}]; got shape", shape]),
-        finite, positive,
+      tf.debugging.Assert(
+        (tf.size(shape) >= 1) & (tf.size(shape) <= 2) & (last_dim == n),
+        [
+          f"loss weights must have shape [{n}] or [batch, {n}], one "
+          f"entry per loss in the order [{order}]; got shape",
+          shape,
+        ],
+      ),
+      finite,
+      positive,
     ]
     if check_range and self.ranges:
       low = tf.constant([self.ranges[k][0] for k in self.loss_names])
       high = tf.constant([self.ranges[k][1] for k in self.loss_names])
-      ranges = ", ".join(f"{k}: [{lo:g}, {hi:g}]"
-                         for k, (lo, hi) in sorted(self.ranges.items()))
+      ranges = ", ".join(
+        f"{k}: [{lo:g}, {hi:g}]" for k, (lo, hi) in sorted(self.ranges.items())
+      )
       with tf.control_dependencies(checks):  # Shape first: it broadcasts.
         in_range = tf.reduce_all(within_range(weights, low, high))
-      checks.append(tf.debugging.Assert(
-          in_range, [f"loss weights outside the training range ({ranges}); "
-                     "the model was never trained there. Got", weights]))
+      checks.append(
+        tf.debugging.Assert(
+          in_range,
+          [
+            f"loss weights outside the training range ({ranges}); "
+            "the model was never trained there. Got",
+            weights,
+          ],
+        )
+      )
     return checks
 
   def centring_offset(self) -> Optional[Tuple[float, ...]]:
@@ -148,10 +178,13 @@ class LossConditioning:
     if not self.is_conditioned or not self.ranges:
       return None
     if self.preprocessing == "log":
-      return tuple(0.5 * (math.log(lo) + math.log(hi))
-                   for lo, hi in (self.ranges[k] for k in self.loss_names))
-    return tuple(0.5 * (lo + hi)
-                 for lo, hi in (self.ranges[k] for k in self.loss_names))
+      return tuple(
+        0.5 * (math.log(lo) + math.log(hi))
+        for lo, hi in (self.ranges[k] for k in self.loss_names)
+      )
+    return tuple(
+      0.5 * (lo + hi) for lo, hi in (self.ranges[k] for k in self.loss_names)
+    )
 
   def to_dict(self) -> Dict[str, object]:
     """The contract as JSON-ready data (tuples become lists)."""
@@ -184,17 +217,22 @@ class LossConditioning:
       ValueError: if `record` is not a dict with `loss_names`.
     """
     if not isinstance(record, dict) or "loss_names" not in record:
-      raise ValueError("A loss-weight contract is a JSON object with at "
-                       f"least 'loss_names'; got {str(record)[:200]!r}.")
+      raise ValueError(
+        "A loss-weight contract is a JSON object with at "
+        f"least 'loss_names'; got {str(record)[:200]!r}."
+      )
     ranges = record.get("ranges")
     fixed = record.get("fixed_weights")
     return cls(
-        loss_names=tuple(record["loss_names"]),
-        preprocessing=record.get("preprocessing"),
-        ranges=None if ranges is None else {
-            k: (float(lo), float(hi)) for k, (lo, hi) in ranges.items()},
-        fixed_weights=None if fixed is None else {
-            k: float(v) for k, v in fixed.items()})
+      loss_names=tuple(record["loss_names"]),
+      preprocessing=record.get("preprocessing"),
+      ranges=None
+      if ranges is None
+      else {k: (float(lo), float(hi)) for k, (lo, hi) in ranges.items()},
+      fixed_weights=None
+      if fixed is None
+      else {k: float(v) for k, v in fixed.items()},
+    )
 
 
 def within_range(weights, low, high):
@@ -216,10 +254,12 @@ def within_range(weights, low, high):
   return (weights >= low * (1 - slack)) & (weights <= high * (1 + slack))
 
 
-def check_input_offset(offset: Optional[Sequence[float]],
-                       num_inputs: Optional[int], owner: str,
-                       loss_names: Sequence[str]
-                       ) -> Optional[Tuple[float, ...]]:
+def check_input_offset(
+  offset: Optional[Sequence[float]],
+  num_inputs: Optional[int],
+  owner: str,
+  loss_names: Sequence[str],
+) -> Optional[Tuple[float, ...]]:
   """Validates a problem's `conditioning_input_offset`; returns it as floats.
 
   The offset is a constant [num_losses], in sorted loss-name order, that a
@@ -248,9 +288,10 @@ def check_input_offset(offset: Optional[Sequence[float]],
   offset = tuple(float(v) for v in offset)
   if num_inputs is not None and len(offset) != num_inputs:
     raise ValueError(
-        f"{owner}.conditioning_input_offset has {len(offset)} entries but "
-        f"inputs_extra has {num_inputs} (one per loss, in the order "
-        f"{list(loss_names)}).")
+      f"{owner}.conditioning_input_offset has {len(offset)} entries but "
+      f"inputs_extra has {num_inputs} (one per loss, in the order "
+      f"{list(loss_names)})."
+    )
   return offset
 
 
@@ -263,16 +304,21 @@ def check_input_scale(scale: float, owner: str) -> float:
   weights share a layer's inputs with a larger signal (a style embedding,
   say), scaling them up lets the weight-dependence be learnt as fast.
   """
-  if isinstance(scale, bool) or not isinstance(scale, (int, float)) or \
-      not scale > 0:
-    raise ValueError(f"{owner}.conditioning_input_scale must be a positive "
-                     f"number, got {scale!r}.")
+  if (
+    isinstance(scale, bool)
+    or not isinstance(scale, (int, float))
+    or not scale > 0
+  ):
+    raise ValueError(
+      f"{owner}.conditioning_input_scale must be a positive "
+      f"number, got {scale!r}."
+    )
   return float(scale)
 
 
-def offset_and_scale(inputs_extra: tf.Tensor,
-                     offset: Optional[Sequence[float]],
-                     scale: float = 1.0) -> tf.Tensor:
+def offset_and_scale(
+  inputs_extra: tf.Tensor, offset: Optional[Sequence[float]], scale: float = 1.0
+) -> tf.Tensor:
   """(`inputs_extra` [B, n] - `offset` [n]) * `scale`; no offset when None."""
   if offset is None and scale == 1.0:
     return inputs_extra

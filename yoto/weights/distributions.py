@@ -49,19 +49,24 @@ class DistributionSpec:
       original configs; the model-input transform lives in YotoOptimizer).
   """
 
-  def __init__(self, distribution_type: DistributionType,
-               params: Union[Dict[str, float], Sequence[Dict[str, float]]],
-               transform: TransformType = TransformType.IDENTITY):
+  def __init__(
+    self,
+    distribution_type: DistributionType,
+    params: Union[Dict[str, float], Sequence[Dict[str, float]]],
+    transform: TransformType = TransformType.IDENTITY,
+  ):
     if not isinstance(distribution_type, DistributionType):
       raise ValueError(
-          f"DistributionSpec.distribution_type must be one of "
-          f"{[t.name for t in DistributionType]} (in gin: "
-          f"%DistributionType.LOG_UNIFORM), got {distribution_type!r}.")
+        f"DistributionSpec.distribution_type must be one of "
+        f"{[t.name for t in DistributionType]} (in gin: "
+        f"%DistributionType.LOG_UNIFORM), got {distribution_type!r}."
+      )
     if not isinstance(transform, TransformType):
       raise ValueError(
-          f"DistributionSpec.transform must be one of "
-          f"{[t.name for t in TransformType]} (in gin: "
-          f"%TransformType.IDENTITY), got {transform!r}.")
+        f"DistributionSpec.transform must be one of "
+        f"{[t.name for t in TransformType]} (in gin: "
+        f"%TransformType.IDENTITY), got {transform!r}."
+      )
     self.distribution_type = distribution_type
     self.params = params
     self.transform = transform
@@ -74,8 +79,9 @@ class DistributionSpec:
     if isinstance(self.params, (list, tuple)) and self.params:
       return list(self.params)
     raise ValueError(
-        "DistributionSpec.params must be a {'low': .., 'high': ..} dict or a "
-        f"non-empty list of them (one per loss), got {self.params!r}.")
+      "DistributionSpec.params must be a {'low': .., 'high': ..} dict or a "
+      f"non-empty list of them (one per loss), got {self.params!r}."
+    )
 
   def ranges(self, num_losses: int) -> List[Range]:
     """Returns `num_losses` (low, high) pairs, one per loss in sorted order."""
@@ -84,13 +90,15 @@ class DistributionSpec:
       params = params * num_losses
     if len(params) != num_losses:
       raise ValueError(
-          f"DistributionSpec.params has {len(params)} entries but the problem "
-          f"has {num_losses} losses; give one {{'low', 'high'}} dict per loss "
-          "(in sorted loss-name order) or a single dict for all.")
+        f"DistributionSpec.params has {len(params)} entries but the problem "
+        f"has {num_losses} losses; give one {{'low', 'high'}} dict per loss "
+        "(in sorted loss-name order) or a single dict for all."
+      )
     return [(float(p["low"]), float(p["high"])) for p in params]
 
-  def sample(self, num_samples: int, num_losses: int,
-             seed: tf.Tensor) -> tf.Tensor:
+  def sample(
+    self, num_samples: int, num_losses: int, seed: tf.Tensor
+  ) -> tf.Tensor:
     """Draws a [num_samples, num_losses] float32 weight matrix.
 
     Args:
@@ -107,45 +115,54 @@ class DistributionSpec:
     if self.distribution_type == DistributionType.LOG_UNIFORM:
       low, high = tf.math.log(low), tf.math.log(high)
     unit = tf.random.stateless_uniform(
-        tf.stack([num_samples, num_losses]), seed=seed, dtype=tf.float32)
+      tf.stack([num_samples, num_losses]), seed=seed, dtype=tf.float32
+    )
     samples = low + unit * (high - low)
     if self.distribution_type == DistributionType.LOG_UNIFORM:
       samples = tf.exp(samples)
     return get_transform(self.transform)(samples)
 
   def __repr__(self):
-    return (f"DistributionSpec({self.distribution_type.name}, "
-            f"{self.params!r}, {self.transform.name})")
+    return (
+      f"DistributionSpec({self.distribution_type.name}, "
+      f"{self.params!r}, {self.transform.name})"
+    )
 
 
 def _check_bounds(bounds: Any, distribution_type: DistributionType) -> None:
   if not isinstance(bounds, dict) or set(bounds) != {"low", "high"}:
     raise ValueError(
-        "Each DistributionSpec.params entry must be a dict with exactly the "
-        f"keys 'low' and 'high', got {bounds!r}.")
+      "Each DistributionSpec.params entry must be a dict with exactly the "
+      f"keys 'low' and 'high', got {bounds!r}."
+    )
   low, high = bounds["low"], bounds["high"]
   for value in (low, high):
     if not isinstance(value, (int, float)) or not math.isfinite(value):
       raise ValueError(f"Bounds must be finite numbers, got {bounds!r}.")
   if low >= high:
     raise ValueError(
-        f"Distribution bounds need low < high, got {bounds!r}. To fix a "
-        "weight, use a narrow range such as {'low': 0.999, 'high': 1.001}.")
+      f"Distribution bounds need low < high, got {bounds!r}. To fix a "
+      "weight, use a narrow range such as {'low': 0.999, 'high': 1.001}."
+    )
   if distribution_type == DistributionType.LOG_UNIFORM and low <= 0:
     raise ValueError(
-        f"LOG_UNIFORM needs positive bounds (it samples log(weight)), got "
-        f"{bounds!r}.")
+      f"LOG_UNIFORM needs positive bounds (it samples log(weight)), got "
+      f"{bounds!r}."
+    )
 
 
-def get_transform(transform_type: TransformType) -> Callable[[tf.Tensor],
-                                                              tf.Tensor]:
+def get_transform(
+  transform_type: TransformType,
+) -> Callable[[tf.Tensor], tf.Tensor]:
   """Returns the function mapping raw weights to transformed values."""
   if transform_type == TransformType.IDENTITY:
     return tf.identity
   if transform_type == TransformType.LOG:
     return tf.math.log
-  raise ValueError(f"Unknown transform type {transform_type!r}; expected one "
-                   f"of {[t.name for t in TransformType]}.")
+  raise ValueError(
+    f"Unknown transform type {transform_type!r}; expected one "
+    f"of {[t.name for t in TransformType]}."
+  )
 
 
 def parse_weights_spec(spec: Any) -> Union[DistributionSpec, List[WeightsDict]]:
@@ -164,9 +181,10 @@ def parse_weights_spec(spec: Any) -> Union[DistributionSpec, List[WeightsDict]]:
       spec = ast.literal_eval(spec)
     except (ValueError, SyntaxError) as e:
       raise ValueError(
-          f"Could not parse the weights string {spec!r}: it must be a Python "
-          "literal dict or list of dicts, e.g. \"{'kl_loss': 1.0, "
-          f"'reconstruction_loss': 1.0}}\" ({e}).") from None
+        f"Could not parse the weights string {spec!r}: it must be a Python "
+        "literal dict or list of dicts, e.g. \"{'kl_loss': 1.0, "
+        f"'reconstruction_loss': 1.0}}\" ({e})."
+      ) from None
   if isinstance(spec, DistributionSpec):
     return spec
   if isinstance(spec, dict):
@@ -174,8 +192,9 @@ def parse_weights_spec(spec: Any) -> Union[DistributionSpec, List[WeightsDict]]:
   if isinstance(spec, (list, tuple)):
     if not spec or not all(isinstance(d, dict) for d in spec):
       raise ValueError(
-          "A list of loss weights must be non-empty and hold only dicts "
-          f"mapping loss names to weights, got {spec!r}.")
+        "A list of loss weights must be non-empty and hold only dicts "
+        f"mapping loss names to weights, got {spec!r}."
+      )
     return list(spec)
   if callable(spec):
     made = spec()
@@ -183,8 +202,9 @@ def parse_weights_spec(spec: Any) -> Union[DistributionSpec, List[WeightsDict]]:
       return made
     raise ValueError(f"Calling {spec!r} gave {made!r}, not a DistributionSpec.")
   raise ValueError(
-      "Loss weights must be a DistributionSpec (or its class), a dict, a list "
-      f"of dicts, or a string holding one of those; got {spec!r}.")
+    "Loss weights must be a DistributionSpec (or its class), a dict, a list "
+    f"of dicts, or a string holding one of those; got {spec!r}."
+  )
 
 
 def check_weights_dict(weights: WeightsDict, names: Sequence[str]) -> None:
@@ -193,16 +213,20 @@ def check_weights_dict(weights: WeightsDict, names: Sequence[str]) -> None:
     missing = sorted(set(names) - set(weights))
     extra = sorted(set(weights) - set(names))
     raise ValueError(
-        f"Loss weights {weights!r} do not match the problem's losses "
-        f"{sorted(names)}: missing {missing}, unknown {extra}.")
+      f"Loss weights {weights!r} do not match the problem's losses "
+      f"{sorted(names)}: missing {missing}, unknown {extra}."
+    )
   for name, value in weights.items():
     if not isinstance(value, (int, float, np.floating, np.integer)):
       raise ValueError(f"Weight for {name!r} must be a number, got {value!r}.")
 
 
-def get_samples_as_dicts(spec: Any, num_samples: int = 1,
-                         names: Optional[Sequence[str]] = None,
-                         seed: int = 17) -> List[WeightsDict]:
+def get_samples_as_dicts(
+  spec: Any,
+  num_samples: int = 1,
+  names: Optional[Sequence[str]] = None,
+  seed: int = 17,
+) -> List[WeightsDict]:
   """Turns any weight specification into a list of {loss name: weight}.
 
   Args:
@@ -218,11 +242,13 @@ def get_samples_as_dicts(spec: Any, num_samples: int = 1,
   parsed = parse_weights_spec(spec)
   if isinstance(parsed, DistributionSpec):
     if names is None:
-      raise ValueError("Sampling weight dicts from a DistributionSpec needs "
-                       "the loss names.")
+      raise ValueError(
+        "Sampling weight dicts from a DistributionSpec needs the loss names."
+      )
     names = sorted(names)
-    samples = parsed.sample(num_samples, len(names),
-                            seed=tf.constant([seed, 0], tf.int64)).numpy()
+    samples = parsed.sample(
+      num_samples, len(names), seed=tf.constant([seed, 0], tf.int64)
+    ).numpy()
     return [{n: float(row[i]) for i, n in enumerate(names)} for row in samples]
   if names is not None:
     for weights in parsed:
@@ -230,8 +256,9 @@ def get_samples_as_dicts(spec: Any, num_samples: int = 1,
   return [{k: float(v) for k, v in w.items()} for w in parsed]
 
 
-def weights_matrix(weights_dicts: Sequence[WeightsDict],
-                   names: Sequence[str]) -> np.ndarray:
+def weights_matrix(
+  weights_dicts: Sequence[WeightsDict], names: Sequence[str]
+) -> np.ndarray:
   """Stacks weight dicts into a float32 [len(weights_dicts), len(names)]."""
   names = sorted(names)
   for weights in weights_dicts:
