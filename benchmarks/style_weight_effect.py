@@ -11,7 +11,11 @@ the centre, the eval weights of Figure 6a), and reports
   of the two ends of each weight: near 0 means the network ignores that
   weight; and
 - the six losses (means over the images) at every setting, measured with
-  the loss network the model was trained with.
+  the loss network the model was trained with; and
+- the SSIM of luminance between each stylized image and its content photo
+  (mean over the images, `image_metrics.luminance_ssim`): how recognisable
+  the content stays, near 1 for the photo's structure kept, near 0 for a
+  texture.
 
   python -m benchmarks.style_weight_effect --model_dir=runs/style_yoto
       # measures the newest hub module of an existing run
@@ -44,6 +48,7 @@ import tensorflow as tf
 from yoto import main as yoto_main
 from yoto.architectures import vgg
 from yoto.clients import paths as module_paths
+from yoto.problems import image_metrics
 from yoto.problems import style_losses as style_transfer
 from yoto.utils import data
 from yoto.utils import image_files
@@ -160,7 +165,8 @@ def weight_effect(
     loss_network_weights: the VGG-16 the model was trained with.
 
   Returns:
-    {'settings': {label: {'weights', 'losses', 'full_loss'}},
+    {'settings': {label: {'weights', 'losses', 'full_loss',
+     'content_ssim'}},
      'mean_abs_diff_0_255': {loss name: |high - low| in grey levels},
      'num_images': N * S, 'images': {label or 'content' or 'style':
      [N * S, H, W, 3] in [0, 1]}}.
@@ -193,6 +199,11 @@ def weight_effect(
       "weights": weights,
       "losses": losses,
       "full_loss": sum(weights[k] * v for k, v in losses.items()),
+      "content_ssim": float(
+        tf.reduce_mean(
+          image_metrics.luminance_ssim(stylized, tf.constant(pairs_content))
+        )
+      ),
     }
   diffs = {
     name: float(
@@ -231,10 +242,18 @@ def format_report(report: Mapping[str, object]) -> str:
   short = [
     n.replace("_loss", "").replace("total_variation", "tv") for n in names
   ]
-  lines = [f"{'setting':24s}" + "".join(f"{s:>11s}" for s in short)]
+  lines = [
+    f"{'setting':24s}"
+    + "".join(f"{s:>11s}" for s in short)
+    + f"{'ssim(content)':>15s}"
+  ]
   for label in labels:
-    losses = report["settings"][label]["losses"]
-    lines.append(f"{label:24s}" + "".join(f"{losses[n]:11.3g}" for n in names))
+    setting = report["settings"][label]
+    lines.append(
+      f"{label:24s}"
+      + "".join(f"{setting['losses'][n]:11.3g}" for n in names)
+      + f"{setting['content_ssim']:15.3f}"
+    )
   lines.append(
     "mean |high - low| (0-255 levels): "
     + ", ".join(

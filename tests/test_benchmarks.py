@@ -181,6 +181,7 @@ def test_style_weight_effect_measures_both_ends_of_every_weight(tmp_path):
   # The centre and both ends of each of the five weights, six losses each.
   assert len(report["settings"]) == 11
   assert all(len(s["losses"]) == 6 for s in report["settings"].values())
+  assert all(-1 <= s["content_ssim"] <= 1 for s in report["settings"].values())
   assert report["num_images"] == 4  # 2 content crops x 2 held-out styles.
   for name in (style_weight_effect.RESULT_FILE, style_weight_effect.GRID_FILE):
     assert os.path.getsize(os.path.join(tmp_path, name)) > 100

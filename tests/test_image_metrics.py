@@ -1,4 +1,4 @@
-"""Tests of yoto.problems.image_metrics: MSE, PSNR and MS-SSIM."""
+"""Tests of yoto.problems.image_metrics: MSE, PSNR, MS-SSIM, luminance SSIM."""
 
 import numpy as np
 import pytest
@@ -51,3 +51,18 @@ def test_ms_ssim_is_one_for_identical_images_and_lower_otherwise():
     images + tf.random.normal(images.shape, 0, 0.1, seed=5), 0, 1
   )
   assert np.all(image_metrics.ms_ssim(images, noisy).numpy() < 0.99)
+
+
+def test_luminance_ssim_ignores_colour_but_not_structure():
+  photo = photo_patches.load_photo("astronaut")[..., :3] / 255.0
+  images = tf.constant(photo[None, 100:164, 100:164], tf.float32)
+  grey = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(images))
+  np.testing.assert_allclose(
+    image_metrics.luminance_ssim(grey, images), [1.0], atol=1e-5
+  )
+  # Another part of the photo: about as much structure, none of it shared.
+  other = tf.constant(photo[None, 300:364, 300:364], tf.float32)
+  assert image_metrics.luminance_ssim(other, images).numpy()[0] < 0.5
+  # 8 pixels: the window shrinks instead of failing.
+  small = images[:, :8, :8]
+  assert image_metrics.luminance_ssim(small, small).shape == (1,)

@@ -3,7 +3,8 @@
 Per example, for [B, H, W, 3] images ([0, 1] floats, or uint8 with
 `max_val=255`): MSE on the 0-255 scale (the distortion loss), PSNR capped
 at `MAX_PSNR_DB` for equal images, and MS-SSIM (Wang et al. 2003) with
-fewer scales on images smaller than 176 pixels, as a value and in dB.
+fewer scales on images smaller than 176 pixels, as a value and in dB; and
+the SSIM of luminance, how much of a content photo a stylized one keeps.
 """
 
 import math
@@ -87,6 +88,25 @@ def ms_ssim(images: tf.Tensor, reconstructions: tf.Tensor) -> tf.Tensor:
     filter_size = min(filter_size, images.shape[1], images.shape[2])
   return tf.image.ssim_multiscale(
     images, reconstructions, 1.0, power_factors=factors, filter_size=filter_size
+  )
+
+
+def luminance_ssim(images: tf.Tensor, references: tf.Tensor) -> tf.Tensor:
+  """Per-example SSIM of the luminance of [0, 1] RGB images: [B, H, W, 3] -> [B].
+
+  How much of a reference's structure an image keeps, whatever its colours:
+  a stylized photo is compared with its content photo this way (1 for the
+  same luminance, about 0 for unrelated images). The 11-pixel window shrinks
+  to fit smaller images.
+  """
+  filter_size = MS_SSIM_FILTER_SIZE
+  if images.shape[1] is not None and images.shape[2] is not None:
+    filter_size = min(filter_size, images.shape[1], images.shape[2])
+  return tf.image.ssim(
+    tf.image.rgb_to_grayscale(images),
+    tf.image.rgb_to_grayscale(references),
+    1.0,
+    filter_size=filter_size,
   )
 
 
