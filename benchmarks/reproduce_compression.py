@@ -36,7 +36,6 @@ steps), <name>_decoded.png (a held-out photo at three λ, YOTO beside the
 fixed codec) to --out_dir.
 """
 
-import math
 import os
 import sys
 import time
@@ -76,8 +75,7 @@ def range_bindings(low: float, high: float) -> List[str]:
     "train/DistributionSpec.params = "
     f"[{{'low': {low:g}, 'high': {high:g}}}, "
     "{'low': 0.999, 'high': 1.001}]",
-    "HyperpriorCompressionProblem.conditioning_input_offset = "
-    f"[{0.5 * math.log(low * high):.6g}, 0.0]",
+    "HyperpriorCompressionProblem.conditioning_input_offset = 'centre'",
   ]
 
 

@@ -110,12 +110,11 @@ def _both(parameter: str, value) -> List[str]:
 
 
 def centring_bindings(betas: Sequence[float]) -> List[str]:
-  """log β centred on the training range's geometric centre and scaled to
-  [-1, 1]; the reconstruction weight (always 1) stays at log 1 = 0."""
+  """log β centred on the training range's geometric centre ('centre') and
+  scaled to [-1, 1]; the reconstruction weight (about 1) stays near 0."""
   low, high = min(betas), max(betas)
-  offset = [math.log(math.sqrt(low * high)), 0.0]
   return [
-    f"ConditionalVaeProblem.conditioning_input_offset = {offset}",
+    "ConditionalVaeProblem.conditioning_input_offset = 'centre'",
     "ConditionalVaeProblem.conditioning_input_scale = "
     f"{2.0 / math.log(high / low):.6g}",
   ]

@@ -27,8 +27,11 @@ class LinearProblem(base.Problem):
   def conditioning_variables(self):
     return [self.c] if self._conditioning_variable else []
 
-  def initialize_model(self, element_spec, num_conditioning_inputs):
+  def initialize_model(
+    self, element_spec, num_conditioning_inputs, conditioning=None
+  ):
     self.num_conditioning_inputs = num_conditioning_inputs
+    self.conditioning = conditioning
     self.w = tf.Variable(1.0, name="w")
     if self._conditioning_variable:
       self.c = tf.Variable(0.5, name="conditioning_c")

@@ -8,7 +8,9 @@ import tiny_compression_runs
 
 from yoto import results
 from yoto.architectures import conditioning as conditioning_layers
+from yoto.export import compression as compression_export
 from yoto.problems import compression
+from yoto.weights import contract
 
 
 @pytest.fixture(name="problem", scope="module")
@@ -40,6 +42,44 @@ def test_offset_must_have_one_entry_per_loss():
   )
   with pytest.raises(ValueError, match="one per loss"):
     problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])}, 2)
+
+
+def test_an_unknown_offset_string_is_rejected():
+  with pytest.raises(ValueError, match="write 'centre'"):
+    compression.HyperpriorCompressionProblem(conditioning_input_offset="mid")
+
+
+def test_centre_is_the_log_centre_of_the_lambda_range_in_every_transform():
+  conditioning = contract.LossConditioning(
+    compression.LOSS_NAMES,
+    "log",
+    {"distortion": tiny_codecs.LAMBDA_RANGE, "rate": (1.0, 1.0)},
+  )
+  problem = compression.HyperpriorCompressionProblem(
+    num_filters=tiny_codecs.FILTERS,
+    conditioning_layer_sizes=[8],
+    conditioning_input_offset="centre",
+  )
+  problem.initialize_model(
+    {"image": tf.TensorSpec([None, 32, 32, 3])}, 2, conditioning
+  )
+  np.testing.assert_allclose(
+    problem.conditioning_input_offset, tiny_codecs.OFFSET, atol=1e-6
+  )
+  for transform in (
+    problem.analysis_transform,
+    problem.synthesis_transform,
+    problem.hyper_analysis_transform,
+    problem.hyper_synthesis_transform,
+  ):
+    np.testing.assert_allclose(
+      transform.conditioning_input_offset, tiny_codecs.OFFSET, atol=1e-6
+    )
+  # What an exported module records: numbers, as a typed-in offset gives.
+  recorded = compression_export._metadata(problem, conditioning, "")
+  assert recorded["conditioning_input_offset"] == list(
+    problem.conditioning_input_offset
+  )
 
 
 @pytest.mark.parametrize("value", [0, -3, 2.5, "128"])

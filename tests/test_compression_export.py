@@ -33,6 +33,10 @@ def test_exported_module_round_trips_and_checks_lambda(runs):
   metadata = json.loads(module.metadata()["metadata"].numpy())
   assert metadata["lmbda_range"] == list(tiny_codecs.LAMBDA_RANGE)
   assert metadata["loss_names"] == ["distortion", "rate"]
+  # The config's 'centre', resolved from the λ range.
+  np.testing.assert_allclose(
+    metadata["conditioning_input_offset"], tiny_codecs.OFFSET, atol=1e-6
+  )
   assert len(metadata["fingerprint"]) == 64
   images = tiny_codecs.photo_crops(48, 2, name="chelsea", seed=3)[:, :, :35]
   lmbda = tf.constant([0.002, 0.2])  # One λ per example.
@@ -59,6 +63,7 @@ def test_fixed_lambda_module_records_its_lambda(runs):
   module = tf.saved_model.load(runs.fixed_module)
   metadata = json.loads(module.metadata()["metadata"].numpy())
   assert metadata["lmbda"] == tiny_compression_runs.FIXED_LAMBDA
+  assert metadata["conditioning_input_offset"] is None  # Unconditioned.
   assert "lmbda_range" not in metadata
   images = tiny_codecs.photo_crops(32, 1, name="chelsea", seed=4)
   coded = module.compress(image=images, lmbda=tf.constant(0.01))

@@ -50,7 +50,9 @@ def _build_and_run(files, bindings=()):
       ),
     )
     features = next(iter(dataset))
-    problem.initialize_model(dataset.element_spec, mlo.num_conditioning_inputs)
+    problem.initialize_model(
+      dataset.element_spec, mlo.num_conditioning_inputs, mlo.conditioning
+    )
     total, losses, _ = mlo.train_losses(features, tf.constant([1, 2]))
     assert total.shape == [2]
     assert all(tf.reduce_all(tf.math.is_finite(v)) for v in losses.values())
@@ -59,16 +61,22 @@ def _build_and_run(files, bindings=()):
     gin.clear_config()
 
 
-@pytest.mark.parametrize("config", CONFIGS)
-def test_config_parses_builds_and_runs_a_forward_pass(config):
-  bindings = []
+def _mock_bindings(config):
+  """What a config needs to run on tfds' mock data."""
   if config.startswith("clic_"):
     # Mock CLIC images are ~40 px, smaller than the real 256 px crops.
-    bindings.append(
+    return [
       "experiment.preprocess = 'resize(48)|random_crop(32)|value_range(0, 1)'"
-    )
+    ]
+  return []
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_config_parses_builds_and_runs_a_forward_pass(config):
   with tfds.testing.mock_data(num_examples=8):
-    problem, mlo = _build_and_run([os.path.join(CONFIG_DIR, config)], bindings)
+    problem, mlo = _build_and_run(
+      [os.path.join(CONFIG_DIR, config)], _mock_bindings(config)
+    )
   assert problem.trainable_variables
   assert mlo.conditioning.is_conditioned == ("_fixed" not in config)
   with open(os.path.join(CONFIG_DIR, config)) as f:
@@ -100,29 +108,33 @@ def test_declared_conditioning_variables_are_those_named_conditioning(config):
   assert len(normal) + len(declared) == len(problem.trainable_variables)
 
 
-CENTRED_CONFIGS = [
-  c
-  for c in CONFIGS
-  if "conditioning_input_offset = [" in open(os.path.join(CONFIG_DIR, c)).read()
-]
+# The offsets these configs typed in by hand before they said 'centre'.
+TYPED_IN_OFFSETS = {
+  "clic_hyperprior_compression_yoto.gin": [-4.04, 0.0],
+  "photo_patches_hyperprior_compression_yoto.gin": [-4.04, 0.0],
+  "photo_patches_magenta_style_transfer_yoto.gin": [
+    1.151,
+    -10.362,
+    -8.059,
+    -3.454,
+    -1.151,
+    9.210,
+  ],
+}
 
 
-@pytest.mark.parametrize("config", CENTRED_CONFIGS)
-def test_a_typed_in_input_offset_is_the_centre_of_the_training_range(config):
-  # The offsets are literals in the configs; this keeps them in sync with
-  # the training ranges they centre (typed to about three decimals).
-  gin.clear_config()
-  main.parse_config([os.path.join(CONFIG_DIR, config)], [])
-  try:
-    problem = _bound("experiment.problem_class")()
-    mlo = _bound("experiment.optimizer_class")(problem)
-    np.testing.assert_allclose(
-      problem.conditioning_input_offset,
-      mlo.conditioning.centring_offset(),
-      atol=6e-3,
-    )
-  finally:
-    gin.clear_config()
+@pytest.mark.parametrize("config", sorted(TYPED_IN_OFFSETS))
+def test_centre_resolves_to_the_offset_the_config_used_to_type_in(config):
+  files = [os.path.join(CONFIG_DIR, config)]
+  if "style_transfer" in config:
+    files += [os.path.join(CONFIG_DIR, name) for name in TINY_OVERLAYS]
+  with open(files[0]) as f:
+    assert "conditioning_input_offset = 'centre'" in f.read()
+  with tfds.testing.mock_data(num_examples=8):
+    problem, _ = _build_and_run(files, _mock_bindings(config))
+  np.testing.assert_allclose(
+    problem.conditioning_input_offset, TYPED_IN_OFFSETS[config], atol=0.01
+  )
 
 
 def test_tiny_overlays_shrink_the_style_transfer_config():

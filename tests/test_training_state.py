@@ -65,6 +65,14 @@ def test_a_separate_optimizer_updates_the_conditioning_variables():
   assert float(state.problem.c) == pytest.approx(0.5 - LR, rel=1e-4)
 
 
+def test_the_problem_is_built_with_the_optimizers_conditioning():
+  # What a `conditioning_input_offset` of 'centre' is resolved from.
+  state = _fixed_weight_state()
+  problem = state.problem
+  assert problem.conditioning is state.multi_loss_optimizer.conditioning
+  assert problem.conditioning.fixed_weights == {"a_loss": 1.0, "b_loss": 0.5}
+
+
 def test_conditioning_optimizer_settings_are_checked():
   with pytest.raises(ValueError, match="must be set together"):
     _fixed_weight_state(conditioning_optimizer_factory=_adam)

@@ -7,13 +7,18 @@ import tensorflow_probability as tfp
 
 from yoto.architectures import convnet
 from yoto.problems import vae
+from yoto.weights import contract
 
 tfd = tfp.distributions
 LATENT = 4
 
 
 def _problem(
-  output_distribution="gaussian", conditioned=True, latent=LATENT, **kwargs
+  output_distribution="gaussian",
+  conditioned=True,
+  latent=LATENT,
+  conditioning=None,
+  **kwargs,
 ):
   channels = 6 if output_distribution == "gaussian" else 3
   encoder = lambda: convnet.ConditionalConvnet(
@@ -39,7 +44,7 @@ def _problem(
     encoder, decoder, latent, output_distribution=output_distribution, **kwargs
   )
   spec = {"image": tf.TensorSpec([None, 8, 8, 3], tf.float32)}
-  problem.initialize_model(spec, 2 if conditioned else None)
+  problem.initialize_model(spec, 2 if conditioned else None, conditioning)
   return problem
 
 
@@ -223,12 +228,43 @@ def test_networks_see_centred_and_scaled_inputs_extra():
   assert not np.allclose(got.numpy(), unshifted.numpy(), atol=1e-4)
 
 
+def test_centre_offsets_by_the_training_ranges_log_centres():
+  """'centre' is resolved from the optimizer's ranges when the model is
+  built, and the networks then see exactly what the typed-in centre gives."""
+  ranges = contract.LossConditioning(
+    ("kl_loss", "reconstruction_loss"),
+    "log",
+    {"kl_loss": (0.5, 512.0), "reconstruction_loss": (1.0, 4.0)},
+  )
+  tf.keras.utils.set_random_seed(3)
+  centred = _problem(conditioning_input_offset="centre", conditioning=ranges)
+  tf.keras.utils.set_random_seed(3)
+  typed = _problem(conditioning_input_offset=[np.log(16.0), np.log(2.0)])
+  np.testing.assert_allclose(
+    centred.conditioning_input_offset, [np.log(16.0), np.log(2.0)], atol=1e-6
+  )
+  images, extra = _images(), _extra(beta=8.0)
+  got, _ = centred.reconstruct(images, extra)
+  want, _ = typed.reconstruct(images, extra)
+  np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-6)
+
+
+def test_centre_needs_the_training_ranges_unless_unconditioned():
+  unconditioned = _problem(
+    conditioned=False, conditioning_input_offset="centre"
+  )
+  assert unconditioned.conditioning_input_offset is None
+  with pytest.raises(ValueError, match="'centre' takes the centre"):
+    _problem(conditioning_input_offset="centre")
+
+
 @pytest.mark.parametrize(
   "kwargs, message",
   [
     (dict(output_distribution="poisson"), "output_distribution"),
     (dict(latent_dimensions=0), "latent_dimensions"),
     (dict(conditioning_input_offset=[1.0]), "conditioning_input_offset"),
+    (dict(conditioning_input_offset="middle"), "write 'centre'"),
     (dict(conditioning_input_scale=0.0), "conditioning_input_scale"),
   ],
 )

@@ -299,7 +299,11 @@ def _metadata(problem, conditioning, fingerprint):
     "scale_min": problem.scale_min,
     "scale_max": problem.scale_max,
     "image_range": [0.0, 1.0],
-    "conditioning_input_offset": problem.conditioning_input_offset,
+    "conditioning_input_offset": (
+      None
+      if problem.conditioning_input_offset is None
+      else list(problem.conditioning_input_offset)
+    ),
     "fingerprint": fingerprint,
   }
   if conditioning.ranges:

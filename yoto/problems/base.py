@@ -49,6 +49,7 @@ class Problem(tf.Module, metaclass=abc.ABCMeta):
     self,
     element_spec: Mapping[str, tf.TensorSpec],
     num_conditioning_inputs: Optional[int],
+    conditioning: Optional[contract.LossConditioning] = None,
   ) -> None:
     """Creates the networks and builds their variables.
 
@@ -56,6 +57,9 @@ class Problem(tf.Module, metaclass=abc.ABCMeta):
       element_spec: TensorSpecs of one *batched* feature dict.
       num_conditioning_inputs: width of `inputs_extra`, or None for a model
         without conditioning.
+      conditioning: the optimizer's loss-weight contract, whose training
+        ranges a `conditioning_input_offset` of 'centre' is the centre of
+        (`contract.resolve_input_offset`); None when unknown.
     """
 
   @abc.abstractmethod

@@ -90,7 +90,7 @@ class HyperpriorCompressionProblem(base.Problem):
     scale_max: float = 256.0,
     conditioning_layer_sizes: Sequence[int] = (128,),
     conditioning_postprocessing=None,
-    conditioning_input_offset: Optional[Sequence[float]] = None,
+    conditioning_input_offset: contract.InputOffset = None,
     features_key: str = "image",
     num_latent_filters: Optional[int] = None,
     unconditioned_transforms: Sequence[str] = (),
@@ -114,7 +114,9 @@ class HyperpriorCompressionProblem(base.Problem):
         `inputs_extra` inside the network, before the FiLM MLPs; the middle
         of the log-λ training range, [log sqrt(λ_low λ_high), 0], makes the
         λ-dependence much quicker to learn (see `ConditionalTransform`).
-        The conditioning contract (inputs_extra = log [λ, 1]) is unchanged.
+        'centre' takes it from the training range in `initialize_model`
+        (`contract.resolve_input_offset`). The conditioning contract
+        (inputs_extra = log [λ, 1]) is unchanged.
       features_key: the feature holding [B, H, W, 3] images in [0, 1].
       num_latent_filters: channels of the latent y (Ballé et al.'s M, which
         they set above N for high rates: 192 / 320); None uses
@@ -166,11 +168,14 @@ class HyperpriorCompressionProblem(base.Problem):
     )
     self.conditioning_layer_sizes = [int(s) for s in conditioning_layer_sizes]
     self._postprocessing = conditioning_postprocessing
-    self.conditioning_input_offset = (
-      None
-      if conditioning_input_offset is None
-      else [float(v) for v in conditioning_input_offset]
+    # Numbers, 'centre' or None; `initialize_model` resolves 'centre'.
+    self._configured_input_offset = contract.check_input_offset(
+      conditioning_input_offset,
+      None,
+      "HyperpriorCompressionProblem",
+      LOSS_NAMES,
     )
+    self.conditioning_input_offset = self._configured_input_offset
     self.features_key = features_key
     self.conditioned = None
     self.analysis_transform = None
@@ -196,7 +201,9 @@ class HyperpriorCompressionProblem(base.Problem):
   def scale_max(self) -> float:
     return self.scale_table.scale_max
 
-  def initialize_model(self, element_spec, num_conditioning_inputs):
+  def initialize_model(
+    self, element_spec, num_conditioning_inputs, conditioning=None
+  ):
     if self.features_key not in element_spec:
       raise ValueError(
         f"HyperpriorCompressionProblem.features_key={self.features_key!r} "
@@ -210,9 +217,10 @@ class HyperpriorCompressionProblem(base.Problem):
       )
     self.conditioned = num_conditioning_inputs is not None
     self.num_conditioning_inputs = num_conditioning_inputs
-    contract.check_input_offset(
-      self.conditioning_input_offset,
+    self.conditioning_input_offset = contract.resolve_input_offset(
+      self._configured_input_offset,
       num_conditioning_inputs,
+      conditioning,
       "HyperpriorCompressionProblem",
       LOSS_NAMES,
     )

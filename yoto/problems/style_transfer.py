@@ -91,7 +91,7 @@ class StyleTransferProblem(base.Problem):
     held_out_styles: styles_lib.HeldOut = None,
     eval_styles: str = "held_out",
     conditioned_losses: Optional[Sequence[str]] = None,
-    conditioning_input_offset: Optional[Sequence[float]] = None,
+    conditioning_input_offset: contract.InputOffset = None,
     conditioning_input_scale: float = 1.0,
     style_augmentation: Optional[
       style_augmentation_lib.StyleAugmentation
@@ -122,8 +122,9 @@ class StyleTransferProblem(base.Problem):
         narrow weight range (or fixed weights).
       conditioning_input_offset: a constant [num_losses] (all six, in sorted
         loss order) subtracted from `inputs_extra` before the stylization
-        network sees it, e.g. the log of each range's geometric centre (see
-        `contract.check_input_offset`). The conditioning contract
+        network sees it, or 'centre' for the log of each training range's
+        geometric centre (resolved in `initialize_model`, see
+        `contract.resolve_input_offset`). The conditioning contract
         (inputs_extra = log of all six weights) is unchanged.
       conditioning_input_scale: multiplies the centred inputs. The style
         embedding shares the normalizations' MLPs with the loss-weight
@@ -175,12 +176,14 @@ class StyleTransferProblem(base.Problem):
     self.style_image_size = int(style_image_size)
     self.held_out_styles = held_out_styles
     self.eval_styles = eval_styles
-    self.conditioning_input_offset = contract.check_input_offset(
+    # Numbers, 'centre' or None; `initialize_model` resolves 'centre'.
+    self._configured_input_offset = contract.check_input_offset(
       conditioning_input_offset,
       len(self.losses_keys),
       "StyleTransferProblem",
       sorted(self.losses_keys),
     )
+    self.conditioning_input_offset = self._configured_input_offset
     self.conditioning_input_scale = contract.check_input_scale(
       conditioning_input_scale, "StyleTransferProblem"
     )
@@ -220,7 +223,9 @@ class StyleTransferProblem(base.Problem):
   # --------------------------------------------------------------------------
   # Building.
 
-  def initialize_model(self, element_spec, num_conditioning_inputs):
+  def initialize_model(
+    self, element_spec, num_conditioning_inputs, conditioning=None
+  ):
     if self.features_key not in element_spec:
       raise ValueError(
         f"StyleTransferProblem.features_key={self.features_key!r} is not a "
@@ -239,6 +244,13 @@ class StyleTransferProblem(base.Problem):
         f"loss weights, got {num_conditioning_inputs}."
       )
     self.num_conditioning_inputs = num_conditioning_inputs
+    self.conditioning_input_offset = contract.resolve_input_offset(
+      self._configured_input_offset,
+      num_conditioning_inputs,
+      conditioning,
+      "StyleTransferProblem",
+      sorted(self.losses_keys),
+    )
     weights = vgg.read_vgg16_weights(self.loss_network_weights)
     # A JSON string: a dict attribute would become a tracked wrapper.
     self._loss_network_metadata = json.dumps(weights.metadata())

@@ -22,7 +22,7 @@ and `*_log_sigmas` are true log standard deviations; the raw decoder outputs
 are available as `*_logits` / extras.
 """
 
-from typing import Callable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Mapping, Optional, Tuple, Union
 
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -62,7 +62,7 @@ class ConditionalVaeProblem(base.Problem):
     features_key: str = "image",
     output_distribution: str = "gaussian",
     epsilon: float = 1e-6,
-    conditioning_input_offset: Optional[Sequence[float]] = None,
+    conditioning_input_offset: contract.InputOffset = None,
     conditioning_input_scale: float = 1.0,
     name: Optional[str] = None,
   ):
@@ -78,9 +78,10 @@ class ConditionalVaeProblem(base.Problem):
       output_distribution: 'gaussian' or 'bernoulli'.
       epsilon: added to every softplus standard deviation.
       conditioning_input_offset: a constant [2] (kl_loss, reconstruction_loss)
-        subtracted from `inputs_extra` before the networks see it, e.g. the
-        log of each training range's geometric centre (see
-        `contract.check_input_offset`); the conditioning contract
+        subtracted from `inputs_extra` before the networks see it, or
+        'centre' for the log of each training range's geometric centre
+        (resolved in `initialize_model`, see
+        `contract.resolve_input_offset`); the conditioning contract
         (inputs_extra = log of the raw weights) is unchanged.
       conditioning_input_scale: multiplies the centred inputs (see
         `conditioning.check_input_scale`).
@@ -103,12 +104,14 @@ class ConditionalVaeProblem(base.Problem):
     self.features_key = features_key
     self.output_distribution = output_distribution
     self.epsilon = epsilon
-    self.conditioning_input_offset = contract.check_input_offset(
+    # Numbers, 'centre' or None; `initialize_model` resolves 'centre'.
+    self._configured_input_offset = contract.check_input_offset(
       conditioning_input_offset,
       len(self.losses_keys),
       "ConditionalVaeProblem",
       self.losses_keys,
     )
+    self.conditioning_input_offset = self._configured_input_offset
     self.conditioning_input_scale = contract.check_input_scale(
       conditioning_input_scale, "ConditionalVaeProblem"
     )
@@ -121,7 +124,9 @@ class ConditionalVaeProblem(base.Problem):
   def losses_keys(self) -> Tuple[str, ...]:
     return ("kl_loss", "reconstruction_loss")
 
-  def initialize_model(self, element_spec, num_conditioning_inputs):
+  def initialize_model(
+    self, element_spec, num_conditioning_inputs, conditioning=None
+  ):
     if self.features_key not in element_spec:
       raise ValueError(
         f"ConditionalVaeProblem.features_key={self.features_key!r} is not a "
@@ -134,6 +139,13 @@ class ConditionalVaeProblem(base.Problem):
         f"{self.image_shape}; crop or resize them in `preprocess`."
       )
     self.num_conditioning_inputs = num_conditioning_inputs
+    self.conditioning_input_offset = contract.resolve_input_offset(
+      self._configured_input_offset,
+      num_conditioning_inputs,
+      conditioning,
+      "ConditionalVaeProblem",
+      self.losses_keys,
+    )
     self.encoder = _make_network(self._encoder_factory, "encoder")
     self.decoder = _make_network(self._decoder_factory, "decoder")
     self._check_shapes()

@@ -58,7 +58,9 @@ class TrainingState:
       )
     with strategy.scope():
       self.problem.initialize_model(
-        element_spec, multi_loss_optimizer.num_conditioning_inputs
+        element_spec,
+        multi_loss_optimizer.num_conditioning_inputs,
+        multi_loss_optimizer.conditioning,
       )
       variables = self.problem.trainable_variables
       # The problem's networks say which variables are conditioning ones.

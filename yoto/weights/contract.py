@@ -11,7 +11,8 @@ raw weights to a module gets exactly the training-time inputs.
 A problem may also centre and scale `inputs_extra` inside its network
 (`check_input_offset`, `check_input_scale`, `offset_and_scale`) before its
 conditioning MLPs, which leaves this contract unchanged;
-`LossConditioning.centring_offset` gives the centre of the training range.
+`LossConditioning.centring_offset` gives the centre of the training range,
+which a config asks for with the offset 'centre' (`resolve_input_offset`).
 """
 
 import dataclasses
@@ -254,12 +255,18 @@ def within_range(weights, low, high):
   return (weights >= low * (1 - slack)) & (weights <= high * (1 + slack))
 
 
+# `conditioning_input_offset = 'centre'`: the centre of the training range.
+CENTRE = "centre"
+
+InputOffset = Union[None, str, Sequence[float]]
+
+
 def check_input_offset(
-  offset: Optional[Sequence[float]],
+  offset: InputOffset,
   num_inputs: Optional[int],
   owner: str,
   loss_names: Sequence[str],
-) -> Optional[Tuple[float, ...]]:
+) -> Union[None, str, Tuple[float, ...]]:
   """Validates a problem's `conditioning_input_offset`; returns it as floats.
 
   The offset is a constant [num_losses], in sorted loss-name order, that a
@@ -268,23 +275,34 @@ def check_input_offset(
   range's geometric centre centres those inputs: the same function class (a
   first layer's bias can absorb any offset), but inputs far from 0 (log
   weights of -8, say) couple that layer's slope to its intercept, which made
-  the compression model learn its λ-dependence much more slowly.
+  the compression model learn its λ-dependence much more slowly. The string
+  'centre' (`CENTRE`) stands for that centre; `resolve_input_offset` turns
+  it into numbers once the training distribution is known.
 
   Args:
-    offset: the configured offset, or None for none.
+    offset: the configured offset: numbers, 'centre', or None for none.
     num_inputs: the width of `inputs_extra`, or None for an unconditioned
-      model (which ignores the offset).
+      model (which ignores the offset) or when not yet known.
     owner: the configurable's name, for the error message.
     loss_names: the sorted loss names, for the error message.
 
   Returns:
-    The offset as a tuple of floats, or None.
+    The offset as a tuple of floats, 'centre', or None.
 
   Raises:
-    ValueError: if the offset does not have one entry per loss.
+    ValueError: for a string other than 'centre', or an offset without one
+      entry per loss.
   """
   if offset is None:
     return None
+  if isinstance(offset, str):
+    if offset != CENTRE:
+      raise ValueError(
+        f"{owner}.conditioning_input_offset = {offset!r} is not understood: "
+        f"write '{CENTRE}' (the centre of the training range), one number "
+        f"per loss in the order {list(loss_names)}, or None."
+      )
+    return offset
   offset = tuple(float(v) for v in offset)
   if num_inputs is not None and len(offset) != num_inputs:
     raise ValueError(
@@ -293,6 +311,62 @@ def check_input_offset(
       f"{list(loss_names)})."
     )
   return offset
+
+
+def resolve_input_offset(
+  offset: InputOffset,
+  num_inputs: Optional[int],
+  conditioning: Optional[LossConditioning],
+  owner: str,
+  loss_names: Sequence[str],
+) -> Optional[Tuple[float, ...]]:
+  """The numbers a problem subtracts from `inputs_extra` [B, num_inputs].
+
+  The one place 'centre' is resolved: to `conditioning.centring_offset()`,
+  the log of each training range's geometric centre under log
+  preprocessing, so a config need not repeat its training range as a
+  hand-computed offset. Numbers and None are checked as
+  `check_input_offset` does. An unconditioned model (`num_inputs` None)
+  ignores the offset: 'centre' becomes None there, and numbers are kept as
+  configured.
+
+  Args:
+    offset: the configured offset: numbers, 'centre', or None.
+    num_inputs: the width of `inputs_extra`, or None for an unconditioned
+      model.
+    conditioning: the optimizer's contract, whose ranges 'centre' takes the
+      centre of; None when unknown.
+    owner: the configurable's name, for the error messages.
+    loss_names: the sorted loss names, for the error messages.
+
+  Returns:
+    The offset as a tuple of floats [num_inputs], or None.
+
+  Raises:
+    ValueError: for an unknown string, 'centre' without training ranges to
+      take the centre of, or an offset without one entry per loss.
+  """
+  offset = check_input_offset(offset, num_inputs, owner, loss_names)
+  if not isinstance(offset, str):
+    return offset
+  if num_inputs is None:
+    return None
+  centre = None if conditioning is None else conditioning.centring_offset()
+  if centre is None:
+    raise ValueError(
+      f"{owner}.conditioning_input_offset = '{CENTRE}' takes the centre of "
+      "the training distribution's ranges, but none are known here (the "
+      "model must be built with the YOTO optimizer's conditioning); write "
+      f"one number per loss in the order {list(loss_names)}, or None."
+    )
+  if len(centre) != num_inputs:
+    raise ValueError(
+      f"{owner}.conditioning_input_offset = '{CENTRE}' gives one entry per "
+      f"loss of the training distribution, {list(conditioning.loss_names)}, "
+      f"but inputs_extra has {num_inputs} (the losses {list(loss_names)}); "
+      "write one number per input instead."
+    )
+  return tuple(float(v) for v in centre)
 
 
 def check_input_scale(scale: float, owner: str) -> float:
