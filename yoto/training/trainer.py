@@ -318,11 +318,9 @@ class Trainer:
     """
     try:
       return self.manager.save(checkpoint_number=step)
-    except tf.errors.OpError as e:
-      if (
-        self.checkpoint is self.state.checkpoint
-        or "SerializeIterator" not in str(e)
-      ):
+    except tf.errors.FailedPreconditionError as e:
+      # What serializing an iterator over a stateful op raises.
+      if self.checkpoint is self.state.checkpoint:
         raise
       logging.warning(
         "The input pipeline cannot be checkpointed (%s): saving without "
