@@ -8,8 +8,10 @@ import pytest
 import tensorflow as tf
 
 from yoto.optimizers import scalarization
+from yoto.optimizers import yoto
 from yoto.training import params
 from yoto.training import training_state as state_lib
+from yoto.weights import distributions as d
 
 X = np.linspace(0.5, 4.0, 8, dtype=np.float32).reshape(8, 1)
 LR = 0.1
@@ -71,6 +73,31 @@ def test_the_problem_is_built_with_the_optimizers_conditioning():
   problem = state.problem
   assert problem.conditioning is state.multi_loss_optimizer.conditioning
   assert problem.conditioning.fixed_weights == {"a_loss": 1.0, "b_loss": 0.5}
+
+
+def test_the_checkpoint_holds_the_yoto_optimizers_own_state():
+  spec = d.DistributionSpec(
+    d.DistributionType.LOG_UNIFORM,
+    [{"low": 0.5, "high": 8.0}, {"low": 1.0, "high": 4.0}],
+  )
+  optimizer = yoto.YotoOptimizer(
+    LinearProblem(),
+    train_distribution_spec_class=spec,
+    extra_inputs_preprocessing=d.TransformType.LOG,
+    balance_loss_scale=True,
+  )
+  state = state_lib.TrainingState(
+    tf.distribute.get_strategy(),
+    optimizer,
+    {"x": tf.TensorSpec([None, 1], tf.float32)},
+    _adam,
+    params.TrainingParams(initial_lr=LR),
+  )
+  assert state.trackables["loss_scale_estimate"] is (
+    optimizer.loss_scale_estimate
+  )
+  _step(state, global_batch_size=8)
+  assert int(optimizer.loss_scale_estimate.updates) == 1
 
 
 def test_conditioning_optimizer_settings_are_checked():

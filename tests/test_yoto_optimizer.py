@@ -105,3 +105,25 @@ def test_missing_or_mismatched_spec_is_rejected():
   )
   with pytest.raises(ValueError, match="3 entries but the problem has 2"):
     yoto.YotoOptimizer(problem, train_distribution_spec_class=three)
+
+
+def test_balancing_the_loss_scale_needs_its_state_and_starts_as_plain_yoto():
+  plain = _optimizer()
+  balanced = _optimizer(balance_loss_scale=True)
+  with pytest.raises(ValueError, match="build_state"):
+    balanced.train_losses(FEATURES, SEED)
+  assert plain.build_state() == {}
+  state = balanced.build_state()
+  assert list(state) == ["loss_scale_estimate"]
+  # The fit is centred on the training range's centre in log λ.
+  np.testing.assert_allclose(
+    state["loss_scale_estimate"].centre,
+    [np.log(np.sqrt(0.5 * 8.0)), np.log(2.0)],
+    rtol=1e-6,
+  )
+  # During the warm-up every scale is 1: the plain YOTO loss.
+  total, _, _ = balanced.train_losses(FEATURES, SEED)
+  np.testing.assert_allclose(
+    total, plain.train_losses(FEATURES, SEED)[0], rtol=1e-6
+  )
+  assert int(state["loss_scale_estimate"].updates) == 1

@@ -43,6 +43,12 @@ class MultiLossOptimizer(metaclass=abc.ABCMeta):
   def conditioning(self) -> contract.LossConditioning:
     """The conditioning contract of the model this optimizer trains."""
 
+  def build_state(self) -> Dict[str, tf.Module]:
+    """Creates the optimizer's own variables, if it has any; call inside the
+    distribution strategy's scope. Returns them by name for the checkpoint
+    (none by default)."""
+    return {}
+
   @property
   def num_conditioning_inputs(self) -> Optional[int]:
     return len(self.losses_names) if self.conditioning.is_conditioned else None

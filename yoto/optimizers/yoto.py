@@ -6,7 +6,10 @@ training `DistributionSpec`; the network sees `inputs_extra = T(λ)` (T is the
 identity or the log) and the example's loss is Σ_i λ_i L_i with the same λ.
 Optionally the weights used in the loss are divided by their geometric mean
 (`normalize_loss_weights`), which keeps the loss scale steady across samples
-while the network still sees the unnormalised λ.
+while the network still sees the unnormalised λ; and each example's loss can
+be divided by an online estimate of the expected loss at its λ
+(`balance_loss_scale`, `loss_balance.LossScaleEstimate`), so that every λ
+weighs alike in the gradient.
 """
 
 from typing import Optional
@@ -14,6 +17,7 @@ from typing import Optional
 import tensorflow as tf
 
 from yoto.optimizers import base
+from yoto.optimizers import loss_balance
 from yoto.weights import contract
 from yoto.weights import distributions
 
@@ -29,6 +33,7 @@ class YotoOptimizer(base.MultiLossOptimizer):
     extra_inputs_preprocessing=distributions.TransformType.IDENTITY,
     weights_per_sample: bool = True,
     normalize_loss_weights: bool = False,
+    balance_loss_scale: bool = False,
   ):
     """Creates the optimizer.
 
@@ -42,6 +47,9 @@ class YotoOptimizer(base.MultiLossOptimizer):
         to the network.
       weights_per_sample: sample λ per example (True) or per batch (False).
       normalize_loss_weights: divide the loss weights by their geometric mean.
+      balance_loss_scale: divide each example's loss by the expected loss at
+        its λ, fitted online (`loss_balance`); the model then learns every
+        part of the range at the same pace.
     """
     del batch_size  # Accepted, as the original did, and unused.
     super().__init__(problem)
@@ -61,6 +69,8 @@ class YotoOptimizer(base.MultiLossOptimizer):
     self.train_distribution_spec = spec
     self.weights_per_sample = weights_per_sample
     self.normalize_loss_weights = normalize_loss_weights
+    self.balance_loss_scale = balance_loss_scale
+    self.loss_scale_estimate = None
     self._conditioning = contract.LossConditioning.from_spec(
       self.losses_names, extra_inputs_preprocessing, spec
     )
@@ -68,6 +78,17 @@ class YotoOptimizer(base.MultiLossOptimizer):
   @property
   def conditioning(self):
     return self._conditioning
+
+  def build_state(self):
+    if not self.balance_loss_scale:
+      return {}
+    centre = self._conditioning.centring_offset()
+    if self._conditioning.preprocessing != "log":
+      centre = None  # That centre is of raw weights, not of their logs.
+    self.loss_scale_estimate = loss_balance.LossScaleEstimate(
+      len(self.losses_names), centre
+    )
+    return {"loss_scale_estimate": self.loss_scale_estimate}
 
   def sample_weights(self, batch_size, seed: tf.Tensor) -> tf.Tensor:
     """Draws raw training weights [batch_size, num_losses]."""
@@ -98,6 +119,13 @@ class YotoOptimizer(base.MultiLossOptimizer):
     )
     stacked = base.stack_losses(losses, self.losses_names)
     total = tf.reduce_sum(self.loss_weights(weights) * stacked, axis=-1)
+    if self.balance_loss_scale:
+      if self.loss_scale_estimate is None:
+        raise ValueError(
+          "YotoOptimizer.balance_loss_scale needs its state: call "
+          "build_state() inside the strategy's scope first."
+        )
+      total = self.loss_scale_estimate.balance(weights, total)
     return total, losses, metrics
 
   def eval_losses_and_metrics(self, features, weights, seed=None):

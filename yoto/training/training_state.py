@@ -94,6 +94,8 @@ class TrainingState:
       trackables = {"problem": self.problem, "optimizer": self.optimizer}
       if separate:
         trackables["conditioning_optimizer"] = self.conditioning_optimizer
+      # The multi-loss optimizer's own state (YOTO's loss-scale estimate).
+      trackables.update(multi_loss_optimizer.build_state())
     self.trackables = trackables
     self.checkpoint = tf.train.Checkpoint(**trackables)
     logging.info(
