@@ -2,9 +2,10 @@
 
 A YOTO batch mixes examples drawn at weights λ far apart, and an example's
 full loss Σ_i λ_i L_i grows with its weights: in the compression
-reproduction it is about 70 times larger at the top of the λ range than at
-the bottom, even after `normalize_loss_weights`. The gradient of the batch
-mean is then dominated by the examples with the largest loss, and one
+reproduction (BENCHMARKS.md §6) it is 77 times larger at the top of the λ
+range than at the bottom, and still 5 times after `normalize_loss_weights`.
+The gradient of the batch mean is then dominated by the examples with the
+largest loss, and one
 conditioned model learns the low end of the range from a small share of
 every update (the symptom: its gap to the fixed-λ models is largest there).
 
