@@ -143,11 +143,7 @@ VARIANTS = {
     "batch 16 instead of 8 (the paper's batch-16 variant)",
     _constant("experiment.batch_size = 16"),
   ),
-  "yoto_balanced": (
-    "each example's loss divided by the expected loss at its λ, fitted "
-    "online (YotoOptimizer.balance_loss_scale)",
-    _constant("YotoOptimizer.balance_loss_scale = True"),
-  ),
+  "yoto_balanced": reproduction.balanced_variant("λ"),
   # Trained K times as long, K the number of fixed codecs (its schedule is
   # set in `model_specs`).
   "yoto_same_compute": (

@@ -211,11 +211,7 @@ VARIANTS = {
     "log β concatenated before every block instead of FiLM (Figure 4)",
     _constant(*_both("conditioning_type", "'concat'")),
   ),
-  "yoto_balanced": (
-    "each example's loss divided by the expected loss at its β, fitted "
-    "online (YotoOptimizer.balance_loss_scale)",
-    _constant("YotoOptimizer.balance_loss_scale = True"),
-  ),
+  "yoto_balanced": reproduction.balanced_variant("β"),
   # Trained K times as long, K the number of fixed models (its schedule
   # is set in `model_specs`).
   "yoto_same_compute": (

@@ -21,7 +21,7 @@ import json
 import math
 import os
 import time
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -225,6 +225,16 @@ def variant_names(text: str, variants: Mapping[str, object]) -> List[str]:
 def constant_bindings(*bindings: str) -> Callable[..., List[str]]:
   """A variant's bindings that depend on nothing the script passes."""
   return lambda *unused: list(bindings)
+
+
+def balanced_variant(weight: str) -> Tuple[str, Callable[..., List[str]]]:
+  """The `yoto_balanced` variant of a reproduction whose loss weight is
+  written `weight` (β, λ): (description, bindings)."""
+  return (
+    f"each example's loss divided by the expected loss at its {weight}, "
+    "fitted online (YotoOptimizer.balance_loss_scale)",
+    constant_bindings("YotoOptimizer.balance_loss_scale = True"),
+  )
 
 
 def only_names(args) -> Sequence[str]:
