@@ -142,6 +142,13 @@ def learning_rate_bindings(factor: float, config: str) -> List[str]:
   return [f"TrainingParams.initial_lr = {lr * factor:g}"]
 
 
+def batch_bindings(factor: int, config: str) -> List[str]:
+  """The training batch `factor` times the config's (the eval batch stays,
+  so evaluations compare alike)."""
+  batch = yoto_config_value("experiment.batch_size", config)
+  return [f"experiment.batch_size = {int(batch * factor)}"]
+
+
 def film_width_bindings(factor: float, config: str) -> List[str]:
   sizes = yoto_config_value(
     "encoder/ConditionalConvnet.conditioning_layer_sizes", config
@@ -182,6 +189,10 @@ VARIANTS = {
   "yoto_lr_double": (
     "learning rate x 2",
     lambda betas, config: learning_rate_bindings(2.0, config),
+  ),
+  "yoto_batch2x": (
+    "training batch x 2, the same steps (2x the examples)",
+    lambda betas, config: batch_bindings(2, config),
   ),
   "yoto_per_batch": (
     "one β per batch instead of per example",

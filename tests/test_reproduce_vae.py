@@ -127,6 +127,17 @@ def test_wide_bindings_widen_channels_and_hidden_layers():
   assert 1.8 < ratio < 2.4  # About 1.5 squared.
 
 
+def test_batch_variant_doubles_the_training_batch_only():
+  config = common.ARCHITECTURES["procedural_shapes"].yoto_config
+  batch = reproduce_vae.yoto_config_value("experiment.batch_size", config)
+  (spec,) = [
+    s
+    for s in reproduce_vae.model_specs([0.5, 512.0], ["yoto_batch2x"])
+    if s.is_yoto
+  ]
+  assert spec.bindings == (f"experiment.batch_size = {2 * batch}",)
+
+
 def test_unknown_vae_variant_is_named_in_the_error():
   with pytest.raises(SystemExit, match="Unknown --variants yoto_bogus"):
     reproduce_vae.variant_names("yoto,yoto_bogus")
