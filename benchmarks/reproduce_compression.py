@@ -139,6 +139,14 @@ VARIANTS = {
       "['hyper_analysis', 'hyper_synthesis']"
     ),
   ),
+  "yoto_film_gain": (
+    "FiLM's MLP outputs at full gain: scales 1 + m and shifts m instead of "
+    "1 + 0.1 m and 0.1 m",
+    _constant(
+      "ConditioningPostprocessing.scales_mult = 1.0",
+      "ConditioningPostprocessing.shifts_mult = 1.0",
+    ),
+  ),
   "yoto_batch16": (
     "batch 16 instead of 8 (the paper's batch-16 variant)",
     _constant("experiment.batch_size = 16"),

@@ -96,6 +96,27 @@ def test_every_compression_variant_builds():
   assert same.steps == 4 * len(fixed)
 
 
+def test_film_gain_variant_uses_the_mlp_outputs_at_full_gain():
+  fixed, evals = reproduce_compression.grids(2)
+  (spec,) = [
+    s
+    for s in reproduce_compression.model_specs(fixed, ["yoto_film_gain"])
+    if s.is_yoto
+  ]
+  state = common.build_state(
+    spec.config,
+    reproduce_compression.shared_bindings(4, evals)
+    + list(reproduce_compression.TINY_CODEC)
+    + list(spec.bindings),
+    (64, 64, 3),
+    batch_size=2,
+  )
+  film = state.problem.analysis_transform.films[0]
+  assert film.postprocessing.scales_mult == 1.0
+  assert film.postprocessing.shifts_mult == 1.0
+  assert film.postprocessing.scales_add == 1.0  # Still near the identity.
+
+
 def test_wide_variant_scales_filters_and_latent_channels_by_four_thirds():
   assert reproduce_compression.widen_bindings(4 / 3) == [
     "HyperpriorCompressionProblem.num_filters = 43",
