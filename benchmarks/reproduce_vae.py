@@ -223,6 +223,12 @@ VARIANTS = {
     _constant(*_both("conditioning_type", "'concat'")),
   ),
   "yoto_balanced": reproduction.balanced_variant("β"),
+  "yoto_centred_balanced": (
+    "yoto_centred and yoto_balanced together",
+    lambda betas, config: (
+      centring_bindings(betas) + VARIANTS["yoto_balanced"][1](betas, config)
+    ),
+  ),
   # Trained K times as long, K the number of fixed models (its schedule
   # is set in `model_specs`).
   "yoto_same_compute": (

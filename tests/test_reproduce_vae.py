@@ -138,6 +138,18 @@ def test_batch_variant_doubles_the_training_batch_only():
   assert spec.bindings == (f"experiment.batch_size = {2 * batch}",)
 
 
+def test_combined_variant_has_the_bindings_of_both_parts():
+  specs = {
+    s.name: s
+    for s in reproduce_vae.model_specs(
+      [0.5, 512.0], ["yoto_centred", "yoto_balanced", "yoto_centred_balanced"]
+    )
+  }
+  assert specs["yoto_centred_balanced"].bindings == (
+    specs["yoto_centred"].bindings + specs["yoto_balanced"].bindings
+  )
+
+
 def test_unknown_vae_variant_is_named_in_the_error():
   with pytest.raises(SystemExit, match="Unknown --variants yoto_bogus"):
     reproduce_vae.variant_names("yoto,yoto_bogus")
