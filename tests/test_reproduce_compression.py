@@ -96,7 +96,7 @@ def test_every_compression_variant_builds():
   assert same.steps == 4 * len(fixed)
 
 
-def test_film_gain_variant_uses_the_mlp_outputs_at_full_gain():
+def test_film_gain_variant_triples_the_gain_of_the_mlp_outputs():
   fixed, evals = reproduce_compression.grids(2)
   (spec,) = [
     s
@@ -112,8 +112,8 @@ def test_film_gain_variant_uses_the_mlp_outputs_at_full_gain():
     batch_size=2,
   )
   film = state.problem.analysis_transform.films[0]
-  assert film.postprocessing.scales_mult == 1.0
-  assert film.postprocessing.shifts_mult == 1.0
+  assert film.postprocessing.scales_mult == 0.3
+  assert film.postprocessing.shifts_mult == 0.3
   assert film.postprocessing.scales_add == 1.0  # Still near the identity.
 
 
