@@ -123,6 +123,22 @@ TYPED_IN_OFFSETS = {
 }
 
 
+def test_embedded_vae_config_centres_log_beta_on_its_range():
+  """log β in [log 0.5, log 512] reaches the FiLM MLPs as [-1, 1]: the
+  offset is the log of the geometric centre 16 (the reconstruction weight
+  about 1, log 0), the scale 2 / ln(1024)."""
+  files = [os.path.join(CONFIG_DIR, "photo_patches_conv_vae_yoto.gin")]
+  with tfds.testing.mock_data(num_examples=8):
+    problem, _ = _build_and_run(files)
+  np.testing.assert_allclose(
+    problem.conditioning_input_offset, [np.log(16.0), 0.0], atol=1e-3
+  )
+  ends = (np.log([0.5, 512.0]) - np.log(16.0)) * (
+    problem.conditioning_input_scale
+  )
+  np.testing.assert_allclose(ends, [-1.0, 1.0], atol=1e-5)
+
+
 @pytest.mark.parametrize("config", sorted(TYPED_IN_OFFSETS))
 def test_centre_resolves_to_the_offset_the_config_used_to_type_in(config):
   files = [os.path.join(CONFIG_DIR, config)]
