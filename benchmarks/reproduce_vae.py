@@ -163,6 +163,16 @@ def film_width_bindings(factor: float, config: str) -> List[str]:
 _constant = reproduction.constant_bindings
 
 
+def _together(*names: str):
+  """A variant with the bindings of the named `VARIANTS`, in that order."""
+  return (
+    " and ".join(names) + " together",
+    lambda betas, config: [
+      b for name in names for b in VARIANTS[name][1](betas, config)
+    ],
+  )
+
+
 # name -> (what changes, bindings given the β grid and the YOTO config).
 # Each is the setting's YOTO model with one change.
 VARIANTS = {
@@ -225,12 +235,8 @@ VARIANTS = {
     _constant(*_both("conditioning_type", "'concat'")),
   ),
   "yoto_balanced": reproduction.balanced_variant("β"),
-  "yoto_centred_balanced": (
-    "yoto_centred and yoto_balanced together",
-    lambda betas, config: (
-      centring_bindings(betas) + VARIANTS["yoto_balanced"][1](betas, config)
-    ),
-  ),
+  "yoto_centred_balanced": _together("yoto_centred", "yoto_balanced"),
+  "yoto_centred_normalized": _together("yoto_centred", "yoto_normalized"),
   # Trained K times as long, K the number of fixed models (its schedule
   # is set in `model_specs`).
   "yoto_same_compute": (

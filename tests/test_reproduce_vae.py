@@ -138,15 +138,12 @@ def test_batch_variant_doubles_the_training_batch_only():
   assert spec.bindings == (f"experiment.batch_size = {2 * batch}",)
 
 
-def test_combined_variant_has_the_bindings_of_both_parts():
-  specs = {
-    s.name: s
-    for s in reproduce_vae.model_specs(
-      [0.5, 512.0], ["yoto_centred", "yoto_balanced", "yoto_centred_balanced"]
-    )
-  }
-  assert specs["yoto_centred_balanced"].bindings == (
-    specs["yoto_centred"].bindings + specs["yoto_balanced"].bindings
+@pytest.mark.parametrize("second", ["balanced", "normalized"])
+def test_combined_variant_has_the_bindings_of_both_parts(second):
+  names = ["yoto_centred", f"yoto_{second}", f"yoto_centred_{second}"]
+  specs = {s.name: s for s in reproduce_vae.model_specs([0.5, 512.0], names)}
+  assert specs[names[2]].bindings == (
+    specs[names[0]].bindings + specs[names[1]].bindings
   )
 
 
