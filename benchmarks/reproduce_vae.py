@@ -99,7 +99,7 @@ SETTINGS = {
 DEFAULT_SETTING = "procedural_shapes"
 # The setting's config as it is (the paper's recipe), the recipe the
 # ablations found best, and the 1.5x wider model.
-DEFAULT_VARIANTS = "yoto,yoto_centred_balanced,yoto_wide"
+DEFAULT_VARIANTS = "yoto,yoto_centred_normalized,yoto_wide"
 SCRIPT = "reproduce_vae"
 
 

@@ -123,13 +123,15 @@ TYPED_IN_OFFSETS = {
 }
 
 
-def test_embedded_vae_config_centres_log_beta_on_its_range():
-  """log β in [log 0.5, log 512] reaches the FiLM MLPs as [-1, 1]: the
-  offset is the log of the geometric centre 16 (the reconstruction weight
-  about 1, log 0), the scale 2 / ln(1024)."""
+def test_embedded_vae_config_uses_the_recipe_the_ablations_found():
+  """log β in [log 0.5, log 512] reaches the FiLM MLPs as [-1, 1] (the
+  offset is the log of the geometric centre 16, the reconstruction weight
+  about 1 giving log 0; the scale 2 / ln(1024)), and the loss weights are
+  normalised."""
   files = [os.path.join(CONFIG_DIR, "photo_patches_conv_vae_yoto.gin")]
   with tfds.testing.mock_data(num_examples=8):
-    problem, _ = _build_and_run(files)
+    problem, mlo = _build_and_run(files)
+  assert mlo.normalize_loss_weights
   np.testing.assert_allclose(
     problem.conditioning_input_offset, [np.log(16.0), 0.0], atol=1e-3
   )
