@@ -237,6 +237,9 @@ VARIANTS = {
   "yoto_balanced": reproduction.balanced_variant("β"),
   "yoto_centred_balanced": _together("yoto_centred", "yoto_balanced"),
   "yoto_centred_normalized": _together("yoto_centred", "yoto_normalized"),
+  "yoto_centred_normalized_wide": _together(
+    "yoto_centred", "yoto_normalized", "yoto_wide"
+  ),
   # Trained K times as long, K the number of fixed models (its schedule
   # is set in `model_specs`).
   "yoto_same_compute": (
