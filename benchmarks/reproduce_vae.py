@@ -174,7 +174,8 @@ def _together(*names: str):
 
 
 # name -> (what changes, bindings given the β grid and the YOTO config).
-# Each is the setting's YOTO model with one change.
+# Each is the setting's YOTO model with one change, or with the changes of
+# several others (`_together`).
 VARIANTS = {
   "yoto": ("the setting's YOTO config as it is", _constant()),
   "yoto_wide": (

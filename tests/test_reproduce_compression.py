@@ -74,36 +74,10 @@ def test_compression_reproduction_writes_bd_intervals_tiles_and_figures(
   assert len(modules) == 1 and int(modules[0].split("-")[1]) == 4, modules
 
 
-def test_every_compression_variant_builds():
-  """Each named YOTO variant's bindings build a codec (the ablations)."""
-  fixed, evals = reproduce_compression.grids(2)
-  shared = reproduce_compression.shared_bindings(4, evals) + list(
-    reproduce_compression.TINY_CODEC
-  )
-  specs = reproduce_compression.model_specs(
-    fixed, list(reproduce_compression.VARIANTS), steps=4
-  )
-  for spec in specs:
-    if spec.is_yoto:
-      state = common.build_state(
-        spec.config,
-        list(shared) + list(spec.bindings),
-        (64, 64, 3),
-        batch_size=2,
-      )
-      assert state.problem.analysis_transform is not None, spec.name
-  same = next(s for s in specs if s.name == "yoto_same_compute")
-  assert same.steps == 4 * len(fixed)
-
-
-def test_film_gain_variant_triples_the_gain_of_the_mlp_outputs():
-  fixed, evals = reproduce_compression.grids(2)
-  (spec,) = [
-    s
-    for s in reproduce_compression.model_specs(fixed, ["yoto_film_gain"])
-    if s.is_yoto
-  ]
-  state = common.build_state(
+def _build_tiny(spec):
+  """The variant's codec, narrowed by TINY_CODEC, built for 64x64 images."""
+  _, evals = reproduce_compression.grids(2)
+  return common.build_state(
     spec.config,
     reproduce_compression.shared_bindings(4, evals)
     + list(reproduce_compression.TINY_CODEC)
@@ -111,7 +85,30 @@ def test_film_gain_variant_triples_the_gain_of_the_mlp_outputs():
     (64, 64, 3),
     batch_size=2,
   )
-  film = state.problem.analysis_transform.films[0]
+
+
+def test_every_compression_variant_builds():
+  """Each named YOTO variant's bindings build a codec (the ablations)."""
+  fixed, _ = reproduce_compression.grids(2)
+  specs = reproduce_compression.model_specs(
+    fixed, list(reproduce_compression.VARIANTS), steps=4
+  )
+  for spec in specs:
+    if spec.is_yoto:
+      state = _build_tiny(spec)
+      assert state.problem.analysis_transform is not None, spec.name
+  same = next(s for s in specs if s.name == "yoto_same_compute")
+  assert same.steps == 4 * len(fixed)
+
+
+def test_film_gain_variant_triples_the_gain_of_the_mlp_outputs():
+  fixed, _ = reproduce_compression.grids(2)
+  (spec,) = [
+    s
+    for s in reproduce_compression.model_specs(fixed, ["yoto_film_gain"])
+    if s.is_yoto
+  ]
+  film = _build_tiny(spec).problem.analysis_transform.films[0]
   assert film.postprocessing.scales_mult == 0.3
   assert film.postprocessing.shifts_mult == 0.3
   assert film.postprocessing.scales_add == 1.0  # Still near the identity.
