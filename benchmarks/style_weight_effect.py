@@ -27,7 +27,10 @@ the centre, the eval weights of Figure 6a), and reports
 It writes style_weight_effect.json to the model_dir (with --train: also the
 training seconds and the bindings) and style_weight_effect.png (rows: the
 content and style images, then every setting; columns: the first eight
-(content, style) pairs), and prints a table.
+(content, style) pairs), and prints a table. `--styles=train` measures with
+the training styles instead (into style_weight_effect_train.json/.png): a
+network that stylizes with those but not with the held-out ones learnt to
+stylize and did not generalise.
 """
 
 import argparse
@@ -63,6 +66,16 @@ CONFIG = os.path.join(
 )
 RESULT_FILE = "style_weight_effect.json"
 GRID_FILE = "style_weight_effect.png"
+STYLE_CHOICES = ("held_out", "train")
+
+
+def output_name(name: str, styles: str) -> str:
+  """`name` for the held-out styles, with '_train' before the extension for
+  the training styles, so both measurements of one run are kept."""
+  if styles == "held_out":
+    return name
+  stem, extension = os.path.splitext(name)
+  return f"{stem}_{styles}{extension}"
 GRID_COLUMNS = 8
 # A few steps of a narrow network: exercises every code path, means nothing.
 TINY_BINDINGS = common.TINY_STYLE_RUN_BINDINGS + (
@@ -95,13 +108,16 @@ def test_content(dataset_name: str, num_images: int) -> np.ndarray:
   return next(iter(dataset))["image"].numpy()
 
 
-def held_out_styles(metadata: Mapping[str, object]) -> np.ndarray:
-  """The module's held-out style images (else its training ones), [S, ...]."""
+def style_images(
+  metadata: Mapping[str, object], which: str = "held_out"
+) -> np.ndarray:
+  """The module's style images [S, h, w, 3] of `which`: 'held_out' (else its
+  training ones), 'train' or 'all' (`StyleSet.eval_indices`)."""
   info = metadata["styles"]
   style_set = styles_lib.load_style_set(
     info["source"], metadata["style_image_size"], list(info["held_out"])
   )
-  return style_set.images[style_set.eval_indices("held_out")]
+  return style_set.images[style_set.eval_indices(which)]
 
 
 def settings(
@@ -155,20 +171,25 @@ class LossNetwork:
 
 
 def weight_effect(
-  hub_module: str, content: np.ndarray, loss_network_weights: str = "hed"
+  hub_module: str,
+  content: np.ndarray,
+  loss_network_weights: str = "hed",
+  styles: str = "held_out",
 ) -> Dict[str, object]:
-  """Stylizes every content image with every held-out style per setting.
+  """Stylizes every content image with every style of `styles` per setting.
 
   Args:
     hub_module: an exported style-transfer YOTO module.
     content: [N, H, W, 3] in [0, 1].
     loss_network_weights: the VGG-16 the model was trained with.
+    styles: 'held_out' (styles never trained on: does the conditioning
+      generalise?) or 'train' (does the network stylize at all?).
 
   Returns:
     {'settings': {label: {'weights', 'losses', 'full_loss',
      'content_ssim'}},
      'mean_abs_diff_0_255': {loss name: |high - low| in grey levels},
-     'num_images': N * S, 'images': {label or 'content' or 'style':
+     'styles': styles, 'num_images': N * S, 'images': {label or 'content' or 'style':
      [N * S, H, W, 3] in [0, 1]}}.
   """
   module = tf.saved_model.load(hub_module)
@@ -178,7 +199,7 @@ def weight_effect(
       f"{hub_module} is not a YOTO (weight-conditioned) "
       "module; there are no weights to vary."
     )
-  style = held_out_styles(metadata)
+  style = style_images(metadata, styles)
   # Every (content, style) pair: content-major.
   pairs_content = np.repeat(content, len(style), axis=0)
   pairs_style = np.tile(style, [len(content), 1, 1, 1])
@@ -214,6 +235,7 @@ def weight_effect(
   images = {"content": pairs_content, "style": pairs_style, **images}
   return {
     "hub_module": hub_module,
+    "styles": styles,
     "num_images": len(pairs_content),
     "mean_abs_diff_0_255": diffs,
     "settings": results,
@@ -263,6 +285,18 @@ def format_report(report: Mapping[str, object]) -> str:
   return "\n".join(lines)
 
 
+def how_it_was_trained(model_dir: str) -> Dict[str, object]:
+  """The training seconds, config and bindings an earlier --train run of
+  `model_dir` recorded (in its held-out results file), else {}."""
+  path = os.path.join(model_dir, RESULT_FILE)
+  if not os.path.exists(path):
+    return {}
+  with open(path) as f:
+    earlier = json.load(f)
+  keys = ("train_seconds", "config", "bindings")
+  return {k: earlier[k] for k in keys if k in earlier}
+
+
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument(
@@ -293,6 +327,13 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
   )
   parser.add_argument("--loss_network_weights", default="hed")
   parser.add_argument(
+    "--styles",
+    choices=STYLE_CHOICES,
+    default="held_out",
+    help="the style images: held out of training, or the training ones "
+    "(results go to style_weight_effect_train.json/.png)",
+  )
+  parser.add_argument(
     "--tiny",
     action="store_true",
     help="a 2-step narrow model and 2 images; for tests",
@@ -316,21 +357,17 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     hub_module,
     test_content(args.dataset, args.num_images),
     args.loss_network_weights,
+    args.styles,
   )
-  path = os.path.join(args.model_dir, RESULT_FILE)
+  path = os.path.join(args.model_dir, output_name(RESULT_FILE, args.styles))
   if args.train:
     report.update(train_seconds=seconds, config=args.config, bindings=bindings)
-  elif os.path.exists(path):  # Keep how an earlier --train run trained it.
-    with open(path) as f:
-      earlier = json.load(f)
-    report.update(
-      {
-        k: earlier[k]
-        for k in ("train_seconds", "config", "bindings")
-        if k in earlier
-      }
-    )
-  save_grid(report.pop("images"), os.path.join(args.model_dir, GRID_FILE))
+  else:
+    report.update(how_it_was_trained(args.model_dir))
+  save_grid(
+    report.pop("images"),
+    os.path.join(args.model_dir, output_name(GRID_FILE, args.styles)),
+  )
   with open(path, "w") as f:
     json.dump(report, f, indent=1)
   print(format_report(report), flush=True)

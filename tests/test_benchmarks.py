@@ -185,6 +185,18 @@ def test_style_weight_effect_measures_both_ends_of_every_weight(tmp_path):
   assert report["num_images"] == 4  # 2 content crops x 2 held-out styles.
   for name in (style_weight_effect.RESULT_FILE, style_weight_effect.GRID_FILE):
     assert os.path.getsize(os.path.join(tmp_path, name)) > 100
+  # The same module measured with the training styles: its own files, the
+  # held-out measurement kept.
+  train = style_weight_effect.main(
+    [f"--model_dir={tmp_path}", "--styles=train", "--num_images=2"]
+  )
+  assert train["styles"] == "train" and report["styles"] == "held_out"
+  assert train["num_images"] == 2 * 6  # 2 content crops x 6 training styles.
+  assert train["bindings"] == report["bindings"]  # How it was trained, kept.
+  for name in ("style_weight_effect_train.json", "style_weight_effect_train.png"):
+    assert os.path.getsize(os.path.join(tmp_path, name)) > 100
+  with open(os.path.join(tmp_path, style_weight_effect.RESULT_FILE)) as f:
+    assert json.load(f)["styles"] == "held_out"
 
 
 def test_forward_macs_count_convolutions_transposed_convolutions_matmuls():
