@@ -152,6 +152,11 @@ VARIANTS = {
     "batch 16 instead of 8 (the paper's batch-16 variant)",
     _constant("experiment.batch_size = 16"),
   ),
+  "yoto_latent_gain": (
+    "the latent y (and the synthesis' input) scaled per channel by a learnt "
+    "gain exp(a · centred log λ)",
+    _constant("HyperpriorCompressionProblem.latent_gain = True"),
+  ),
   "yoto_balanced": reproduction.balanced_variant("λ"),
   # Trained K times as long, K the number of fixed codecs (its schedule is
   # set in `model_specs`).

@@ -129,8 +129,9 @@ def test_every_convolution_is_conditioned_and_variables_are_separable():
   assert not conditioning_layers.split_conditioning_variables(fixed)[1]
 
 
-def test_variables_receive_gradients():
-  problem = tiny_codecs.problem()
+@pytest.mark.parametrize("latent_gain", [False, True])
+def test_variables_receive_gradients(latent_gain):
+  problem = tiny_codecs.problem(latent_gain=latent_gain)
   images = tf.random.uniform([2, 32, 32, 3], seed=3)
   with tf.GradientTape() as tape:
     losses, _ = problem.losses_and_metrics(
@@ -189,3 +190,29 @@ def test_embedded_config_trains_evaluates_and_exports(runs):
     )
   fixed_rows = results.read_rows(runs.fixed_dir)
   assert {r["model"] for r in fixed_rows} == {"fixed"}
+
+
+def test_latent_gain_scales_the_latent_and_the_synthesis_input_only():
+  problem = tiny_codecs.problem(latent_gain=True)
+  analysis, synthesis = problem.analysis_transform, problem.synthesis_transform
+  assert (analysis.gain_place, synthesis.gain_place) == ("output", "input")
+  assert problem.hyper_analysis_transform.gain is None
+  conditioning = {
+    v.ref() for v in conditioning_layers.split_conditioning_variables(problem)[1]
+  }
+  assert {analysis.gain.slopes.ref(), synthesis.gain.slopes.ref()} <= conditioning
+  # At its start (slopes 0) y is the ungained one; a slope doubles y's first
+  # channel at one unit of centred log λ, not the others.
+  images = tf.random.uniform([1, 32, 32, 3], seed=5)
+  # log [λ, 1] one unit above the centre of the range.
+  inputs_extra = tf.constant([tiny_codecs.OFFSET]) + [[1.0, 0.0]]
+  y, _ = problem.codec.analyze(images, inputs_extra)
+  slopes = np.zeros(analysis.gain.slopes.shape, np.float32)
+  slopes[0, 0] = np.log(2.0)
+  analysis.gain.slopes.assign(slopes)
+  gained, _ = problem.codec.analyze(images, inputs_extra)
+  np.testing.assert_allclose(gained[..., 0], 2 * y[..., 0], rtol=1e-5)
+  np.testing.assert_allclose(gained[..., 1:], y[..., 1:], rtol=1e-6)
+  # A fixed-λ codec has no gain whatever the flag says.
+  fixed = tiny_codecs.problem(conditioned=False, latent_gain=True)
+  assert fixed.analysis_transform.gain is None

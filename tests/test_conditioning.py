@@ -260,3 +260,22 @@ def test_split_follows_declarations_and_keeps_the_variable_order():
     holder.first.b
   ]
   assert not conditioning.split_conditioning_variables(holder.second)[1]
+
+
+def test_log_linear_gain_starts_at_one_and_scales_by_exp_of_the_slopes():
+  gain = conditioning.LogLinearGain(name="gain_test")
+  features = tf.random.normal([2, 3, 3, 4], seed=1)
+  inputs_extra = tf.constant([[1.0, 0.0], [-2.0, 0.5]])
+  np.testing.assert_allclose(gain(features, inputs_extra), features)
+  assert gain.slopes.shape == (2, 4)  # [n, C], declared as conditioning.
+  assert [v.ref() for v in gain.conditioning_variables] == [gain.slopes.ref()]
+  slopes = np.array([[0.5, -1.0, 0.0, 2.0], [1.0, 0.0, 3.0, 0.0]], np.float32)
+  gain.slopes.assign(slopes)
+  expected = np.exp(inputs_extra.numpy() @ slopes)  # [B, C]
+  np.testing.assert_allclose(
+    gain(features, inputs_extra),
+    features.numpy() * expected[:, None, None, :],
+    rtol=1e-5,
+  )
+  with pytest.raises(ValueError, match="inputs_extra"):
+    gain(features, tf.zeros([2, 3]))  # Built for n = 2.

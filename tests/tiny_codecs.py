@@ -12,12 +12,14 @@ LAMBDA_RANGE = (0.0012, 0.26)
 OFFSET = [float(np.mean(np.log(LAMBDA_RANGE))), 0.0]
 
 
-def problem(conditioned=True, filters=FILTERS):
-  """A built, untrained `HyperpriorCompressionProblem` (32x32 images)."""
+def problem(conditioned=True, filters=FILTERS, **kwargs):
+  """A built, untrained `HyperpriorCompressionProblem` (32x32 images);
+  `kwargs` go to the problem."""
   built = compression.HyperpriorCompressionProblem(
     num_filters=filters,
     conditioning_layer_sizes=[8],
     conditioning_input_offset=OFFSET,
+    **kwargs,
   )
   built.initialize_model(
     {"image": tf.TensorSpec([None, 32, 32, 3])}, 2 if conditioned else None

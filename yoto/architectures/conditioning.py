@@ -290,6 +290,50 @@ class FilmConditioning(tf.keras.layers.Layer):
     return config
 
 
+class LogLinearGain(tf.keras.layers.Layer):
+  """A per-channel gain whose log is linear in the loss weights' log.
+
+  Scales `features` `[B, ..., C]` by `exp(inputs_extra @ slopes)`, `[B, C]`
+  broadcast over space, with `slopes` `[n, C]` starting at zero (the
+  identity). Where FiLM's scale is `1 + 0.1 * MLP(...)` and needs large MLP
+  outputs to move a feature's magnitude by several times, this reaches a
+  gain of `e` with a slope of 1 per unit of `inputs_extra`: a multiplicative
+  range that is quick to learn. A codec's latent needs exactly that (its
+  magnitude against the quantization step sets the rate, over a wide range
+  of λ); this is the gain-unit idea of variable-rate codecs, tied to log λ.
+  """
+
+  def __init__(self, name: str = "gain", **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.slopes = None
+    self.inputs_extra_width = None
+
+  @property
+  def conditioning_variables(self) -> List[tf.Variable]:
+    return list(self.trainable_variables)
+
+  def call(self, features: tf.Tensor, inputs_extra: tf.Tensor) -> tf.Tensor:
+    """`features * exp(inputs_extra @ slopes)`, shaped like `features`."""
+    self.inputs_extra_width = check_inputs_extra(
+      inputs_extra, self.inputs_extra_width
+    )
+    if self.slopes is None:
+      num_channels = features.shape[-1]
+      if num_channels is None:
+        raise ValueError(
+          "LogLinearGain needs a known number of channels; "
+          f"got features shape {features.shape}."
+        )
+      self.slopes = self.add_weight(
+        "slopes",
+        shape=[self.inputs_extra_width, int(num_channels)],
+        initializer="zeros",
+      )
+    log_gain = tf.matmul(tf.cast(inputs_extra, tf.float32), self.slopes)
+    gain = tf.cast(tf.exp(log_gain), features.dtype)
+    return _expand_to_rank(gain, features.shape.rank) * features
+
+
 def conditioning_variables(module: tf.Module) -> List[tf.Variable]:
   """The conditioning variables a network or problem's parts declare.
 

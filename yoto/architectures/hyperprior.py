@@ -40,6 +40,9 @@ from yoto.architectures import conditioning as conditioning_lib
 from yoto.weights import contract
 
 ACTIVATIONS = ("gdn", "igdn", "relu", None)
+# Where a conditioned transform may apply a `LogLinearGain`: to what it reads
+# or to what it writes.
+GAIN_PLACES = ("input", "output", None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +101,7 @@ class ConditionalTransform(tf.keras.layers.Layer):
       conditioning_lib.ConditioningPostprocessing
     ] = None,
     conditioning_input_offset: Optional[Sequence[float]] = None,
+    gain: Optional[str] = None,
     name: Optional[str] = None,
     **kwargs,
   ):
@@ -116,12 +120,25 @@ class ConditionalTransform(tf.keras.layers.Layer):
         it), but centred inputs decouple that layer's slope from its
         intercept, which makes the λ-dependence much faster to learn when
         the range lies far from 0 (log λ in [-6.7, -1.3] for compression).
+      gain: 'input' or 'output': a `LogLinearGain` on the (offset)
+        `inputs_extra` scales what the transform reads or what it writes,
+        per channel (only when conditioned); None: none.
       name: layer name; the FiLM layers are `{name}_conditioning_{i}`.
       **kwargs: passed to `tf.keras.layers.Layer`.
     """
     super().__init__(name=name, **kwargs)
+    if gain not in GAIN_PLACES:
+      raise ValueError(
+        f"{name}: gain must be one of {GAIN_PLACES}, got {gain!r}."
+      )
     self.specs = tuple(specs)
     self.conditioned = bool(conditioned)
+    self.gain_place = gain if self.conditioned else None
+    self.gain = (
+      conditioning_lib.LogLinearGain(name=f"{self.name}_gain")
+      if self.gain_place
+      else None
+    )
     self.conditioning_input_offset = (
       None
       if conditioning_input_offset is None
@@ -159,7 +176,8 @@ class ConditionalTransform(tf.keras.layers.Layer):
   def call(
     self, inputs: tf.Tensor, inputs_extra: Optional[tf.Tensor] = None
   ) -> tf.Tensor:
-    """Applies conv -> FiLM -> nonlinearity for every spec."""
+    """Applies conv -> FiLM -> nonlinearity for every spec, and the gain
+    before the first or after the last."""
     if self.conditioned and inputs_extra is None:
       raise ValueError(f"{self.name} is conditioned and needs inputs_extra.")
     if self.conditioned:
@@ -167,12 +185,16 @@ class ConditionalTransform(tf.keras.layers.Layer):
         inputs_extra, self.conditioning_input_offset
       )
     x = inputs
+    if self.gain_place == "input":
+      x = self.gain(x, inputs_extra)
     for conv, film, activation in zip(self.convs, self.films, self.activations):
       x = conv(x)
       if film is not None:
         x = film(x, inputs_extra)
       if activation is not None:
         x = activation(x)
+    if self.gain_place == "output":
+      x = self.gain(x, inputs_extra)
     return x
 
 

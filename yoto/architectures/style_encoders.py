@@ -34,6 +34,13 @@ class LossNetworkStyleEncoder(tf.keras.layers.Layer):
   `log(1 + value)` (the raw values span four orders of magnitude);
   F = 2 * (64 + 128 + 256 + 512) = 1920 for the default layers. `call`
   applies the trainable linear bottleneck to `embedding_size`.
+
+  With `centre_features`, `call` first subtracts the training styles' mean
+  features and divides by their root-mean-square deviation (both set by
+  `adapt`, saved with the model). The statistics of every image share a
+  large common part (norm about 72 for the generated styles against about 22
+  for what tells them apart), so uncentred, each style's embedding is mostly
+  one constant vector and the network learns slowly to tell styles apart.
   """
 
   def __init__(
@@ -46,9 +53,23 @@ class LossNetworkStyleEncoder(tf.keras.layers.Layer):
       "block4_conv3",
     ),
     embedding_size: int = STYLE_EMBEDDING_SIZE,
+    centre_features: bool = False,
     name: str = "style_network",
   ):
     super().__init__(name=name)
+    self.centre_features = bool(centre_features)
+    self.feature_mean = self.feature_scale = None
+    if self.centre_features:
+      # The identity until `adapt`; variables so that checkpoints and
+      # exported modules carry them.
+      self.feature_mean = tf.Variable(
+        tf.zeros([2 * sum(vgg.layer_channels(n) for n in style_layers)]),
+        trainable=False,
+        name="feature_mean",
+      )
+      self.feature_scale = tf.Variable(
+        1.0, trainable=False, name="feature_scale"
+      )
     # Not tracked: the loss network is frozen, rebuilt from its file, and is
     # saved by whoever exports it (see yoto.problems.style_transfer).
     self._loss_network = untracked.Untracked(loss_network)
@@ -82,10 +103,25 @@ class LossNetworkStyleEncoder(tf.keras.layers.Layer):
       loss_features = self._loss_network.value(style_images, self.style_layers)
     return channel_statistics([loss_features[n] for n in self.style_layers])
 
+  def adapt(self, frozen_features: tf.Tensor) -> None:
+    """Sets the centring from the training styles' features [S, F]; a no-op
+    without `centre_features`."""
+    if not self.centre_features:
+      return
+    mean = tf.reduce_mean(frozen_features, axis=0)
+    deviation = tf.sqrt(tf.reduce_mean(tf.square(frozen_features - mean)))
+    self.feature_mean.assign(mean)
+    # One training style has no deviation: its centred features are 0.
+    self.feature_scale.assign(tf.maximum(deviation, 1e-6))
+
   def call(
     self, frozen_features: tf.Tensor, training: Optional[bool] = None
   ) -> tf.Tensor:
     del training  # Nothing here depends on it.
+    if self.centre_features:
+      frozen_features = (
+        frozen_features - self.feature_mean
+      ) / self.feature_scale
     return self.bottleneck(frozen_features)
 
 

@@ -94,6 +94,7 @@ class HyperpriorCompressionProblem(base.Problem):
     features_key: str = "image",
     num_latent_filters: Optional[int] = None,
     unconditioned_transforms: Sequence[str] = (),
+    latent_gain: bool = False,
     name: Optional[str] = None,
   ):
     """Creates the problem; the networks are built in `initialize_model`.
@@ -126,6 +127,12 @@ class HyperpriorCompressionProblem(base.Problem):
       unconditioned_transforms: names among TRANSFORMS left without FiLM in
         a conditioned model (an ablation of FiLM's placement; the paper
         conditions all four).
+      latent_gain: in a conditioned model, scale the latent y per channel by
+        a gain whose log is linear in the centred log λ (learnt, starting at
+        1; `LogLinearGain`), and the synthesis' input by its own such gain.
+        Not in the paper: it lets the latent's magnitude against the
+        quantization step, which sets the rate, follow λ over the whole
+        range, which FiLM's near-identity scales learn slowly.
       name: tf.Module name.
     """
     super().__init__(name=name)
@@ -161,6 +168,7 @@ class HyperpriorCompressionProblem(base.Problem):
         f"{list(TRANSFORMS)}."
       )
     self.unconditioned_transforms = tuple(unconditioned_transforms)
+    self.latent_gain = bool(latent_gain)
     self.num_filters = num_filters
     self.num_latent_filters = num_latent_filters or num_filters
     self.scale_table = hyperprior_codec.ScaleTable(
@@ -230,22 +238,23 @@ class HyperpriorCompressionProblem(base.Problem):
       else conditioning_layers.resolve_postprocessing(self._postprocessing)
     )
 
-    def transform(specs, name):
+    def transform(specs, name, gain=None):
       return hyperprior.ConditionalTransform(
         specs,
         self.conditioned and name not in self.unconditioned_transforms,
         self.conditioning_layer_sizes,
         postprocessing,
         self.conditioning_input_offset,
+        gain=gain if self.latent_gain else None,
         name=name,
       )
 
     n, m = self.num_filters, self.num_latent_filters
     self.analysis_transform = transform(
-      hyperprior.analysis_specs(n, m), "analysis"
+      hyperprior.analysis_specs(n, m), "analysis", gain="output"
     )
     self.synthesis_transform = transform(
-      hyperprior.synthesis_specs(n), "synthesis"
+      hyperprior.synthesis_specs(n), "synthesis", gain="input"
     )
     self.hyper_analysis_transform = transform(
       hyperprior.hyper_analysis_specs(n), "hyper_analysis"

@@ -271,6 +271,9 @@ class StyleTransferProblem(base.Problem):
       self.eval_styles,
       self.style_targets,
     )
+    adapt = getattr(self.style_network, "adapt", None)
+    if adapt is not None:  # Statistics of the styles it trains on.
+      adapt(tf.gather(self.style_bank.features, self.style_bank.train_styles))
     self._build_variables()
 
   def style_targets(
