@@ -32,6 +32,34 @@ def test_loss_network_style_encoder_shapes(random_vgg, size):
   ]
 
 
+def test_centred_features_are_centred_on_the_training_styles(random_vgg):
+  encoder = style_encoders.LossNetworkStyleEncoder(
+    random_vgg, embedding_size=4, centre_features=True
+  )
+  frozen = encoder.frozen_features(tf.random.uniform([5, 16, 16, 3], seed=2))
+  bottleneck_only = encoder(frozen)  # Built; the identity centring so far.
+  kernel, bias = encoder.bottleneck.get_weights()
+  np.testing.assert_allclose(bottleneck_only, frozen @ kernel + bias, rtol=1e-4)
+  encoder.adapt(frozen[:3])  # Three "training styles".
+  mean = frozen[:3].numpy().mean(0)
+  scale = np.sqrt(np.mean((frozen[:3].numpy() - mean) ** 2))
+  np.testing.assert_allclose(
+    encoder(frozen), (frozen - mean) / scale @ kernel + bias, rtol=1e-3,
+    atol=1e-4,
+  )
+  # The training styles' centred features have mean 0 and unit rms.
+  centred = (frozen[:3] - encoder.feature_mean) / encoder.feature_scale
+  np.testing.assert_allclose(np.mean(centred, 0), 0, atol=1e-4)
+  np.testing.assert_allclose(np.sqrt(np.mean(centred**2)), 1, rtol=1e-4)
+  # Saved with the model, not trained.
+  assert len(encoder.non_trainable_variables) == 2
+  assert len(encoder.trainable_variables) == 2
+  # Without the option, adapt changes nothing and there is nothing to save.
+  plain = style_encoders.LossNetworkStyleEncoder(random_vgg, embedding_size=4)
+  plain.adapt(frozen)
+  assert plain.feature_mean is None and not plain.non_trainable_variables
+
+
 def test_inception_style_encoder_shapes_without_weights_file():
   encoder = style_encoders.InceptionV3StyleEncoder(
     weights=None, image_size=75, embedding_size=100

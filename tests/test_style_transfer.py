@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from yoto.architectures import style_encoders
 from yoto.architectures import style_transfer as networks
 from yoto.problems import style_transfer
 from yoto.utils import style_augmentation
@@ -158,6 +159,25 @@ def test_problem_variables_exclude_the_frozen_loss_network(problem):
   saved = [v for v in problem.variables if "vgg16" in v.name]
   assert not saved
   del checkpoint_vars
+
+
+def test_a_centring_style_network_is_adapted_to_the_training_styles_only():
+  problem = style_transfer.StyleTransferProblem(
+    stylization_network=_network,
+    style_network=lambda loss_network: style_encoders.LossNetworkStyleEncoder(
+      loss_network, embedding_size=8, centre_features=True
+    ),
+    style_image_size=32,
+  )
+  problem.initialize_model({"image": tf.TensorSpec([None, 32, 32, 3])}, 6)
+  bank = problem.style_bank
+  train = tf.gather(bank.features, bank.train_styles).numpy()
+  held_out = tf.gather(bank.features, bank.eval_styles).numpy()
+  assert len(train) == 6 and len(held_out) == 2
+  np.testing.assert_allclose(
+    problem.style_network.feature_mean, train.mean(0), rtol=1e-5
+  )
+  assert not np.allclose(train.mean(0), np.concatenate([train, held_out]).mean(0))
 
 
 def test_wrong_conditioning_width_is_rejected():
