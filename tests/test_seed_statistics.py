@@ -102,9 +102,26 @@ def test_relative_gap_is_withheld_where_the_fixed_loss_is_near_zero():
 
 
 def test_single_model_is_the_fixed_model_best_on_average():
-  # fixed_beta1: mean over labels ((-99) + 51) / 2 = -24;
-  # fixed_beta10: (-80 + 22) / 2 = -29: the better single model.
+  # A fixed loss (-99 at β=1) is not positive, so the absolute losses are
+  # averaged: fixed_beta1 ((-99) + 51) / 2 = -24; fixed_beta10
+  # (-80 + 22) / 2 = -29: the better single model.
   assert st.single_model(_curves(), FIXED, 400) == "fixed_beta10"
+
+
+def test_single_model_is_chosen_on_losses_relative_to_each_label():
+  def constant(losses):
+    return {seed: {400: losses} for seed in range(2)}
+
+  curves = {  # Own losses 10 at β=1, 1000 at β=100, 100 at β=10.
+    "fixed_beta1": constant({1.0: 10.0, 10.0: 300.0, 100.0: 1010.0}),
+    "fixed_beta10": constant({1.0: 13.0, 10.0: 100.0, 100.0: 1200.0}),
+    "fixed_beta100": constant({1.0: 30.0, 10.0: 200.0, 100.0: 1000.0}),
+  }
+  fixed = {1.0: "fixed_beta1", 10.0: "fixed_beta10", 100.0: "fixed_beta100"}
+  # Relative to each β's own: beta1 (1 + 3 + 1.01) / 3 = 1.67; beta10
+  # (1.3 + 1 + 1.2) / 3 = 1.17; beta100 (3 + 2 + 1) / 3 = 2. In absolute
+  # terms beta100 (410) would win over beta10 (437.7) and beta1 (440).
+  assert st.single_model(curves, fixed, 400) == "fixed_beta10"
 
 
 def test_gap_curve_follows_steps():

@@ -105,17 +105,32 @@ def at_step(
 def single_model(
   curves: Curves, fixed: Mapping[float, str], step: int
 ) -> Optional[str]:
-  """The fixed model with the lowest seed-mean loss averaged over all
-  labels: the best one model of the sweep."""
-  best, best_loss = None, math.inf
+  """The best one model of the sweep: the fixed model whose seed-mean loss,
+  relative to each label's own fixed model, is lowest on average over the
+  labels.
+
+  Relative, because the labels' losses differ in scale (a β-VAE's full loss
+  grows with β): averaged in absolute terms, the labels with the largest
+  losses would choose alone, and the choice would be a model at one end of
+  the range. Where some fixed model's loss is not positive, the ratios mean
+  nothing and the absolute losses are averaged instead.
+  """
+  def seed_mean(model, label):
+    values = at_step(curves, model, label, step)
+    return float(np.mean(list(values.values()))) if values else None
+
+  own = {label: seed_mean(model, label) for label, model in fixed.items()}
+  relative = all(v is not None and v > 0 for v in own.values())
+  best, best_score = None, math.inf
   for model in fixed.values():
-    means = [
-      np.mean(list(at_step(curves, model, label, step).values()))
-      for label in fixed
-      if at_step(curves, model, label, step)
-    ]
-    if len(means) == len(fixed) and np.mean(means) < best_loss:
-      best, best_loss = model, float(np.mean(means))
+    losses = {label: seed_mean(model, label) for label in fixed}
+    if any(v is None for v in losses.values()):
+      continue
+    score = np.mean(
+      [v / own[label] if relative else v for label, v in losses.items()]
+    )
+    if score < best_score:
+      best, best_score = model, float(score)
   return best
 
 
