@@ -165,6 +165,9 @@ VARIANTS = {
     _constant(),
   ),
 }
+reproduction.combine_variants(
+  VARIANTS, "yoto_balanced_latent_gain", "yoto_balanced", "yoto_latent_gain"
+)
 SAME_COMPUTE = "yoto_same_compute"
 # --tiny: a narrow codec (N = 8, M = 12), for tests.
 TINY_CODEC = [

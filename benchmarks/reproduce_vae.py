@@ -163,19 +163,9 @@ def film_width_bindings(factor: float, config: str) -> List[str]:
 _constant = reproduction.constant_bindings
 
 
-def _together(*names: str):
-  """A variant with the bindings of the named `VARIANTS`, in that order."""
-  return (
-    " and ".join(names) + " together",
-    lambda betas, config: [
-      b for name in names for b in VARIANTS[name][1](betas, config)
-    ],
-  )
-
-
 # name -> (what changes, bindings given the β grid and the YOTO config).
 # Each is the setting's YOTO model with one change, or with the changes of
-# several others (`_together`).
+# several others (`reproduction.combine_variants`, below).
 VARIANTS = {
   "yoto": ("the setting's YOTO config as it is", _constant()),
   "yoto_wide": (
@@ -236,11 +226,6 @@ VARIANTS = {
     _constant(*_both("conditioning_type", "'concat'")),
   ),
   "yoto_balanced": reproduction.balanced_variant("β"),
-  "yoto_centred_balanced": _together("yoto_centred", "yoto_balanced"),
-  "yoto_centred_normalized": _together("yoto_centred", "yoto_normalized"),
-  "yoto_centred_normalized_wide": _together(
-    "yoto_centred", "yoto_normalized", "yoto_wide"
-  ),
   # Trained K times as long, K the number of fixed models (its schedule
   # is set in `model_specs`).
   "yoto_same_compute": (
@@ -248,6 +233,19 @@ VARIANTS = {
     _constant(),
   ),
 }
+reproduction.combine_variants(
+  VARIANTS, "yoto_centred_balanced", "yoto_centred", "yoto_balanced"
+)
+reproduction.combine_variants(
+  VARIANTS, "yoto_centred_normalized", "yoto_centred", "yoto_normalized"
+)
+reproduction.combine_variants(
+  VARIANTS,
+  "yoto_centred_normalized_wide",
+  "yoto_centred",
+  "yoto_normalized",
+  "yoto_wide",
+)
 SAME_COMPUTE = "yoto_same_compute"
 
 

@@ -237,6 +237,20 @@ def balanced_variant(weight: str) -> Tuple[str, Callable[..., List[str]]]:
   )
 
 
+def combine_variants(variants: Dict[str, tuple], name: str, *parts: str):
+  """Adds `variants[name]`: the bindings of the variants `parts`, in that
+  order (each a (description, bindings function) pair, whatever arguments
+  the reproduction passes its bindings functions)."""
+  missing = [p for p in parts if p not in variants]
+  if missing:
+    raise ValueError(f"{name} combines unknown variants {missing}.")
+  bindings = [variants[p][1] for p in parts]
+  variants[name] = (
+    " and ".join(parts) + " together",
+    lambda *args: [b for function in bindings for b in function(*args)],
+  )
+
+
 def only_names(args) -> Sequence[str]:
   return [n for n in args.only.split(",") if n]
 
