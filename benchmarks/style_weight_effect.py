@@ -76,6 +76,8 @@ def output_name(name: str, styles: str) -> str:
     return name
   stem, extension = os.path.splitext(name)
   return f"{stem}_{styles}{extension}"
+
+
 GRID_COLUMNS = 8
 # A few steps of a narrow network: exercises every code path, means nothing.
 TINY_BINDINGS = common.TINY_STYLE_RUN_BINDINGS + (

@@ -193,7 +193,10 @@ def test_style_weight_effect_measures_both_ends_of_every_weight(tmp_path):
   assert train["styles"] == "train" and report["styles"] == "held_out"
   assert train["num_images"] == 2 * 6  # 2 content crops x 6 training styles.
   assert train["bindings"] == report["bindings"]  # How it was trained, kept.
-  for name in ("style_weight_effect_train.json", "style_weight_effect_train.png"):
+  for name in (
+    "style_weight_effect_train.json",
+    "style_weight_effect_train.png",
+  ):
     assert os.path.getsize(os.path.join(tmp_path, name)) > 100
   with open(os.path.join(tmp_path, style_weight_effect.RESULT_FILE)) as f:
     assert json.load(f)["styles"] == "held_out"

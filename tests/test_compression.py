@@ -198,9 +198,13 @@ def test_latent_gain_scales_the_latent_and_the_synthesis_input_only():
   assert (analysis.gain_place, synthesis.gain_place) == ("output", "input")
   assert problem.hyper_analysis_transform.gain is None
   conditioning = {
-    v.ref() for v in conditioning_layers.split_conditioning_variables(problem)[1]
+    v.ref()
+    for v in conditioning_layers.split_conditioning_variables(problem)[1]
   }
-  assert {analysis.gain.slopes.ref(), synthesis.gain.slopes.ref()} <= conditioning
+  assert {
+    analysis.gain.slopes.ref(),
+    synthesis.gain.slopes.ref(),
+  } <= conditioning
   # At its start (slopes 0) y is the ungained one; a slope doubles y's first
   # channel at one unit of centred log λ, not the others.
   images = tf.random.uniform([1, 32, 32, 3], seed=5)

@@ -44,7 +44,9 @@ def test_centred_features_are_centred_on_the_training_styles(random_vgg):
   mean = frozen[:3].numpy().mean(0)
   scale = np.sqrt(np.mean((frozen[:3].numpy() - mean) ** 2))
   np.testing.assert_allclose(
-    encoder(frozen), (frozen - mean) / scale @ kernel + bias, rtol=1e-3,
+    encoder(frozen),
+    (frozen - mean) / scale @ kernel + bias,
+    rtol=1e-3,
     atol=1e-4,
   )
   # The training styles' centred features have mean 0 and unit rms.

@@ -177,7 +177,9 @@ def test_a_centring_style_network_is_adapted_to_the_training_styles_only():
   np.testing.assert_allclose(
     problem.style_network.feature_mean, train.mean(0), rtol=1e-5
   )
-  assert not np.allclose(train.mean(0), np.concatenate([train, held_out]).mean(0))
+  assert not np.allclose(
+    train.mean(0), np.concatenate([train, held_out]).mean(0)
+  )
 
 
 def test_wrong_conditioning_width_is_rejected():

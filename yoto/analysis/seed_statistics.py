@@ -115,6 +115,7 @@ def single_model(
   the range. Where some fixed model's loss is not positive, the ratios mean
   nothing and the absolute losses are averaged instead.
   """
+
   def seed_mean(model, label):
     values = at_step(curves, model, label, step)
     return float(np.mean(list(values.values()))) if values else None
