@@ -165,9 +165,10 @@ VARIANTS = {
     _constant(),
   ),
 }
-reproduction.combine_variants(
-  VARIANTS, "yoto_balanced_latent_gain", "yoto_balanced", "yoto_latent_gain"
-)
+for _other in ("latent_gain", "wider_range", "wide"):
+  reproduction.combine_variants(
+    VARIANTS, f"yoto_balanced_{_other}", "yoto_balanced", f"yoto_{_other}"
+  )
 SAME_COMPUTE = "yoto_same_compute"
 # --tiny: a narrow codec (N = 8, M = 12), for tests.
 TINY_CODEC = [
