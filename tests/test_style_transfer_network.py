@@ -190,3 +190,42 @@ def test_gradients_reach_the_conditioning_variables():
     grad = by_name[variable.name]
     assert grad is not None, variable.name
     assert float(tf.reduce_sum(tf.abs(grad))) > 0, variable.name
+
+
+def test_content_skip_starts_at_the_content_and_learns_a_change():
+  network = networks.StylizationNetwork(
+    width_multiplier=0.125,
+    num_residual_blocks=2,
+    conditioning_hidden_size=16,
+    content_skip=True,
+  )
+  content = tf.random.stateless_uniform([2, 16, 16, 3], seed=[5, 6])
+  style = tf.random.stateless_normal([2, 10], seed=[7, 8])
+  weights = tf.random.stateless_normal([2, 5], seed=[9, 10])
+  # Untrained: the gain is zero, so every style and weight returns the photo
+  # (up to the clipping of its values to [eps, 1 - eps]).
+  out = network(content, style, weights, training=True)
+  clipped = np.clip(content.numpy(), 1e-3, 1 - 1e-3)
+  np.testing.assert_allclose(out.numpy(), clipped, atol=1e-5)
+  normal, _ = conditioning.split_conditioning_variables(network)
+  assert _count(normal) == _trunk_by_hand(0.125, 2) + 3
+  assert _count(normal) == networks.trunk_parameter_count(0.125, 2, True)
+  # One step away from a target moves the gain, and then the output.
+  optimizer = tf.keras.optimizers.SGD(1.0)
+  with tf.GradientTape() as tape:
+    loss = tf.reduce_sum(tf.square(network(content, style, weights) - 0.5))
+  variables = network.trainable_variables
+  optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+  assert float(tf.reduce_max(tf.abs(network.content_skip_gain))) > 0
+  moved = network(content, style, weights, training=True)
+  assert float(tf.reduce_max(tf.abs(moved - content))) > 1e-3
+
+
+def test_content_skip_keeps_black_and_white_pixels_finite():
+  network = networks.StylizationNetwork(
+    width_multiplier=0.125, num_residual_blocks=1, content_skip=True
+  )
+  content = tf.concat([tf.zeros([1, 8, 8, 3]), tf.ones([1, 8, 8, 3])], 0)
+  out = network(content, tf.zeros([2, 10]))
+  assert np.all(np.isfinite(out.numpy()))
+  np.testing.assert_allclose(out.numpy(), content.numpy(), atol=2e-3)

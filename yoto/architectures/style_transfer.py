@@ -45,6 +45,11 @@ Deviations from Ghiasi et al. / Magenta:
 - batch normalization's moving averages decay by 0.99 per step, not slim's
   0.999: the CPU runs here last hundreds of steps, and after 800 steps at
   0.999 the initial (0, 1) statistics would still weigh 45 %;
+- optional (`content_skip`, off by default): the network adds its output to
+  the content's logits instead of drawing the image from scratch, with a
+  learnt per-channel gain that starts at zero, so that a network trained
+  for minutes on a CPU keeps the photo at high content weights (see
+  `StylizationNetwork` and the embedded config);
 - channel counts are rounded (`scaled_channels`) where Magenta truncates
   `int(alpha * c)`; the upsampling restores the exact size of the matching
   contraction level, so any input of at least `MIN_IMAGE_SIZE` pixels keeps
@@ -65,6 +70,9 @@ MIN_IMAGE_SIZE = 8
 BASE_CHANNELS = (32, 64, 128)
 # slim.batch_norm's epsilon, which Magenta's contraction uses.
 BATCH_NORM_EPSILON = 1e-3
+# With `content_skip`, content values are clipped to [eps, 1 - eps] before
+# their logit, so that black and white pixels have finite logits (±6.9).
+CONTENT_LOGIT_EPSILON = 1e-3
 
 
 def scaled_channels(width_multiplier: float) -> Tuple[int, int, int]:
@@ -96,6 +104,7 @@ class StylizationNetwork(tf.keras.layers.Layer):
       conditioning.ConditioningPostprocessing
     ] = None,
     batch_norm_momentum: float = 0.99,
+    content_skip: bool = False,
     name: str = "stylization_network",
   ):
     """Creates the layers (variables are made on the first call).
@@ -122,6 +131,11 @@ class StylizationNetwork(tf.keras.layers.Layer):
       batch_norm_momentum: decay of the contraction's batch-norm moving
         averages (slim's 0.999 suits 2M steps; 0.99 settles within a few
         hundred).
+      content_skip: return sigmoid(logit(content) + g * h), h the last
+        conditional normalization's output [B, H, W, 3] and g [3] a learnt
+        gain starting at 0 (as in ReZero), instead of Ghiasi et al.'s
+        sigmoid(h): the untrained network returns the content and learns
+        what to change. Off by default (Ghiasi et al.'s network).
       name: layer name.
     """
     super().__init__(name=name)
@@ -144,6 +158,8 @@ class StylizationNetwork(tf.keras.layers.Layer):
     self.loss_weights_hidden_size = loss_weights_hidden_size
     self.loss_weights_embedding_size = loss_weights_embedding_size
     self.conditioning_postprocessing = conditioning_postprocessing
+    self.content_skip = bool(content_skip)
+    self.content_skip_gain = None
 
     def batch_norm(conv_name):
       # slim.batch_norm's defaults: a learnt offset, no scale.
@@ -177,6 +193,13 @@ class StylizationNetwork(tf.keras.layers.Layer):
     self.conditioned_norms = None
     self.loss_weights_mlp = None
     self.sees_loss_weights = None
+
+  def build(self, input_shape):
+    if self.content_skip:
+      self.content_skip_gain = self.add_weight(
+        name="content_skip_gain", shape=[3], initializer="zeros"
+      )
+    super().build(input_shape)
 
   @property
   def conditioned_conv_names(self) -> List[str]:
@@ -281,17 +304,35 @@ class StylizationNetwork(tf.keras.layers.Layer):
     for conv, size in zip(self.upsampling, (sizes[1], sizes[0])):
       x = tf.image.resize(x, size, method="nearest")
       x = tf.nn.relu(next(norms)(conv(x), cond))
-    return tf.nn.sigmoid(next(norms)(self.output_conv(x), cond))
+    stylization = next(norms)(self.output_conv(x), cond)
+    if not self.content_skip:
+      return tf.nn.sigmoid(stylization)
+    return tf.nn.sigmoid(
+      _logit(content) + self.content_skip_gain * stylization
+    )
+
+
+def _logit(images: tf.Tensor) -> tf.Tensor:
+  """log(p / (1 - p)) of images in [0, 1], clipped to finite values."""
+  p = tf.clip_by_value(
+    tf.cast(images, tf.float32),
+    CONTENT_LOGIT_EPSILON,
+    1.0 - CONTENT_LOGIT_EPSILON,
+  )
+  return tf.math.log(p) - tf.math.log1p(-p)
 
 
 def trunk_parameter_count(
-  width_multiplier: float, num_residual_blocks: int = 5
+  width_multiplier: float,
+  num_residual_blocks: int = 5,
+  content_skip: bool = False,
 ) -> int:
   """Trainable parameters outside the conditioning, by hand.
 
-  The conv kernels (no conv has a bias) and the contraction's batch-norm
-  offsets; the batch norms' moving means and variances (2 * (c1 + c2 + c3))
-  are not trainable and not counted.
+  The conv kernels (no conv has a bias), the contraction's batch-norm
+  offsets and, with `content_skip`, its 3 gains; the batch norms' moving
+  means and variances (2 * (c1 + c2 + c3)) are not trainable and not
+  counted.
   """
   c1, c2, c3 = scaled_channels(width_multiplier)
   return (
@@ -303,4 +344,5 @@ def trunk_parameter_count(
     + 3 * 3 * c3 * c2
     + 3 * 3 * c2 * c1
     + 9 * 9 * c1 * 3
+    + (3 if content_skip else 0)
   )
