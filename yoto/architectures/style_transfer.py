@@ -307,9 +307,7 @@ class StylizationNetwork(tf.keras.layers.Layer):
     stylization = next(norms)(self.output_conv(x), cond)
     if not self.content_skip:
       return tf.nn.sigmoid(stylization)
-    return tf.nn.sigmoid(
-      _logit(content) + self.content_skip_gain * stylization
-    )
+    return tf.nn.sigmoid(_logit(content) + self.content_skip_gain * stylization)
 
 
 def _logit(images: tf.Tensor) -> tf.Tensor:
