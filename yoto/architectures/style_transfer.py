@@ -48,8 +48,8 @@ Deviations from Ghiasi et al. / Magenta:
 - optional (`content_skip`, off by default): the network adds its output to
   the content's logits instead of drawing the image from scratch, with a
   learnt per-channel gain that starts at zero, so that a network trained
-  for minutes on a CPU keeps the photo at high content weights (see
-  `StylizationNetwork` and the embedded config);
+  for minutes on a CPU keeps the photo at high content weights (trials in
+  docs/style_transfer_tuning.md; no config turns it on yet);
 - channel counts are rounded (`scaled_channels`) where Magenta truncates
   `int(alpha * c)`; the upsampling restores the exact size of the matching
   contraction level, so any input of at least `MIN_IMAGE_SIZE` pixels keeps
