@@ -34,7 +34,10 @@ draws Figure 7 from the fixed models and from YOTO side by side; and sets
 the CPU time of the fixed sweep against the one YOTO model.
 
 Writes <name>.md / .json and <name>_gaps.png, <name>_learning_curves.png,
-<name>_figure7.png to --out_dir.
+<name>_figure7.png to --out_dir, and keeps the finished models' eval rows
+and the blends in --out_dir/ledgers/<name>/ (`run_ledger`): commit it, and
+a later session's run (e.g. --seed=2 --seeds=1 next to the ledger's seeds
+0 and 1, then --seeds=3 --only=none) trains only what it lacks.
 
 Deviations from the paper (§4.3, A.3): a narrow network trained for
 hundreds of steps instead of 2M on ImageNet, the loss network is HED's
@@ -55,6 +58,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import common
 from benchmarks import reproduction
+from benchmarks import run_ledger
 from benchmarks import style_transfer_points as weight_points
 from benchmarks import style_transfer_report as report
 from benchmarks import style_weight_ranges
@@ -280,6 +284,7 @@ def _parser(config: ConfigValues):
     os.path.join(common.REPO_ROOT, "runs", NAME),
     config.train_steps,
     TINY_STEPS,
+    keeps_ledger=True,
   )
   parser.add_argument(
     "--varied",
@@ -308,6 +313,8 @@ def main(argv=None):
     args.tiny,
   )
   seed_list = reproduction.seeds(args)
+  name = reproduction.results_name(NAME, args, steps, config.train_steps)
+  ledger = reproduction.ledger_dir(args, name, steps)
   start = time.time()
   timings = reproduction.train_all(
     specs,
@@ -318,8 +325,8 @@ def main(argv=None):
     reproduction.only_names(args),
     export=not args.no_export,
     max_minutes=args.max_minutes,
+    ledger=ledger,
   )
-  name = reproduction.results_name(NAME, args, steps, config.train_steps)
   results, text = report.analyse(
     specs,
     points,
@@ -333,8 +340,11 @@ def main(argv=None):
     timings,
     {k: short_name(k) for k in config.ranges},
   )
+  if ledger:
+    run_ledger.save(model_root, ledger)  # With the blends just cached.
   results.update(
     model_root=model_root,
+    ledger=ledger,
     ranges=config.ranges,
     shared_bindings=shared,
     wall_seconds_this_run=time.time() - start,

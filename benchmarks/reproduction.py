@@ -13,7 +13,10 @@ FINISHED and eval rows at the final step is skipped, and an unfinished one
 resumes from its last checkpoint, so rerunning a script (in chunks of
 `--max_minutes`) continues an interrupted reproduction; the wall and CPU
 seconds of every model are kept in model_dir/reproduce_timing.json.
-`benchmarks.seed_comparison` reads it all back.
+`benchmarks.seed_comparison` reads it all back. Where the analysis can do
+without a model's weights, a script keeps a ledger (`run_ledger`, --ledger):
+the finished models' small files, committed, so that the next session (a
+fresh machine) goes on where this one stopped.
 """
 
 import dataclasses
@@ -27,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import common
+from benchmarks import run_ledger
 from yoto import main as yoto_main
 from yoto import results
 from yoto.training import experiment as experiment_lib
@@ -87,9 +91,10 @@ def add_arguments(
   analysis_needs_hub_modules: bool = False,
   default_seeds: int = 3,
   default_evals: int = 8,
+  keeps_ledger: bool = False,
 ) -> None:
   """The command-line flags every reproduction takes (and --no_export where
-  the analysis reads no hub module)."""
+  the analysis reads no hub module, --ledger where it keeps one)."""
   parser.add_argument(
     "--model_root",
     default=default_model_root,
@@ -170,6 +175,15 @@ def add_arguments(
     default=None,
     help="Test batches per evaluation (default: the config's; 1 with --tiny).",
   )
+  if keeps_ledger:
+    parser.add_argument(
+      "--ledger",
+      default=None,
+      help="Where the finished models' small files are kept across "
+      "sessions (run_ledger; default OUT_DIR/ledgers/<results "
+      "name>/steps<steps>; 'none' keeps none). Models found there are "
+      "not trained again.",
+    )
   if not analysis_needs_hub_modules:
     parser.add_argument(
       "--no_export",
@@ -203,6 +217,16 @@ def results_name(script: str, args, steps: int, default_steps: int) -> str:
   if args.tiny or steps == default_steps:
     return script
   return f"{script}_steps{steps}"
+
+
+def ledger_dir(args, name: str, steps: int) -> Optional[str]:
+  """The --ledger directory (None for 'none'): by default, beside the
+  results, one per results name and step count."""
+  if args.ledger == "none":
+    return None
+  return args.ledger or os.path.join(
+    args.out_dir, "ledgers", name, f"steps{steps}"
+  )
 
 
 def seed_dir(model_root: str, seed: int) -> str:
@@ -384,12 +408,18 @@ def train_all(
   only: Sequence[str] = (),
   export: bool = True,
   max_minutes: Optional[float] = None,
+  ledger: Optional[str] = None,
 ) -> Dict[str, Dict[int, dict]]:
   """Trains every unfinished model of every seed, seed by seed (so that a
   chunk leaves whole seeds); returns name -> seed -> timing of the
-  finished ones. With `max_minutes`, starts no model after that long."""
+  finished ones. With `max_minutes`, starts no model after that long.
+  With a `ledger` directory, first restores the models it holds and adds
+  each model to it as soon as it finishes."""
   start = time.time()
   timings = {}
+  if ledger:
+    for entry in run_ledger.restore(ledger, model_root):
+      print(f"{entry}: restored from the ledger {ledger}", flush=True)
   for seed in seed_list:
     for spec in specs:
       model_dir = os.path.join(seed_dir(model_root, seed), spec.name)
@@ -405,6 +435,8 @@ def train_all(
       else:
         print(f"{label}: training {spec_steps} steps ...", flush=True)
         train(spec, model_dir, spec.all_bindings(shared), seed, export)
+        if ledger:
+          run_ledger.save(model_root, ledger)
       timing = read_timing(model_dir)
       if timing and is_finished(model_dir, spec_steps):
         timings.setdefault(spec.name, {})[seed] = timing

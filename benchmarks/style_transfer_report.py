@@ -18,6 +18,7 @@ At the line's ends α = 0 or 1 is the fixed model itself, so there the blend
 is at most the fixed model's loss; the middle point tells.
 """
 
+import json
 import os
 from typing import Dict, List, Mapping, Sequence
 
@@ -26,6 +27,7 @@ import tensorflow as tf
 
 from benchmarks import common
 from benchmarks import reproduction
+from benchmarks import run_ledger
 from benchmarks import seed_comparison
 from benchmarks import seed_tables
 from benchmarks import style_transfer_figures as figures
@@ -83,13 +85,18 @@ def add_blends(
       if not all(seed in curves.get(m, {}) for m in ends):
         continue
       root = reproduction.seed_dir(model_root, seed)
-      problems = [
-        reproduction.restore_state(
-          by_name[m], root, shared, batches[0].shape[1:], batches[0].shape[0]
-        ).problem
-        for m in ends
-      ]
-      per_alpha = blend_losses(problems, batches)
+      per_alpha = _cached_blend(root, name, ends)
+      if per_alpha is None:
+        if not all(run_ledger.has_weights(os.path.join(root, m)) for m in ends):
+          continue
+        problems = [
+          reproduction.restore_state(
+            by_name[m], root, shared, batches[0].shape[1:], batches[0].shape[0]
+          ).problem
+          for m in ends
+        ]
+        per_alpha = blend_losses(problems, batches)
+        _cache_blend(root, name, ends, per_alpha)
       best = {}
       for point in (p for p in points if weight_points.on_line(p, loss)):
         values = [full_loss(losses, point) for losses in per_alpha]
@@ -104,6 +111,46 @@ def add_blends(
         "best_alpha": {p.name: ALPHAS[i] for p, i in best.items()},
       }
   return details
+
+
+def _blend_cache_path(seed_root: str, name: str) -> str:
+  return os.path.join(
+    seed_root, name.replace(" ", "_") + run_ledger.SEED_CACHE_SUFFIX
+  )
+
+
+def _cached_blend(seed_root, name, ends):
+  """The per-α losses of an earlier analysis of this seed (kept by the
+  ledger, so they outlive the end models' checkpoints), or None."""
+  path = _blend_cache_path(seed_root, name)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    cached = json.load(f)
+  if cached["models"] != list(ends) or cached["alphas"] != list(ALPHAS):
+    return None
+  return cached["losses"]
+
+
+def _cache_blend(seed_root, name, ends, per_alpha) -> None:
+  with open(_blend_cache_path(seed_root, name), "w") as f:
+    json.dump(
+      {"models": list(ends), "alphas": list(ALPHAS), "losses": per_alpha},
+      f,
+      indent=1,
+    )
+
+
+def figure_seed(specs, seeds_done, model_root):
+  """The first seed whose every model still has its weights here (the
+  ledger keeps none), or None."""
+  for seed in seeds_done:
+    root = reproduction.seed_dir(model_root, seed)
+    if all(
+      run_ledger.has_weights(os.path.join(root, spec.name)) for spec in specs
+    ):
+      return seed
+  return None
 
 
 # Tables and the whole analysis.
@@ -183,8 +230,17 @@ def analyse(
       os.path.join(out_dir, f"{name}_learning_curves.png"),
     ),
   ]
-  seed_root = reproduction.seed_dir(model_root, seeds_done[0])
-  if all(seeds_done[0] in curves.get(p.model, {}) for p in points):
+  shown = figure_seed(
+    [s for s in specs if s.name == "yoto" or s.name in fixed.values()],
+    [
+      s
+      for s in seeds_done
+      if all(s in curves.get(m, {}) for m in fixed.values())
+    ],
+    model_root,
+  )
+  if shown is not None:
+    seed_root = reproduction.seed_dir(model_root, shown)
     content = batches[0][:GRID_EXAMPLES]
     paths.append(
       plots.save(
@@ -194,7 +250,7 @@ def analyse(
           seed_root,
           shared,
           content,
-          f"Figure 7, seed {seeds_done[0]}, held-out content and style: the "
+          f"Figure 7, seed {shown}, held-out content and style: the "
           "fixed models (left) and the one YOTO model (right)",
         ),
         os.path.join(out_dir, f"{name}_figure7.png"),

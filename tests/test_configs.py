@@ -155,6 +155,29 @@ def test_centre_resolves_to_the_offset_the_config_used_to_type_in(config):
   )
 
 
+@pytest.mark.parametrize(
+  "config",
+  [
+    "photo_patches_magenta_style_transfer_yoto.gin",
+    "photo_patches_magenta_style_transfer_fixed.gin",
+  ],
+)
+def test_embedded_style_configs_use_the_content_skip_and_centred_styles(config):
+  """Both embedded style configs (the fixed one includes the YOTO one) train
+  the skip gain and centre the style statistics: the two deviations from
+  Ghiasi et al. their header documents."""
+  files = [os.path.join(CONFIG_DIR, config)] + [
+    os.path.join(CONFIG_DIR, name) for name in TINY_OVERLAYS
+  ]
+  with tfds.testing.mock_data(num_examples=8):
+    problem, _ = _build_and_run(files)
+  network = problem.stylization_network
+  assert network.content_skip
+  trained = [v.ref() for v in problem.trainable_variables]
+  assert network.content_skip_gain.ref() in trained
+  assert problem.style_network.centre_features
+
+
 def test_tiny_overlays_shrink_the_style_transfer_config():
   files = [
     os.path.join(CONFIG_DIR, name)

@@ -113,18 +113,28 @@ def _eval_values(model_dir, step, weights):
   raise AssertionError(f"no eval row of {model_dir} at {weights}")
 
 
-def test_tiny_reproduction_compares_in_full_loss_over_seeds(tmp_path):
-  models, out = tmp_path / "models", tmp_path / "out"
-  report = reproduce_style_transfer.main(
-    [
-      "--tiny",
-      "--no_export",
-      "--seeds=2",
-      f"--varied={CONTENT}",
-      f"--model_root={models}",
-      f"--out_dir={out}",
-    ]
-  )
+def _tiny_args(models, out, *more):
+  return [
+    "--tiny",
+    "--no_export",
+    f"--varied={CONTENT}",
+    f"--model_root={models}",
+    f"--out_dir={out}",
+    *more,
+  ]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+  """(model root, out dir, report) of a --tiny reproduction with 2 seeds."""
+  root = tmp_path_factory.mktemp("tiny_style_reproduction")
+  models, out = root / "models", root / "out"
+  report = reproduce_style_transfer.main(_tiny_args(models, out, "--seeds=2"))
+  return models, out, report
+
+
+def test_tiny_reproduction_compares_in_full_loss_over_seeds(tiny_run):
+  models, out, report = tiny_run
   fixed = ["fixed_default", "fixed_content_div10", "fixed_content_x10"]
   assert {n: sorted(t) for n, t in report["timings"].items()} == {
     n: [0, 1] for n in fixed + ["yoto", "specialist"]
@@ -179,3 +189,31 @@ def test_tiny_reproduction_compares_in_full_loss_over_seeds(tmp_path):
   assert "| blend content |" in markdown
   # --no_export: evaluated, but no hub module (the analysis needs none).
   assert not list(models.glob("steps3/seed*/*/hub_modules"))
+
+
+def test_a_fresh_machine_goes_on_from_the_ledger_without_retraining(
+  tiny_run, tmp_path
+):
+  """The ledger (committed beside the results) stands in for the models of
+  an earlier session: a new, empty model root trains nothing, and the
+  tables over both seeds, blends included, come out the same."""
+  _, out, first = tiny_run
+  ledger = out / "ledgers" / "reproduce_style_transfer" / "steps3"
+  assert sorted(p.name for p in ledger.iterdir()) == ["seed0", "seed1"]
+  assert not list(ledger.glob("**/*.index")), "no checkpoint in the ledger"
+  assert list(ledger.glob("seed*/blend_content.ledger.json"))
+  fresh = tmp_path / "fresh_models"
+  again = reproduce_style_transfer.main(
+    _tiny_args(fresh, out, "--seeds=2", "--only=none")
+  )
+  assert again["seeds"] == [0, 1]
+  assert not list(fresh.glob("**/*.index")), "nothing trained again"
+  for before, after in zip(first["gaps"], again["gaps"]):
+    assert before["point"] == after["point"]
+    for method, gap in before["gaps"].items():
+      np.testing.assert_allclose(
+        after["gaps"][method]["mean"], gap["mean"], rtol=1e-6
+      )
+  assert again["blends"] == first["blends"]
+  # Figure 7 needs weights, which the ledger does not keep.
+  assert "reproduce_style_transfer_figure7.png" not in again["files"]
