@@ -24,6 +24,7 @@ import numpy as np
 
 from benchmarks import compression_tables as tables
 from benchmarks import reproduction
+from benchmarks import run_ledger
 from benchmarks import seed_comparison
 from yoto import compress
 from yoto.analysis import metrics
@@ -158,18 +159,63 @@ def module_rows(
   return compress.evaluate_images(codec, images, lmbdas, split)
 
 
+def kept_rows(
+  model_dir: str,
+  images: Sequence[np.ndarray],
+  lmbdas: Sequence[float],
+  split: str,
+) -> Optional[List[dict]]:
+  """`module_rows`, kept in the model's ledger cache so that they outlive
+  its hub module (`run_ledger.cached`); None for a model with neither."""
+  return run_ledger.cached(
+    model_dir,
+    split.replace(" ", "_"),
+    {"lmbdas": list(lmbdas), "images": [list(i.shape) for i in images]},
+    lambda: (
+      module_rows(model_dir, images, lmbdas, split)
+      if run_ledger.has_hub_module(model_dir)
+      else None
+    ),
+  )
+
+
+def keep_image_rows(
+  model_dir: str,
+  eval_lmbdas: Sequence[float],
+  fixed_lmbdas: Sequence[float],
+  tile_size: int,
+  max_tiles: Optional[int] = None,
+) -> None:
+  """Codes the held-out photos whole (at `eval_lmbdas`) and as tiles (at
+  `fixed_lmbdas`) through a just-trained model's hub module and keeps the
+  rows `analyse` reads, before the session that holds the module ends."""
+  photos = held_out_photos()
+  kept_rows(model_dir, photos, eval_lmbdas, FULL)
+  kept_rows(
+    model_dir, photo_tiles(photos, tile_size, max_tiles), fixed_lmbdas, TILES
+  )
+
+
+def photo_tiles(photos, tile_size: int, max_tiles=None) -> List[np.ndarray]:
+  return [t for p in photos for t in tiles(p, tile_size)][:max_tiles]
+
+
 def full_image_curves(
   specs, model_root, seed, steps, lmbdas, images, split=FULL
 ):
   """(curves, rows): like `curves_at`, from `images` coded through the
-  hub modules, and the `compress.evaluate_images` rows per model name."""
+  hub modules (or as kept by the ledger), and the
+  `compress.evaluate_images` rows per model name."""
   root = reproduction.seed_dir(model_root, seed)
   fixed_dirs = reproduction.finished_dirs(specs, root, steps, False)
   yoto_dirs = reproduction.finished_dirs(specs, root, steps, True)
   rows = {
-    name: module_rows(d, images, lmbdas, split)
+    name: kept_rows(d, images, lmbdas, split)
     for name, d in {**fixed_dirs, **yoto_dirs}.items()
   }
+  rows = {name: r for name, r in rows.items() if r is not None}
+  fixed_dirs = {n: d for n, d in fixed_dirs.items() if n in rows}
+  yoto_dirs = {n: d for n, d in yoto_dirs.items() if n in rows}
   curves = {}
   if len(fixed_dirs) >= 2:
     curves["fixed"] = rate_distortion.rows_curve(
@@ -256,7 +302,7 @@ def _crops_tiles_table(crops, full_rows, tile_rows, fixed_lmbdas):
       cells = {
         CROPS: crop_point(curve, lmbda),
         FULL: point(rows, lmbda),
-        TILES: point(tile_rows[name], lmbda),
+        TILES: point(tile_rows.get(name) or [], lmbda),
       }
       if all(cells.values()):
         table.append({"model": name, "lmbda": lmbda, **cells})
@@ -298,7 +344,7 @@ def analyse(
   seeds_done = sorted(per_seed)
   first_root = reproduction.seed_dir(model_root, seeds_done[0])
   photos = held_out_photos()
-  photo_tiles = [t for p in photos for t in tiles(p, tile_size)][:max_tiles]
+  tiles_ = photo_tiles(photos, tile_size, max_tiles)
   full, first_rows = {}, None
   for seed in seeds_done:
     full[seed], rows = full_image_curves(
@@ -306,9 +352,7 @@ def analyse(
     )
     first_rows = first_rows or rows  # The tables of one seed use these.
   tile_rows = {
-    n: module_rows(
-      os.path.join(first_root, n), photo_tiles, fixed_lmbdas, TILES
-    )
+    n: kept_rows(os.path.join(first_root, n), tiles_, fixed_lmbdas, TILES)
     for n in first_rows
   }
   summaries = {
@@ -358,7 +402,7 @@ def analyse(
     specs,
     means,
     bd_steps,
-    first_root,
+    _decoded_figure_root(specs, model_root, seeds_done),
     steps,
     fixed_lmbdas,
     photos[-1],
@@ -418,6 +462,21 @@ def analyse(
   )
 
 
+def _decoded_figure_root(specs, model_root, seeds) -> Optional[str]:
+  """The directory of the first seed whose fixed codecs and first YOTO
+  codec still have their hub modules here (the ledger keeps none)."""
+  shown = [s for s in specs if not s.is_yoto] + [
+    next(s for s in specs if s.is_yoto)
+  ]
+  for seed in seeds:
+    root = reproduction.seed_dir(model_root, seed)
+    if all(
+      run_ledger.has_hub_module(os.path.join(root, s.name)) for s in shown
+    ):
+      return root
+  return None
+
+
 def _write_figures(
   specs, means, bd_steps, seed_root, steps, fixed_lmbdas, photo, out_dir, name
 ) -> List[str]:
@@ -450,9 +509,7 @@ def _write_figures(
         os.path.join(out_dir, f"{name}_bd_steps.png"),
       )
     )
-  if len(fixed_lmbdas) >= 3 and os.path.exists(
-    os.path.join(seed_root, next(s.name for s in specs if s.is_yoto))
-  ):
+  if len(fixed_lmbdas) >= 3 and seed_root is not None:
     chosen = [
       fixed_lmbdas[0],
       fixed_lmbdas[len(fixed_lmbdas) // 2],

@@ -49,6 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import common
 from benchmarks import compression_report
 from benchmarks import reproduction
+from benchmarks import run_ledger
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 SCRIPT = "reproduce_compression"
@@ -185,6 +186,7 @@ def _parser():
     os.path.join(common.REPO_ROOT, "runs", SCRIPT),
     DEFAULT_STEPS,
     analysis_needs_hub_modules=True,
+    keeps_ledger=True,
   )
   parser.add_argument(
     "--num_fixed",
@@ -282,6 +284,11 @@ def main(argv=None):
     (TINY_CODEC if args.tiny else []) + reproduction.override_bindings(args, 2),
   )
   seed_list = reproduction.seeds(args)
+  name = reproduction.results_name(SCRIPT, args, steps, DEFAULT_STEPS)
+  ledger = reproduction.ledger_dir(args, name, steps)
+  tiles = dict(
+    tile_size=8 if args.tiny else 64, max_tiles=4 if args.tiny else None
+  )
   start = time.time()
   timings = reproduction.train_all(
     specs,
@@ -291,8 +298,11 @@ def main(argv=None):
     seed_list,
     reproduction.only_names(args),
     max_minutes=args.max_minutes,
+    ledger=ledger,
+    after_training=lambda spec, model_dir: compression_report.keep_image_rows(
+      model_dir, eval_lmbdas, fixed_lmbdas, **tiles
+    ),
   )
-  name = reproduction.results_name(SCRIPT, args, steps, DEFAULT_STEPS)
   results, text = compression_report.analyse(
     specs,
     model_root,
@@ -302,11 +312,13 @@ def main(argv=None):
     name,
     timings,
     eval_lmbdas,
-    tile_size=8 if args.tiny else 64,
-    max_tiles=4 if args.tiny else None,
+    **tiles,
   )
+  if ledger:
+    run_ledger.save(model_root, ledger)  # With the rows just kept.
   results.update(
     model_root=model_root,
+    ledger=ledger,
     fixed_lmbdas=fixed_lmbdas,
     eval_lmbdas=eval_lmbdas,
     shared_bindings=shared,

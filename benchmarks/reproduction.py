@@ -409,12 +409,15 @@ def train_all(
   export: bool = True,
   max_minutes: Optional[float] = None,
   ledger: Optional[str] = None,
+  after_training: Optional[Callable[[ModelSpec, str], None]] = None,
 ) -> Dict[str, Dict[int, dict]]:
   """Trains every unfinished model of every seed, seed by seed (so that a
   chunk leaves whole seeds); returns name -> seed -> timing of the
   finished ones. With `max_minutes`, starts no model after that long.
-  With a `ledger` directory, first restores the models it holds and adds
-  each model to it as soon as it finishes."""
+  `after_training(spec, model_dir)` runs after each model is trained (to
+  cache what the analysis needs of its weights). With a `ledger`
+  directory, first restores the models it holds and adds each model to it
+  as soon as it finishes."""
   start = time.time()
   timings = {}
   if ledger:
@@ -435,6 +438,8 @@ def train_all(
       else:
         print(f"{label}: training {spec_steps} steps ...", flush=True)
         train(spec, model_dir, spec.all_bindings(shared), seed, export)
+        if after_training:
+          after_training(spec, model_dir)
         if ledger:
           run_ledger.save(model_root, ledger)
       timing = read_timing(model_dir)

@@ -5,9 +5,10 @@ machine of the next session starts empty. What the analysis reads of a
 finished model is small: its eval rows (metrics.jsonl), its timing, its
 resolved settings and FINISHED. The ledger keeps exactly those (not the
 checkpoints, events or hub modules) under LEDGER/seed<K>/<model>/, beside
-the per-seed results an analysis caches from checkpoints while it still
-has them (files named `*.ledger.json` in the seed directory, e.g. the
-pixel-blending baseline's losses). Committed, it lets a later session:
+what an analysis computed from a model's weights while it still had them
+(`cached`: files named `*.ledger.json` in a model's or a seed's directory,
+e.g. a codec's whole-image rates or the pixel-blending baseline's losses).
+Committed, it lets a later session:
 
   * skip the models it holds (`restore` writes them back into MODEL_ROOT,
     where `reproduction.is_finished` sees them), and
@@ -18,14 +19,16 @@ whose checkpoints are still on this machine: an analysis asks
 `has_weights`.
 """
 
+import json
 import os
 import shutil
-from typing import List
+from typing import Callable, List, Mapping, Optional
 
 import tensorflow as tf
 
 from yoto import main as yoto_main
 from yoto import results
+from yoto.clients import paths
 from yoto.training import experiment as experiment_lib
 
 # What the analysis reads of a finished model (reproduction.TIMING_FILE,
@@ -37,8 +40,8 @@ MODEL_FILES = (
   "run_config.json",
   yoto_main.CONFIG_FILE,
 )
-# Per-seed results an analysis computed from checkpoints.
-SEED_CACHE_SUFFIX = ".ledger.json"
+# What an analysis computed from a model's (or a seed's models') weights.
+CACHE_SUFFIX = ".ledger.json"
 
 
 def _seed_dirs(root: str) -> List[str]:
@@ -63,9 +66,31 @@ def _copy_files(source: str, target: str, names) -> int:
 
 
 def _caches(directory: str) -> List[str]:
-  return sorted(
-    n for n in os.listdir(directory) if n.endswith(SEED_CACHE_SUFFIX)
-  )
+  return sorted(n for n in os.listdir(directory) if n.endswith(CACHE_SUFFIX))
+
+
+def cached(
+  directory: str,
+  key: str,
+  fingerprint: Mapping[str, object],
+  compute: Callable[[], Optional[object]],
+):
+  """compute()'s value (JSON-serialisable), kept as directory/<key>.ledger
+  .json with `fingerprint` (what it was computed from: a later call with
+  another fingerprint computes again). A None from `compute` (e.g. the
+  weights are gone) is returned and not kept."""
+  path = os.path.join(directory, key + CACHE_SUFFIX)
+  fingerprint = json.loads(json.dumps(fingerprint))
+  if os.path.exists(path):
+    with open(path) as f:
+      kept = json.load(f)
+    if kept.get("fingerprint") == fingerprint:
+      return kept["value"]
+  value = compute()
+  if value is not None:
+    with open(path, "w") as f:
+      json.dump({"fingerprint": fingerprint, "value": value}, f, indent=1)
+  return value
 
 
 def save(model_root: str, ledger_dir: str) -> int:
@@ -79,7 +104,11 @@ def save(model_root: str, ledger_dir: str) -> int:
     for model in sorted(os.listdir(source_seed)):
       source = os.path.join(source_seed, model)
       if os.path.exists(experiment_lib.finished_path(source)):
-        _copy_files(source, os.path.join(target_seed, model), MODEL_FILES)
+        _copy_files(
+          source,
+          os.path.join(target_seed, model),
+          MODEL_FILES + tuple(_caches(source)),
+        )
         saved += 1
   return saved
 
@@ -106,7 +135,7 @@ def restore(ledger_dir: str, model_root: str) -> List[str]:
         # An unfinished run of this model is here: let it resume rather
         # than mixing its files with the ledger's.
         continue
-      _copy_files(source, target, MODEL_FILES)
+      _copy_files(source, target, MODEL_FILES + tuple(_caches(source)))
       restored.append(f"{seed}/{model}")
   return restored
 
@@ -114,3 +143,9 @@ def restore(ledger_dir: str, model_root: str) -> List[str]:
 def has_weights(model_dir: str) -> bool:
   """Whether `model_dir` holds a checkpoint (a ledger copy holds none)."""
   return tf.train.latest_checkpoint(model_dir) is not None
+
+
+def has_hub_module(model_dir: str) -> bool:
+  """Whether `model_dir` holds an exported hub module (a ledger copy holds
+  none)."""
+  return paths.latest_hub_module(model_dir) is not None

@@ -18,7 +18,6 @@ At the line's ends α = 0 or 1 is the fixed model itself, so there the blend
 is at most the fixed model's loss; the middle point tells.
 """
 
-import json
 import os
 from typing import Dict, List, Mapping, Sequence
 
@@ -85,18 +84,14 @@ def add_blends(
       if not all(seed in curves.get(m, {}) for m in ends):
         continue
       root = reproduction.seed_dir(model_root, seed)
-      per_alpha = _cached_blend(root, name, ends)
+      per_alpha = run_ledger.cached(
+        root,
+        name.replace(" ", "_"),
+        {"models": ends, "alphas": ALPHAS},
+        lambda: _blend_if_weights(by_name, ends, root, shared, batches),
+      )
       if per_alpha is None:
-        if not all(run_ledger.has_weights(os.path.join(root, m)) for m in ends):
-          continue
-        problems = [
-          reproduction.restore_state(
-            by_name[m], root, shared, batches[0].shape[1:], batches[0].shape[0]
-          ).problem
-          for m in ends
-        ]
-        per_alpha = blend_losses(problems, batches)
-        _cache_blend(root, name, ends, per_alpha)
+        continue
       best = {}
       for point in (p for p in points if weight_points.on_line(p, loss)):
         values = [full_loss(losses, point) for losses in per_alpha]
@@ -113,32 +108,18 @@ def add_blends(
   return details
 
 
-def _blend_cache_path(seed_root: str, name: str) -> str:
-  return os.path.join(
-    seed_root, name.replace(" ", "_") + run_ledger.SEED_CACHE_SUFFIX
-  )
-
-
-def _cached_blend(seed_root, name, ends):
-  """The per-α losses of an earlier analysis of this seed (kept by the
-  ledger, so they outlive the end models' checkpoints), or None."""
-  path = _blend_cache_path(seed_root, name)
-  if not os.path.exists(path):
+def _blend_if_weights(by_name, ends, seed_root, shared, batches):
+  """`blend_losses` of the two end models; None where a checkpoint is gone
+  (a model the ledger restored)."""
+  if not all(run_ledger.has_weights(os.path.join(seed_root, m)) for m in ends):
     return None
-  with open(path) as f:
-    cached = json.load(f)
-  if cached["models"] != list(ends) or cached["alphas"] != list(ALPHAS):
-    return None
-  return cached["losses"]
-
-
-def _cache_blend(seed_root, name, ends, per_alpha) -> None:
-  with open(_blend_cache_path(seed_root, name), "w") as f:
-    json.dump(
-      {"models": list(ends), "alphas": list(ALPHAS), "losses": per_alpha},
-      f,
-      indent=1,
-    )
+  problems = [
+    reproduction.restore_state(
+      by_name[m], seed_root, shared, batches[0].shape[1:], batches[0].shape[0]
+    ).problem
+    for m in ends
+  ]
+  return blend_losses(problems, batches)
 
 
 def figure_seed(specs, seeds_done, model_root):

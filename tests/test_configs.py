@@ -155,6 +155,25 @@ def test_centre_resolves_to_the_offset_the_config_used_to_type_in(config):
   )
 
 
+def test_embedded_compression_config_balances_the_loss_scale():
+  """The recipe BENCHMARKS.md §6 measured (balanced loss scale on top of
+  normalised weights and centred log λ); the paper's CLIC config keeps the
+  paper's plain loss."""
+  files = [
+    os.path.join(CONFIG_DIR, "photo_patches_hyperprior_compression_yoto.gin")
+  ]
+  with tfds.testing.mock_data(num_examples=8):
+    _, mlo = _build_and_run(files)
+  assert mlo.normalize_loss_weights
+  assert mlo.balance_loss_scale
+  with tfds.testing.mock_data(num_examples=8):
+    _, paper = _build_and_run(
+      [os.path.join(CONFIG_DIR, "clic_hyperprior_compression_yoto.gin")],
+      _mock_bindings("clic_hyperprior_compression_yoto.gin"),
+    )
+  assert not paper.balance_loss_scale
+
+
 @pytest.mark.parametrize(
   "config",
   [

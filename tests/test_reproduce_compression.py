@@ -32,21 +32,31 @@ def test_compression_grids_put_yoto_evals_between_the_fixed_models():
   np.testing.assert_allclose(ratios, ratios[0], rtol=0.02)
 
 
+def _tiny_args(models, out, *more):
+  return [
+    "--tiny",
+    "--num_fixed=3",
+    "--seeds=1",
+    "--evals=2",
+    "--variants=yoto",
+    f"--model_root={models}",
+    f"--out_dir={out}",
+    *more,
+  ]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+  """(model root, out dir, results) of a --tiny reproduction, one seed."""
+  root = tmp_path_factory.mktemp("tiny_compression_reproduction")
+  models, out = root / "models", root / "out"
+  return models, out, reproduce_compression.main(_tiny_args(models, out))
+
+
 def test_compression_reproduction_writes_bd_intervals_tiles_and_figures(
-  tmp_path,
+  tiny_run,
 ):
-  models, out = tmp_path / "models", tmp_path / "out"
-  results = reproduce_compression.main(
-    [
-      "--tiny",
-      "--num_fixed=3",
-      "--seeds=1",
-      "--evals=2",
-      "--variants=yoto",
-      f"--model_root={models}",
-      f"--out_dir={out}",
-    ]
-  )
+  models, out, results = tiny_run
   fixed_names = {f"fixed_lmbda{lmbda:g}" for lmbda in results["fixed_lmbdas"]}
   assert set(results["timings"]) == fixed_names | {"yoto"}
   assert results["seeds"] == [0]
@@ -72,6 +82,30 @@ def test_compression_reproduction_writes_bd_intervals_tiles_and_figures(
   # Only the final step's hub module is exported.
   modules = os.listdir(models / "steps4" / "seed0" / "yoto" / "hub_modules")
   assert len(modules) == 1 and int(modules[0].split("-")[1]) == 4, modules
+
+
+def test_a_fresh_machine_rebuilds_the_compression_tables_from_the_ledger(
+  tiny_run, tmp_path
+):
+  """The ledger keeps each codec's whole-photo and tile rows (coded while
+  its hub module existed): on an empty model root nothing is trained and
+  the BD table, the curves and the crops/tiles table come out the same;
+  only the decoded images, which need the codecs, are left out."""
+  _, out, first = tiny_run
+  ledger = out / "ledgers" / "reproduce_compression" / "steps4" / "seed0"
+  assert {p.name for p in (ledger / "yoto").iterdir()} >= {
+    "metrics.jsonl",
+    "full_photos.ledger.json",
+    "tiles.ledger.json",
+  }
+  assert not list(ledger.glob("**/hub_modules")), "no hub module kept"
+  fresh = tmp_path / "fresh_models"
+  again = reproduce_compression.main(_tiny_args(fresh, out, "--only=none"))
+  assert not list(fresh.glob("**/*.index")), "nothing trained again"
+  assert again["seeds"] == [0]
+  for key in ("bd", "curves", "crops_and_tiles", "fixed_rate_span"):
+    assert again[key] == first[key], key
+  assert "reproduce_compression_decoded.png" not in again["files"]
 
 
 def _build_tiny(spec):
