@@ -53,6 +53,7 @@ def _build_and_run(files, bindings=()):
     problem.initialize_model(
       dataset.element_spec, mlo.num_conditioning_inputs, mlo.conditioning
     )
+    mlo.build_state()  # What the trainer does (e.g. the loss-scale estimate).
     total, losses, _ = mlo.train_losses(features, tf.constant([1, 2]))
     assert total.shape == [2]
     assert all(tf.reduce_all(tf.math.is_finite(v)) for v in losses.values())
