@@ -49,7 +49,7 @@ Deviations from Ghiasi et al. / Magenta:
   the content's logits instead of drawing the image from scratch, with a
   learnt per-channel gain that starts at zero, so that a network trained
   for minutes on a CPU keeps the photo at high content weights (trials in
-  docs/style_transfer_tuning.md; no config turns it on yet);
+  docs/style_transfer_tuning.md; on in the embedded photo_patches configs);
 - channel counts are rounded (`scaled_channels`) where Magenta truncates
   `int(alpha * c)`; the upsampling restores the exact size of the matching
   contraction level, so any input of at least `MIN_IMAGE_SIZE` pixels keeps
