@@ -105,6 +105,7 @@ class StylizationNetwork(tf.keras.layers.Layer):
     ] = None,
     batch_norm_momentum: float = 0.99,
     content_skip: bool = False,
+    content_skip_initial_gain: float = 0.0,
     name: str = "stylization_network",
   ):
     """Creates the layers (variables are made on the first call).
@@ -136,6 +137,11 @@ class StylizationNetwork(tf.keras.layers.Layer):
         gain starting at 0 (as in ReZero), instead of Ghiasi et al.'s
         sigmoid(h): the untrained network returns the content and learns
         what to change. Off by default (Ghiasi et al.'s network).
+      content_skip_initial_gain: g's starting value. 0 (ReZero) returns the
+        content at step 0 and gives the layers below g no gradient until g
+        moves; at weights where the content is nearly optimal g then stays
+        small and the network barely learns. A non-zero start makes the
+        network stylize from the first step.
       name: layer name.
     """
     super().__init__(name=name)
@@ -159,6 +165,7 @@ class StylizationNetwork(tf.keras.layers.Layer):
     self.loss_weights_embedding_size = loss_weights_embedding_size
     self.conditioning_postprocessing = conditioning_postprocessing
     self.content_skip = bool(content_skip)
+    self.content_skip_initial_gain = float(content_skip_initial_gain)
     self.content_skip_gain = None
 
     def batch_norm(conv_name):
@@ -197,7 +204,11 @@ class StylizationNetwork(tf.keras.layers.Layer):
   def build(self, input_shape):
     if self.content_skip:
       self.content_skip_gain = self.add_weight(
-        name="content_skip_gain", shape=[3], initializer="zeros"
+        name="content_skip_gain",
+        shape=[3],
+        initializer=tf.keras.initializers.Constant(
+          self.content_skip_initial_gain
+        ),
       )
     super().build(input_shape)
 
