@@ -465,16 +465,14 @@ def analyse(
 def _decoded_figure_root(specs, model_root, seeds) -> Optional[str]:
   """The directory of the first seed whose fixed codecs and first YOTO
   codec still have their hub modules here (the ledger keeps none)."""
-  shown = [s for s in specs if not s.is_yoto] + [
-    next(s for s in specs if s.is_yoto)
+  shown = [s.name for s in specs if not s.is_yoto] + [
+    next(s.name for s in specs if s.is_yoto)
   ]
-  for seed in seeds:
-    root = reproduction.seed_dir(model_root, seed)
-    if all(
-      run_ledger.has_hub_module(os.path.join(root, s.name)) for s in shown
-    ):
-      return root
-  return None
+  return run_ledger.first_complete(
+    [reproduction.seed_dir(model_root, seed) for seed in seeds],
+    shown,
+    run_ledger.has_hub_module,
+  )
 
 
 def _write_figures(

@@ -22,7 +22,7 @@ whose checkpoints are still on this machine: an analysis asks
 import json
 import os
 import shutil
-from typing import Callable, List, Mapping, Optional
+from typing import Callable, List, Mapping, Optional, Sequence
 
 import tensorflow as tf
 
@@ -149,3 +149,18 @@ def has_hub_module(model_dir: str) -> bool:
   """Whether `model_dir` holds an exported hub module (a ledger copy holds
   none)."""
   return paths.latest_hub_module(model_dir) is not None
+
+
+def first_complete(
+  seed_dirs: Sequence[str],
+  models: Sequence[str],
+  present: Callable[[str], bool] = has_weights,
+) -> Optional[str]:
+  """The first of `seed_dirs` in which every model of `models` still has
+  what `present` asks of its directory (`has_weights`, `has_hub_module`),
+  or None: the seed whose images a report can draw when the ledger
+  restored the others without weights."""
+  for seed_dir in seed_dirs:
+    if all(present(os.path.join(seed_dir, m)) for m in models):
+      return seed_dir
+  return None

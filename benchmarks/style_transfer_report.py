@@ -36,6 +36,7 @@ from yoto.analysis import seed_statistics
 
 ALPHAS = tuple(round(float(a), 2) for a in np.linspace(0.0, 1.0, 11))
 GRID_EXAMPLES = 2
+PHOTO = "photo"
 
 
 # The pixel-blending baseline.
@@ -47,17 +48,33 @@ def blend_losses(
   """Per α: every loss (mean over all images) of (1 - α) y_0 + α y_1,
   y_i the stylization of `problems[i]`, each content image [B, H, W, 3] of
   `batches` with its held-out eval style, scored by the first problem."""
-  first = problems[0]
-  sums = [dict() for _ in alphas]
+
+  def blends(content, indices):
+    images = [p.stylize_with_styles(content, indices) for p in problems]
+    return [(1 - a) * images[0] + a * images[1] for a in alphas]
+
+  return mean_losses(problems[0], batches, blends)
+
+
+def photo_losses(problem, batches: Sequence[tf.Tensor]) -> Dict[str, float]:
+  """Every loss (mean over all images) of the content images returned
+  unchanged: what a network that learnt nothing scores (the content loss
+  is 0; the style and total-variation losses are the photo's own)."""
+  return mean_losses(problem, batches, lambda content, _: [content])[0]
+
+
+def mean_losses(problem, batches, outputs) -> List[Dict[str, float]]:
+  """Per output of `outputs(content, style_indices)` (a list of images
+  [B, H, W, 3] for each content batch of `batches`, with its held-out eval
+  styles): every loss of `problem`, the mean over all images."""
+  sums = None
   count = 0
   for content in batches:
-    indices = first.style_indices(content, training=False)
-    images = [p.stylize_with_styles(content, indices) for p in problems]
-    for alpha, total in zip(alphas, sums):
-      losses = first.losses(
-        (1 - alpha) * images[0] + alpha * images[1], content, indices
-      )
-      for name, values in losses.items():
+    indices = problem.style_indices(content, training=False)
+    images = outputs(content, indices)
+    sums = sums or [dict() for _ in images]
+    for image, total in zip(images, sums):
+      for name, values in problem.losses(image, content, indices).items():
         total[name] = total.get(name, 0.0) + float(tf.reduce_sum(values))
     count += int(content.shape[0])
   return [{k: v / count for k, v in total.items()} for total in sums]
@@ -122,16 +139,31 @@ def _blend_if_weights(by_name, ends, seed_root, shared, batches):
   return blend_losses(problems, batches)
 
 
+def add_photo(curves, spec, shared, batches, step, points) -> Dict[str, float]:
+  """Adds 'photo' to `curves` at `step` for every seed of the YOTO model:
+  the full loss of the content returned unchanged (`photo_losses`, the same
+  for every seed) at every point; returns its losses. A fixed model that
+  learnt anything scores below it."""
+  problem = common.build_state(
+    spec.config,
+    spec.all_bindings(shared),
+    batches[0].shape[1:],
+    batches[0].shape[0],
+  ).problem
+  losses = photo_losses(problem, batches)
+  for seed in curves["yoto"]:
+    curves.setdefault(PHOTO, {})[seed] = {
+      step: {p: full_loss(losses, p) for p in points}
+    }
+  return losses
+
+
 def figure_seed(specs, seeds_done, model_root):
   """The first seed whose every model still has its weights here (the
   ledger keeps none), or None."""
-  for seed in seeds_done:
-    root = reproduction.seed_dir(model_root, seed)
-    if all(
-      run_ledger.has_weights(os.path.join(root, spec.name)) for spec in specs
-    ):
-      return seed
-  return None
+  roots = {reproduction.seed_dir(model_root, s): s for s in seeds_done}
+  root = run_ledger.first_complete(list(roots), [s.name for s in specs])
+  return None if root is None else roots[root]
 
 
 # Tables and the whole analysis.
@@ -184,7 +216,16 @@ def analyse(
     curves, specs, points, model_root, seed_list, step, shared, batches, short
   )
   baseline = seed_statistics.single_model(curves, fixed, step)
+  photo = add_photo(
+    curves,
+    next(s for s in specs if s.name == points[0].model),
+    shared,
+    batches,
+    step,
+    points,
+  )
   methods = [m for m in ("yoto", "specialist") if m in curves] + list(blends)
+  methods.append(PHOTO)
   rows = seed_statistics.gap_rows(curves, fixed, methods, step, baseline)
   statements = {
     m: seed_statistics.model_convergence(
@@ -256,6 +297,7 @@ def analyse(
       for r in rows
     ],
     "blends": _json(blends),
+    "photo_losses": photo,
     "convergence": _json(statements),
     "timings": timings,
     "cpu_seconds": seed_comparison.cpu_summary(
@@ -294,7 +336,9 @@ def markdown(results, rows, baseline, statements, points) -> str:
     "relative to the fixed loss; positive: worse than the fixed model. "
     "The specialist only on the content line; 'blend <weight>' is the "
     "best pixel blend of that weight's two end models (α chosen on the "
-    "test images).\n\n"
+    "test images); 'photo' is the content image returned unchanged (the "
+    "same at every seed): a fixed model above it learnt nothing useful "
+    "at its point.\n\n"
     + seed_tables.gap_markdown(rows, baseline, label="point", label_text=label)
     + "\nThe blends' best α (0: the ÷10 model, 1: the x10 model):\n\n"
     + alphas

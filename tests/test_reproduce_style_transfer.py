@@ -174,6 +174,25 @@ def test_tiny_reproduction_compares_in_full_loss_over_seeds(tiny_run):
         )
     assert set(blend["best_alpha"]) == {"default", "content ÷10", "content x10"}
 
+  # The photo returned unchanged: no content loss, and its gap at each
+  # point is its full loss there minus the fixed model's eval row.
+  photo = report["photo_losses"]
+  assert photo[CONTENT] == 0 and photo["style_loss_1"] > 0
+  for row in report["gaps"]:
+    weights = points[row["point"]]["weights"]
+    photo_full = sum(w * photo[k] for k, w in weights.items())
+    fixed_full = [
+      _eval_values(
+        str(models / "steps3" / f"seed{seed}" / points[row["point"]]["model"]),
+        steps,
+        weights,
+      )["full_loss"]
+      for seed in (0, 1)
+    ]
+    np.testing.assert_allclose(
+      row["gaps"]["photo"]["mean"], photo_full - np.mean(fixed_full), rtol=1e-4
+    )
+
   # Every model evaluated three times: a convergence statement each.
   assert set(report["convergence"]) == set(fixed) | {"yoto", "specialist"}
   assert all(s is not None for s in report["convergence"].values())

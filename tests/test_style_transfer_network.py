@@ -221,6 +221,33 @@ def test_content_skip_starts_at_the_content_and_learns_a_change():
   assert float(tf.reduce_max(tf.abs(moved - content))) > 1e-3
 
 
+def test_a_nonzero_initial_gain_gives_the_layers_a_gradient_at_once():
+  """With g starting at 1 the untrained network already changes the photo
+  by its last activation h, and every layer below g gets a gradient on the
+  first step (with g = 0 they get none)."""
+  content = tf.random.stateless_uniform([2, 16, 16, 3], seed=[5, 6])
+  style = tf.random.stateless_normal([2, 10], seed=[7, 8])
+  below_gain = {}
+  for gain in (0.0, 1.0):
+    network = networks.StylizationNetwork(
+      width_multiplier=0.125,
+      num_residual_blocks=1,
+      content_skip=True,
+      content_skip_initial_gain=gain,
+    )
+    with tf.GradientTape() as tape:
+      out = network(content, style, training=True)
+      loss = tf.reduce_sum(tf.square(out - 0.5))
+    np.testing.assert_allclose(network.content_skip_gain.numpy(), [gain] * 3)
+    output_kernel = network.output_conv.conv.kernel
+    below_gain[gain] = float(
+      tf.reduce_sum(tf.abs(tape.gradient(loss, output_kernel)))
+    )
+    changed = float(tf.reduce_max(tf.abs(out - content)))
+    assert (changed > 1e-2) == (gain != 0), (gain, changed)
+  assert below_gain[0.0] == 0 and below_gain[1.0] > 0
+
+
 def test_content_skip_keeps_black_and_white_pixels_finite():
   network = networks.StylizationNetwork(
     width_multiplier=0.125, num_residual_blocks=1, content_skip=True
