@@ -248,6 +248,13 @@ def test_a_nonzero_initial_gain_gives_the_layers_a_gradient_at_once():
   assert below_gain[0.0] == 0 and below_gain[1.0] > 0
 
 
+def test_a_non_finite_initial_gain_is_refused_with_what_to_do():
+  with pytest.raises(ValueError, match="finite number, got nan"):
+    networks.StylizationNetwork(
+      content_skip=True, content_skip_initial_gain=float("nan")
+    )
+
+
 def test_content_skip_keeps_black_and_white_pixels_finite():
   network = networks.StylizationNetwork(
     width_multiplier=0.125, num_residual_blocks=1, content_skip=True

@@ -57,6 +57,7 @@ Deviations from Ghiasi et al. / Magenta:
   default Glorot uniform.
 """
 
+import math
 from typing import List, Optional, Tuple
 
 import tensorflow as tf
@@ -165,6 +166,12 @@ class StylizationNetwork(tf.keras.layers.Layer):
     self.loss_weights_embedding_size = loss_weights_embedding_size
     self.conditioning_postprocessing = conditioning_postprocessing
     self.content_skip = bool(content_skip)
+    if not math.isfinite(float(content_skip_initial_gain)):
+      raise ValueError(
+        "StylizationNetwork.content_skip_initial_gain must be a finite "
+        f"number, got {content_skip_initial_gain!r}; 0 starts at the "
+        "content (ReZero)."
+      )
     self.content_skip_initial_gain = float(content_skip_initial_gain)
     self.content_skip_gain = None
 
