@@ -32,11 +32,17 @@ def collect_curves(
   seed_list: Sequence[int],
   steps: int,
   label_of: Callable[[Mapping[str, float]], Hashable],
+  value_of: Optional[
+    Callable[[Mapping[str, float], Mapping[str, float]], float]
+  ] = None,
 ) -> seed_statistics.Curves:
   """curves[model][seed][step][label] = test full loss, from the
   metrics.jsonl of every model that finished its steps (a run still in
   progress is left out, so that every compared model reached the end);
-  `label_of(weights)` names an eval weight vector (e.g. its β)."""
+  `label_of(weights)` names an eval weight vector (e.g. its β);
+  `value_of(values, weights)`, where given, takes another number of the
+  eval row (e.g. one weighted loss term) in place of the full loss."""
+  value_of = value_of or (lambda values, _: values["full_loss"])
   curves = {}
   for spec in specs:
     for seed in seed_list:
@@ -52,7 +58,7 @@ def collect_curves(
         ):
           per_step.setdefault(int(row["step"]), {})[
             label_of(row["weights"])
-          ] = float(row["values"]["full_loss"])
+          ] = float(value_of(row["values"], row["weights"]))
       if per_step:
         curves.setdefault(spec.name, {})[seed] = per_step
   return curves

@@ -76,6 +76,38 @@ def gap_markdown(
   return common.markdown_table(header, table)
 
 
+def gap_steps_markdown(
+  curves: seed_statistics.Curves,
+  fixed: Mapping[Any, str],
+  method: str,
+  label_text: Callable[[Any], str],
+) -> str:
+  """The method's gap to the fixed model at each label against training
+  steps, relative to the fixed loss: one row per evaluated step, one column
+  per label (named by `label_text`), each cell 'mean ± 95 % interval %'
+  over seeds (`seed_statistics.relative_gap_curve`); '' when the method has
+  no gap at any step."""
+  labels = sorted(fixed)
+  by_label = {
+    label: seed_statistics.relative_gap_curve(curves, fixed, method, label)
+    for label in labels
+  }
+  steps = sorted({s for gaps in by_label.values() for s in gaps})
+  if not steps:
+    return ""
+
+  cell = lambda gap: (
+    "" if gap is None else gap.scaled(100).format(1, True) + " %"
+  )
+  return common.markdown_table(
+    ["step", *[label_text(label) for label in labels]],
+    [
+      [str(step)] + [cell(by_label[label].get(step)) for label in labels]
+      for step in steps
+    ],
+  )
+
+
 def convergence_markdown(
   statements: Mapping[str, Optional[dict]],
   label: str = "β",

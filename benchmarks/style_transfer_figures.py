@@ -19,13 +19,6 @@ def _figure(width: float, height: float) -> Figure:
   return figure
 
 
-def _relative(gap, reference):
-  if gap is None or not reference:
-    return None, None
-  scale = 100 / abs(reference.mean)
-  return gap.mean * scale, (gap.half_width or 0.0) * scale
-
-
 def learning_curves_figure(curves, fixed, methods, title) -> Figure:
   """Each method's full-loss gap to the fixed model at every point against
   training steps, relative to the fixed loss, mean ± 95 % interval."""
@@ -34,24 +27,12 @@ def learning_curves_figure(curves, fixed, methods, title) -> Figure:
     figure.subplots(1, len(methods), squeeze=False)[0], methods
   ):
     for point in sorted(fixed):
-      gaps = seed_statistics.gap_curve(curves, fixed, method, point)
-      rows = [
-        (
-          s,
-          *_relative(
-            g,
-            seed_statistics.interval(
-              list(
-                seed_statistics.at_step(curves, fixed[point], point, s).values()
-              )
-            ),
-          ),
-        )
-        for s, g in gaps.items()
-      ]
-      rows = [r for r in rows if r[1] is not None]
-      if not rows:
+      gaps = seed_statistics.relative_gap_curve(curves, fixed, method, point)
+      if not gaps:
         continue
+      rows = [
+        (s, 100 * g.mean, 100 * (g.half_width or 0.0)) for s, g in gaps.items()
+      ]
       steps, means, half = (np.array(c) for c in zip(*rows))
       (line,) = axes.plot(steps, means, marker="o", label=point.name)
       axes.fill_between(
@@ -76,11 +57,12 @@ def gaps_figure(rows, baseline, title) -> Figure:
   for i, method in enumerate(methods):
     xs, means, half = [], [], []
     for x, row in enumerate(rows):
-      mean, h = _relative(row["gaps"][method], row["fixed"])
-      if mean is not None:
+      gap, fixed = row["gaps"][method], row["fixed"]
+      if gap is not None and fixed and fixed.mean:
+        relative = gap.scaled(100 / abs(fixed.mean))
         xs.append(x + (i - (len(methods) - 1) / 2) * width)
-        means.append(mean)
-        half.append(h)
+        means.append(relative.mean)
+        half.append(relative.half_width or 0.0)
     axes.errorbar(
       xs,
       means,

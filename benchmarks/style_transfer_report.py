@@ -158,6 +158,54 @@ def add_photo(curves, spec, shared, batches, step, points) -> Dict[str, float]:
   return losses
 
 
+def loss_terms(
+  specs, points, model_root, seed_list, steps, step, photo
+) -> Dict[str, Dict[str, Dict[str, float]]]:
+  """What each loss adds to the full loss at every point, weight x loss,
+  mean over the seeds evaluated at `step`: point name -> 'photo', 'fixed'
+  (the point's fixed model) or 'yoto' -> loss -> value. It shows which
+  terms the trained models lower from the photo's (`photo`:
+  `photo_losses`) and which they leave."""
+  models = {p.model for p in points} | {"yoto"}
+  specs = [s for s in specs if s.name in models]
+  terms = {p.name: {"photo": {}, "fixed": {}, "yoto": {}} for p in points}
+  for loss, _ in points[0].weights:
+    curves = seed_comparison.collect_curves(
+      specs,
+      model_root,
+      seed_list,
+      steps,
+      weight_points.point_of(points),
+      value_of=lambda values, weights, loss=loss: weights[loss] * values[loss],
+    )
+    for point in points:
+      row = terms[point.name]
+      row["photo"][loss] = point.as_dict()[loss] * photo[loss]
+      for method, model in (("fixed", point.model), ("yoto", "yoto")):
+        values = seed_statistics.at_step(curves, model, point, step)
+        if values:
+          row[method][loss] = float(np.mean(list(values.values())))
+  return terms
+
+
+def loss_terms_markdown(terms, short) -> str:
+  """`loss_terms` as a table: per point the photo, the fixed model and
+  YOTO, one column per loss (named by `short`) and their sum."""
+  losses = list(next(iter(next(iter(terms.values())).values())))
+  rows = []
+  for point, by_method in terms.items():
+    for method, values in by_method.items():
+      if values:
+        rows.append(
+          [point, method]
+          + [f"{values[k]:.0f}" for k in losses]
+          + [f"{sum(values.values()):.0f}"]
+        )
+  return common.markdown_table(
+    ["point", "model", *[short[k] for k in losses], "full loss"], rows
+  )
+
+
 def figure_seed(specs, seeds_done, model_root):
   """The first seed whose every model still has its weights here (the
   ledger keeps none), or None."""
@@ -224,6 +272,7 @@ def analyse(
     step,
     points,
   )
+  terms = loss_terms(specs, points, model_root, seed_list, steps, step, photo)
   methods = [m for m in ("yoto", "specialist") if m in curves] + list(blends)
   methods.append(PHOTO)
   rows = seed_statistics.gap_rows(curves, fixed, methods, step, baseline)
@@ -296,8 +345,22 @@ def analyse(
       }
       for r in rows
     ],
+    "gaps_against_steps": {
+      m: {
+        p.name: {
+          str(s): g.to_json()
+          for s, g in seed_statistics.relative_gap_curve(
+            curves, fixed, m, p
+          ).items()
+        }
+        for p in points
+      }
+      for m in ("yoto", "specialist")
+      if m in curves
+    },
     "blends": _json(blends),
     "photo_losses": photo,
+    "loss_terms": terms,
     "convergence": _json(statements),
     "timings": timings,
     "cpu_seconds": seed_comparison.cpu_summary(
@@ -305,10 +368,29 @@ def analyse(
     ),
     "files": [os.path.basename(p) for p in paths],
   }
-  return results, markdown(results, rows, baseline, statements, points)
+  steps_tables = {
+    m: seed_tables.gap_steps_markdown(curves, fixed, m, lambda p: p.name)
+    for m in ("yoto", "specialist")
+    if m in curves
+  }
+  return results, markdown(
+    results,
+    rows,
+    baseline,
+    statements,
+    points,
+    steps_tables,
+    loss_terms_markdown(terms, short),
+  )
 
 
-def markdown(results, rows, baseline, statements, points) -> str:
+def markdown(
+  results, rows, baseline, statements, points, steps_tables, terms_table
+) -> str:
+  """The report: the points, the gaps at the compared step, the blends'
+  α, the loss terms (`terms_table`: `loss_terms_markdown`), each
+  conditioned model's gap against steps (`steps_tables`: model ->
+  `seed_tables.gap_steps_markdown`), convergence and CPU time."""
   label = lambda point: point.name
   weights = common.markdown_table(
     ["point", "fixed model"] + [k for k, _ in points[0].weights],
@@ -342,6 +424,18 @@ def markdown(results, rows, baseline, statements, points) -> str:
     + seed_tables.gap_markdown(rows, baseline, label="point", label_text=label)
     + "\nThe blends' best α (0: the ÷10 model, 1: the x10 model):\n\n"
     + alphas
+    + f"\nWhat each loss adds to the full loss at step "
+    f"{results['compared_step']} (weight x loss, mean over seeds): the photo "
+    "returned unchanged, the point's fixed model and YOTO. Which terms the "
+    "models lower from the photo's, and by how much:\n\n"
+    + terms_table
+    + "".join(
+      f"\n{model} − fixed full loss against training steps, at each "
+      "point, relative to the fixed loss (mean ± 95 % interval over seeds, "
+      "paired): does the gap close as the models train?\n\n" + table
+      for model, table in steps_tables.items()
+      if table
+    )
     + "\nConvergence of the test full loss over the last quarter of the run "
     "(seed mean; a YOTO model at its worst point); 'not plateaued' when "
     f"that is more than {100 * seed_statistics.PLATEAU_SHARE:.0f} % of "

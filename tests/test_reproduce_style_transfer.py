@@ -198,6 +198,31 @@ def test_tiny_reproduction_compares_in_full_loss_over_seeds(tiny_run):
   assert all(s is not None for s in report["convergence"].values())
   cpu = report["cpu_seconds"]
   assert cpu["fixed_sweep"] > cpu["yoto"] > 0
+  # The loss terms: the photo's, the fixed model's and YOTO's at each
+  # point sum to their full losses (the photo's row: its gap + fixed).
+  for row in report["gaps"]:
+    terms = report["loss_terms"][row["point"]]
+    assert set(terms) == {"photo", "fixed", "yoto"}
+    assert terms["photo"][CONTENT] == 0
+    np.testing.assert_allclose(
+      sum(terms["fixed"].values()), row["fixed"]["mean"], rtol=1e-4
+    )
+    np.testing.assert_allclose(
+      sum(terms["yoto"].values()),
+      row["fixed"]["mean"] + row["gaps"]["yoto"]["mean"],
+      rtol=1e-4,
+    )
+  # The gap against steps: YOTO at every point, the specialist on the
+  # content line only, at each of the three evaluations.
+  against_steps = report["gaps_against_steps"]
+  assert {p: len(s) for p, s in against_steps["yoto"].items()} == {
+    r["point"]: 3 for r in report["gaps"]
+  }
+  assert {p for p, s in against_steps["specialist"].items() if s} == {
+    "default",
+    "content ÷10",
+    "content x10",
+  }
   for suffix in ("gaps", "learning_curves", "figure7"):
     path = out / f"reproduce_style_transfer_{suffix}.png"
     assert os.path.getsize(path) > 1000, suffix
@@ -206,6 +231,8 @@ def test_tiny_reproduction_compares_in_full_loss_over_seeds(tiny_run):
   markdown = (out / "reproduce_style_transfer.md").read_text()
   assert "| fixed seed-to-seed sd (noise floor) |" in markdown
   assert "| blend content |" in markdown
+  assert "yoto − fixed full loss against training steps" in markdown
+  assert "| default | photo | 0 |" in markdown
   # --no_export: evaluated, but no hub module (the analysis needs none).
   assert not list(models.glob("steps3/seed*/*/hub_modules"))
 

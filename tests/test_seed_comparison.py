@@ -93,6 +93,16 @@ def test_curves_come_from_finished_models_only(tmp_path):
   assert list(curves) == ["yoto"] and list(curves["yoto"]) == [0]
   # Test-split full loss, β · kl + reconstruction: 2 · 6 + 2 at step 6.
   assert curves["yoto"][0][6] == {0.5: pytest.approx(3.5), 2.0: 14.0}
+  # Any other number of the row: here the weighted KL term β · kl alone.
+  terms = seed_comparison.collect_curves(
+    SPECS[2:3],
+    str(root),
+    [0, 1],
+    6,
+    lambda w: w["kl_loss"],
+    value_of=lambda values, weights: weights["kl_loss"] * values["kl_loss"],
+  )
+  assert terms["yoto"][0][6] == {0.5: pytest.approx(3.0), 2.0: 12.0}
 
 
 def test_cpu_summary_sums_the_sweep_over_the_seeds_all_finished():

@@ -131,6 +131,18 @@ def test_gap_curve_follows_steps():
   assert curve[400].mean == pytest.approx(4.0)
 
 
+def test_relative_gap_curve_divides_by_the_fixed_seed_mean():
+  curve = st.relative_gap_curve(_curves(), FIXED, "yoto", 1.0)
+  assert list(curve) == [400]
+  # Gaps 1, 2, 6 (mean 3, sd sqrt(7)) over |fixed mean| = 99.
+  assert curve[400].mean == pytest.approx(3.0 / 99.0)
+  assert curve[400].std == pytest.approx(math.sqrt(7.0) / 99.0)
+  assert curve[400].half_width == pytest.approx(
+    T_975_DF2 * math.sqrt(7.0) / math.sqrt(3.0) / 99.0
+  )
+  assert curve[400].n == 3
+
+
 def test_convergence_statement():
   # Improvement 100 -> 10 overall; 3/4 of step 400 is 300: 12 -> 10.
   statement = st.convergence({100: 100.0, 200: 30.0, 300: 12.0, 400: 10.0})

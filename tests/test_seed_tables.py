@@ -53,6 +53,32 @@ def test_label_text_names_labels_that_are_not_numbers():
   )
 
 
+def test_gap_against_steps_has_a_row_per_step_and_a_percent_interval():
+  curves = {
+    "fixed_a": {
+      0: {10: {1: 5.0}, 20: {1: 4.0}},
+      1: {10: {1: 6.0}, 20: {1: 4.0}},
+    },
+    "fixed_b": {0: {10: {2: 3.0}}, 1: {10: {2: 3.5}}},
+    "yoto": {
+      0: {10: {1: 5.5, 2: 3.0}, 20: {1: 4.2}},
+      1: {10: {1: 6.1, 2: 3.4}, 20: {1: 4.2}},
+    },
+  }
+  names = {1: "default", 2: "content x10"}
+  table = seed_tables.gap_steps_markdown(
+    curves, {1: "fixed_a", 2: "fixed_b"}, "yoto", names.get
+  )
+  # Step 10 at 'default': gaps 0.5 and 0.1 over the fixed mean 5.5, t(1 df)
+  # 12.706 x sd 0.283 / sqrt(2) = 2.541; at 'content x10': gaps 0 and
+  # -0.1 over 3.25, half-width 12.706 x 0.0707 / sqrt(2) = 0.635; step 20:
+  # 0.2 twice over 4.
+  assert table.splitlines()[0] == "| step | default | content x10 |"
+  assert "| 10 | +5.5 ± 46.2 % | -1.5 ± 19.5 % |" in table
+  assert "| 20 | +5.0 ± 0.0 % |  |" in table
+  assert seed_tables.gap_steps_markdown(curves, {1: "fixed_a"}, "x", str) == ""
+
+
 def test_cpu_paragraph_sets_each_model_against_the_fixed_sweep():
   cpu = {"fixed_sweep": 300.0, "yoto": 100.0, "yoto_wide": None}
   assert seed_tables.cpu_markdown(cpu, 5, "fixed codecs") == (

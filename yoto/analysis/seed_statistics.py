@@ -18,6 +18,8 @@ them against hand-computed values:
   independent seeds it is an unpaired difference of means in effect);
 - `gap_rows`: per label, the fixed model's loss, its seed-to-seed spread (the
   noise floor) and every method's gap as an interval;
+- `gap_curve`, `relative_gap_curve`: a method's gap at one label against
+  training steps (in loss units, or relative to the fixed loss);
 - `convergence`: whether a model's learning curve has flattened, from the
   share of its improvement made in the last quarter of the run.
 """
@@ -55,6 +57,13 @@ class Interval:
 
   def to_json(self) -> dict:
     return dataclasses.asdict(self)
+
+  def scaled(self, factor: float) -> "Interval":
+    """The interval of `factor` times the values (`factor` > 0)."""
+    scale = lambda v: None if v is None else v * factor
+    return Interval(
+      self.mean * factor, scale(self.half_width), self.n, scale(self.std)
+    )
 
 
 def interval(
@@ -212,6 +221,24 @@ def gap_curve(
     )
     if gap is not None:
       result[step] = gap
+  return result
+
+
+def relative_gap_curve(
+  curves: Curves, fixed: Mapping[float, str], method: str, label: float
+) -> Dict[int, Interval]:
+  """`gap_curve` as a fraction of the fixed model's seed-mean loss at each
+  step (mean, half-width and sd scaled alike; steps where that loss is 0
+  are left out). For losses whose scale differs by label, where a gap in
+  loss units cannot be compared across labels or read against steps."""
+  result = {}
+  for step, gap in gap_curve(curves, fixed, method, label).items():
+    reference = np.mean(
+      list(at_step(curves, fixed[label], label, step).values())
+    )
+    if not reference:
+      continue
+    result[step] = gap.scaled(1.0 / abs(float(reference)))
   return result
 
 
