@@ -459,6 +459,7 @@ def analyse(
     timings,
     fixed_lmbdas,
     tile_size,
+    bd_steps,
   )
 
 

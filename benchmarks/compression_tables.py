@@ -102,6 +102,23 @@ def speed_markdown(speeds: Mapping[str, Mapping[str, float]]) -> str:
   return common.markdown_table(["model", "encode MP/s", "decode MP/s"], rows)
 
 
+def bd_steps_markdown(
+  curves: Mapping[str, Mapping[int, seed_statistics.Interval]],
+) -> str:
+  """BD-rate (PSNR) against training steps: one row per step, one column
+  per YOTO codec, mean ± 95 % interval over seeds ('' without steps)."""
+  steps = sorted({s for per_step in curves.values() for s in per_step})
+  if not steps:
+    return ""
+  return common.markdown_table(
+    ["step", *curves],
+    [
+      [str(step)] + [_cell(c.get(step), 1, " %") for c in curves.values()]
+      for step in steps
+    ],
+  )
+
+
 def bd_steps_figure(
   curves: Mapping[str, Mapping[int, seed_statistics.Interval]], title: str
 ) -> Figure:
@@ -141,7 +158,9 @@ def markdown(
   timings,
   fixed_lmbdas,
   tile_size,
+  bd_steps,
 ) -> str:
+  """The report; `bd_steps`: `compression_report.bd_learning_curves`."""
   span = results["fixed_rate_span"]
   seeds = ", ".join(map(str, results["seeds"]))
   cpu = results["cpu_seconds"]
@@ -169,6 +188,10 @@ def markdown(
     "method − fixed at each λ, mean ± 95 % interval over seeds (paired), "
     "the fixed codecs' seed sd beside it:\n\n"
     + seed_tables.gap_markdown(gaps, label="λ", digits=4)
+    + "\nBD-rate (PSNR) on the test crops against training steps, each "
+    "YOTO codec against the fixed codecs at the same step (mean ± 95 % "
+    "interval over seeds): does the gap close as the codecs train?\n\n"
+    + bd_steps_markdown(bd_steps)
     + "\nConvergence of the test full loss over the last quarter of the run "
     "(seed mean; a YOTO codec at its worst λ); 'not plateaued' when it is "
     f"more than {100 * seed_statistics.PLATEAU_SHARE:.0f} % of the "

@@ -77,6 +77,9 @@ def test_compression_reproduction_writes_bd_intervals_tiles_and_figures(
     assert row["tiles"]["bpp"] > 0 and row["full photos"]["bpp"] > 0
   for speed in results["speed_megapixels_per_second"].values():
     assert speed["encode"] > 0 and speed["decode"] > 0
+  markdown = (out / "reproduce_compression.md").read_text()
+  assert "against training steps" in markdown
+  assert "| step | yoto |" in markdown
   for suffix in ("rd", "rd_full", "bd_steps", "decoded"):
     assert os.path.getsize(out / f"reproduce_compression_{suffix}.png") > 1000
   # Only the final step's hub module is exported.
