@@ -21,16 +21,21 @@ def _adam(**kwargs):
   return params.adam_optimizer(**kwargs)
 
 
-def _fixed_weight_state(conditioning_variable=False, **conditioning):
+def _fixed_weight_state(
+  conditioning_variable=False,
+  optimizer_factory=_adam,
+  strategy=None,
+  **conditioning,
+):
   """a + 0.5 b of a LinearProblem (full loss 2 w mean(x))."""
   problem = LinearProblem(conditioning_variable=conditioning_variable)
   return state_lib.TrainingState(
-    tf.distribute.get_strategy(),
+    strategy or tf.distribute.get_strategy(),
     scalarization.LinearlyScalarizedOptimizer(
       problem, {"a_loss": 1.0, "b_loss": 0.5}
     ),
     {"x": tf.TensorSpec([None, 1], tf.float32)},
-    _adam,
+    optimizer_factory,
     params.TrainingParams(initial_lr=LR),
     **conditioning,
   )
@@ -50,6 +55,46 @@ def test_a_step_divides_by_the_global_batch_and_updates_the_weights():
   assert state.step == 1
   # Adam's first step moves w by the learning rate against the gradient.
   assert float(state.problem.w) == pytest.approx(1.0 - LR, rel=1e-4)
+
+
+def _first_moment(optimizer, variable_name):
+  (moment,) = [
+    v for v in optimizer.variables if v.name == f"m/{variable_name}:0"
+  ]
+  return float(moment.numpy())
+
+
+@pytest.mark.parametrize(
+  "clip, replicas, gradient",
+  [(None, 1, X.mean()), (0.5, 1, 0.5), (None, 2, 2 * X.mean()), (0.5, 2, 0.5)],
+)
+def test_global_clipnorm_bounds_the_summed_gradient_adam_sees(
+  clip, replicas, gradient
+):
+  # Each replica holds X, half of a global batch of 16 (full loss
+  # 2 w mean(x)), and adds mean(x) = 2.25 to the gradient of w. Adam's first
+  # moment after one step is 0.1 of the replicas' sum, of the clipped sum
+  # when its norm is above the clip (clipping each replica's part before
+  # the sum would give 0.1 x 2 x 0.5 with two).
+  strategy = (
+    tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    if replicas == 2
+    else None
+  )
+  state = _fixed_weight_state(
+    optimizer_factory=lambda **kw: _adam(global_clipnorm=clip, **kw),
+    strategy=strategy,
+  )
+  _step(state, global_batch_size=16)
+  assert _first_moment(state.optimizer, "w") == pytest.approx(
+    0.1 * gradient, rel=1e-5
+  )
+
+
+@pytest.mark.parametrize("clip", [0.0, -1.0])
+def test_a_non_positive_global_clipnorm_is_refused(clip):
+  with pytest.raises(ValueError, match="global_clipnorm must be a positive"):
+    _adam(learning_rate=LR, global_clipnorm=clip)
 
 
 def test_a_separate_optimizer_updates_the_conditioning_variables():

@@ -78,13 +78,24 @@ def adam_optimizer(
   use_locking: bool = False,
   weight_decay: Optional[float] = None,
   jit_compile: bool = False,
+  global_clipnorm: Optional[float] = None,
 ) -> tf.keras.optimizers.Adam:
   """Keras Adam accepting the TF1 `AdamOptimizer` argument names.
 
   `use_locking` has no Keras equivalent and is ignored. XLA is off by default:
   it made these small convnets slower on CPU (see DESIGN.md).
+  `global_clipnorm` (off by default, as in the original): before each
+  update, the gradients of the variables this optimizer updates are scaled
+  down together so that their global L2 norm is at most this value (after
+  the replicas' gradients are summed); a guard against the rare step whose
+  gradient would throw the weights far enough to overflow.
   """
   del use_locking
+  if global_clipnorm is not None and not global_clipnorm > 0:
+    raise ValueError(
+      "AdamOptimizer.global_clipnorm must be a positive number (or None "
+      f"for no clipping), got {global_clipnorm!r}."
+    )
   return tf.keras.optimizers.Adam(
     learning_rate=learning_rate,
     beta_1=beta1,
@@ -93,6 +104,7 @@ def adam_optimizer(
     name=name,
     weight_decay=weight_decay or None,
     jit_compile=jit_compile,
+    global_clipnorm=global_clipnorm,
   )
 
 
