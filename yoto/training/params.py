@@ -87,8 +87,9 @@ def adam_optimizer(
   `global_clipnorm` (off by default, as in the original): before each
   update, the gradients of the variables this optimizer updates are scaled
   down together so that their global L2 norm is at most this value (after
-  the replicas' gradients are summed); a guard against the rare step whose
-  gradient would throw the weights far enough to overflow.
+  the replicas' gradients are summed), which bounds Adam's moments after a
+  gradient spike. It cannot rescue a gradient whose squared norm overflows
+  float32 (above about 1.8e19): TensorFlow's clipping returns NaN then.
   """
   del use_locking
   if global_clipnorm is not None and not global_clipnorm > 0:
