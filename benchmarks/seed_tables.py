@@ -77,25 +77,18 @@ def gap_markdown(
 
 
 def gap_steps_markdown(
-  curves: seed_statistics.Curves,
-  fixed: Mapping[Any, str],
-  method: str,
+  by_label: Mapping[Any, Mapping[int, seed_statistics.Interval]],
   label_text: Callable[[Any], str],
 ) -> str:
-  """The method's gap to the fixed model at each label against training
-  steps, relative to the fixed loss: one row per evaluated step, one column
-  per label (named by `label_text`), each cell 'mean ± 95 % interval %'
-  over seeds (`seed_statistics.relative_gap_curve`); '' when the method has
-  no gap at any step."""
-  labels = sorted(fixed)
-  by_label = {
-    label: seed_statistics.relative_gap_curve(curves, fixed, method, label)
-    for label in labels
-  }
+  """A method's gap to the fixed model against training steps, relative to
+  the fixed loss (`by_label`: label -> `seed_statistics.relative_gap_curve`):
+  one row per evaluated step, one column per label in label order (named
+  by `label_text`), each cell 'mean ± 95 % interval %' over seeds; '' when
+  there is no gap at any step."""
+  labels = sorted(by_label)
   steps = sorted({s for gaps in by_label.values() for s in gaps})
   if not steps:
     return ""
-
   cell = lambda gap: (
     "" if gap is None else gap.scaled(100).format(1, True) + " %"
   )

@@ -273,6 +273,13 @@ def analyse(
     points,
   )
   terms = loss_terms(specs, points, model_root, seed_list, steps, step, photo)
+  against_steps = {
+    m: {
+      p: seed_statistics.relative_gap_curve(curves, fixed, m, p) for p in points
+    }
+    for m in ("yoto", "specialist")
+    if m in curves
+  }
   methods = [m for m in ("yoto", "specialist") if m in curves] + list(blends)
   methods.append(PHOTO)
   rows = seed_statistics.gap_rows(curves, fixed, methods, step, baseline)
@@ -347,16 +354,10 @@ def analyse(
     ],
     "gaps_against_steps": {
       m: {
-        p.name: {
-          str(s): g.to_json()
-          for s, g in seed_statistics.relative_gap_curve(
-            curves, fixed, m, p
-          ).items()
-        }
-        for p in points
+        p.name: {str(s): g.to_json() for s, g in c.items()}
+        for p, c in by.items()
       }
-      for m in ("yoto", "specialist")
-      if m in curves
+      for m, by in against_steps.items()
     },
     "blends": _json(blends),
     "photo_losses": photo,
@@ -369,9 +370,8 @@ def analyse(
     "files": [os.path.basename(p) for p in paths],
   }
   steps_tables = {
-    m: seed_tables.gap_steps_markdown(curves, fixed, m, lambda p: p.name)
-    for m in ("yoto", "specialist")
-    if m in curves
+    m: seed_tables.gap_steps_markdown(by, lambda p: p.name)
+    for m, by in against_steps.items()
   }
   return results, markdown(
     results,

@@ -66,8 +66,13 @@ def test_gap_against_steps_has_a_row_per_step_and_a_percent_interval():
     },
   }
   names = {1: "default", 2: "content x10"}
+  fixed = {1: "fixed_a", 2: "fixed_b"}
   table = seed_tables.gap_steps_markdown(
-    curves, {1: "fixed_a", 2: "fixed_b"}, "yoto", names.get
+    {
+      label: seed_statistics.relative_gap_curve(curves, fixed, "yoto", label)
+      for label in fixed
+    },
+    names.get,
   )
   # Step 10 at 'default': gaps 0.5 and 0.1 over the fixed mean 5.5, t(1 df)
   # 12.706 x sd 0.283 / sqrt(2) = 2.541; at 'content x10': gaps 0 and
@@ -76,7 +81,7 @@ def test_gap_against_steps_has_a_row_per_step_and_a_percent_interval():
   assert table.splitlines()[0] == "| step | default | content x10 |"
   assert "| 10 | +5.5 ± 46.2 % | -1.5 ± 19.5 % |" in table
   assert "| 20 | +5.0 ± 0.0 % |  |" in table
-  assert seed_tables.gap_steps_markdown(curves, {1: "fixed_a"}, "x", str) == ""
+  assert seed_tables.gap_steps_markdown({1: {}}, str) == ""
 
 
 def test_cpu_paragraph_sets_each_model_against_the_fixed_sweep():
