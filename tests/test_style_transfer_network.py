@@ -263,3 +263,24 @@ def test_content_skip_keeps_black_and_white_pixels_finite():
   out = network(content, tf.zeros([2, 10]))
   assert np.all(np.isfinite(out.numpy()))
   np.testing.assert_allclose(out.numpy(), content.numpy(), atol=2e-3)
+
+
+def test_one_flat_content_image_leaves_the_gradients_bounded():
+  # A constant image stays spatially constant through all the conditional
+  # instance norms; normalized as usual, each multiplied its gradient by
+  # 1 / sqrt(epsilon) and one such image gave gradients of 1e26.
+  network = _network(width=0.25, blocks=5)
+  style = tf.random.normal([2, 10], seed=1)
+  loss_weights = tf.random.normal([2, 5], seed=2)
+  target = tf.random.uniform([2, 32, 32, 3], seed=3)
+  textured = tf.random.uniform([2, 32, 32, 3], seed=4)
+  one_flat = tf.concat([textured[:1], tf.fill([1, 32, 32, 3], 0.5)], 0)
+
+  def largest_gradient(content):
+    with tf.GradientTape() as tape:
+      out = network(content, style, loss_weights, training=True)
+      loss = tf.reduce_sum((out - target) ** 2)
+    gradients = tape.gradient(loss, network.trainable_variables)
+    return max(float(tf.reduce_max(tf.abs(g))) for g in gradients)
+
+  assert largest_gradient(one_flat) < 10 * largest_gradient(textured)

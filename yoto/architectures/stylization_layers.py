@@ -8,9 +8,16 @@
 - `ReflectConv`: a 'same'-size convolution that pads by reflection, as
   Magenta's transformer does.
 
-Deviation from Ghiasi et al. / Magenta: the conditional normalization's
-scales are `1 + raw` (FiLM starting at the identity, the YOTO convention)
-where Magenta uses the predicted gamma as is.
+Deviations from Ghiasi et al. / Magenta:
+- the conditional normalization's scales are `1 + raw` (FiLM starting at the
+  identity, the YOTO convention) where Magenta uses the predicted gamma as
+  is;
+- a feature map with (almost) no spatial variation is normalized to zero
+  instead of to its amplified rounding noise (`gated_inverse_std`): the
+  plain `(x - mean) / sqrt(var + eps)` multiplies the gradient by
+  `1 / sqrt(eps)` (316) at every such map, and a flat map stays flat through
+  all 13 normalizations, so one flat example made gradients of 1e30 and NaN
+  weights (docs/style_transfer_tuning.md, "The non-finite losses").
 """
 
 from typing import List, Optional, Tuple
@@ -26,6 +33,25 @@ def _default_affine_initializer():
   return tf.keras.initializers.VarianceScaling(scale=1e-4, mode="fan_in")
 
 
+def gated_inverse_std(variance: tf.Tensor, epsilon: float) -> tf.Tensor:
+  """`rsqrt(variance + epsilon)` times the gate `variance / (variance + eps)`.
+
+  For `variance >> epsilon` this is the usual inverse standard deviation
+  (relative change `epsilon / variance`); for `variance << epsilon` it goes
+  to zero as `variance / epsilon**1.5`, so a flat map normalizes to zero and
+  passes (almost) no gradient down, where the plain factor would amplify
+  both its rounding noise and its gradient by `1 / sqrt(epsilon)`.
+
+  Args:
+    variance: per-example, per-channel variances, e.g. [B, 1, 1, C], >= 0.
+    epsilon: the normalization's epsilon, > 0.
+
+  Returns:
+    A tensor shaped like `variance`.
+  """
+  return tf.math.rsqrt(variance + epsilon) * (variance / (variance + epsilon))
+
+
 class ConditionalInstanceNorm(tf.keras.layers.Layer):
   """Instance normalization with a per-example scale and shift.
 
@@ -34,7 +60,8 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
   `hidden_size`; none when it is 0, a linear map as in Ghiasi et al.) and two
   affine maps to `scales` and `shifts` [B, C], post-processed (by default
   `scales = 1 + raw`, `shifts = raw`), which give
-  `scales * normalized + shifts`.
+  `scales * normalized + shifts`. A map without spatial variation
+  (variance well below `epsilon`) normalizes to zero (`gated_inverse_std`).
   """
 
   def __init__(
@@ -96,7 +123,7 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
     self, features: tf.Tensor, conditioning_inputs: tf.Tensor
   ) -> tf.Tensor:
     mean, variance = tf.nn.moments(features, axes=[1, 2], keepdims=True)
-    normalized = (features - mean) * tf.math.rsqrt(variance + self.epsilon)
+    normalized = (features - mean) * gated_inverse_std(variance, self.epsilon)
     scales, shifts = self.scales_and_shifts(conditioning_inputs)
     return (
       scales[:, tf.newaxis, tf.newaxis, :] * normalized
