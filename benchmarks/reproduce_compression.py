@@ -302,6 +302,7 @@ def main(argv=None):
     after_training=lambda spec, model_dir: compression_report.keep_image_rows(
       model_dir, eval_lmbdas, fixed_lmbdas, **tiles
     ),
+    reuse=reproduction.reuse_names(args),
   )
   results, text = compression_report.analyse(
     specs,

@@ -326,6 +326,7 @@ def main(argv=None):
     export=not args.no_export,
     max_minutes=args.max_minutes,
     ledger=ledger,
+    reuse=reproduction.reuse_names(args),
   )
   results, text = report.analyse(
     specs,

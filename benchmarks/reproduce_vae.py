@@ -400,6 +400,7 @@ def main(argv=None):
     reproduction.only_names(args),
     export=not args.no_export,
     max_minutes=args.max_minutes,
+    reuse=reproduction.reuse_names(args),
   )
   script = (
     SCRIPT if args.setting == DEFAULT_SETTING else f"{SCRIPT}_{args.setting}"

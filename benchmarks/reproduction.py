@@ -20,12 +20,14 @@ fresh machine) goes on where this one stopped.
 """
 
 import dataclasses
+import difflib
 import json
 import math
 import os
 import time
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+import gin
 import numpy as np
 import tensorflow as tf
 
@@ -149,6 +151,15 @@ def add_arguments(
     default="",
     help="Comma-separated model names: train only these "
     "(the analysis uses whatever is finished).",
+  )
+  parser.add_argument(
+    "--reuse",
+    default="",
+    help="Comma-separated model names used as found in MODEL_ROOT even "
+    "if they were trained with another config than this run's (e.g. "
+    "the YOTO models a variant of the fixed models' setting shares with "
+    "the main run). Any other model whose saved config differs is an "
+    "error, not silently reused.",
   )
   parser.add_argument(
     "--verbose", action="store_true", help="Log the training loop's progress."
@@ -279,6 +290,10 @@ def only_names(args) -> Sequence[str]:
   return [n for n in args.only.split(",") if n]
 
 
+def reuse_names(args) -> Sequence[str]:
+  return [n for n in args.reuse.split(",") if n]
+
+
 def log_spaced(count: int, low: float, high: float) -> List[float]:
   """`count` values from low to high, evenly spaced in log, 3 significant
   digits (the ends exactly); one value is the geometric centre."""
@@ -353,6 +368,68 @@ def finished_dirs(
   }
 
 
+class ConfigChangedError(ValueError):
+  """A model in MODEL_ROOT was trained with another config than asked for."""
+
+
+def parsed_config(spec: ModelSpec, bindings: Sequence[str]) -> str:
+  """The config text `train` saves as model_dir/config.gin for `spec` with
+  `bindings` (gin's parsed config: includes resolved, comments dropped)."""
+  gin.clear_config()
+  try:
+    yoto_main.parse_config([common.config_path(spec.config)], list(bindings))
+    return gin.config_str()
+  finally:
+    gin.clear_config()
+
+
+def config_change(
+  spec: ModelSpec, model_dir: str, bindings: Sequence[str]
+) -> Optional[str]:
+  """How model_dir's saved config differs from the one `train` would use
+  now (a few '-saved' / '+now' lines), or None: the same, or nothing saved
+  (a model not started)."""
+  saved_path = os.path.join(model_dir, yoto_main.CONFIG_FILE)
+  if not os.path.exists(saved_path):
+    return None
+  with open(saved_path) as f:
+    saved = f.read()
+  now = parsed_config(spec, bindings)
+  if saved == now:
+    return None
+  lines = [
+    line
+    for line in difflib.unified_diff(
+      saved.splitlines(), now.splitlines(), "saved", "now", lineterm="", n=0
+    )
+    if line[:1] in "+-" and line[:3] not in ("+++", "---")
+  ]
+  shown = lines[:8] + (
+    [f"... ({len(lines) - 8} more)"] if len(lines) > 8 else []
+  )
+  return "\n".join(f"    {line}" for line in shown)
+
+
+def check_config(
+  spec: ModelSpec, model_dir: str, bindings: Sequence[str], label: str
+) -> None:
+  """Raises ConfigChangedError if model_dir was trained (or started) with
+  another config than `spec` with `bindings`: its results would not
+  describe this run's setting, and resuming it would mix two."""
+  change = config_change(spec, model_dir, bindings)
+  if change is None:
+    return
+  raise ConfigChangedError(
+    f"{label}: {model_dir} was trained with another config than this run "
+    f"asks for ('-' saved there, '+' now):\n{change}\n"
+    "Its results would not describe this setting. Move that model "
+    "directory away (and its entry in the ledger, if it has one) to "
+    "retrain it; give a changed setting its own --model_root and --name; "
+    f"or pass --reuse={spec.name} if the change does not concern this "
+    "model."
+  )
+
+
 def train(
   spec: ModelSpec,
   model_dir: str,
@@ -410,6 +487,7 @@ def train_all(
   max_minutes: Optional[float] = None,
   ledger: Optional[str] = None,
   after_training: Optional[Callable[[ModelSpec, str], None]] = None,
+  reuse: Sequence[str] = (),
 ) -> Dict[str, Dict[int, dict]]:
   """Trains every unfinished model of every seed, seed by seed (so that a
   chunk leaves whole seeds); returns name -> seed -> timing of the
@@ -417,12 +495,29 @@ def train_all(
   `after_training(spec, model_dir)` runs after each model is trained (to
   cache what the analysis needs of its weights). With a `ledger`
   directory, first restores the models it holds and adds each model to it
-  as soon as it finishes."""
+  as soon as it finishes.
+
+  Raises:
+    ConfigChangedError: before anything is trained, if a model it would use
+      or resume was started with another config (models named in `reuse`
+      excepted).
+  """
   start = time.time()
   timings = {}
   if ledger:
     for entry in run_ledger.restore(ledger, model_root):
       print(f"{entry}: restored from the ledger {ledger}", flush=True)
+  for seed in seed_list:
+    for spec in specs:
+      model_dir = os.path.join(seed_dir(model_root, seed), spec.name)
+      if spec.name not in reuse and (
+        not only
+        or spec.name in only
+        or is_finished(model_dir, spec.steps or steps)
+      ):
+        check_config(
+          spec, model_dir, spec.all_bindings(shared), f"{spec.name} seed {seed}"
+        )
   for seed in seed_list:
     for spec in specs:
       model_dir = os.path.join(seed_dir(model_root, seed), spec.name)

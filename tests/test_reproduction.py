@@ -38,3 +38,45 @@ def test_combined_variants_chain_the_bindings_of_their_parts_in_order():
   assert variants["ab"][1](3) == ["B = 3", "C = 1", "A = 3"]
   with pytest.raises(ValueError, match="unknown variants \\['c'\\]"):
     reproduction.combine_variants(variants, "ac", "a", "c")
+
+
+def _started(model_dir, spec, bindings):
+  """A model directory as `train` leaves it when it starts: config saved."""
+  os.makedirs(model_dir)
+  with open(os.path.join(model_dir, "config.gin"), "w") as f:
+    f.write(reproduction.parsed_config(spec, bindings))
+
+
+def test_a_model_started_with_another_config_stops_the_run_before_training(
+  tmp_path, monkeypatch
+):
+  trained = []
+  monkeypatch.setattr(
+    reproduction, "train", lambda spec, *args, **kwargs: trained.append(spec)
+  )
+  config = "procedural_shapes_conv_vae_fixed.gin"
+  new = reproduction.ModelSpec("new", config)
+  same = reproduction.ModelSpec("same", config)
+  changed = reproduction.ModelSpec("changed", config)
+  shared = ["experiment.train_steps = 7"]
+  seed0 = reproduction.seed_dir(str(tmp_path), 0)
+  _started(os.path.join(seed0, "same"), same, shared)
+  _started(
+    os.path.join(seed0, "changed"),
+    changed,
+    ["experiment.train_steps = 5"],
+  )
+  specs = [new, same, changed]
+  with pytest.raises(reproduction.ConfigChangedError) as raised:
+    reproduction.train_all(specs, str(tmp_path), 7, shared, [0])
+  message = str(raised.value)
+  assert "changed seed 0" in message
+  assert "-experiment.train_steps = 5" in message
+  assert "+experiment.train_steps = 7" in message
+  assert "--reuse=changed" in message
+  assert trained == []  # Not even the models before it.
+  # Named in `reuse`, the model is taken as it is, and the run goes on.
+  reproduction.train_all(
+    specs, str(tmp_path), 7, shared, [0], reuse=["changed"]
+  )
+  assert [spec.name for spec in trained] == ["new", "same", "changed"]
