@@ -383,27 +383,59 @@ def parsed_config(spec: ModelSpec, bindings: Sequence[str]) -> str:
     gin.clear_config()
 
 
+_BLOCK_HEADER = "# Parameters for "
+
+
+def config_blocks(text: str) -> Dict[str, str]:
+  """A gin config as written by gin (`config_str`, `operative_config_str`)
+  cut into its per-configurable blocks: selector ('' for anything before
+  the first block) -> the block's text."""
+  blocks, key = {"": []}, ""
+  for line in text.splitlines():
+    if line.startswith(_BLOCK_HEADER):
+      key = line[len(_BLOCK_HEADER) :].rstrip(":")
+      blocks[key] = []
+    elif line.strip() and not line.startswith("# ="):
+      blocks[key].append(line)
+  return {key: "\n".join(lines) for key, lines in blocks.items()}
+
+
 def config_change(
   spec: ModelSpec, model_dir: str, bindings: Sequence[str]
 ) -> Optional[str]:
   """How model_dir's saved config differs from the one `train` would use
   now (a few '-saved' / '+now' lines), or None: the same, or nothing saved
-  (a model not started)."""
+  (a model not started).
+
+  Only the configurables the model used count when its operative config
+  was kept (operative_config.gin): a fixed-weight config that includes the
+  YOTO one does not make its models stale when a YOTO-only setting changes.
+  """
   saved_path = os.path.join(model_dir, yoto_main.CONFIG_FILE)
   if not os.path.exists(saved_path):
     return None
   with open(saved_path) as f:
-    saved = f.read()
-  now = parsed_config(spec, bindings)
-  if saved == now:
+    saved = config_blocks(f.read())
+  now = config_blocks(parsed_config(spec, bindings))
+  selectors = sorted(set(saved) | set(now))
+  operative_path = os.path.join(model_dir, yoto_main.OPERATIVE_CONFIG_FILE)
+  if os.path.exists(operative_path):
+    with open(operative_path) as f:
+      used = set(config_blocks(f.read())) | {""}
+    selectors = [key for key in selectors if key in used]
+  lines = []
+  for key in selectors:
+    old, new = saved.get(key, ""), now.get(key, "")
+    if old != new:
+      lines += [
+        line
+        for line in difflib.unified_diff(
+          old.splitlines(), new.splitlines(), lineterm="", n=0
+        )
+        if line[:1] in "+-" and line[:3] not in ("+++", "---")
+      ]
+  if not lines:
     return None
-  lines = [
-    line
-    for line in difflib.unified_diff(
-      saved.splitlines(), now.splitlines(), "saved", "now", lineterm="", n=0
-    )
-    if line[:1] in "+-" and line[:3] not in ("+++", "---")
-  ]
   shown = lines[:8] + (
     [f"... ({len(lines) - 8} more)"] if len(lines) > 8 else []
   )

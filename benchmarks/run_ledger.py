@@ -32,13 +32,16 @@ from yoto.clients import paths
 from yoto.training import experiment as experiment_lib
 
 # What the analysis reads of a finished model (reproduction.TIMING_FILE,
-# the eval rows, FINISHED, the resolved settings and the parsed config).
+# the eval rows, FINISHED, the resolved settings and the parsed config),
+# and what the reproduction checks its config with.
 MODEL_FILES = (
   "reproduce_timing.json",
   results.METRICS_FILE,
   experiment_lib.FINISHED_FILE,
   "run_config.json",
   yoto_main.CONFIG_FILE,
+  # The configurables the model used (`reproduction.config_change`).
+  yoto_main.OPERATIVE_CONFIG_FILE,
 )
 # What an analysis computed from a model's (or a seed's models') weights.
 CACHE_SUFFIX = ".ledger.json"

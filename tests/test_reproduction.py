@@ -80,3 +80,36 @@ def test_a_model_started_with_another_config_stops_the_run_before_training(
     specs, str(tmp_path), 7, shared, [0], reuse=["changed"]
   )
   assert [spec.name for spec in trained] == ["new", "same", "changed"]
+
+
+def test_only_the_configurables_a_model_used_can_make_it_stale(tmp_path):
+  spec = reproduction.ModelSpec("fixed", "procedural_shapes_conv_vae_fixed.gin")
+  shared = ["experiment.train_steps = 7"]
+  model_dir = str(tmp_path / "fixed")
+  _started(model_dir, spec, shared)
+  yoto_only = shared + ["YotoOptimizer.normalize_loss_weights = True"]
+  # Without its operative config every configurable counts.
+  assert "+YotoOptimizer.normalize_loss_weights = True" in (
+    reproduction.config_change(spec, model_dir, yoto_only)
+  )
+  with open(os.path.join(model_dir, "operative_config.gin"), "w") as f:
+    f.write(
+      "# Parameters for experiment:\n# " + "=" * 78 + "\n"
+      "experiment.train_steps = 7\n"
+    )
+  assert reproduction.config_change(spec, model_dir, yoto_only) is None
+  assert "+experiment.train_steps = 9" in reproduction.config_change(
+    spec, model_dir, ["experiment.train_steps = 9"]
+  )
+
+
+def test_config_blocks_cut_a_gin_config_by_configurable():
+  text = (
+    "import yoto\n\n# Parameters for a/B:\n# ====\na/B.x = \\\n    [1,\n     2]\n"
+    "\n# Parameters for C:\n# ====\nC.y = 'z'\n"
+  )
+  assert reproduction.config_blocks(text) == {
+    "": "import yoto",
+    "a/B": "a/B.x = \\\n    [1,\n     2]",
+    "C": "C.y = 'z'",
+  }
