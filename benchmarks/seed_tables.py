@@ -34,22 +34,24 @@ def gap_markdown(
   label: str = "β",
   digits: int = 1,
   label_text: Optional[Callable[[Any], str]] = None,
+  reference: str = "fixed",
 ) -> str:
-  """`seed_statistics.gap_rows` as a table. Rows: the fixed models' loss
-  and noise floor, then every method's gap; columns: each label (named by
-  `label_text`, by default '<label> = <value>'), then the mean over
+  """`seed_statistics.gap_rows` as a table. Rows: the reference's loss
+  and noise floor (named `reference`: the fixed models, or e.g. the
+  sweep's envelope), then every method's gap; columns: each label (named
+  by `label_text`, by default '<label> = <value>'), then the mean over
   labels."""
   method_steps = method_steps or {}
   methods = list(rows[0]["gaps"]) if rows else []
   text = label_text or (lambda value: f"{label} = {value:g}")
   header = ["", *[text(r["label"]) for r in rows], f"mean over {label}"]
   fixed = (
-    ["fixed full loss"]
+    [f"{reference} full loss"]
     + [r["fixed"].format(digits) if r["fixed"] else "" for r in rows]
     + [""]
   )
   floor = (
-    ["fixed seed-to-seed sd (noise floor)"]
+    [f"{reference} seed-to-seed sd (noise floor)"]
     + [
       f"{r['fixed'].std:.{digits}f}"
       if r["fixed"] and r["fixed"].std is not None

@@ -37,6 +37,10 @@ from yoto.analysis import seed_statistics
 ALPHAS = tuple(round(float(a), 2) for a in np.linspace(0.0, 1.0, 11))
 GRID_EXAMPLES = 2
 PHOTO = "photo"
+# The fixed sweep read as one model: each point's own fixed model, and the
+# lowest loss any fixed model of the seed reaches at the point.
+OWN_FIXED = "own fixed"
+BEST_FIXED = "best fixed"
 
 
 # The pixel-blending baseline.
@@ -283,6 +287,7 @@ def analyse(
   methods = [m for m in ("yoto", "specialist") if m in curves] + list(blends)
   methods.append(PHOTO)
   rows = seed_statistics.gap_rows(curves, fixed, methods, step, baseline)
+  envelope_rows, best_fixed = against_envelope(curves, fixed, step)
   statements = {
     m: seed_statistics.model_convergence(
       curves,
@@ -352,6 +357,18 @@ def analyse(
       }
       for r in rows
     ],
+    "envelope": {
+      "gaps": [
+        {
+          "point": r["label"].name,
+          "best_fixed": _json(r["fixed"]),
+          "gaps": _json(r["gaps"]),
+          "relative": r["relative"],
+        }
+        for r in envelope_rows
+      ],
+      "best_fixed_model": best_fixed,
+    },
     "gaps_against_steps": {
       m: {
         p.name: {str(s): g.to_json() for s, g in c.items()}
@@ -381,14 +398,75 @@ def analyse(
     points,
     steps_tables,
     loss_terms_markdown(terms, short),
+    envelope_markdown(envelope_rows, best_fixed, points),
+  )
+
+
+def against_envelope(curves, fixed, step):
+  """The conditioned models and each point's own fixed model against the
+  sweep's envelope (`seed_statistics.envelope`) at `step`.
+
+  Returns:
+    (rows, best): `seed_statistics.gap_rows` with the envelope as the
+    reference and the methods 'own fixed', YOTO and the specialist; and
+    point name -> seed -> the fixed model that reaches the envelope there.
+  """
+  losses, chosen = seed_statistics.envelope(curves, list(fixed.values()))
+  with_envelope = dict(
+    curves,
+    **{
+      OWN_FIXED: seed_statistics.own_models_curve(curves, fixed),
+      BEST_FIXED: losses,
+    },
+  )
+  methods = [OWN_FIXED] + [m for m in ("yoto", "specialist") if m in curves]
+  rows = seed_statistics.gap_rows(
+    with_envelope, {p: BEST_FIXED for p in fixed}, methods, step
+  )
+  best = {
+    point.name: {
+      seed: per_step[step][point]
+      for seed, per_step in sorted(chosen.items())
+      if point in per_step.get(step, {})
+    }
+    for point in fixed
+  }
+  return rows, best
+
+
+def envelope_markdown(rows, best, points) -> str:
+  """The envelope's gap table (`against_envelope`) and, per seed, which
+  fixed model reaches the envelope at each point."""
+  label = lambda point: point.name
+  models = common.markdown_table(
+    ["seed", *[p.name for p in points]],
+    [
+      [seed] + [best[p.name].get(seed, "") for p in points]
+      for seed in sorted({s for by_seed in best.values() for s in by_seed})
+    ],
+  )
+  return (
+    seed_tables.gap_markdown(
+      rows, label="point", label_text=label, reference=BEST_FIXED
+    )
+    + "\nWhich fixed model reaches the envelope at each point:\n\n"
+    + models
   )
 
 
 def markdown(
-  results, rows, baseline, statements, points, steps_tables, terms_table
+  results,
+  rows,
+  baseline,
+  statements,
+  points,
+  steps_tables,
+  terms_table,
+  envelope_table,
 ) -> str:
-  """The report: the points, the gaps at the compared step, the blends'
-  α, the loss terms (`terms_table`: `loss_terms_markdown`), each
+  """The report: the points, the gaps at the compared step, the same
+  against the sweep's envelope (`envelope_table`: `envelope_markdown`),
+  the blends' α, the loss terms (`terms_table`: `loss_terms_markdown`), each
   conditioned model's gap against steps (`steps_tables`: model ->
   `seed_tables.gap_steps_markdown`), convergence and CPU time."""
   label = lambda point: point.name
@@ -422,6 +500,13 @@ def markdown(
     "same at every seed): a fixed model above it learnt nothing useful "
     "at its point.\n\n"
     + seed_tables.gap_markdown(rows, baseline, label="point", label_text=label)
+    + "\nAgainst the sweep's envelope: at each point the lowest full loss "
+    "that any fixed model of the same seed reaches there. A point's own "
+    "fixed model should be that model; 'own fixed' shows how far it is "
+    "from it (0 where it is), YOTO and the specialist are compared with "
+    "what training the whole sweep and picking the best model for each "
+    "point gives (mean ± 95 % interval over seeds, paired):\n\n"
+    + envelope_table
     + "\nThe blends' best α (0: the ÷10 model, 1: the x10 model):\n\n"
     + alphas
     + f"\nWhat each loss adds to the full loss at step "

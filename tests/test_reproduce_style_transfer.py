@@ -212,6 +212,25 @@ def test_tiny_reproduction_compares_in_full_loss_over_seeds(tiny_run):
       row["fixed"]["mean"] + row["gaps"]["yoto"]["mean"],
       rtol=1e-4,
     )
+  # The sweep's envelope: at most each point's own fixed model, which is
+  # behind it by exactly its 'own fixed' gap; YOTO's gap grows by as much.
+  envelope = report["envelope"]
+  for row, against in zip(report["gaps"], envelope["gaps"]):
+    assert against["point"] == row["point"]
+    own = against["gaps"]["own fixed"]["mean"]
+    assert own >= 0
+    np.testing.assert_allclose(
+      against["best_fixed"]["mean"] + own, row["fixed"]["mean"], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+      against["gaps"]["yoto"]["mean"],
+      row["gaps"]["yoto"]["mean"] + own,
+      rtol=1e-4,
+      atol=1e-3,
+    )
+    assert set(envelope["best_fixed_model"][row["point"]].values()) <= set(
+      fixed
+    )
   # The gap against steps: YOTO at every point, the specialist on the
   # content line only, at each of the three evaluations.
   against_steps = report["gaps_against_steps"]
@@ -230,6 +249,7 @@ def test_tiny_reproduction_compares_in_full_loss_over_seeds(tiny_run):
     assert "benchmarks.reproduce_style_transfer" in json.load(f)["command"]
   markdown = (out / "reproduce_style_transfer.md").read_text()
   assert "| fixed seed-to-seed sd (noise floor) |" in markdown
+  assert "| best fixed full loss |" in markdown
   assert "| blend content |" in markdown
   assert "yoto − fixed full loss against training steps" in markdown
   assert "| default | photo | 0 |" in markdown

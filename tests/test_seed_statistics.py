@@ -183,3 +183,30 @@ def test_a_method_with_its_own_steps_is_compared_at_its_last_step():
   )
   assert rows[0]["gaps"]["yoto_long"].mean == pytest.approx(-5.0)
   assert rows[0]["gaps"]["yoto"].mean == pytest.approx(3.0)
+
+
+def test_envelope_takes_each_labels_lowest_fixed_loss_and_names_its_model():
+  curves = {
+    "a": {0: {400: {1.0: 10.0, 2.0: 7.0}}, 1: {400: {1.0: 12.0, 2.0: 30.0}}},
+    "b": {0: {400: {1.0: 11.0, 2.0: 20.0}}, 1: {400: {1.0: 9.0, 2.0: 25.0}}},
+  }
+  losses, chosen = st.envelope(curves, ["a", "b"])
+  assert losses == {
+    0: {400: {1.0: 10.0, 2.0: 7.0}},
+    1: {400: {1.0: 9.0, 2.0: 25.0}},
+  }
+  assert chosen == {
+    0: {400: {1.0: "a", 2.0: "a"}},
+    1: {400: {1.0: "b", 2.0: "b"}},
+  }
+  own = st.own_models_curve(curves, {1.0: "a", 2.0: "b"})
+  assert own == {
+    0: {400: {1.0: 10.0, 2.0: 20.0}},
+    1: {400: {1.0: 12.0, 2.0: 25.0}},
+  }
+  # The own models against the envelope: at 1.0 seed 1 loses 12 - 9 = 3,
+  # at 2.0 seed 0 loses 20 - 7 = 13; mean over the two seeds.
+  rows = st.gap_rows(
+    dict(curves, own=own, best=losses), {1.0: "best", 2.0: "best"}, ["own"], 400
+  )
+  assert [r["gaps"]["own"].mean for r in rows] == [1.5, 6.5]

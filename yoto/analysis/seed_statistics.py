@@ -18,6 +18,9 @@ them against hand-computed values:
   independent seeds it is an unpaired difference of means in effect);
 - `gap_rows`: per label, the fixed model's loss, its seed-to-seed spread (the
   noise floor) and every method's gap as an interval;
+- `own_models_curve`, `envelope`: the fixed sweep as one curve, each
+  label's own fixed model or the lowest loss any fixed model reaches there
+  (a reference that does not depend on one model having trained well);
 - `gap_curve`, `relative_gap_curve`: a method's gap at one label against
   training steps (in loss units, or relative to the fixed loss);
 - `convergence`: whether a model's learning curve has flattened, from the
@@ -26,7 +29,7 @@ them against hand-computed values:
 
 import dataclasses
 import math
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import stats
@@ -142,6 +145,52 @@ def single_model(
     if score < best_score:
       best, best_score = model, float(score)
   return best
+
+
+def own_models_curve(
+  curves: Curves, fixed: Mapping[float, str]
+) -> Dict[int, Dict[int, Dict[float, float]]]:
+  """seed -> step -> label -> the loss of `fixed[label]` (the model trained
+  at that label) there: the fixed sweep read as one model."""
+  result = {}
+  for label, model in fixed.items():
+    for seed, per_step in curves.get(model, {}).items():
+      for step, values in per_step.items():
+        if label in values:
+          result.setdefault(seed, {}).setdefault(step, {})[label] = values[
+            label
+          ]
+  return result
+
+
+def envelope(
+  curves: Curves, models: Sequence[str]
+) -> Tuple[
+  Dict[int, Dict[int, Dict[float, float]]],
+  Dict[int, Dict[int, Dict[float, str]]],
+]:
+  """The sweep's envelope: for each seed, step and label, the lowest loss
+  that any of `models` reaches there, and which model reaches it.
+
+  A fixed model should be the best model at its own label; where another
+  model of the same seed beats it, the own model is not a trained
+  reference, and the envelope is what training the sweep buys a user who
+  picks, for each label, the best of its models.
+
+  Returns:
+    (losses, chosen): seed -> step -> label -> loss, and the same -> the
+    model's name (the first of `models` on ties).
+  """
+  losses, chosen = {}, {}
+  for model in models:
+    for seed, per_step in curves.get(model, {}).items():
+      for step, values in per_step.items():
+        best = losses.setdefault(seed, {}).setdefault(step, {})
+        names = chosen.setdefault(seed, {}).setdefault(step, {})
+        for label, value in values.items():
+          if label not in best or value < best[label]:
+            best[label], names[label] = value, model
+  return losses, chosen
 
 
 def gap_rows(
