@@ -330,4 +330,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-  main()
+  reproduction.run_command_line(main)

@@ -462,6 +462,16 @@ def check_config(
   )
 
 
+def run_command_line(main: Callable[[], object]) -> None:
+  """Runs a reproduction's `main` as a command: a model trained with
+  another config ends it with the message alone (exit status 1), not a
+  traceback."""
+  try:
+    main()
+  except ConfigChangedError as e:
+    raise SystemExit(f"error: {e}") from None
+
+
 def train(
   spec: ModelSpec,
   model_dir: str,

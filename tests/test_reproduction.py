@@ -113,3 +113,15 @@ def test_config_blocks_cut_a_gin_config_by_configurable():
     "a/B": "a/B.x = \\\n    [1,\n     2]",
     "C": "C.y = 'z'",
   }
+
+
+def test_a_config_change_ends_the_command_with_its_message_alone():
+  def main():
+    raise reproduction.ConfigChangedError(
+      "m seed 0: trained with another config"
+    )
+
+  with pytest.raises(SystemExit) as ended:
+    reproduction.run_command_line(main)
+  assert str(ended.value) == "error: m seed 0: trained with another config"
+  assert ended.value.__cause__ is None
