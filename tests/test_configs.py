@@ -175,6 +175,18 @@ def test_embedded_compression_config_balances_the_loss_scale():
   assert not paper.balance_loss_scale
 
 
+def test_embedded_style_config_balances_the_loss_scale():
+  """The recipe BENCHMARKS.md §7 measured: normalised weights and the
+  balanced loss scale, as the compression config."""
+  files = [
+    os.path.join(CONFIG_DIR, "photo_patches_magenta_style_transfer_yoto.gin")
+  ] + [os.path.join(CONFIG_DIR, name) for name in TINY_OVERLAYS]
+  with tfds.testing.mock_data(num_examples=8):
+    _, mlo = _build_and_run(files)
+  assert mlo.normalize_loss_weights
+  assert mlo.balance_loss_scale
+
+
 @pytest.mark.parametrize(
   "config",
   [
