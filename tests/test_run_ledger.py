@@ -23,6 +23,9 @@ def _write(path, text="x"):
 def _finished_model(model_dir, rows="{}\n"):
   _write(os.path.join(model_dir, results.METRICS_FILE), rows)
   _write(experiment_lib.finished_path(model_dir))
+  # Kept: what the reproduction's config check reads.
+  _write(os.path.join(model_dir, "config.gin"))
+  _write(os.path.join(model_dir, "operative_config.gin"))
   _write(os.path.join(model_dir, "ckpt-1.index"))  # Not kept.
 
 
@@ -37,7 +40,12 @@ def test_save_keeps_finished_models_small_files_only(tmp_path):
     "fixed",
   ]
   assert sorted(os.listdir(os.path.join(ledger, "seed0", "fixed"))) == sorted(
-    [results.METRICS_FILE, experiment_lib.FINISHED_FILE]
+    [
+      results.METRICS_FILE,
+      experiment_lib.FINISHED_FILE,
+      "config.gin",
+      "operative_config.gin",
+    ]
   )
 
 
