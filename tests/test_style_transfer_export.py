@@ -60,6 +60,7 @@ def test_a_few_steps_on_the_embedded_config_lower_the_full_loss():
     mlo.num_conditioning_inputs,
     mlo.conditioning,
   )
+  mlo.build_state()  # What the trainer does (the loss-scale estimate).
   adam = tf.keras.optimizers.Adam(1e-3)
   seed = tf.constant([7, 8])  # The same weights and styles at every step.
 
