@@ -234,6 +234,20 @@ def _json(value):
   return value
 
 
+def _rows_json(rows, reference: str) -> List[dict]:
+  """`seed_statistics.gap_rows` for the json, the reference's loss under
+  the key `reference`."""
+  return [
+    {
+      "point": r["label"].name,
+      reference: _json(r["fixed"]),
+      "gaps": _json(r["gaps"]),
+      "relative": r["relative"],
+    }
+    for r in rows
+  ]
+
+
 def analyse(
   specs,
   points,
@@ -348,25 +362,9 @@ def analyse(
     "points": {
       p.name: {"model": p.model, "weights": p.as_dict()} for p in points
     },
-    "gaps": [
-      {
-        "point": r["label"].name,
-        "fixed": _json(r["fixed"]),
-        "gaps": _json(r["gaps"]),
-        "relative": r["relative"],
-      }
-      for r in rows
-    ],
+    "gaps": _rows_json(rows, "fixed"),
     "envelope": {
-      "gaps": [
-        {
-          "point": r["label"].name,
-          "best_fixed": _json(r["fixed"]),
-          "gaps": _json(r["gaps"]),
-          "relative": r["relative"],
-        }
-        for r in envelope_rows
-      ],
+      "gaps": _rows_json(envelope_rows, "best_fixed"),
       "best_fixed_model": best_fixed,
     },
     "gaps_against_steps": {
