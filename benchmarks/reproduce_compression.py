@@ -272,6 +272,7 @@ def model_specs(
 
 def main(argv=None):
   args = _parser().parse_args(argv)
+  reproduction.prepare_process(args)
   steps, model_root = reproduction.steps_and_root(args, DEFAULT_STEPS)
   fixed_lmbdas, eval_lmbdas = grids(args.num_fixed)
   specs = model_specs(

@@ -277,12 +277,12 @@ def eval_batches(bindings: Sequence[str]) -> List[tf.Tensor]:
   return [features[key] for features in dataset.take(steps)]
 
 
-def _parser(config: ConfigValues):
+def _parser():
   parser = common.base_parser(__doc__)
   reproduction.add_arguments(
     parser,
     os.path.join(common.REPO_ROOT, "runs", NAME),
-    config.train_steps,
+    None,  # The config's, read after the flags are parsed.
     TINY_STEPS,
     keeps_ledger=True,
   )
@@ -297,8 +297,9 @@ def _parser(config: ConfigValues):
 
 
 def main(argv=None):
+  args = _parser().parse_args(argv)
+  reproduction.prepare_process(args)  # Before read_config builds a network.
   config = read_config()
-  args = _parser(config).parse_args(argv)
   steps, model_root = reproduction.steps_and_root(
     args, config.train_steps, TINY_STEPS
   )

@@ -376,6 +376,7 @@ def model_specs(
 
 def main(argv=None):
   args = _parser().parse_args(argv)
+  reproduction.prepare_process(args)
   setting = SETTINGS[args.setting]
   betas = [float(b) for b in (args.betas or setting.betas).split(",") if b]
   if args.model_root is None:

@@ -35,6 +35,7 @@ from benchmarks import common
 from benchmarks import run_ledger
 from yoto import main as yoto_main
 from yoto import results
+from yoto.training import determinism
 from yoto.training import experiment as experiment_lib
 from yoto.training import training_state as state_lib
 
@@ -88,7 +89,7 @@ def fixed_model(
 def add_arguments(
   parser,
   default_model_root: str,
-  default_steps: int,
+  default_steps: Optional[int],
   tiny_steps: int = 4,
   analysis_needs_hub_modules: bool = False,
   default_seeds: int = 3,
@@ -165,6 +166,14 @@ def add_arguments(
     "--verbose", action="store_true", help="Log the training loop's progress."
   )
   parser.add_argument(
+    "--deterministic",
+    action="store_true",
+    help="Bit-reproducible training: a rerun of a seed gives the same "
+    "weights (one CPU thread for TensorFlow's ops and TF op determinism; "
+    "see yoto/training/determinism.py). Recorded in each model's "
+    "run_config.json.",
+  )
+  parser.add_argument(
     "--batch_size",
     type=int,
     default=None,
@@ -205,14 +214,21 @@ def add_arguments(
     )
 
 
-def steps_and_root(args, default_steps: int, tiny_steps: int = 4):
-  """(steps, MODEL_ROOT/steps<steps>) from the parsed flags; turns on
-  training logs with --verbose."""
-  steps = args.steps or (tiny_steps if args.tiny else default_steps)
+def prepare_process(args) -> None:
+  """The process-wide settings of the parsed flags, made before TensorFlow
+  runs its first op: training logs with --verbose, bit-reproducible
+  training with --deterministic."""
+  if args.deterministic:
+    determinism.enable()
   if args.verbose:
     from absl import logging  # pylint: disable=g-import-not-at-top
 
     logging.set_verbosity(logging.INFO)
+
+
+def steps_and_root(args, default_steps: int, tiny_steps: int = 4):
+  """(steps, MODEL_ROOT/steps<steps>) from the parsed flags."""
+  steps = args.steps or (tiny_steps if args.tiny else default_steps)
   return steps, os.path.join(args.model_root, f"steps{steps}")
 
 
@@ -494,7 +510,10 @@ def train(
     [common.config_path(spec.config)],
     bindings,
     runtime=experiment_lib.RuntimeOptions(
-      seed=seed, export_hub_modules=export, export_final_only=True
+      seed=seed,
+      export_hub_modules=export,
+      export_final_only=True,
+      deterministic=determinism.is_enabled(),
     ),
   )
   timing = {

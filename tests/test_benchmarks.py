@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import common
 from benchmarks import compute_limit
+from benchmarks import determinism_cost
 from benchmarks import eval_cost
 from benchmarks import film_overhead
 from benchmarks import hub_latency
@@ -133,6 +134,18 @@ def test_eval_cost_times_every_number_of_weights(tmp_path):
   }
   assert costs["yoto_k1"] == {"cpu": 1.0, "wall": 1.0}
   _assert_written(tmp_path, "eval_cost")
+
+
+def test_determinism_cost_times_both_modes_in_fresh_processes(tmp_path):
+  results = determinism_cost.main(["--tiny", f"--out_dir={tmp_path}"])
+  assert results["workers"] == {"default": 1, "deterministic": 1}
+  for mode in determinism_cost.MODES:
+    (run,) = results["runs"][mode]
+    assert run["seconds_per_step"]["wall"] > 0
+    assert len(run["digest_a"]) == 40
+  assert results["identical_reruns"]["deterministic"] == 1
+  assert results["deterministic_over_default"]["cpu"] > 0
+  _assert_written(tmp_path, "determinism_cost")
 
 
 def test_beta_grid_is_log_spaced_over_the_range():

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from yoto import main as yoto_main
 from yoto import plot
+from yoto import run_config
 from yoto.problems import compression
 from yoto.problems import style_transfer
 from yoto.problems import vae
@@ -60,6 +61,7 @@ def test_help_documents_every_flag():
     "--validation_percent",
     "--data_dir",
     "--[no]export",
+    "--[no]deterministic",
   ):
     assert flag in result.stdout
 
@@ -214,10 +216,13 @@ def test_eval_without_gin_config_uses_the_saved_one(tmp_path):
     "--gin_bindings=experiment.iterations_per_loop = 1",
     "--gin_bindings=experiment.save_checkpoints_steps = 2",
     "--gin_bindings=experiment.eval_steps = 1",
+    "--deterministic",
   )
   assert result.returncode == 0, result.stderr[-3000:]
   assert (model_dir / "config.gin").exists()
   assert (model_dir / "operative_config.gin").exists()
+  # The flag made the process deterministic before the run checked it.
+  assert run_config.read(str(model_dir)).deterministic is True
   result = _run(
     f"--model_dir={model_dir}", "--schedule=eval", "--eval_timeout_secs=5"
   )

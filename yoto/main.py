@@ -23,6 +23,7 @@ from absl import logging
 import gin
 
 from yoto import configurables
+from yoto.training import determinism
 from yoto.training import experiment as experiment_lib
 from yoto.training import run_lock
 from yoto.training import strategy as strategy_lib
@@ -102,6 +103,13 @@ flags.DEFINE_bool(
   "(model_dir/hub_modules/step-N); --noexport only "
   "evaluates (a later --schedule=eval run can still "
   "export).",
+)
+flags.DEFINE_bool(
+  "deterministic",
+  False,
+  "Bit-reproducible training: the same --seed gives the same weights "
+  "(one CPU thread for TensorFlow's ops and TF op determinism; slower "
+  "on an idle multi-core CPU). See yoto/training/determinism.py.",
 )
 flags.DEFINE_float(
   "eval_timeout_secs",
@@ -200,6 +208,7 @@ def run(model_dir, schedule):
     data_dir=FLAGS.data_dir,
     eval_timeout_secs=FLAGS.eval_timeout_secs,
     export_hub_modules=FLAGS.export,
+    deterministic=FLAGS.deterministic,
   )
   return run_parsed(model_dir, schedule, runtime)
 
@@ -312,6 +321,7 @@ def _user_error_types():
 
   return (
     UserError,
+    determinism.DeterminismError,
     trainer.NonFiniteLossError,
     checkpoints.NoReadableCheckpointError,
     run_lock.ModelDirLockedError,
@@ -338,6 +348,8 @@ def main(argv):
       )
     if not FLAGS.model_dir:
       raise UserError("--model_dir is required (see --help).")
+    if FLAGS.deterministic:  # Before TensorFlow runs its first op.
+      determinism.enable()
     result = run(FLAGS.model_dir, FLAGS.schedule)
   except _user_error_types() as e:
     logging.debug("Failure details", exc_info=True)

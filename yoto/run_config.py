@@ -55,6 +55,8 @@ class RunConfig:
     batch_size, eval_batch_size, train_steps, eval_steps, eval_on_test: as
       bound to `experiment`.
     seed, validation_percent: the run's command-line choices.
+    deterministic: whether the run was bit-reproducible (one CPU thread
+      for TensorFlow's ops and op determinism; `yoto.training.determinism`).
     source: the file the values were read from (None: nothing was found).
   """
 
@@ -75,6 +77,7 @@ class RunConfig:
   eval_on_test: Optional[bool] = None
   seed: Optional[int] = None
   validation_percent: Optional[int] = None
+  deterministic: Optional[bool] = None
   source: Optional[str] = dataclasses.field(default=None, compare=False)
 
   def to_json(self) -> str:

@@ -27,6 +27,7 @@ from yoto import results
 from yoto import run_config
 from yoto.clients import paths as module_paths
 from yoto.training import checkpoints
+from yoto.training import determinism
 from yoto.training import evaluator as evaluator_lib
 from yoto.training import export as export_lib
 from yoto.training import precision
@@ -58,6 +59,10 @@ class RuntimeOptions:
   # True: export only the final step's module (learning curves that are
   # evaluated often and analysed from the last module only).
   export_final_only: bool = False
+  # True: the process was made bit-reproducible (`determinism.enable()`,
+  # --deterministic) and the run checks that it was; see
+  # `yoto.training.determinism`.
+  deterministic: bool = False
 
 
 @dataclasses.dataclass
@@ -147,6 +152,7 @@ def experiment(
       f"Unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}."
     )
   runtime = runtime or RuntimeOptions()
+  determinism.check(runtime.deterministic)
   # Seeds Python, NumPy and TF: initial weights are reproducible from --seed.
   tf.keras.utils.set_random_seed(runtime.seed)
   strategy = runtime.strategy or tf.distribute.get_strategy()
@@ -224,6 +230,7 @@ def experiment(
         eval_on_test=eval_on_test,
         seed=runtime.seed,
         validation_percent=runtime.validation_percent,
+        deterministic=runtime.deterministic,
       ),
     )
   # Every worker takes part in evaluation (it runs collectives under
