@@ -26,8 +26,14 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np
+import tensorflow as tf
+
 from benchmarks import common
 from benchmarks import timing
+from yoto import main as yoto_main
+from yoto.training import determinism
+from yoto.training import experiment
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 # (config, image shape [H, W, C], value range) of the timed batch.
@@ -56,7 +62,7 @@ def _parser():
   return parser
 
 
-def _bindings(steps: int, tiny: bool) -> list:
+def _bindings(steps: int) -> list:
   return [
     f"experiment.train_steps = {steps}",
     "experiment.iterations_per_loop = 1",
@@ -67,9 +73,6 @@ def _bindings(steps: int, tiny: bool) -> list:
 
 def weights_digest(model_dir: str) -> str:
   """SHA-1 over the final checkpoint's float tensors, in name order."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-
   reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(model_dir))
   dtypes = reader.get_variable_to_dtype_map()
   digest = hashlib.sha1()
@@ -81,13 +84,10 @@ def weights_digest(model_dir: str) -> str:
 
 def _train(model_dir: str, steps: int, tiny: bool, deterministic: bool):
   """Trains the config from scratch in model_dir, as the command line does."""
-  from yoto import main  # pylint: disable=g-import-not-at-top
-  from yoto.training import experiment  # pylint: disable=g-import-not-at-top
-
-  main.run_in_process(
+  yoto_main.run_in_process(
     model_dir,
     [common.config_path((TINY if tiny else STYLE)[0])],
-    _bindings(steps, tiny),
+    _bindings(steps),
     schedule="train",
     runtime=experiment.RuntimeOptions(
       seed=0, export_hub_modules=False, deterministic=deterministic
@@ -126,10 +126,7 @@ def seconds_per_step(steps: int, tiny: bool) -> dict:
 
 def worker(root: str, deterministic: bool, steps: int, tiny: bool) -> dict:
   """`train_seed_twice`, then `seconds_per_step`."""
-  # Imported here so that `determinism.enable()` precedes TF's first op.
-  from yoto.training import determinism  # pylint: disable=g-import-not-at-top
-
-  if deterministic:
+  if deterministic:  # Importing runs no TF op; the first one comes after.
     determinism.enable()
   result = train_seed_twice(root, steps, tiny, deterministic)
   result["seconds_per_step"] = seconds_per_step(steps, tiny)
