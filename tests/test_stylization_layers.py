@@ -76,6 +76,13 @@ def test_a_flat_map_normalizes_to_the_shift_and_passes_a_bounded_gradient():
   np.testing.assert_allclose(
     out.numpy()[1], np.broadcast_to(shifts.numpy()[1], [6, 6, 4]), atol=1e-6
   )
-  # The plain normalization multiplies the flat map's gradient by 316.
+  # The plain normalization multiplies the flat map's gradient by
+  # 1 / sqrt(epsilon).
   assert np.abs(gradient[1]).max() < 1e-3
   assert np.abs(gradient[0]).max() > 0.1
+
+
+@pytest.mark.parametrize("epsilon", [0.0, -1e-3, float("nan"), float("inf")])
+def test_a_non_positive_epsilon_is_refused_with_the_default(epsilon):
+  with pytest.raises(ValueError, match="positive number.*0.001"):
+    stylization_layers.ConditionalInstanceNorm(epsilon=epsilon)

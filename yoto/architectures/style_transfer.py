@@ -45,6 +45,9 @@ Deviations from Ghiasi et al. / Magenta:
 - batch normalization's moving averages decay by 0.99 per step, not slim's
   0.999: the CPU runs here last hundreds of steps, and after 800 steps at
   0.999 the initial (0, 1) statistics would still weigh 45 %;
+- the conditional instance norms' epsilon is 1e-3, not 1e-5, and a flat
+  map normalizes to zero (`stylization_layers`): one (nearly) flat content
+  crop made the gradients overflow;
 - optional (`content_skip`, off by default): the network adds its output to
   the content's logits instead of drawing the image from scratch, with a
   learnt per-channel gain that starts at zero, so that a network trained
@@ -107,6 +110,7 @@ class StylizationNetwork(tf.keras.layers.Layer):
     batch_norm_momentum: float = 0.99,
     content_skip: bool = False,
     content_skip_initial_gain: float = 0.0,
+    instance_norm_epsilon: float = stylization_layers.DEFAULT_EPSILON,
     name: str = "stylization_network",
   ):
     """Creates the layers (variables are made on the first call).
@@ -143,6 +147,10 @@ class StylizationNetwork(tf.keras.layers.Layer):
         moves; at weights where the content is nearly optimal g then stays
         small and the network barely learns. A non-zero start makes the
         network stylize from the first step.
+      instance_norm_epsilon: the conditional instance norms' epsilon; 1e-3
+        keeps the gradient of a nearly flat content crop bounded (1e-5, as
+        Magenta, let one such crop make gradients of 2.5e22; see
+        `stylization_layers`).
       name: layer name.
     """
     super().__init__(name=name)
@@ -174,6 +182,7 @@ class StylizationNetwork(tf.keras.layers.Layer):
       )
     self.content_skip_initial_gain = float(content_skip_initial_gain)
     self.content_skip_gain = None
+    self.instance_norm_epsilon = float(instance_norm_epsilon)
 
     def batch_norm(conv_name):
       # slim.batch_norm's defaults: a learnt offset, no scale.
@@ -259,6 +268,7 @@ class StylizationNetwork(tf.keras.layers.Layer):
       stylization_layers.ConditionalInstanceNorm(
         hidden,
         self.conditioning_postprocessing,
+        epsilon=self.instance_norm_epsilon,
         name=f"{conv}_norm_conditioning",
       )
       for conv in self.conditioned_conv_names

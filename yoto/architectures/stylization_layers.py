@@ -17,14 +17,25 @@ Deviations from Ghiasi et al. / Magenta:
   plain `(x - mean) / sqrt(var + eps)` multiplies the gradient by
   `1 / sqrt(eps)` (316) at every such map, and a flat map stays flat through
   all 13 normalizations, so one flat example made gradients of 1e30 and NaN
-  weights (docs/style_transfer_tuning.md, "The non-finite losses").
+  weights (docs/style_transfer_tuning.md, "The non-finite losses");
+- epsilon is 1e-3 (`DEFAULT_EPSILON`), not Magenta's 1e-5: a *nearly* flat
+  map (a crop of blown-out sky) sits near epsilon, where each norm can
+  multiply the gradient by up to about 1 / sqrt(epsilon) and the gate does
+  not yet cut it; 13 such norms made gradients of 2.5e22 in a trained model
+  ("Nearly flat maps" in the tuning doc). 1e-3 caps that factor at 32, and
+  changes the normalization of a textured map (variances 10 and more) by
+  less than 1e-4 of itself.
 """
 
+import math
 from typing import List, Optional, Tuple
 
 import tensorflow as tf
 
 from yoto.architectures import conditioning
+
+
+DEFAULT_EPSILON = 1e-3
 
 
 def _default_affine_initializer():
@@ -68,10 +79,16 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
     self,
     hidden_size: int = 256,
     postprocessing: Optional[conditioning.ConditioningPostprocessing] = None,
-    epsilon: float = 1e-5,
+    epsilon: float = DEFAULT_EPSILON,
     name: str = "instance_norm_conditioning",
     **kwargs,
   ):
+    if not (math.isfinite(epsilon) and epsilon > 0):
+      raise ValueError(
+        "ConditionalInstanceNorm.epsilon must be a positive number, got "
+        f"{epsilon!r}; {DEFAULT_EPSILON} bounds the gradient of nearly flat "
+        "maps."
+      )
     if hidden_size < 0:
       raise ValueError(
         "ConditionalInstanceNorm.hidden_size must be >= 0 "
@@ -82,7 +99,7 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
     self.postprocessing = (
       postprocessing or conditioning.ConditioningPostprocessing(scales_add=1.0)
     )
-    self.epsilon = epsilon
+    self.epsilon = float(epsilon)
     self.hidden = None
     if self.hidden_size:
       self.hidden = tf.keras.layers.Dense(
