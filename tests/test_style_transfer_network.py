@@ -265,36 +265,18 @@ def test_content_skip_keeps_black_and_white_pixels_finite():
   np.testing.assert_allclose(out.numpy(), content.numpy(), atol=2e-3)
 
 
-def test_one_flat_content_image_leaves_the_gradients_bounded():
-  # A constant image stays spatially constant through all the conditional
-  # instance norms; normalized as usual, each multiplied its gradient by
-  # 1 / sqrt(epsilon) and one such image gave gradients of 1e26.
-  network = _network(width=0.25, blocks=5)
-  style = tf.random.normal([2, 10], seed=1)
-  loss_weights = tf.random.normal([2, 5], seed=2)
-  target = tf.random.uniform([2, 32, 32, 3], seed=3)
-  textured = tf.random.uniform([2, 32, 32, 3], seed=4)
-  one_flat = tf.concat([textured[:1], tf.fill([1, 32, 32, 3], 0.5)], 0)
-
-  def largest_gradient(content):
-    with tf.GradientTape() as tape:
-      out = network(content, style, loss_weights, training=True)
-      loss = tf.reduce_sum((out - target) ** 2)
-    gradients = tape.gradient(loss, network.trainable_variables)
-    return max(float(tf.reduce_max(tf.abs(g))) for g in gradients)
-
-  assert largest_gradient(one_flat) < 10 * largest_gradient(textured)
-
-
 @pytest.mark.parametrize("init_seed", [0, 1, 2])
-@pytest.mark.parametrize("amplitude", [1e-6, 1e-4, 3e-4, 1e-3])
-def test_one_nearly_flat_content_image_leaves_the_gradients_bounded(
+@pytest.mark.parametrize("amplitude", [0.0, 1e-6, 1e-4, 3e-4, 1e-3])
+def test_one_flat_or_nearly_flat_content_image_leaves_the_gradients_bounded(
   amplitude, init_seed
 ):
+  # A constant image (amplitude 0) stays spatially constant through all the
+  # conditional instance norms; normalized as usual, each multiplied its
+  # gradient by 1 / sqrt(epsilon) and one such image gave gradients of 1e26.
   # A crop of blown-out sky varies by less than a grey level: its maps sit
-  # near the norms' epsilon, where each norm can multiply the gradient by up
-  # to 1 / sqrt(epsilon); with epsilon 1e-5 the amplitude 1e-4 gave 11-51x
-  # the textured batch's gradient here and 2.5e22 in a trained model.
+  # near the norms' epsilon, where each norm can still multiply the gradient
+  # by up to 1 / sqrt(epsilon); with epsilon 1e-5 the amplitude 1e-4 gave
+  # 11-51x the textured batch's gradient here and 2.5e22 in a trained model.
   tf.random.set_seed(init_seed)
   network = _network(width=0.25, blocks=5)
   style = tf.random.normal([2, 10], seed=1)
