@@ -618,9 +618,12 @@ def restore_state(
 ) -> state_lib.TrainingState:
   """A trained model of the reproduction, rebuilt and restored.
 
-  Built as `train` built it (its config, `shared` and its own bindings),
-  for images [B, *image_shape], then restored from the latest checkpoint
-  in MODEL_ROOT/<name>.
+  Built from the config it was trained with (MODEL_ROOT/<name>/config.gin,
+  as `--schedule=eval` does), or where none was saved as `train` would
+  build it now (its config, `shared` and its own bindings), for images
+  [B, *image_shape]; then restored from its latest checkpoint. The saved
+  config matters for a model kept with --reuse: a setting changed since
+  (e.g. a network's default) must not change what it computes.
   """
   model_dir = os.path.join(model_root, spec.name)
   latest = tf.train.latest_checkpoint(model_dir)
@@ -628,8 +631,12 @@ def restore_state(
     raise ValueError(
       f"{model_dir} holds no checkpoint; train {spec.name} first."
     )
-  state = common.build_state(
-    spec.config, spec.all_bindings(shared), image_shape, batch_size
+  saved = os.path.abspath(os.path.join(model_dir, yoto_main.CONFIG_FILE))
+  config, bindings = (
+    (saved, [])
+    if os.path.exists(saved)
+    else (spec.config, spec.all_bindings(shared))
   )
+  state = common.build_state(config, bindings, image_shape, batch_size)
   state.restore(latest)
   return state

@@ -125,3 +125,24 @@ def test_a_config_change_ends_the_command_with_its_message_alone():
     reproduction.run_command_line(main)
   assert str(ended.value) == "error: m seed 0: trained with another config"
   assert ended.value.__cause__ is None
+
+
+def test_a_model_is_restored_with_the_config_it_was_trained_with(tmp_path):
+  # Kept with --reuse, a model must compute what it computed in training
+  # even where today's config (or a default) differs: a narrower encoder
+  # here, which today's bindings would build 4x wider.
+  spec = reproduction.ModelSpec("fixed", "procedural_shapes_conv_vae_fixed.gin")
+  tiny = [
+    "experiment.train_steps = 1",
+    "experiment.batch_size = 2",
+    "experiment.eval_batch_size = 2",
+    "experiment.eval_steps = 1",
+  ]
+  narrow = ["encoder/ConditionalConvnet.base_num_channels = 4"]
+  seed0 = reproduction.seed_dir(str(tmp_path), 0)
+  reproduction.train(
+    spec, os.path.join(seed0, "fixed"), tiny + narrow, seed=0, export=False
+  )
+  state = reproduction.restore_state(spec, seed0, tiny, (32, 32, 3), 2)
+  first_kernel = state.problem.encoder.trainable_variables[0]
+  assert first_kernel.shape == (3, 3, 3, 4), first_kernel

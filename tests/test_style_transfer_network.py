@@ -1,11 +1,21 @@
 """The stylization network: shapes, parameter counts, conditioning, batch norm."""
 
+import os
+
+from conftest import CONFIG_DIR
+import gin
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from yoto import main as yoto_main
 from yoto.architectures import conditioning
 from yoto.architectures import style_transfer as networks
+from yoto.architectures import stylization_layers
+
+EMBEDDED_YOTO_CONFIG = os.path.join(
+  CONFIG_DIR, "photo_patches_magenta_style_transfer_yoto.gin"
+)
 
 
 def _network(width=0.125, blocks=2):
@@ -265,6 +275,46 @@ def test_content_skip_keeps_black_and_white_pixels_finite():
   np.testing.assert_allclose(out.numpy(), content.numpy(), atol=2e-3)
 
 
+def _embedded_epsilon():
+  yoto_main.parse_config([EMBEDDED_YOTO_CONFIG], [])
+  try:
+    return gin.query_parameter("StylizationNetwork.instance_norm_epsilon")
+  finally:
+    gin.clear_config()
+
+
+def _largest_gradient_ratio(amplitude, init_seed, epsilon):
+  """The largest weight gradient for a batch of one textured image and one
+  image 0.5 + amplitude * U(-1, 1) (flat for amplitude 0), over that for
+  two textured images, at an untrained network of `epsilon`."""
+  tf.random.set_seed(init_seed)
+  network = networks.StylizationNetwork(
+    width_multiplier=0.25,
+    num_residual_blocks=5,
+    conditioning_hidden_size=16,
+    loss_weights_hidden_size=16,
+    loss_weights_embedding_size=8,
+    instance_norm_epsilon=epsilon,
+  )
+  style = tf.random.normal([2, 10], seed=1)
+  loss_weights = tf.random.normal([2, 5], seed=2)
+  target = tf.random.uniform([2, 32, 32, 3], seed=3)
+  textured = tf.random.uniform([2, 32, 32, 3], seed=4)
+  nearly_flat = 0.5 + amplitude * tf.random.uniform(
+    [1, 32, 32, 3], -1.0, 1.0, seed=5
+  )
+
+  def largest_gradient(content):
+    with tf.GradientTape() as tape:
+      out = network(content, style, loss_weights, training=True)
+      loss = tf.reduce_sum((out - target) ** 2)
+    gradients = tape.gradient(loss, network.trainable_variables)
+    return max(float(tf.reduce_max(tf.abs(g))) for g in gradients)
+
+  with_flat = largest_gradient(tf.concat([textured[:1], nearly_flat], 0))
+  return with_flat / largest_gradient(textured)
+
+
 @pytest.mark.parametrize("init_seed", [0, 1, 2])
 @pytest.mark.parametrize("amplitude", [0.0, 1e-6, 1e-4, 3e-4, 1e-3])
 def test_one_flat_or_nearly_flat_content_image_leaves_the_gradients_bounded(
@@ -275,27 +325,19 @@ def test_one_flat_or_nearly_flat_content_image_leaves_the_gradients_bounded(
   # gradient by 1 / sqrt(epsilon) and one such image gave gradients of 1e26.
   # A crop of blown-out sky varies by less than a grey level: its maps sit
   # near the norms' epsilon, where each norm can still multiply the gradient
-  # by up to 1 / sqrt(epsilon); with epsilon 1e-5 the amplitude 1e-4 gave
-  # 11-51x the textured batch's gradient here and 2.5e22 in a trained model.
-  tf.random.set_seed(init_seed)
-  network = _network(width=0.25, blocks=5)
-  style = tf.random.normal([2, 10], seed=1)
-  loss_weights = tf.random.normal([2, 5], seed=2)
-  target = tf.random.uniform([2, 32, 32, 3], seed=3)
-  textured = tf.random.uniform([2, 32, 32, 3], seed=4)
-  nearly_flat = 0.5 + amplitude * tf.random.uniform(
-    [1, 32, 32, 3], -1.0, 1.0, seed=5
-  )
-  one_nearly_flat = tf.concat([textured[:1], nearly_flat], 0)
+  # by up to 1 / sqrt(epsilon). The embedded configs' epsilon bounds it.
+  ratio = _largest_gradient_ratio(amplitude, init_seed, _embedded_epsilon())
+  assert ratio < 10
 
-  def largest_gradient(content):
-    with tf.GradientTape() as tape:
-      out = network(content, style, loss_weights, training=True)
-      loss = tf.reduce_sum((out - target) ** 2)
-    gradients = tape.gradient(loss, network.trainable_variables)
-    return max(float(tf.reduce_max(tf.abs(g))) for g in gradients)
 
-  assert largest_gradient(one_nearly_flat) < 10 * largest_gradient(textured)
+def test_magenta_epsilon_lets_a_nearly_flat_image_amplify_the_gradient():
+  # Why the embedded configs do not keep 1e-5 (11-51x here; 2.5e22 in a
+  # trained model): the test above fails with it.
+  ratios = [
+    _largest_gradient_ratio(1e-4, seed, stylization_layers.DEFAULT_EPSILON)
+    for seed in (0, 1, 2)
+  ]
+  assert max(ratios) > 10, ratios
 
 
 def test_every_conditional_norm_gets_the_network_epsilon():
