@@ -346,3 +346,8 @@ def test_every_conditional_norm_gets_the_network_epsilon():
   )
   network(tf.zeros([1, 8, 8, 3]), tf.zeros([1, 10]))
   assert [n.epsilon for n in network.normalization_layers] == [0.01] * 5
+
+
+def test_a_non_positive_epsilon_is_refused_before_the_first_call():
+  with pytest.raises(ValueError, match="instance_norm_epsilon must be a pos"):
+    networks.StylizationNetwork(instance_norm_epsilon=0.0)

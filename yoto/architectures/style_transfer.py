@@ -184,7 +184,9 @@ class StylizationNetwork(tf.keras.layers.Layer):
       )
     self.content_skip_initial_gain = float(content_skip_initial_gain)
     self.content_skip_gain = None
-    self.instance_norm_epsilon = float(instance_norm_epsilon)
+    self.instance_norm_epsilon = stylization_layers.checked_epsilon(
+      instance_norm_epsilon, "StylizationNetwork.instance_norm_epsilon"
+    )
 
     def batch_norm(conv_name):
       # slim.batch_norm's defaults: a learnt offset, no scale.

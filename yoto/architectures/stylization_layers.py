@@ -41,6 +41,17 @@ DEFAULT_EPSILON = 1e-5
 ROBUST_EPSILON = 1e-3
 
 
+def checked_epsilon(epsilon: float, setting: str) -> float:
+  """`epsilon` as a float; ValueError naming `setting` unless it is a
+  positive finite number."""
+  if not (math.isfinite(epsilon) and epsilon > 0):
+    raise ValueError(
+      f"{setting} must be a positive number, got {epsilon!r}; "
+      f"{ROBUST_EPSILON} bounds the gradient of nearly flat maps."
+    )
+  return float(epsilon)
+
+
 def _default_affine_initializer():
   # Small initial scales and shifts: the normalization starts near the
   # identity (scale 1 + O(0.01), shift O(0.01)).
@@ -86,12 +97,6 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
     name: str = "instance_norm_conditioning",
     **kwargs,
   ):
-    if not (math.isfinite(epsilon) and epsilon > 0):
-      raise ValueError(
-        "ConditionalInstanceNorm.epsilon must be a positive number, got "
-        f"{epsilon!r}; {ROBUST_EPSILON} bounds the gradient of nearly flat "
-        "maps."
-      )
     if hidden_size < 0:
       raise ValueError(
         "ConditionalInstanceNorm.hidden_size must be >= 0 "
@@ -102,7 +107,7 @@ class ConditionalInstanceNorm(tf.keras.layers.Layer):
     self.postprocessing = (
       postprocessing or conditioning.ConditioningPostprocessing(scales_add=1.0)
     )
-    self.epsilon = float(epsilon)
+    self.epsilon = checked_epsilon(epsilon, "ConditionalInstanceNorm.epsilon")
     self.hidden = None
     if self.hidden_size:
       self.hidden = tf.keras.layers.Dense(
