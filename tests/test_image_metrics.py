@@ -66,3 +66,10 @@ def test_luminance_ssim_ignores_colour_but_not_structure():
   # 8 pixels: the window shrinks instead of failing.
   small = images[:, :8, :8]
   assert image_metrics.luminance_ssim(small, small).shape == (1,)
+
+
+def test_luminance_ssim_stays_within_its_range_for_nearly_equal_images():
+  # Unclipped, tf.image.ssim gives 1 + 2e-7 here.
+  images = tf.random.uniform([64, 16, 16, 3], seed=1)
+  nearly = images + 1e-6 * tf.random.uniform(images.shape, seed=2)
+  assert float(tf.reduce_max(image_metrics.luminance_ssim(nearly, images))) <= 1
