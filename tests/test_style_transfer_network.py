@@ -18,13 +18,14 @@ EMBEDDED_YOTO_CONFIG = os.path.join(
 )
 
 
-def _network(width=0.125, blocks=2):
+def _network(width=0.125, blocks=2, **kwargs):
   return networks.StylizationNetwork(
     width_multiplier=width,
     num_residual_blocks=blocks,
     conditioning_hidden_size=16,
     loss_weights_hidden_size=16,
     loss_weights_embedding_size=8,
+    **kwargs,
   )
 
 
@@ -288,14 +289,7 @@ def _largest_gradient_ratio(amplitude, init_seed, epsilon):
   image 0.5 + amplitude * U(-1, 1) (flat for amplitude 0), over that for
   two textured images, at an untrained network of `epsilon`."""
   tf.random.set_seed(init_seed)
-  network = networks.StylizationNetwork(
-    width_multiplier=0.25,
-    num_residual_blocks=5,
-    conditioning_hidden_size=16,
-    loss_weights_hidden_size=16,
-    loss_weights_embedding_size=8,
-    instance_norm_epsilon=epsilon,
-  )
+  network = _network(width=0.25, blocks=5, instance_norm_epsilon=epsilon)
   style = tf.random.normal([2, 10], seed=1)
   loss_weights = tf.random.normal([2, 5], seed=2)
   target = tf.random.uniform([2, 32, 32, 3], seed=3)
