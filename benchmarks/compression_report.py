@@ -355,9 +355,12 @@ def analyse(
     n: kept_rows(os.path.join(first_root, n), tiles_, fixed_lmbdas, TILES)
     for n in first_rows
   }
+  bd_by_seed = {
+    CROPS: rd_seeds.bd_per_seed(per_seed),
+    FULL: rd_seeds.bd_per_seed(full),
+  }
   summaries = {
-    CROPS: rd_seeds.bd_over_seeds(per_seed),
-    FULL: rd_seeds.bd_over_seeds(full),
+    data: rd_seeds.bd_intervals(values) for data, values in bd_by_seed.items()
   }
   names = list(per_seed[seeds_done[0]])
   means = {
@@ -416,6 +419,7 @@ def analyse(
     "full_images": list(FULL_IMAGES),
     "bd_method": METHOD,
     "bd": _json(summaries),
+    "bd_per_seed": _json(bd_by_seed),
     "fixed_rate_span": span,
     "bd_rate_psnr_by_step": _json(bd_steps),
     "curves": {
@@ -460,6 +464,7 @@ def analyse(
     fixed_lmbdas,
     tile_size,
     bd_steps,
+    bd_by_seed,
   )
 
 

@@ -50,6 +50,39 @@ def bd_markdown(summaries: Mapping[str, Mapping[str, Mapping]]) -> str:
   )
 
 
+def bd_seeds_markdown(
+  by_seed: Mapping[str, Mapping[str, Mapping[str, Mapping[int, float]]]],
+) -> str:
+  """One row per (data, YOTO model): each seed's BD-rate (PSNR) and BD-PSNR
+  (`rd_seeds.bd_per_seed` per data); '' with fewer than two seeds."""
+  seeds = sorted(
+    {
+      seed
+      for per_model in by_seed.values()
+      for keys in per_model.values()
+      for seed in keys.get(f"bd_rate_psnr_{METHOD}", {})
+    }
+  )
+  if len(seeds) < 2:
+    return ""
+
+  def cell(keys, seed):
+    rate = keys.get(f"bd_rate_psnr_{METHOD}", {}).get(seed)
+    psnr = keys.get(f"bd_psnr_{METHOD}", {}).get(seed)
+    if rate is None or psnr is None:
+      return "n/a"
+    return f"{rate:+.1f} % / {psnr:+.2f} dB"
+
+  rows = [
+    [data, name] + [cell(keys, seed) for seed in seeds]
+    for data, per_model in by_seed.items()
+    for name, keys in per_model.items()
+  ]
+  return common.markdown_table(
+    ["data", "model"] + [f"seed {seed}" for seed in seeds], rows
+  )
+
+
 def points_markdown(
   means: Mapping[str, rate_distortion.RdCurve], lmbdas: Sequence[float]
 ) -> str:
@@ -159,8 +192,16 @@ def markdown(
   fixed_lmbdas,
   tile_size,
   bd_steps,
+  bd_by_seed,
 ) -> str:
-  """The report; `bd_steps`: `compression_report.bd_learning_curves`."""
+  """The report; `bd_steps`: `compression_report.bd_learning_curves`;
+  `bd_by_seed`: data -> `rd_seeds.bd_per_seed`."""
+  per_seed = bd_seeds_markdown(bd_by_seed)
+  if per_seed:
+    per_seed = (
+      "\nEach seed's BD-rate (PSNR) / BD-PSNR, the values behind the "
+      "intervals above:\n\n" + per_seed
+    )
   span = results["fixed_rate_span"]
   seeds = ", ".join(map(str, results["seeds"]))
   cpu = results["cpu_seconds"]
@@ -173,6 +214,7 @@ def markdown(
     "coded "
     "whole:\n\n"
     + bd_markdown(summaries)
+    + per_seed
     + f"\nThe fixed codecs span {span['low_bpp']:.3f} to "
     f"{span['high_bpp']:.3f} bpp on the test crops "
     f"({span['ratio']:.1f}x); PSNR "

@@ -28,3 +28,26 @@ def test_bd_rate_against_steps_has_a_row_per_step_of_any_codec():
     "| 2000 | +20.0 % | +11.0 ± 12.7 % |",
   ]
   assert compression_tables.bd_steps_markdown({}) == ""
+
+
+def test_each_seeds_bd_values_form_one_row_per_data_and_model():
+  by_seed = {
+    "test crops": {
+      "yoto": {
+        "bd_rate_psnr_pchip": {0: 39.5, 1: 82.25},
+        "bd_psnr_pchip": {0: -0.38, 1: None},
+      }
+    },
+    "full photos": {
+      "yoto": {"bd_rate_psnr_pchip": {0: 10.0}, "bd_psnr_pchip": {0: -0.1}}
+    },
+  }
+  table = compression_tables.bd_seeds_markdown(by_seed)
+  assert table.splitlines() == [
+    "| data | model | seed 0 | seed 1 |",
+    "|---|---|---|---|",
+    "| test crops | yoto | +39.5 % / -0.38 dB | n/a |",
+    "| full photos | yoto | +10.0 % / -0.10 dB | n/a |",
+  ]
+  one_seed = {"test crops": {"yoto": {"bd_rate_psnr_pchip": {0: 1.0}}}}
+  assert compression_tables.bd_seeds_markdown(one_seed) == ""

@@ -25,7 +25,7 @@ def _curve(name, bpp, psnr=PSNR, lmbdas=LMBDAS):
   )
 
 
-def test_bd_rate_over_seeds_is_the_interval_of_each_seeds_bd_rate():
+def test_bd_rate_over_seeds_is_the_interval_of_each_seeds_bd_rate_kept_per_seed():
   # Seed s: YOTO needs (1 + d_s) times the bits of that seed's fixed codecs
   # at every quality, so its BD-rate is exactly 100 d_s.
   per_seed = {
@@ -45,6 +45,10 @@ def test_bd_rate_over_seeds_is_the_interval_of_each_seeds_bd_rate():
     assert got.half_width == pytest.approx(expected.half_width, abs=1e-5)
     # Equal quality at the same λ... but shifted rates: BD-PSNR < 0.
     assert bd["yoto"][f"bd_psnr_{method}"].mean < 0
+  by_seed = rd_seeds.bd_per_seed(per_seed)["yoto"]["bd_rate_psnr_pchip"]
+  assert sorted(by_seed) == [0, 1]
+  assert by_seed[0] == pytest.approx(10.0, abs=1e-6)
+  assert by_seed[1] == pytest.approx(30.0, abs=1e-6)
 
 
 def test_curves_that_do_not_overlap_give_no_bd_value():

@@ -67,6 +67,8 @@ def test_compression_reproduction_writes_bd_intervals_tiles_and_figures(
     # pchip works from two points, unless a tiny run's curves do not overlap.
     pchip = bd["bd_rate_psnr_pchip"]
     assert pchip is None or (pchip["n"] == 1 and pchip["half_width"] is None)
+    by_seed = results["bd_per_seed"][data]["yoto"]["bd_rate_psnr_pchip"]
+    assert by_seed == {"0": None if pchip is None else pchip["mean"]}
   full = results["curves"]["full photos"]
   assert len(full["yoto"]["lmbda"]) == len(results["eval_lmbdas"])
   assert len(full["fixed"]["bpp"]) == 3
@@ -106,7 +108,13 @@ def test_a_fresh_machine_rebuilds_the_compression_tables_from_the_ledger(
   again = reproduce_compression.main(_tiny_args(fresh, out, "--only=none"))
   assert not list(fresh.glob("**/*.index")), "nothing trained again"
   assert again["seeds"] == [0]
-  for key in ("bd", "curves", "crops_and_tiles", "fixed_rate_span"):
+  for key in (
+    "bd",
+    "bd_per_seed",
+    "curves",
+    "crops_and_tiles",
+    "fixed_rate_span",
+  ):
     assert again[key] == first[key], key
   assert "reproduce_compression_decoded.png" not in again["files"]
 

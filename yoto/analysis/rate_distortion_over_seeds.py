@@ -48,22 +48,40 @@ def bd_values(
   return values
 
 
-def bd_over_seeds(
+def bd_per_seed(
   per_seed: SeedCurves,
-) -> Dict[str, Dict[str, Optional[seed_statistics.Interval]]]:
-  """YOTO name -> BD key -> interval over the seeds with both curves."""
+) -> Dict[str, Dict[str, Dict[int, Optional[float]]]]:
+  """YOTO name -> BD key -> seed -> that seed's value (`bd_values`), over
+  the seeds with a fixed-λ curve."""
   values = {}
-  for curves in per_seed.values():
+  for seed, curves in per_seed.items():
     if "fixed" not in curves:
       continue
     for name, curve in curves.items():
       if name != "fixed":
         for key, value in bd_values(curves["fixed"], curve).items():
-          values.setdefault(name, {}).setdefault(key, []).append(value)
+          values.setdefault(name, {}).setdefault(key, {})[seed] = value
+  return values
+
+
+def bd_intervals(
+  by_seed: Mapping[str, Mapping[str, Mapping[int, Optional[float]]]],
+) -> Dict[str, Dict[str, Optional[seed_statistics.Interval]]]:
+  """`bd_per_seed`'s values -> YOTO name -> BD key -> interval over seeds."""
   return {
-    name: {key: seed_statistics.interval(v) for key, v in keys.items()}
-    for name, keys in values.items()
+    name: {
+      key: seed_statistics.interval(list(values.values()))
+      for key, values in keys.items()
+    }
+    for name, keys in by_seed.items()
   }
+
+
+def bd_over_seeds(
+  per_seed: SeedCurves,
+) -> Dict[str, Dict[str, Optional[seed_statistics.Interval]]]:
+  """YOTO name -> BD key -> interval over the seeds with both curves."""
+  return bd_intervals(bd_per_seed(per_seed))
 
 
 def mean_curve(
