@@ -20,6 +20,8 @@ its learning-rate schedule rescaled), the models of the paper's Figure 6a:
                        style 3 by default, the two of Figure 7) ÷10 and x10;
   yoto                 one YOTO model over the config's ranges of all five
                        conditioned weights (total variation stays fixed);
+  yoto_<variant>       with --variants, the same with one change each,
+                       compared like YOTO (VARIANTS);
   specialist           a YOTO model conditioned on the content weight only,
                        the others fixed at the default (Figure 6b).
 
@@ -193,31 +195,79 @@ def figure6a_points(
   return points
 
 
+def ranges_binding(ranges) -> str:
+  """The YOTO config's training distribution with `ranges` (loss name ->
+  (low, high), every loss): one log-uniform range per loss, in the sorted
+  order of the loss names, as the config lists them."""
+  params = [
+    {"low": low, "high": high} for _, (low, high) in sorted(ranges.items())
+  ]
+  return f"train/DistributionSpec.params = {params!r}"
+
+
 def specialist_bindings(ranges, default: Weights) -> Tuple[str, ...]:
   """Conditioned on the content weight, sampled over its whole range; the
   other weights sampled from a tiny interval around the default (like
   config/imagenet_magenta_style_transfer_specialist_yoto.gin)."""
-  params = []
-  for name in sorted(ranges):
-    low, high = ranges[name]
-    if name != CONTENT:
-      low = default[name] / (1 + SPECIALIST_EPSILON)
-      high = default[name] * (1 + SPECIALIST_EPSILON)
-    params.append({"low": low, "high": high})
+  narrow = {
+    name: (
+      default[name] / (1 + SPECIALIST_EPSILON),
+      default[name] * (1 + SPECIALIST_EPSILON),
+    )
+    for name in ranges
+  }
   return (
     f"StyleTransferProblem.conditioned_losses = {[CONTENT]!r}",
-    f"train/DistributionSpec.params = {params!r}",
+    ranges_binding({**narrow, CONTENT: ranges[CONTENT]}),
   )
 
 
+def widened_below(loss: str, factor: float):
+  """A variant's bindings: `loss` drawn from [low / factor, high] instead
+  of the config's [low, high] (the conditioning input is re-centred on the
+  new range, as the config's 'centre' does)."""
+
+  def bindings(ranges) -> List[str]:
+    low, high = ranges[loss]
+    return [ranges_binding({**ranges, loss: (low / factor, high)})]
+
+  return bindings
+
+
+# name -> (what changes, bindings given the config's ranges): the config's
+# YOTO model with one change, trained and compared beside it (--variants).
+VARIANTS = {
+  "yoto": ("the config's YOTO model as it is", lambda ranges: []),
+  # Style 3 ÷10 is the lower bound of the config's style-3 range.
+  "yoto_style3_wide": (
+    "style 3 drawn over [low / 10, high], so that the style 3 ÷10 point "
+    "lies a decade inside its range",
+    widened_below("style_loss_3", 10.0),
+  ),
+}
+
+
+def yoto_names(text: str) -> List[str]:
+  """The --variants flag: 'yoto' first (the report's reference YOTO
+  model), then the other named variants."""
+  names = reproduction.variant_names(text, VARIANTS)
+  return ["yoto"] + [n for n in names if n != "yoto"]
+
+
 def model_specs(
-  points: Sequence[weight_points.WeightPoint], ranges
+  points: Sequence[weight_points.WeightPoint],
+  ranges,
+  variants: Sequence[str] = ("yoto",),
 ) -> List[reproduction.ModelSpec]:
-  """The models of the reproduction, fixed ones first."""
+  """The models of the reproduction: fixed ones first, then the YOTO
+  `variants` (names of VARIANTS), then the specialist."""
   specs = [
     reproduction.fixed_model(p.model, FIXED_CONFIG, p.as_dict()) for p in points
   ]
-  specs.append(reproduction.ModelSpec("yoto", YOTO_CONFIG))
+  specs += [
+    reproduction.ModelSpec(name, YOTO_CONFIG, tuple(VARIANTS[name][1](ranges)))
+    for name in variants
+  ]
   specs.append(
     reproduction.ModelSpec(
       "specialist",
@@ -287,6 +337,13 @@ def _parser():
     keeps_ledger=True,
   )
   parser.add_argument(
+    "--variants",
+    default="yoto",
+    help="Comma-separated YOTO variants trained beside the config's YOTO "
+    "model (always trained), or 'all': "
+    + "; ".join(f"{k}: {v[0]}" for k, v in VARIANTS.items()),
+  )
+  parser.add_argument(
     "--varied",
     default=DEFAULT_VARIED,
     help="Comma-separated weights swept x10 and ÷10 from "
@@ -304,7 +361,7 @@ def main(argv=None):
     args, config.train_steps, TINY_STEPS
   )
   points = figure6a_points(config.ranges, varied_losses(args.varied))
-  specs = model_specs(points, config.ranges)
+  specs = model_specs(points, config.ranges, yoto_names(args.variants))
   shared = shared_bindings(
     steps,
     args.evals,

@@ -277,6 +277,8 @@ def analyse(
       ]:
         del values[point]
   finished = [m for m in curves]
+  # YOTO, its --variants and the specialist, in the reproduction's order.
+  conditioned = [s.name for s in specs if s.is_yoto and s.name in curves]
   step = seed_statistics.final_step(curves, finished)
   blends = add_blends(
     curves, specs, points, model_root, seed_list, step, shared, batches, short
@@ -295,18 +297,17 @@ def analyse(
     m: {
       p: seed_statistics.relative_gap_curve(curves, fixed, m, p) for p in points
     }
-    for m in ("yoto", "specialist")
-    if m in curves
+    for m in conditioned
   }
-  methods = [m for m in ("yoto", "specialist") if m in curves] + list(blends)
+  methods = conditioned + list(blends)
   methods.append(PHOTO)
   rows = seed_statistics.gap_rows(curves, fixed, methods, step, baseline)
-  envelope_rows, best_fixed = against_envelope(curves, fixed, step)
+  envelope_rows, best_fixed = against_envelope(curves, fixed, step, conditioned)
   statements = {
     m: seed_statistics.model_convergence(
       curves,
       m,
-      [p for p in points if m in ("yoto", "specialist") or p.model == m],
+      [p for p in points if m in conditioned or p.model == m],
     )
     for m in finished
   }
@@ -321,9 +322,7 @@ def analyse(
       os.path.join(out_dir, f"{name}_gaps.png"),
     ),
     plots.save(
-      figures.learning_curves_figure(
-        curves, fixed, [m for m in ("yoto", "specialist") if m in curves], title
-      ),
+      figures.learning_curves_figure(curves, fixed, conditioned, title),
       os.path.join(out_dir, f"{name}_learning_curves.png"),
     ),
   ]
@@ -380,7 +379,7 @@ def analyse(
     "convergence": _json(statements),
     "timings": timings,
     "cpu_seconds": seed_comparison.cpu_summary(
-      timings, list(fixed.values()), ("yoto", "specialist")
+      timings, list(fixed.values()), conditioned
     ),
     "files": [os.path.basename(p) for p in paths],
   }
@@ -400,13 +399,14 @@ def analyse(
   )
 
 
-def against_envelope(curves, fixed, step):
+def against_envelope(curves, fixed, step, conditioned):
   """The conditioned models and each point's own fixed model against the
   sweep's envelope (`seed_statistics.envelope`) at `step`.
 
   Returns:
     (rows, best): `seed_statistics.gap_rows` with the envelope as the
-    reference and the methods 'own fixed', YOTO and the specialist; and
+    reference and the methods 'own fixed' and `conditioned` (YOTO, its
+    variants and the specialist); and
     point name -> seed -> the fixed model that reaches the envelope there.
   """
   losses, chosen = seed_statistics.envelope(curves, list(fixed.values()))
@@ -417,7 +417,7 @@ def against_envelope(curves, fixed, step):
       BEST_FIXED: losses,
     },
   )
-  methods = [OWN_FIXED] + [m for m in ("yoto", "specialist") if m in curves]
+  methods = [OWN_FIXED] + [m for m in conditioned if m in curves]
   rows = seed_statistics.gap_rows(
     with_envelope, {p: BEST_FIXED for p in fixed}, methods, step
   )

@@ -32,6 +32,9 @@ DEFAULT = {
 }
 
 
+VARIANT = "yoto_style3_wide"  # Trained beside YOTO in the tiny runs.
+
+
 @pytest.fixture(scope="module")
 def config():
   return reproduce_style_transfer.read_config()
@@ -98,6 +101,29 @@ def test_specs_fix_the_specialists_style_weights_at_the_default(config):
     )
 
 
+def test_a_variant_is_the_config_yoto_with_one_range_widened(config):
+  points = reproduce_style_transfer.figure6a_points(
+    config.ranges, ["style_loss_3"]
+  )
+  names = reproduce_style_transfer.yoto_names("yoto_style3_wide")
+  assert names == ["yoto", "yoto_style3_wide"]
+  specs = reproduce_style_transfer.model_specs(points, config.ranges, names)
+  assert [s.name for s in specs[3:]] == names + ["specialist"]
+  assert specs[3].bindings == ()  # The config's YOTO model as it is.
+  binding = ast.literal_eval(specs[4].bindings[0].split("=", 1)[1].strip())
+  widened = dict(zip(sorted(config.ranges), binding))
+  for name, (low, high) in config.ranges.items():
+    factor = 10.0 if name == "style_loss_3" else 1.0
+    assert widened[name] == pytest.approx({"low": low / factor, "high": high})
+  # The style 3 ÷10 point sat on the config's bound; now a decade inside.
+  assert points[1].name == "style3 ÷10"
+  style3_div10 = points[1].as_dict()["style_loss_3"]
+  assert style3_div10 == pytest.approx(config.ranges["style_loss_3"][0])
+  assert style3_div10 == pytest.approx(10 * widened["style_loss_3"]["low"])
+  with pytest.raises(SystemExit, match="yoto_nonsense"):
+    reproduce_style_transfer.yoto_names("yoto_nonsense")
+
+
 def _eval_values(model_dir, step, weights):
   """The model's test-split eval values at `weights` and `step`."""
   for row in results_lib.read_rows(model_dir):
@@ -118,6 +144,7 @@ def _tiny_args(models, out, *more):
     "--tiny",
     "--no_export",
     f"--varied={CONTENT}",
+    f"--variants={VARIANT}",
     f"--model_root={models}",
     f"--out_dir={out}",
     *more,
@@ -137,7 +164,7 @@ def test_tiny_reproduction_compares_in_full_loss_over_seeds(tiny_run):
   models, out, report = tiny_run
   fixed = ["fixed_default", "fixed_content_div10", "fixed_content_x10"]
   assert {n: sorted(t) for n, t in report["timings"].items()} == {
-    n: [0, 1] for n in fixed + ["yoto", "specialist"]
+    n: [0, 1] for n in fixed + ["yoto", VARIANT, "specialist"]
   }
   assert report["seeds"] == [0, 1]
   assert [r["point"] for r in report["gaps"]] == [
@@ -148,7 +175,13 @@ def test_tiny_reproduction_compares_in_full_loss_over_seeds(tiny_run):
   for row in report["gaps"]:
     # The fixed model's seed spread beside every gap, intervals over seeds.
     assert row["fixed"]["n"] == 2 and row["fixed"]["std"] is not None
-    for method in ("yoto", "specialist", "blend content", "single_model"):
+    for method in (
+      "yoto",
+      VARIANT,
+      "specialist",
+      "blend content",
+      "single_model",
+    ):
       gap = row["gaps"][method]
       assert gap["n"] == 2 and gap["half_width"] is not None, method
       assert np.isfinite(row["relative"][method])
@@ -194,10 +227,14 @@ def test_tiny_reproduction_compares_in_full_loss_over_seeds(tiny_run):
     )
 
   # Every model evaluated three times: a convergence statement each.
-  assert set(report["convergence"]) == set(fixed) | {"yoto", "specialist"}
+  assert set(report["convergence"]) == set(fixed) | {
+    "yoto",
+    VARIANT,
+    "specialist",
+  }
   assert all(s is not None for s in report["convergence"].values())
   cpu = report["cpu_seconds"]
-  assert cpu["fixed_sweep"] > cpu["yoto"] > 0
+  assert cpu["fixed_sweep"] > cpu["yoto"] > 0 and cpu[VARIANT] > 0
   # The loss terms: the photo's, the fixed model's and YOTO's at each
   # point sum to their full losses (the photo's row: its gap + fixed).
   for row in report["gaps"]:
@@ -228,15 +265,17 @@ def test_tiny_reproduction_compares_in_full_loss_over_seeds(tiny_run):
       rtol=1e-4,
       atol=1e-3,
     )
+    assert VARIANT in against["gaps"]
     assert set(envelope["best_fixed_model"][row["point"]].values()) <= set(
       fixed
     )
   # The gap against steps: YOTO at every point, the specialist on the
   # content line only, at each of the three evaluations.
   against_steps = report["gaps_against_steps"]
-  assert {p: len(s) for p, s in against_steps["yoto"].items()} == {
-    r["point"]: 3 for r in report["gaps"]
-  }
+  for model in ("yoto", VARIANT):
+    assert {p: len(s) for p, s in against_steps[model].items()} == {
+      r["point"]: 3 for r in report["gaps"]
+    }
   assert {p for p, s in against_steps["specialist"].items() if s} == {
     "default",
     "content ÷10",
