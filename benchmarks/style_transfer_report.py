@@ -406,7 +406,7 @@ def against_envelope(curves, fixed, step, conditioned):
   Returns:
     (rows, best): `seed_statistics.gap_rows` with the envelope as the
     reference and the methods 'own fixed' and `conditioned` (YOTO, its
-    variants and the specialist); and
+    variants and the specialist, those with curves); and
     point name -> seed -> the fixed model that reaches the envelope there.
   """
   losses, chosen = seed_statistics.envelope(curves, list(fixed.values()))
@@ -417,7 +417,7 @@ def against_envelope(curves, fixed, step, conditioned):
       BEST_FIXED: losses,
     },
   )
-  methods = [OWN_FIXED] + [m for m in conditioned if m in curves]
+  methods = [OWN_FIXED] + list(conditioned)
   rows = seed_statistics.gap_rows(
     with_envelope, {p: BEST_FIXED for p in fixed}, methods, step
   )
